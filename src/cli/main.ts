@@ -1,0 +1,38 @@
+/**
+ * `prism <command> [--flags]`. Each command lives in its own file under ./commands and calls the same
+ * src/ml functions the background jobs call.
+ */
+import { MlError } from '../ml/core/errors.ts';
+
+type CommandModule = { run(argv: string[]): Promise<void>; summary: string };
+
+const commands: Record<string, () => Promise<CommandModule>> = {
+  train: () => import('./commands/train.ts'),
+  reproduce: () => import('./commands/reproduce.ts'),
+};
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || !(name in commands)) {
+    const lines = await Promise.all(
+      Object.entries(commands).map(async ([n, load]) => `  ${n.padEnd(12)} ${(await load()).summary}`),
+    );
+    process.stdout.write(`usage: prism <command> [options]\n\ncommands:\n${lines.join('\n')}\n`);
+    if (name && name !== '--help' && name !== '-h') {
+      process.stderr.write(`prism: unknown command "${name}"\n`);
+      process.exitCode = 2;
+    }
+    return;
+  }
+  await (await commands[name]()).run(rest);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof MlError) {
+    process.stderr.write(`prism: ${err.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`prism: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+});

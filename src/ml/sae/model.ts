@@ -1,0 +1,74 @@
+import type { Sae } from './types.ts';
+
+/**
+ * Encodes n rows of x [n × inputDim] into codes [n × latents]. Pure; allocates the output unless
+ * `out` is given. TopK keeps the k largest pre-activations (after ReLU) per row.
+ */
+export function encode(sae: Sae, x: Float32Array, n: number, out?: Float32Array): Float32Array {
+  const { inputDim: d, latents: m, activation, k } = sae.config;
+  const { W, bEnc, bPre, inputScale } = sae.params;
+  const z = out ?? new Float32Array(n * m);
+  const inv = 1 / inputScale[0];
+  const xh = new Float32Array(d);
+  for (let r = 0; r < n; r++) {
+    const xo = r * d;
+    for (let c = 0; c < d; c++) xh[c] = (x[xo + c] - bPre[c]) * inv;
+    const zo = r * m;
+    for (let j = 0; j < m; j++) {
+      let s = bEnc[j];
+      const wo = j * d;
+      for (let c = 0; c < d; c++) s += W[wo + c] * xh[c];
+      z[zo + j] = s > 0 ? s : 0;
+    }
+    if (activation === 'topk' && k !== undefined && k < m) keepTopK(z, zo, m, k);
+  }
+  return z;
+}
+
+/** Decodes codes z [n × latents] into x̃ [n × inputDim] with the tied decoder. */
+export function decode(sae: Sae, z: Float32Array, n: number, out?: Float32Array): Float32Array {
+  const { inputDim: d, latents: m } = sae.config;
+  const { W, bPre, inputScale } = sae.params;
+  const scale = inputScale[0];
+  const x = out ?? new Float32Array(n * d);
+  for (let r = 0; r < n; r++) {
+    const xo = r * d;
+    for (let c = 0; c < d; c++) x[xo + c] = 0;
+    const zo = r * m;
+    for (let j = 0; j < m; j++) {
+      const a = z[zo + j];
+      if (a === 0) continue;
+      const wo = j * d;
+      for (let c = 0; c < d; c++) x[xo + c] += a * W[wo + c];
+    }
+    for (let c = 0; c < d; c++) x[xo + c] = x[xo + c] * scale + bPre[c];
+  }
+  return x;
+}
+
+/** Zeroes all but the k largest entries of z[off .. off+m). Ties keep the lower index. */
+export function keepTopK(z: Float32Array, off: number, m: number, k: number): void {
+  if (k <= 0) {
+    z.fill(0, off, off + m);
+    return;
+  }
+  // Threshold = k-th largest value, found by partial selection on a copy.
+  const vals = z.slice(off, off + m).sort().reverse();
+  const thr = vals[k - 1];
+  if (thr <= 0) return; // fewer than k positive entries: ReLU already sparse enough
+  let kept = 0;
+  for (let j = 0; j < m; j++) {
+    const v = z[off + j];
+    if (v > thr) kept++;
+  }
+  let tiesAllowed = k - kept;
+  for (let j = 0; j < m; j++) {
+    const v = z[off + j];
+    if (v > thr) continue;
+    if (v === thr && tiesAllowed > 0) {
+      tiesAllowed--;
+      continue;
+    }
+    z[off + j] = 0;
+  }
+}

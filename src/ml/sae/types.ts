@@ -1,0 +1,37 @@
+/**
+ * Sparse autoencoder over recommender embeddings: linear encoder with bias + ReLU (or TopK), tied
+ * decoder (Wᵀ), optional pre-bias and input normalisation, optional Matryoshka prefixes.
+ *
+ *   x̂ = (x − bPre) / inputScale
+ *   z = act(W x̂ + bEnc)                  z: [latents]
+ *   x̃ = inputScale · (Wᵀ z) + bPre       x̃: [inputDim]
+ */
+export interface SaeConfig {
+  inputDim: number;
+  latents: number;
+  activation: 'relu' | 'topk';
+  /** Active latents per row when activation = 'topk'. */
+  k?: number;
+  /** Matryoshka prefix sizes m1 < … < latents (the last equals `latents`); absent = no nesting. */
+  matryoshka?: number[];
+}
+
+export interface SaeParams {
+  W: Float32Array; // [latents × inputDim], row j = neuron j's encoder row = its decoder direction
+  bEnc: Float32Array; // [latents]
+  bPre: Float32Array; // [inputDim], zeros when pre-bias is off
+  inputScale: Float32Array; // [1], 1 when input normalisation is off
+}
+
+export interface Sae {
+  kind: 'sae';
+  config: SaeConfig;
+  params: SaeParams;
+}
+
+/** The SAE(s) for one recommender: one shared by users and items (as the paper) or one per side. */
+export interface SaePair {
+  shared: boolean;
+  user: Sae;
+  item: Sae; // the same object as `user` when shared
+}
