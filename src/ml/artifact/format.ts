@@ -53,9 +53,19 @@ export function encodeArtifact(
   for (const [name, t] of Object.entries(tensors)) {
     const shape = shapes[name] ?? [t.length];
     if (shape.reduce((a, b) => a * b, 1) !== t.length) {
-      throw new MlError('BAD_ARTIFACT', `tensor "${name}": shape [${shape}] does not match length ${t.length}`, name);
+      throw new MlError(
+        'BAD_ARTIFACT',
+        `tensor "${name}": shape [${shape}] does not match length ${t.length}`,
+        name,
+      );
     }
-    entries.push({ name, dtype: t instanceof Float32Array ? 'float32' : 'int32', shape, offset, length: t.length });
+    entries.push({
+      name,
+      dtype: t instanceof Float32Array ? 'float32' : 'int32',
+      shape,
+      offset,
+      length: t.length,
+    });
     offset += align8(t.byteLength);
   }
   const payload = new Uint8Array(offset);
@@ -64,7 +74,14 @@ export function encodeArtifact(
     payload.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), e.offset);
   }
   const sha256 = createHash('sha256').update(payload).digest('hex');
-  const header: Header = { format: 'prism-artifact', version: ARTIFACT_FORMAT_VERSION, kind, meta, tensors: entries, sha256 };
+  const header: Header = {
+    format: 'prism-artifact',
+    version: ARTIFACT_FORMAT_VERSION,
+    kind,
+    meta,
+    tensors: entries,
+    sha256,
+  };
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
   const headerEnd = align8(8 + headerBytes.length);
   const out = new Uint8Array(headerEnd + payload.length);
@@ -80,7 +97,8 @@ export function decodeArtifact(bytes: Uint8Array, expectKind?: string): Artifact
   const fail = (msg: string): never => {
     throw new MlError('BAD_ARTIFACT', `artifact: ${msg}`);
   };
-  if (bytes.length < 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC) fail('not a Prism artifact (bad magic)');
+  if (bytes.length < 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC)
+    fail('not a Prism artifact (bad magic)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = view.getUint32(4, true);
   if (8 + headerLen > bytes.length) fail('truncated header');
@@ -91,8 +109,10 @@ export function decodeArtifact(bytes: Uint8Array, expectKind?: string): Artifact
     return fail('header is not valid JSON');
   }
   if (header.format !== 'prism-artifact') fail('header.format is not prism-artifact');
-  if (header.version > ARTIFACT_FORMAT_VERSION) fail(`version ${header.version} is newer than supported ${ARTIFACT_FORMAT_VERSION}`);
-  if (expectKind !== undefined && header.kind !== expectKind) fail(`kind "${header.kind}", expected "${expectKind}"`);
+  if (header.version > ARTIFACT_FORMAT_VERSION)
+    fail(`version ${header.version} is newer than supported ${ARTIFACT_FORMAT_VERSION}`);
+  if (expectKind !== undefined && header.kind !== expectKind)
+    fail(`kind "${header.kind}", expected "${expectKind}"`);
   const payload = bytes.subarray(align8(8 + headerLen));
   const sha = createHash('sha256').update(payload).digest('hex');
   if (sha !== header.sha256) fail('checksum mismatch (payload corrupted or truncated)');
@@ -110,7 +130,12 @@ export function decodeArtifact(bytes: Uint8Array, expectKind?: string): Artifact
 }
 
 /** Reads only the JSON header (kind, meta, shapes), without verifying the payload. */
-export function peekArtifactHeader(bytes: Uint8Array): { kind: string; version: number; meta: Record<string, unknown>; sha256: string } {
+export function peekArtifactHeader(bytes: Uint8Array): {
+  kind: string;
+  version: number;
+  meta: Record<string, unknown>;
+  sha256: string;
+} {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = view.getUint32(4, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Header;

@@ -53,7 +53,10 @@ export function keepTopK(z: Float32Array, off: number, m: number, k: number): vo
     return;
   }
   // Threshold = k-th largest value, found by partial selection on a copy.
-  const vals = z.slice(off, off + m).sort().reverse();
+  const vals = z
+    .slice(off, off + m)
+    .sort()
+    .reverse();
   const thr = vals[k - 1];
   if (thr <= 0) return; // fewer than k positive entries: ReLU already sparse enough
   let kept = 0;
