@@ -31,12 +31,17 @@ export interface Dataset {
   itemTags: string[][]; // [nItems][]
   /** Release year per item, 0 when unknown. */
   itemYears: Int32Array; // [nItems]
+  /** Optional per-user attributes, name → value per user [nUsers] (MovieLens users.dat: gender, age, occupation, zip). */
+  userAttributes?: Record<string, string[]>;
   /** Optional ground truth the synthetic generator planted (for tests). */
   planted?: {
     itemGenres: Int32Array[]; // [nItems] planted genre indices per item
     genreNames: string[];
     itemEra: Int32Array; // [nItems] planted decade (e.g. 1990)
     itemPopularityRank: Int32Array; // [nItems] 0 = most popular by construction
+    /** Each user's favourite genres and preferred era (optional: older catalogs may lack them). */
+    userGenres?: Int32Array[]; // [nUsers] planted favourite genre indices per user
+    userEra?: Int32Array; // [nUsers] preferred decade
   };
 }
 

@@ -1,0 +1,163 @@
+import { join } from 'node:path';
+import { MlError } from '../core/errors.ts';
+import { buildCsr, filterCsr } from './csr.ts';
+import { densifyIntIds, idMapFromIds } from './idmap.ts';
+import {
+  estimateLines,
+  FloatList,
+  fileExists,
+  IntList,
+  readDataFile,
+  requireDirectory,
+  scanRecords,
+} from './scan.ts';
+import type { Dataset } from './types.ts';
+
+export interface LastFmOptions {
+  /** Keep artists with at least this many listeners (default 5). */
+  minListeners: number;
+  /** Concept tags per artist: its most used tags (default 4, as the paper). */
+  topTags: number;
+}
+
+export const LASTFM_DEFAULTS: LastFmOptions = { minListeners: 5, topTags: 4 };
+
+/**
+ * Last.FM hetrec2011-lastfm-2k directory (tab-separated, one header line, LF or CRLF):
+ * `user_artists.dat` (userID artistID weight; any listen is a positive, the count kept as the value),
+ * `artists.dat` (id name url pictureURL; UTF-8), and when both are present `tags.dat` (tagID tagValue;
+ * ISO-8859-1) and `user_taggedartists.dat` (userID artistID tagID day month year), whose most used
+ * tags per artist (lower-cased; ties broken alphabetically) become the artist's `itemTags`.
+ * Artists with fewer than `minListeners` listeners are dropped, then users left with no listens.
+ * Tag assignments to artists absent from user_artists.dat are ignored (the original data has some).
+ */
+export function loadLastFm(dir: string, options: Partial<LastFmOptions> = {}): Dataset {
+  const opts = { ...LASTFM_DEFAULTS, ...options };
+  requireDirectory(dir);
+  const listensPath = join(dir, 'user_artists.dat');
+  const buf = readDataFile(listensPath);
+  const cap = estimateLines(buf);
+  const rawUsers = new IntList(cap);
+  const rawItems = new IntList(cap);
+  const weights = new FloatList(cap);
+  scanRecords(
+    buf,
+    listensPath,
+    { delimiter: '\t' },
+    (r) => {
+      r.expectFields(3);
+      rawUsers.push(r.id(0, 'userID'));
+      rawItems.push(r.id(1, 'artistID'));
+      const w = r.num(2);
+      if (!Number.isFinite(w)) r.fail(`non-numeric weight "${r.text(2)}"`);
+      weights.push(w);
+    },
+    1,
+  );
+  if (rawUsers.length === 0) throw new MlError('BAD_FILE', `${listensPath}: no listens`, listensPath);
+  const users = densifyIntIds(rawUsers.toArray());
+  const items = densifyIntIds(rawItems.toArray());
+  const full = buildCsr(users.dense, items.dense, users.ids.length, items.ids.length, weights.toArray());
+
+  // Minimum-listeners filter on artists, then drop users left empty.
+  const listeners = new Int32Array(full.cols);
+  for (let p = 0; p < full.indices.length; p++) listeners[full.indices[p]]++;
+  const keepItems = new Uint8Array(full.cols);
+  for (let i = 0; i < full.cols; i++) keepItems[i] = listeners[i] >= opts.minListeners ? 1 : 0;
+  const keepUsers = new Uint8Array(full.rows);
+  for (let u = 0; u < full.rows; u++)
+    for (let p = full.indptr[u]; p < full.indptr[u + 1]; p++)
+      if (keepItems[full.indices[p]]) {
+        keepUsers[u] = 1;
+        break;
+      }
+  const interactions = filterCsr(full, keepUsers, keepItems);
+  if (interactions.cols === 0)
+    throw new MlError(
+      'BAD_FILE',
+      `${listensPath}: no artist has ≥ ${opts.minListeners} listeners`,
+      listensPath,
+    );
+  const itemIdNums = items.ids.filter((_, i) => keepItems[i] === 1);
+  const userIds = Array.from(
+    users.ids.filter((_, u) => keepUsers[u] === 1),
+    String,
+  );
+  const itemIds = Array.from(itemIdNums, String);
+  const itemIndex = new Map<number, number>();
+  for (let i = 0; i < itemIdNums.length; i++) itemIndex.set(itemIdNums[i], i);
+
+  const itemTitles = itemIds.map((id) => `Artist ${id}`);
+  const artistsPath = join(dir, 'artists.dat');
+  scanRecords(
+    readDataFile(artistsPath),
+    artistsPath,
+    { delimiter: '\t' },
+    (r) => {
+      r.expectFields(2, Number.POSITIVE_INFINITY);
+      const i = itemIndex.get(r.id(0, 'artist id'));
+      if (i !== undefined) itemTitles[i] = r.text(1, 'utf8');
+    },
+    1,
+  );
+
+  const tagsPath = join(dir, 'tags.dat');
+  const taggedPath = join(dir, 'user_taggedartists.dat');
+  const itemTags =
+    fileExists(tagsPath) && fileExists(taggedPath)
+      ? topTagsPerArtist(tagsPath, taggedPath, itemIndex, opts.topTags)
+      : itemIds.map(() => []);
+
+  return {
+    name: 'lastfm-hetrec',
+    users: idMapFromIds(userIds),
+    items: idMapFromIds(itemIds),
+    interactions,
+    itemTitles,
+    itemTags,
+    itemYears: new Int32Array(itemIds.length),
+  };
+}
+
+function topTagsPerArtist(
+  tagsPath: string,
+  taggedPath: string,
+  itemIndex: Map<number, number>,
+  topTags: number,
+): string[][] {
+  const tagName = new Map<number, string>();
+  scanRecords(
+    readDataFile(tagsPath),
+    tagsPath,
+    { delimiter: '\t' },
+    (r) => {
+      r.expectFields(2);
+      tagName.set(r.id(0, 'tagID'), r.text(1, 'latin1').trim().toLowerCase());
+    },
+    1,
+  );
+  const counts: Map<string, number>[] = Array.from({ length: itemIndex.size }, () => new Map());
+  scanRecords(
+    readDataFile(taggedPath),
+    taggedPath,
+    { delimiter: '\t' },
+    (r) => {
+      r.expectFields(3, 6);
+      const artist = r.id(1, 'artistID');
+      const tagId = r.id(2, 'tagID');
+      const i = itemIndex.get(artist);
+      if (i === undefined) return;
+      const name = tagName.get(tagId);
+      if (name === undefined) return r.fail(`tagID ${tagId} is not in ${tagsPath}`);
+      const m = counts[i];
+      m.set(name, (m.get(name) ?? 0) + 1);
+    },
+    1,
+  );
+  return counts.map((m) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .slice(0, topTags)
+      .map(([name]) => name),
+  );
+}
