@@ -1,0 +1,84 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Store } from '../store/types.ts';
+import { parseConfig, type ServerConfig } from './config.ts';
+import { installErrorHandlers } from './errors.ts';
+import authPlugin from './plugins/app/auth.ts';
+import metricsPlugin from './plugins/app/metrics.ts';
+import registryPlugin from './plugins/app/registry.ts';
+import runnerPlugin, { type RunnerPluginOptions } from './plugins/app/runner.ts';
+import storePlugin from './plugins/app/store.ts';
+import rateLimitPlugin from './plugins/external/rate-limit.ts';
+import sensiblePlugin from './plugins/external/sensible.ts';
+import swaggerPlugin from './plugins/external/swagger.ts';
+import healthRoutes from './routes/health/index.ts';
+
+export interface AppOptions {
+  config: ServerConfig;
+  /** An already opened store (tests share one); otherwise opened at config.dbPath and closed with the app. */
+  store?: Store;
+  /** Job runner options; `false` runs no jobs (OpenAPI export, read-only tests). */
+  jobs?: RunnerPluginOptions | false;
+}
+
+/** The Prism service as a Fastify plugin: external plugins, domain plugins, routes, one error handler. */
+export const prismApp = fp(
+  async function prismApp(app: FastifyInstance, opts: AppOptions) {
+    const { config } = opts;
+    installErrorHandlers(app);
+
+    await app.register(sensiblePlugin);
+    await app.register(swaggerPlugin);
+    await app.register(rateLimitPlugin, { config });
+
+    await app.register(storePlugin, { config, store: opts.store });
+    await app.register(metricsPlugin, {
+      collectJobCounts: () => jobCounts(app.store),
+    });
+    await app.register(authPlugin, { config });
+    await app.register(registryPlugin);
+    await app.register(runnerPlugin, { config, jobs: opts.jobs ?? {} });
+
+    await app.register(healthRoutes);
+  },
+  { name: 'prism-app' },
+);
+
+export interface BuildAppOptions {
+  /** Settings over the defaults of parseConfig({}). */
+  config?: Partial<ServerConfig>;
+  store?: Store;
+  jobs?: RunnerPluginOptions | false;
+  /** Fastify logger option; default off (tests). server.ts passes a pino configuration. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Builds a ready-to-inject Fastify instance (tests, `npm start`, the OpenAPI export). */
+export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const config: ServerConfig = { ...parseConfig({}), ...opts.config };
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: config.bodyLimit,
+    genReqId: requestIdGenerator(),
+    requestIdHeader: 'x-request-id',
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  await app.register(prismApp, { config, store: opts.store, jobs: opts.jobs });
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}
+
+function requestIdGenerator(): () => string {
+  const prefix = Math.random().toString(36).slice(2, 8);
+  let n = 0;
+  return () => `${prefix}-${(++n).toString(36)}`;
+}
+
+function jobCounts(store: Store): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const status of ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const) {
+    out[status] = store.jobs.count({ status });
+  }
+  return out;
+}

@@ -1,0 +1,159 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/** Service configuration: environment variables, optionally added to by a JSON config file. */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** SQLite file path, or ':memory:'. */
+  dbPath: string;
+  /** Accepted API keys (`Authorization: Bearer <key>`); empty = authentication disabled (dev mode). */
+  apiKeys: string[];
+  /** Worker threads for jobs. */
+  workers: number;
+  /** Data spec of the first pipeline, run when no model is active. */
+  bootstrap: string;
+  /** Requests per window per key or client address; null = off. */
+  rateLimit: { max: number; timeWindowMs: number } | null;
+  /** When true, GET endpoints need no API key. */
+  readsOpen: boolean;
+  /** Maximum request body in bytes. */
+  bodyLimit: number;
+  logLevel: string;
+}
+
+/** A configuration value that failed validation; `variable` names it. */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+type Source = Record<string, string | undefined>;
+
+const KNOWN = [
+  'PORT',
+  'HOST',
+  'PRISM_DB',
+  'PRISM_API_KEYS',
+  'PRISM_WORKERS',
+  'PRISM_BOOTSTRAP',
+  'PRISM_RATE_LIMIT',
+  'PRISM_READS_OPEN',
+  'PRISM_BODY_LIMIT',
+  'PRISM_LOG_LEVEL',
+] as const;
+
+/**
+ * Reads the configuration. `PRISM_CONFIG` may name a JSON file whose keys are the variable names above
+ * (values as strings, numbers or booleans); environment variables override the file.
+ */
+export function loadConfig(env: Source = process.env): ServerConfig {
+  const src: Source = { ...readConfigFile(env.PRISM_CONFIG) };
+  for (const key of KNOWN) if (env[key] !== undefined && env[key] !== '') src[key] = env[key];
+  return parseConfig(src);
+}
+
+export function parseConfig(src: Source): ServerConfig {
+  const dbPath = src.PRISM_DB ?? './var/prism.db';
+  return {
+    port: int(src, 'PORT', 3000, 0, 65535),
+    host: src.HOST ?? '0.0.0.0',
+    dbPath,
+    apiKeys: (src.PRISM_API_KEYS ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k.length > 0),
+    workers: int(src, 'PRISM_WORKERS', 1, 1, 64),
+    bootstrap: nonEmpty(src, 'PRISM_BOOTSTRAP', 'synthetic'),
+    rateLimit: rateLimit(src.PRISM_RATE_LIMIT),
+    readsOpen: bool(src, 'PRISM_READS_OPEN', true),
+    bodyLimit: int(src, 'PRISM_BODY_LIMIT', 256 * 1024, 1024, 64 * 1024 * 1024),
+    logLevel: oneOf(src, 'PRISM_LOG_LEVEL', 'info', [
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ]),
+  };
+}
+
+/** Creates the database's directory when the path is a file path. */
+export function ensureDbDir(dbPath: string): void {
+  if (dbPath === ':memory:') return;
+  const dir = dirname(resolve(dbPath));
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+}
+
+function readConfigFile(path: string | undefined): Source {
+  if (!path) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ConfigError('PRISM_CONFIG', `cannot read JSON config file ${path}: ${(e as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError('PRISM_CONFIG', `${path} must hold a JSON object`);
+  }
+  const out: Source = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(KNOWN as readonly string[]).includes(key)) {
+      throw new ConfigError(key, `unknown setting in ${path} (known: ${KNOWN.join(', ')})`);
+    }
+    out[key] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return out;
+}
+
+function int(src: Source, name: string, dflt: number, min: number, max: number): number {
+  const raw = src[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const v = Number(raw);
+  if (v < min || v > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+function bool(src: Source, name: string, dflt: boolean): boolean {
+  const raw = src[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return dflt;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${src[name]}"`);
+}
+
+function nonEmpty(src: Source, name: string, dflt: string): string {
+  const raw = src[name];
+  if (raw === undefined) return dflt;
+  if (raw.trim() === '') throw new ConfigError(name, 'must not be empty');
+  return raw.trim();
+}
+
+function oneOf(src: Source, name: string, dflt: string, allowed: string[]): string {
+  const raw = src[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!allowed.includes(raw))
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw;
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `N` (per minute) or `N/W` with W like `10s`, `1m`, `1h`. */
+function rateLimit(raw: string | undefined): ServerConfig['rateLimit'] {
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'off') return null;
+  const m = /^(\d+)(?:\/(\d*)([smh]))?$/.exec(raw.trim());
+  if (!m || Number(m[1]) < 1) {
+    throw new ConfigError('PRISM_RATE_LIMIT', `must look like 100, 100/1m, 20/10s or off, got "${raw}"`);
+  }
+  const count = m[2] ? Number(m[2]) : 1;
+  const unit = m[3] ?? 'm';
+  return { max: Number(m[1]), timeWindowMs: count * UNIT_MS[unit] };
+}

@@ -1,0 +1,136 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { MlError, type MlErrorCode } from '../ml/core/errors.ts';
+import { StoreError } from '../store/errors.ts';
+import type { StoreErrorCode } from '../store/types.ts';
+
+/** An error the API returns on purpose: status, machine-readable code, and the field it is about. */
+export class ApiError extends Error {
+  readonly statusCode: number;
+  readonly code: string;
+  readonly field?: string;
+  constructor(statusCode: number, code: string, message: string, field?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.statusCode = statusCode;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+export interface ErrorBody {
+  statusCode: number;
+  code: string;
+  error: string;
+  message: string;
+  field?: string;
+}
+
+/** The one mapping from `src/ml` error codes to HTTP statuses. */
+const ML_STATUS: Record<MlErrorCode, number> = {
+  BAD_DATA_SPEC: 400,
+  BAD_FILE: 400,
+  BAD_ARTIFACT: 500,
+  BAD_CONFIG: 400,
+  UNKNOWN_USER: 404,
+  UNKNOWN_ITEM: 404,
+  UNKNOWN_NEURON: 404,
+  UNKNOWN_CONCEPT: 404,
+  BAD_POLICY: 400,
+  CANCELLED: 409,
+};
+
+const STORE_STATUS: Record<StoreErrorCode, number> = {
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  NOT_ACTIVATABLE: 409,
+  CORRUPT_ARTIFACT: 500,
+  MIGRATION_FAILED: 500,
+  BAD_STATE: 409,
+};
+
+const REASON: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export const reasonPhrase = (status: number): string =>
+  REASON[status] ?? (status >= 500 ? 'Error' : 'Bad Request');
+
+/**
+ * A request-body error: errors about what the client sent (a policy naming an unknown concept) are 400s
+ * even when the same code in a URL would be a 404.
+ */
+export function asBodyError(err: unknown, fieldPrefix = 'body'): unknown {
+  if (err instanceof MlError) {
+    const field = err.field ? `${fieldPrefix}.${err.field}` : fieldPrefix;
+    return new ApiError(ML_STATUS[err.code] >= 500 ? 500 : 400, err.code, err.message, field);
+  }
+  return err;
+}
+
+/** Maps any thrown value to a status and a body that never carries a stack trace. */
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof ApiError) return body(err.statusCode, err.code, err.message, err.field);
+  if (err instanceof MlError) return body(ML_STATUS[err.code] ?? 500, err.code, err.message, err.field);
+  if (err instanceof StoreError) {
+    const status = STORE_STATUS[err.code] ?? 500;
+    return status >= 500
+      ? body(status, 'INTERNAL', 'Internal Server Error')
+      : body(status, err.code, err.message);
+  }
+  const fe = err as FastifyError & { validation?: ValidationItem[]; validationContext?: string };
+  if (fe?.validation) {
+    const first = fe.validation[0];
+    const field = validationField(fe.validationContext ?? 'request', first);
+    return body(400, 'VALIDATION', `${field} ${first?.message ?? 'is invalid'}`, field);
+  }
+  const status = typeof fe?.statusCode === 'number' && fe.statusCode >= 400 ? fe.statusCode : 500;
+  if (status >= 500) return body(status, 'INTERNAL', 'Internal Server Error');
+  return body(status, fe.code ?? 'ERROR', fe.message ?? reasonPhrase(status));
+}
+
+interface ValidationItem {
+  instancePath?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** `body.policy.strength`, `query.k`, `params.userId`: the field a schema violation is about. */
+function validationField(context: string, v: ValidationItem | undefined): string {
+  const parts = [context];
+  const path = (v?.instancePath ?? '').split('/').filter(Boolean);
+  parts.push(...path);
+  const missing = v?.params?.missingProperty ?? v?.params?.additionalProperty;
+  if (typeof missing === 'string') parts.push(missing);
+  return parts.join('.');
+}
+
+function body(statusCode: number, code: string, message: string, field?: string): ErrorBody {
+  const b: ErrorBody = { statusCode, code, error: reasonPhrase(statusCode), message };
+  if (field) b.field = field;
+  return b;
+}
+
+/** Installs the error and not-found handlers (the only place HTTP statuses for errors are chosen). */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    const b = toErrorBody(err);
+    if (b.statusCode >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: b.code, field: b.field }, b.message);
+    const headers = (err as { headers?: Record<string, string> }).headers;
+    if (headers) reply.headers(headers);
+    return reply.code(b.statusCode).send(b);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const b = body(404, 'NOT_FOUND', `route ${request.method} ${request.url.split('?')[0]} not found`);
+    return reply.code(404).send(b);
+  });
+}

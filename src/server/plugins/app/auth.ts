@@ -1,0 +1,69 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ServerConfig } from '../../config.ts';
+import { ApiError } from '../../errors.ts';
+
+/** Per-route access level: `none` (health, metrics, docs), `read` (GET), `write` (everything else). */
+export type AuthLevel = 'none' | 'read' | 'write';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthLevel;
+  }
+}
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/**
+ * Compares a presented key against every configured key in constant time: both sides are hashed to
+ * equal length, every key is compared (no early exit), so timing reveals neither length nor prefix.
+ */
+export function keyMatcher(keys: string[]): (presented: string) => boolean {
+  const hashes = keys.map(sha256);
+  return (presented) => {
+    const h = sha256(presented);
+    let ok = false;
+    for (const k of hashes) ok = timingSafeEqual(h, k) || ok;
+    return ok;
+  };
+}
+
+/**
+ * Bearer-key authentication. Missing key → 401, wrong key → 403. With no keys configured the service
+ * runs open (development), and says so in the log at start.
+ */
+export default fp(
+  async function authPlugin(app: FastifyInstance, opts: { config: ServerConfig }) {
+    const { apiKeys, readsOpen } = opts.config;
+    if (apiKeys.length === 0) {
+      app.log.warn('PRISM_API_KEYS is empty: authentication is disabled');
+      return;
+    }
+    const matches = keyMatcher(apiKeys);
+    app.addHook('onRequest', async (req: FastifyRequest) => {
+      const level =
+        req.routeOptions.config?.auth ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write');
+      if (level === 'none' || (level === 'read' && (readsOpen || req.url.startsWith('/docs')))) return;
+      const header = req.headers.authorization;
+      if (!header)
+        throw new ApiError(
+          401,
+          'UNAUTHORIZED',
+          'missing API key (Authorization: Bearer <key>)',
+          'headers.authorization',
+        );
+      const m = /^Bearer\s+(.+)$/i.exec(header);
+      if (!m)
+        throw new ApiError(
+          401,
+          'UNAUTHORIZED',
+          'Authorization header must be "Bearer <key>"',
+          'headers.authorization',
+        );
+      if (!matches(m[1].trim()))
+        throw new ApiError(403, 'FORBIDDEN', 'API key not accepted', 'headers.authorization');
+    });
+  },
+  { name: 'auth' },
+);

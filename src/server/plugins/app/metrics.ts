@@ -1,0 +1,90 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface PrismMetrics {
+  registry: Registry;
+  /** Job durations by type and final status; observed by the runner plugin. */
+  jobDuration: Histogram<'type' | 'status'>;
+  jobsFinished: Counter<'type' | 'status'>;
+  /** Set on each scrape from the store: jobs by status. */
+  jobsByStatus: Gauge<'status'>;
+  /** Hits and misses of the recommendations cache. */
+  recCache: Counter<'result'>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: PrismMetrics;
+  }
+}
+
+/**
+ * Prometheus metrics at /metrics: request latency histogram by route (the route pattern, not the URL,
+ * so cardinality stays bounded), job counts and durations, process defaults. One registry per app so
+ * tests can build several apps.
+ */
+export default fp(
+  async function metricsPlugin(
+    app: FastifyInstance,
+    opts: { collectJobCounts?: () => Record<string, number> },
+  ) {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const latency = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency by method, route and status code',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+    const metrics: PrismMetrics = {
+      registry,
+      jobDuration: new Histogram({
+        name: 'prism_job_duration_seconds',
+        help: 'Duration of finished jobs by type and status',
+        labelNames: ['type', 'status'] as const,
+        buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+        registers: [registry],
+      }),
+      jobsFinished: new Counter({
+        name: 'prism_jobs_finished_total',
+        help: 'Jobs finished by type and status',
+        labelNames: ['type', 'status'] as const,
+        registers: [registry],
+      }),
+      jobsByStatus: new Gauge({
+        name: 'prism_jobs',
+        help: 'Jobs in the queue by status',
+        labelNames: ['status'] as const,
+        registers: [registry],
+        collect() {
+          const counts = opts.collectJobCounts?.();
+          if (!counts) return;
+          for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+        },
+      }),
+      recCache: new Counter({
+        name: 'prism_recommendation_cache_total',
+        help: 'Recommendation cache lookups by result',
+        labelNames: ['result'] as const,
+        registers: [registry],
+      }),
+    };
+    app.decorate('metrics', metrics);
+
+    app.addHook('onResponse', async (req, reply) => {
+      const route = req.routeOptions.url ?? 'unmatched';
+      latency.observe(
+        { method: req.method, route, status_code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
+
+    app.get('/metrics', { schema: { hide: true }, config: { auth: 'none' } }, async (_req, reply) => {
+      reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    });
+  },
+  { name: 'metrics' },
+);

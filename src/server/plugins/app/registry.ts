@@ -1,0 +1,104 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ModelBundle } from '../../../ml/bundle.ts';
+import type { ModelVersion, Store } from '../../../store/types.ts';
+import { ApiError } from '../../errors.ts';
+
+/** The model being served: its version row and the decoded bundle, swapped as one reference. */
+export interface ActiveModel {
+  version: ModelVersion;
+  bundle: ModelBundle;
+}
+
+/**
+ * Holds the active model. Requests read `current` once and keep that reference, so a swap never mixes
+ * two models inside one request and never fails one: the new bundle is fully decoded before the
+ * pointer moves.
+ */
+export class ModelRegistry {
+  current: ActiveModel | null = null;
+  private loading: string | null = null;
+  private lastError: string | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** The active model, or a 503 saying why there is none. */
+  require(): ActiveModel {
+    const c = this.current;
+    if (!c) throw new ApiError(503, 'NOT_READY', `no model is active yet: ${this.notReadyReason()}`);
+    return c;
+  }
+
+  notReadyReason(): string {
+    if (this.loading) return this.loading;
+    if (this.lastError) return `loading the active model failed: ${this.lastError}`;
+    return 'no model version is active (a bootstrap pipeline job may be running)';
+  }
+
+  /** Loads whatever version the store marks active (start-up). */
+  loadActive(): ActiveModel | null {
+    const v = this.store.models.active();
+    if (!v) return null;
+    return this.swapTo(v.id);
+  }
+
+  /**
+   * Activates `id` for serving: decodes its bundle first, then marks it active in the store, then swaps
+   * the pointer. A failure at any step leaves the old model serving.
+   */
+  activate(id: number): ActiveModel {
+    const bundle = this.decode(id);
+    const version = this.store.models.activate(id);
+    return this.install(version, bundle);
+  }
+
+  /** Serves a version the store already marks active (the runner's `model:activated`). */
+  swapTo(id: number): ActiveModel | null {
+    if (this.current?.version.id === id) return this.current;
+    try {
+      const bundle = this.decode(id);
+      const version = this.store.models.get(id);
+      if (!version) throw new Error(`model version ${id} vanished`);
+      return this.install(version, bundle);
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.log.error({ err, modelId: id }, 'could not load model version');
+      return null;
+    }
+  }
+
+  private decode(id: number): ModelBundle {
+    this.loading = `loading model version ${id}`;
+    try {
+      return this.store.models.loadBundle(id);
+    } finally {
+      this.loading = null;
+    }
+  }
+
+  private install(version: ModelVersion, bundle: ModelBundle): ActiveModel {
+    const next: ActiveModel = { version, bundle };
+    this.current = next;
+    this.lastError = null;
+    this.log.info({ modelId: version.id, dataset: version.datasetName }, 'serving model version');
+    return next;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    models: ModelRegistry;
+  }
+}
+
+export default fp(
+  async function registryPlugin(app: FastifyInstance) {
+    const registry = new ModelRegistry(app.store, app.log);
+    app.decorate('models', registry);
+    registry.loadActive();
+  },
+  { name: 'registry', dependencies: ['store'] },
+);

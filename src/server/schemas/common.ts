@@ -1,0 +1,42 @@
+import { type TSchema, Type } from 'typebox';
+
+/** Every error body: status, machine-readable code, reason phrase, message, and the field it is about. */
+export const ErrorSchema = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    code: Type.String({ description: 'Machine-readable code, e.g. UNKNOWN_USER, VALIDATION, FORBIDDEN' }),
+    error: Type.String({ description: 'HTTP reason phrase' }),
+    message: Type.String({ description: 'What went wrong, naming the field or id' }),
+    field: Type.Optional(
+      Type.String({ description: 'The request field the error is about, e.g. body.name' }),
+    ),
+  },
+  { title: 'Error' },
+);
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request (the message names the field)',
+  401: 'Missing API key',
+  403: 'API key not accepted',
+  404: 'Unknown id (the message names it)',
+  409: 'Conflict with the current state',
+  413: 'Request body too large',
+  429: 'Rate limit exceeded',
+  503: 'No model is active yet',
+};
+
+/** Response schemas for the given error statuses, all with the one error body. */
+export function errors(...statuses: number[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {};
+  for (const s of statuses) out[s] = { ...ErrorSchema, description: ERROR_DESCRIPTIONS[s] ?? 'Error' };
+  return out;
+}
+
+/** Errors any read of the active model can return. */
+export const READ_ERRORS = [400, 401, 403, 404, 429, 503] as const;
+/** Errors any mutation can return. */
+export const WRITE_ERRORS = [400, 401, 403, 404, 409, 413, 429] as const;
+
+export const Timestamp = Type.String({ description: 'ISO-8601 UTC timestamp' });
+export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+export const Metrics = Type.Record(Type.String(), Type.Unknown(), { description: 'Metrics by section' });

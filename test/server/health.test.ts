@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/server/app.ts';
+import type { Store } from '../../src/store/types.ts';
+
+// A store with no active model: enough for liveness/readiness before any model exists.
+const emptyStore = {
+  models: { active: () => null },
+  jobs: { count: () => 0 },
+  close() {},
+} as unknown as Store;
+
+describe('health', () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await buildApp({ store: emptyStore, jobs: false });
+  });
+  afterAll(() => app.close());
+
+  it('is live at once', async () => {
+    const res = await app.inject({ url: '/health/live' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().status).toBe('ok');
+  });
+
+  it('is not ready without an active model', async () => {
+    const res = await app.inject({ url: '/health/ready' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ status: 'not-ready', modelId: null });
+  });
+
+  it('answers unknown routes with the error body', async () => {
+    const res = await app.inject({ url: '/nope' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({
+      statusCode: 404,
+      code: 'NOT_FOUND',
+      error: 'Not Found',
+      message: 'route GET /nope not found',
+    });
+  });
+
+  it('serves the OpenAPI document and metrics', async () => {
+    const doc = await app.inject({ url: '/openapi.json' });
+    expect(doc.statusCode).toBe(200);
+    expect(doc.json().paths['/health/ready']).toBeDefined();
+    const metrics = await app.inject({ url: '/metrics' });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toContain('http_request_duration_seconds_bucket');
+    expect(metrics.body).toContain('route="/health/live"');
+  });
+});
