@@ -1,0 +1,119 @@
+/**
+ * NCF as a `PairScorer`: score = the pre-sigmoid logit of MLP(concat(u, i)).
+ *
+ * The first layer splits as W₁·[u; i] = W₁ᵤ·u + W₁ᵢ·i, so `scoreAll` computes the item half for every
+ * item once (cached, keyed on the itemEmb array and a fingerprint of its contents, so in-place edits
+ * are noticed) and each (user, item) pair then costs only the hidden layers.
+ */
+import { backwardToFirst, forwardFromFirst, MlpTape } from '../../nn/mlp.ts';
+import type { NcfModel, PairScorer } from '../types.ts';
+
+/** Item half of layer 1 for every item: out[i·H + o] = Σⱼ W₁[o, dim + j]·itemEmb[i·dim + j]. */
+export function itemHalfOfFirstLayer(
+  model: NcfModel,
+  itemEmb: Float32Array,
+  out?: Float32Array,
+): Float32Array {
+  const { dim } = model;
+  const { W, outDim: H, inDim } = model.params.layers[0];
+  const n = itemEmb.length / dim;
+  const q = out ?? new Float32Array(n * H);
+  for (let i = 0; i < n; i++) {
+    const x = i * dim;
+    const y = i * H;
+    for (let o = 0; o < H; o++) {
+      const row = o * inDim + dim;
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += W[row + j] * itemEmb[x + j];
+      q[y + o] = s;
+    }
+  }
+  return q;
+}
+
+/** Cheap content fingerprint (position-weighted sum) so a cached item half notices in-place edits. */
+function fingerprint(a: Float32Array): number {
+  let s = 0;
+  let t = 0;
+  for (let i = 0; i < a.length; i++) {
+    s += a[i];
+    t += s;
+  }
+  return s * 1.000001 + t;
+}
+
+export function ncfScorer(model: NcfModel): PairScorer {
+  const { dim } = model;
+  const layers = model.params.layers;
+  const first = layers[0];
+  const H = first.outDim;
+  const W0 = first.W;
+  const b0 = first.b;
+  const in0 = first.inDim;
+  const tape = new MlpTape(layers);
+  const userHalf = new Float32Array(H);
+  let cachedItems: Float32Array | null = null;
+  let cachedPrint = 0;
+  let cachedHalf = new Float32Array(0);
+
+  const firstLayer = (uVec: Float32Array, iVec: Float32Array): void => {
+    const pre = tape.pre[0];
+    for (let o = 0; o < H; o++) {
+      const row = o * in0;
+      let s = b0[o];
+      for (let j = 0; j < dim; j++) s += W0[row + j] * uVec[j] + W0[row + dim + j] * iVec[j];
+      pre[o] = s;
+    }
+  };
+
+  const itemHalf = (itemEmb: Float32Array): Float32Array => {
+    const print = fingerprint(itemEmb);
+    if (cachedItems !== itemEmb || cachedPrint !== print) {
+      const n = itemEmb.length / dim;
+      if (cachedHalf.length !== n * H) cachedHalf = new Float32Array(n * H);
+      itemHalfOfFirstLayer(model, itemEmb, cachedHalf);
+      cachedItems = itemEmb;
+      cachedPrint = print;
+    }
+    return cachedHalf;
+  };
+
+  return {
+    dim,
+    score(_user, _item, uVec, iVec) {
+      firstLayer(uVec, iVec);
+      return forwardFromFirst(layers, tape);
+    },
+    scoreWithGrad(_user, _item, uVec, iVec, dScore, gU, gI) {
+      firstLayer(uVec, iVec);
+      const z = forwardFromFirst(layers, tape);
+      const d0 = backwardToFirst(layers, tape, dScore, null);
+      for (let o = 0; o < H; o++) {
+        const d = d0[o];
+        if (d === 0) continue;
+        const row = o * in0;
+        for (let j = 0; j < dim; j++) {
+          gU[j] += d * W0[row + j];
+          gI[j] += d * W0[row + dim + j];
+        }
+      }
+      return z;
+    },
+    scoreAll(_user, uVec, itemEmb, out) {
+      const q = itemHalf(itemEmb);
+      for (let o = 0; o < H; o++) {
+        const row = o * in0;
+        let s = b0[o];
+        for (let j = 0; j < dim; j++) s += W0[row + j] * uVec[j];
+        userHalf[o] = s;
+      }
+      const pre = tape.pre[0];
+      const n = itemEmb.length / dim;
+      for (let i = 0; i < n; i++) {
+        const y = i * H;
+        for (let o = 0; o < H; o++) pre[o] = userHalf[o] + q[y + o];
+        out[i] = forwardFromFirst(layers, tape);
+      }
+    },
+  };
+}
