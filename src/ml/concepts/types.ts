@@ -8,6 +8,12 @@ export interface NeuronInfo {
   kind: NeuronKind;
   /** The concept tag the label rests on, when kind is 'concept' or 'combined'. */
   concept: string | null;
+  /**
+   * The tag the purity fields describe: the label's concept when there is one, else the tag with the best
+   * purity@20 even though it did not pass the labelling rule; null when dead or no tags. (Optional: added
+   * by concept discovery; older bundles lack it.)
+   */
+  bestTag?: string | null;
   purity10: number;
   purity20: number;
   purity50: number;

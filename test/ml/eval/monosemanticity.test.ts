@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import {
+  cosineSimilarity,
+  monosemanticityEmbedding,
+  monosemanticityMetadata,
+  monosemanticityPerNeuron,
+  tagJaccard,
+} from '../../../src/ml/eval/monosemanticity.ts';
+
+// 4 items × 2-dim embeddings: items 0,1 point along x, item 2 along y, item 3 at 45°.
+const emb = Float32Array.from([1, 0, 2, 0, 0, 3, 1, 1]);
+
+describe('monosemanticity', () => {
+  it('cosine and Jaccard similarities', () => {
+    const cos = cosineSimilarity(emb, 2);
+    expect(cos(0, 1)).toBeCloseTo(1, 6);
+    expect(cos(0, 2)).toBeCloseTo(0, 6);
+    expect(cos(0, 3)).toBeCloseTo(Math.SQRT1_2, 6);
+    const jac = tagJaccard([['a', 'b'], ['b', 'c'], [], []]);
+    expect(jac(0, 1)).toBeCloseTo(1 / 3, 10);
+    expect(jac(2, 3)).toBe(0);
+  });
+
+  it('weights pairs by min-max normalised activations (hand-computed)', () => {
+    // One neuron; activations over items [0, 2, 1, 4] → min 0, max 4 → ã = [0, .5, .25, 1].
+    // Pairs among items 1,2,3 (item 0 weight 0): (1,2) .125·0, (1,3) .5·cos45, (2,3) .25·cos45.
+    const codes = Float32Array.from([0, 2, 1, 4]);
+    const expected = (0.5 * Math.SQRT1_2 + 0.25 * Math.SQRT1_2) / (0.125 + 0.5 + 0.25);
+    expect(monosemanticityEmbedding(codes, 1, emb, 2)).toBeCloseTo(expected, 6);
+  });
+
+  it('only the top items count', () => {
+    // ã = [1, 0.5, 0, 0.75] → top-2 = items 0 and 3: MS = cos(0,3).
+    const codes = Float32Array.from([4, 2, 0, 3]);
+    const [ms] = monosemanticityPerNeuron(codes, 1, cosineSimilarity(emb, 2), 2);
+    expect(ms).toBeCloseTo(Math.SQRT1_2, 6);
+  });
+
+  it('dead neurons and single-item neurons count 0 in the mean', () => {
+    // Neuron 0: items 0,1 (cos 1) → 1. Neuron 1: dead. Neuron 2: only item 2 → 0.
+    const codes = Float32Array.from([1, 0, 0, 1, 0, 0, 0, 0, 5, 0, 0, 0]);
+    const per = monosemanticityPerNeuron(codes, 3, cosineSimilarity(emb, 2));
+    expect(Array.from(per).map((x) => Number(x.toFixed(6)))).toEqual([1, 0, 0]);
+    expect(monosemanticityEmbedding(codes, 3, emb, 2)).toBeCloseTo(1 / 3, 6);
+  });
+
+  it('metadata variant uses tag Jaccard', () => {
+    const tags = [['horror'], ['horror', 'comedy'], ['drama'], []];
+    const codes = Float32Array.from([3, 3, 0, 0]); // ã = [1,1,0,0] → only pair (0,1): J = 1/2
+    expect(monosemanticityMetadata(codes, 1, tags)).toBeCloseTo(0.5, 10);
+  });
+});
