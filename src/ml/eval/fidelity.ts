@@ -1,0 +1,174 @@
+import { Rng } from '../core/rng.ts';
+import type { Csr, Split } from '../data/types.ts';
+import type { PairScorer } from '../models/types.ts';
+import { evaluateRanking } from './ranking.ts';
+import { topKExcluding } from './topk.ts';
+
+/**
+ * Recommendation fidelity: does the recommender, fed SAE-reconstructed embeddings, still recommend what it
+ * recommended with the original ones? Measured on held-out users the SAE never saw.
+ */
+
+/**
+ * Rank-biased overlap truncated at `depth`, as the paper's code computes it:
+ *   Σ_{d=1..depth} p^{d−1} (1 − p) |A[:d] ∩ B[:d]| / d.
+ * Not extrapolated, so two identical lists of 30 score 1 − 0.9³⁰ ≈ 0.958.
+ */
+export function rbo(a: ArrayLike<number>, b: ArrayLike<number>, p = 0.9, depth = 30): number {
+  const seenA = new Set<number>();
+  const seenB = new Set<number>();
+  let overlap = 0;
+  let sum = 0;
+  let weight = 1 - p;
+  for (let d = 1; d <= depth; d++) {
+    if (d <= a.length) {
+      const x = a[d - 1];
+      if (seenB.has(x)) overlap++;
+      seenA.add(x);
+    }
+    if (d <= b.length) {
+      const y = b[d - 1];
+      if (seenA.has(y)) overlap++;
+      seenB.add(y);
+    }
+    // an item appearing at the same depth in both lists was counted once above (A first, then B sees it)
+    sum += (weight * overlap) / d;
+    weight *= p;
+  }
+  return sum;
+}
+
+/**
+ * Kendall τ-b between two top-`depth` lists over the union of their items; an item missing from a list
+ * takes rank depth + 1 there (so missing items tie with each other, which τ-b accounts for):
+ *   τ_b = (n_c − n_d) / √((n₀ − n₁)(n₀ − n₂)),
+ * n₁, n₂ = pairs tied in the first / second ranking. 0 when a ranking is all ties.
+ */
+export function kendallTauB(a: ArrayLike<number>, b: ArrayLike<number>, depth = 30): number {
+  const rankA = new Map<number, number>();
+  const rankB = new Map<number, number>();
+  for (let r = 0; r < Math.min(depth, a.length); r++) if (!rankA.has(a[r])) rankA.set(a[r], r + 1);
+  for (let r = 0; r < Math.min(depth, b.length); r++) if (!rankB.has(b[r])) rankB.set(b[r], r + 1);
+  const union = [...new Set([...rankA.keys(), ...rankB.keys()])];
+  const n = union.length;
+  const ra = union.map((x) => rankA.get(x) ?? depth + 1);
+  const rb = union.map((x) => rankB.get(x) ?? depth + 1);
+  let conc = 0;
+  let disc = 0;
+  let tiesA = 0;
+  let tiesB = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const da = Math.sign(ra[i] - ra[j]);
+      const db = Math.sign(rb[i] - rb[j]);
+      if (da === 0) tiesA++;
+      if (db === 0) tiesB++;
+      if (da * db > 0) conc++;
+      else if (da * db < 0) disc++;
+    }
+  }
+  const n0 = (n * (n - 1)) / 2;
+  const den = Math.sqrt((n0 - tiesA) * (n0 - tiesB));
+  return den > 0 ? (conc - disc) / den : 0;
+}
+
+/**
+ * Seeded split of users into SAE-training users and fidelity's held-out users (`fraction` of them).
+ * Both lists ascending.
+ */
+export function holdOutUsers(
+  nUsers: number,
+  fraction = 0.2,
+  seed = 0,
+): { train: Int32Array; heldOut: Int32Array } {
+  const order = Int32Array.from({ length: nUsers }, (_, u) => u);
+  new Rng(seed ^ 0x5ae1d).shuffle(order);
+  const nHeld = Math.round(nUsers * fraction);
+  const heldOut = order.slice(0, nHeld).sort();
+  const train = order.slice(nHeld).sort();
+  return { train, heldOut };
+}
+
+export interface FidelityInput {
+  scorer: PairScorer;
+  userEmb: Float32Array; // [nUsers × dim] original
+  itemEmb: Float32Array; // [nItems × dim] original
+  userRecon: Float32Array; // [nUsers × dim] SAE reconstruction
+  itemRecon: Float32Array; // [nItems × dim] SAE reconstruction
+  /** Training positives, excluded from both lists. */
+  train: Csr;
+  /** The held-out users to compare lists for. */
+  users: Int32Array;
+  depth?: number; // 30
+  p?: number; // 0.9
+  /** How many users' lists to return as samples (the first ones of `users`). */
+  samples?: number; // 200
+  /** For HR/NDCG with reconstructed embeddings (over split.testUsers). */
+  split?: Split;
+  k?: number; // 10
+  signal?: AbortSignal;
+}
+
+export interface FidelitySample {
+  user: number; // internal index
+  original: Int32Array; // internal item indices
+  reconstructed: Int32Array;
+}
+
+export interface FidelityResult {
+  users: number;
+  rbo: number; // mean over users
+  kendall: number; // mean over users
+  /** HR@k / NDCG@k of the recommender fed reconstructed embeddings (all test users); NaN without split. */
+  hr: number;
+  ndcg: number;
+  samples: FidelitySample[];
+}
+
+/** Top-`depth` lists from original vs reconstructed embeddings (both sides) for every user in `users`. */
+export function measureFidelity(input: FidelityInput): FidelityResult {
+  const depth = input.depth ?? 30;
+  const p = input.p ?? 0.9;
+  const nSamples = input.samples ?? 200;
+  const { scorer, userEmb, itemEmb, userRecon, itemRecon, train, users } = input;
+  const d = scorer.dim;
+  const nItems = itemEmb.length / d;
+  const orig = new Float32Array(nItems);
+  const rec = new Float32Array(nItems);
+  let rboSum = 0;
+  let tauSum = 0;
+  const samples: FidelitySample[] = [];
+  for (let t = 0; t < users.length; t++) {
+    if ((t & 255) === 0) input.signal?.throwIfAborted();
+    const u = users[t];
+    scorer.scoreAll(u, userEmb.subarray(u * d, u * d + d), itemEmb, orig);
+    scorer.scoreAll(u, userRecon.subarray(u * d, u * d + d), itemRecon, rec);
+    const s = train.indptr[u];
+    const e = train.indptr[u + 1];
+    const a = topKExcluding(orig, depth, train.indices, s, e);
+    const b = topKExcluding(rec, depth, train.indices, s, e);
+    rboSum += rbo(a, b, p, depth);
+    tauSum += kendallTauB(a, b, depth);
+    if (samples.length < nSamples) samples.push({ user: u, original: a, reconstructed: b });
+  }
+  let hr = Number.NaN;
+  let ndcg = Number.NaN;
+  if (input.split) {
+    const m = evaluateRanking(
+      (u, out) => scorer.scoreAll(u, userRecon.subarray(u * d, u * d + d), itemRecon, out),
+      input.split,
+      { k: input.k ?? 10, signal: input.signal },
+    );
+    hr = m.hr;
+    ndcg = m.ndcg;
+  }
+  const n = users.length;
+  return {
+    users: n,
+    rbo: n ? rboSum / n : 0,
+    kendall: n ? tauSum / n : 0,
+    hr,
+    ndcg,
+    samples,
+  };
+}

@@ -1,0 +1,128 @@
+import { MlError } from '../core/errors.ts';
+import type { Cancellation, ProgressCallback } from '../core/progress.ts';
+import type { Csr } from '../data/types.ts';
+import type { PairScorer } from '../models/types.ts';
+
+/** What the SAE learns from: a frozen recommender's embeddings, its scorer and its training positives. */
+export interface SaeTrainData {
+  userEmb: Float32Array; // [nUsers × dim]
+  itemEmb: Float32Array; // [nItems × dim]
+  nUsers: number;
+  nItems: number;
+  dim: number;
+  scorer: PairScorer;
+  train: Csr; // [nUsers × nItems] training positives (positive pairs for L_pred)
+  /** Users the SAE may see (fidelity's held-out users are left out); all users when absent. */
+  trainUsers?: Int32Array;
+}
+
+/** How (user, item) pairs for the prediction-aware loss are drawn inside a batch. */
+export type PairSampling = 'random' | 'positives' | 'mixed';
+
+export interface SaeTrainOptions {
+  latents?: number;
+  activation?: 'relu' | 'topk';
+  /** Active latents per row for TopK. */
+  k?: number;
+  /** Matryoshka prefix sizes (ascending, last = latents); absent or empty = no nesting. */
+  matryoshka?: number[];
+  /** One SAE for users and items (the paper) or one per side. */
+  shared?: boolean;
+  /** Subtract the mean embedding before encoding (added back after decoding). */
+  preBias?: boolean;
+  /** Divide centred inputs by one scalar so the mean squared row norm is 1. */
+  normalise?: boolean;
+  /** 'data': encoder rows start as random (normalised) data rows; 'random': Gaussian unit rows. */
+  init?: 'data' | 'random';
+  epochs?: number;
+  /** Item rows per step; user rows per step follow so that one epoch covers both sides once. */
+  batchSize?: number;
+  lr?: number;
+  /** Final learning rate as a fraction of lr (cosine decay); 1 = constant. */
+  lrFinal?: number;
+  /** Weight of L_emb (reconstruction of users and items). */
+  alpha?: number;
+  /** Weight of L_pred (score MSE through the frozen scorer, divided by the variance of the original scores). */
+  beta?: number;
+  /** Epochs over which β ramps linearly from 0 to beta (0 = no warm-up). */
+  betaWarmup?: number;
+  pairSampling?: PairSampling;
+  /** Random (user, item) pairs per step (for 'random' and 'mixed'). */
+  pairsPerStep?: number;
+  /** λ1: L1 weight on codes. */
+  l1?: number;
+  /** λ2: weight of KL(ρ‖p_j) on activation rates. */
+  kl?: number;
+  /** ρ: target activation rate; default k / latents for TopK, 0.05 otherwise. */
+  rho?: number;
+  /** Re-initialise neurons that fired on no item row during an epoch (until 80 % of training). */
+  resampleDead?: boolean;
+  seed?: number;
+  onProgress?: ProgressCallback;
+  signal?: Cancellation;
+}
+
+export type ResolvedSaeOptions = Required<Omit<SaeTrainOptions, 'onProgress' | 'signal' | 'matryoshka'>> & {
+  matryoshka: number[];
+  onProgress?: ProgressCallback;
+  signal?: Cancellation;
+};
+
+export const SAE_DEFAULTS = {
+  latents: 512,
+  activation: 'topk',
+  k: 8,
+  shared: true,
+  preBias: true,
+  normalise: true,
+  init: 'data',
+  epochs: 40,
+  batchSize: 256,
+  lr: 3e-3,
+  lrFinal: 0.05,
+  alpha: 1,
+  beta: 1,
+  betaWarmup: 0,
+  pairSampling: 'mixed',
+  pairsPerStep: 256,
+  l1: 0,
+  kl: 0,
+  resampleDead: true,
+  seed: 0,
+} as const satisfies SaeTrainOptions;
+
+/** Fills defaults and checks ranges; throws MlError('BAD_CONFIG') naming the option. */
+export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedSaeOptions {
+  const o = { ...SAE_DEFAULTS, ...stripUndefined(opts) };
+  const bad = (field: string, why: string): never => {
+    throw new MlError('BAD_CONFIG', `SAE option ${field}: ${why}`, field);
+  };
+  if (!Number.isInteger(o.latents) || o.latents < 1)
+    bad('latents', `must be a positive integer, got ${o.latents}`);
+  if (o.activation !== 'relu' && o.activation !== 'topk') bad('activation', `must be relu or topk`);
+  if (!Number.isInteger(o.k) || o.k < 1 || o.k > o.latents) bad('k', `must be in 1..latents, got ${o.k}`);
+  if (!Number.isInteger(o.epochs) || o.epochs < 0) bad('epochs', `must be a non-negative integer`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) bad('batchSize', 'must be a positive integer');
+  if (!(o.lr > 0)) bad('lr', 'must be > 0');
+  for (const f of ['alpha', 'beta', 'l1', 'kl', 'betaWarmup', 'pairsPerStep', 'lrFinal'] as const)
+    if (!(o[f] >= 0)) bad(f, 'must be ≥ 0');
+  if (!['random', 'positives', 'mixed'].includes(o.pairSampling))
+    bad('pairSampling', 'random|positives|mixed');
+  const matryoshka = opts.matryoshka && opts.matryoshka.length > 0 ? [...opts.matryoshka] : [];
+  if (matryoshka.length > 0) {
+    if (matryoshka[matryoshka.length - 1] !== o.latents) matryoshka.push(o.latents);
+    for (let i = 0; i < matryoshka.length; i++) {
+      const m = matryoshka[i];
+      if (!Number.isInteger(m) || m < 1 || m > o.latents || (i > 0 && m <= matryoshka[i - 1]))
+        bad('matryoshka', `prefix sizes must ascend within 1..latents, got [${matryoshka}]`);
+    }
+  }
+  const rho = opts.rho ?? (o.activation === 'topk' ? o.k / o.latents : 0.05);
+  if (!(rho > 0 && rho < 1)) bad('rho', 'must be in (0, 1)');
+  if (!(dim >= 1)) bad('dim', 'must be ≥ 1');
+  return { ...o, rho, matryoshka } as ResolvedSaeOptions;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

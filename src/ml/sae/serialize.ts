@@ -1,0 +1,56 @@
+import { decodeArtifact, encodeArtifact, type TensorMap } from '../artifact/format.ts';
+import { MlError } from '../core/errors.ts';
+import type { Sae, SaeConfig, SaePair } from './types.ts';
+
+const KIND = 'sae-pair';
+
+/** One artifact for the SAE(s) of a recommender; the item tensors are omitted when shared. */
+export function saveSae(pair: SaePair): Uint8Array {
+  const tensors: TensorMap = {};
+  const shapes: Record<string, number[]> = {};
+  const sides: [string, Sae][] = pair.shared
+    ? [['user', pair.user]]
+    : [
+        ['user', pair.user],
+        ['item', pair.item],
+      ];
+  const configs: Record<string, SaeConfig> = {};
+  for (const [side, sae] of sides) {
+    const { inputDim, latents } = sae.config;
+    configs[side] = sae.config;
+    tensors[`${side}.W`] = sae.params.W;
+    shapes[`${side}.W`] = [latents, inputDim];
+    tensors[`${side}.bEnc`] = sae.params.bEnc;
+    tensors[`${side}.bPre`] = sae.params.bPre;
+    tensors[`${side}.inputScale`] = sae.params.inputScale;
+  }
+  return encodeArtifact(KIND, { shared: pair.shared, configs }, tensors, shapes);
+}
+
+export function loadSae(bytes: Uint8Array): SaePair {
+  const art = decodeArtifact(bytes, KIND);
+  const shared = art.meta.shared === true;
+  const configs = art.meta.configs as Record<string, SaeConfig> | undefined;
+  const read = (side: string): Sae => {
+    const config = configs?.[side];
+    if (!config) throw new MlError('BAD_ARTIFACT', `sae artifact: missing config for ${side}`, side);
+    const t = (name: string, length: number): Float32Array => {
+      const x = art.tensors[`${side}.${name}`];
+      if (!(x instanceof Float32Array) || x.length !== length)
+        throw new MlError(
+          'BAD_ARTIFACT',
+          `sae artifact: tensor ${side}.${name} missing or not length ${length}`,
+          name,
+        );
+      return x;
+    };
+    const { inputDim: d, latents: m } = config;
+    return {
+      kind: 'sae',
+      config,
+      params: { W: t('W', m * d), bEnc: t('bEnc', m), bPre: t('bPre', d), inputScale: t('inputScale', 1) },
+    };
+  };
+  const user = read('user');
+  return shared ? { shared, user, item: user } : { shared, user, item: read('item') };
+}

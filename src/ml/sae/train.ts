@@ -1,0 +1,269 @@
+import { Rng } from '../core/rng.ts';
+import { Adam } from '../optim/adam.ts';
+import { initSae, inputStats, type RowSource } from './init.ts';
+import {
+  allocGrads,
+  type LossParts,
+  type LossWeights,
+  type SaeBatch,
+  type SaeGrads,
+  saeLoss,
+} from './loss.ts';
+import {
+  type ResolvedSaeOptions,
+  resolveSaeOptions,
+  type SaeTrainData,
+  type SaeTrainOptions,
+} from './options.ts';
+import { allocSparseCodes, decodeSparseRow, encodeSparse, normaliseRows } from './sparse.ts';
+import type { Sae, SaeConfig, SaePair } from './types.ts';
+
+export type { SaeTrainData, SaeTrainOptions } from './options.ts';
+
+export interface SaeEpochStats {
+  epoch: number;
+  loss: LossParts; // means over the epoch's steps
+  /** Neurons that fired on no item row / no user row during the epoch (per SAE; item SAE when not shared). */
+  deadItems: number;
+  deadUsers: number;
+  resampled: number;
+  lr: number;
+}
+
+export interface SaeTrainResult {
+  pair: SaePair;
+  history: SaeEpochStats[];
+  options: ResolvedSaeOptions;
+}
+
+/** Trains the SAE(s) on a frozen recommender's embeddings (see loss.ts for the objective). */
+export function trainSae(data: SaeTrainData, opts: SaeTrainOptions = {}): SaePair {
+  return trainSaeDetailed(data, opts).pair;
+}
+
+export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {}): SaeTrainResult {
+  const o = resolveSaeOptions(opts, data.dim);
+  const rng = new Rng(o.seed);
+  const d = data.dim;
+  const trainUsers = data.trainUsers ?? Int32Array.from({ length: data.nUsers }, (_, u) => u);
+  const allItems = Int32Array.from({ length: data.nItems }, (_, i) => i);
+  const userSrc: RowSource = { emb: data.userEmb, rows: trainUsers };
+  const itemSrc: RowSource = { emb: data.itemEmb, rows: allItems };
+  const config: SaeConfig = {
+    inputDim: d,
+    latents: o.latents,
+    activation: o.activation,
+    ...(o.activation === 'topk' ? { k: o.k } : {}),
+    ...(o.matryoshka.length > 0 ? { matryoshka: o.matryoshka } : {}),
+  };
+  const make = (sources: RowSource[]): Sae =>
+    initSae(config, inputStats(sources, d, o.preBias, o.normalise), sources, o.init, rng.fork());
+  let pair: SaePair;
+  if (o.shared) {
+    const sae = make([userSrc, itemSrc]);
+    pair = { shared: true, user: sae, item: sae };
+  } else {
+    pair = { shared: false, user: make([userSrc]), item: make([itemSrc]) };
+  }
+  const saes = pair.shared ? [pair.user] : [pair.user, pair.item];
+  const grads = new Map<Sae, SaeGrads>(saes.map((s) => [s, allocGrads(s)]));
+  const adams = saes.map((s) => new Adam([s.params.W, s.params.bEnc], { lr: o.lr }));
+
+  const weights: LossWeights = {
+    alpha: o.alpha,
+    beta: o.beta,
+    l1: o.l1,
+    kl: o.kl,
+    rho: o.rho,
+    predScale: predictionScale(data, trainUsers, rng.fork()),
+    prefixes: o.matryoshka.length > 0 ? o.matryoshka : [o.latents],
+  };
+  const stepsPerEpoch = Math.max(1, Math.ceil(data.nItems / o.batchSize));
+  const usersPerStep = Math.max(1, Math.ceil(trainUsers.length / stepsPerEpoch));
+  const totalSteps = stepsPerEpoch * o.epochs;
+  const history: SaeEpochStats[] = [];
+  const started = performance.now();
+  const userOrder = trainUsers.slice();
+  const itemOrder = allItems.slice();
+  let step = 0;
+
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    o.signal?.throwIfAborted();
+    rng.shuffle(userOrder);
+    rng.shuffle(itemOrder);
+    const warm = o.betaWarmup > 0 ? Math.min(1, (epoch + 1) / o.betaWarmup) : 1;
+    weights.beta = o.beta * warm;
+    const itemFires = saes.map((s) => new Int32Array(s.config.latents));
+    const userFires = saes.map((s) => new Int32Array(s.config.latents));
+    const sum: LossParts = { emb: 0, pred: 0, l1: 0, kl: 0, total: 0 };
+    let lr = o.lr;
+    for (let s = 0; s < stepsPerEpoch; s++) {
+      const batch = makeBatch(o, data, userOrder, itemOrder, s, usersPerStep, rng);
+      const { parts, user, item } = saeLoss(pair, data, batch, weights, grads);
+      for (const key of Object.keys(sum) as (keyof LossParts)[]) sum[key] += parts[key] / stepsPerEpoch;
+      lr = cosineLr(o, step++, totalSteps);
+      saes.forEach((sae, k) => {
+        const g = grads.get(sae)!;
+        adams[k].step([g.W, g.bEnc], lr);
+      });
+      countFires(user.codes, userFires[0]);
+      countFires(item.codes, itemFires[pair.shared ? 0 : 1]);
+    }
+    const itemSae = pair.shared ? 0 : 1;
+    const deadItems = countZero(itemFires[itemSae]);
+    const deadUsers = countZero(userFires[0]);
+    let resampled = 0;
+    if (o.resampleDead && epoch + 1 < Math.floor(o.epochs * 0.8)) {
+      resampled += resampleDead(pair.item, itemFires[itemSae], data.itemEmb, allItems, rng);
+      if (!pair.shared) resampled += resampleDead(pair.user, userFires[0], data.userEmb, trainUsers, rng);
+    }
+    history.push({ epoch: epoch + 1, loss: sum, deadItems, deadUsers, resampled, lr });
+    o.onProgress?.({
+      stage: 'sae',
+      epoch: epoch + 1,
+      epochs: o.epochs,
+      loss: sum.total,
+      fraction: (epoch + 1) / o.epochs,
+      seconds: (performance.now() - started) / 1000,
+      message: `emb ${sum.emb.toFixed(4)} pred ${sum.pred.toFixed(4)} dead(items) ${deadItems}`,
+    });
+  }
+  return { pair, history, options: o };
+}
+
+function cosineLr(o: ResolvedSaeOptions, step: number, total: number): number {
+  if (total <= 1 || o.lrFinal === 1) return o.lr;
+  const t = step / (total - 1);
+  return o.lr * (o.lrFinal + (1 - o.lrFinal) * 0.5 * (1 + Math.cos(Math.PI * t)));
+}
+
+/** 1 / Var(s(u, i)) over random (train user, item) pairs of the frozen scorer. */
+function predictionScale(data: SaeTrainData, trainUsers: Int32Array, rng: Rng): number {
+  const d = data.dim;
+  const n = Math.min(4096, trainUsers.length * data.nItems);
+  if (n === 0) return 1;
+  let sum = 0;
+  let sq = 0;
+  for (let q = 0; q < n; q++) {
+    const u = trainUsers[rng.nextInt(trainUsers.length)];
+    const i = rng.nextInt(data.nItems);
+    const s = data.scorer.score(
+      u,
+      i,
+      data.userEmb.subarray(u * d, u * d + d),
+      data.itemEmb.subarray(i * d, i * d + d),
+    );
+    sum += s;
+    sq += s * s;
+  }
+  const v = sq / n - (sum / n) ** 2;
+  return v > 1e-12 ? 1 / v : 1;
+}
+
+/**
+ * Step s of an epoch: a slice of the shuffled items and users; L_pred pairs are random (user, item)
+ * pairs within the batch and/or each user with one of its training positives (appended as item rows).
+ */
+function makeBatch(
+  o: ResolvedSaeOptions,
+  data: SaeTrainData,
+  userOrder: Int32Array,
+  itemOrder: Int32Array,
+  s: number,
+  usersPerStep: number,
+  rng: Rng,
+): SaeBatch {
+  const items0 = itemOrder.subarray(s * o.batchSize, Math.min(itemOrder.length, (s + 1) * o.batchSize));
+  const uStart = Math.min(userOrder.length, s * usersPerStep);
+  const users = userOrder.slice(uStart, Math.min(userOrder.length, uStart + usersPerStep));
+  const wantPos = o.beta > 0 && (o.pairSampling === 'positives' || o.pairSampling === 'mixed');
+  const wantRandom = o.beta > 0 && (o.pairSampling === 'random' || o.pairSampling === 'mixed');
+  const { indptr, indices } = data.train;
+  const extra: number[] = [];
+  const pu: number[] = [];
+  const pi: number[] = [];
+  if (wantPos) {
+    for (let r = 0; r < users.length; r++) {
+      const u = users[r];
+      const deg = indptr[u + 1] - indptr[u];
+      if (deg === 0) continue;
+      pu.push(r);
+      pi.push(items0.length + extra.length);
+      extra.push(indices[indptr[u] + rng.nextInt(deg)]);
+    }
+  }
+  if (wantRandom && users.length > 0 && items0.length > 0) {
+    for (let q = 0; q < o.pairsPerStep; q++) {
+      pu.push(rng.nextInt(users.length));
+      pi.push(rng.nextInt(items0.length));
+    }
+  }
+  const items = new Int32Array(items0.length + extra.length);
+  items.set(items0);
+  items.set(extra, items0.length);
+  return { users, items, pairU: Int32Array.from(pu), pairI: Int32Array.from(pi) };
+}
+
+function countFires(
+  codes: { n: number; cap: number; idx: Int32Array; count: Int32Array },
+  fires: Int32Array,
+): void {
+  for (let r = 0; r < codes.n; r++)
+    for (let a = 0; a < codes.count[r]; a++) fires[codes.idx[r * codes.cap + a]]++;
+}
+
+function countZero(a: Int32Array): number {
+  let n = 0;
+  for (let j = 0; j < a.length; j++) if (a[j] === 0) n++;
+  return n;
+}
+
+/**
+ * Points every dead neuron (no firing on this side in the last epoch) at a row the SAE reconstructs
+ * badly (sampled ∝ squared error from 1024 random rows), with the mean norm of the live rows.
+ */
+function resampleDead(sae: Sae, fires: Int32Array, emb: Float32Array, rows: Int32Array, rng: Rng): number {
+  const dead: number[] = [];
+  for (let j = 0; j < fires.length; j++) if (fires[j] === 0) dead.push(j);
+  if (dead.length === 0 || rows.length === 0) return 0;
+  const { inputDim: d, latents: m } = sae.config;
+  const W = sae.params.W;
+  let liveNorm = 0;
+  let live = 0;
+  for (let j = 0; j < m; j++) {
+    if (fires[j] === 0) continue;
+    let s = 0;
+    for (let c = 0; c < d; c++) s += W[j * d + c] ** 2;
+    liveNorm += Math.sqrt(s);
+    live++;
+  }
+  liveNorm = live > 0 ? liveNorm / live : 1 / Math.sqrt(sae.config.k ?? 1);
+  const n = Math.min(1024, rows.length);
+  const sample = new Int32Array(n);
+  for (let r = 0; r < n; r++) sample[r] = rows[rng.nextInt(rows.length)];
+  const xh = new Float32Array(n * d);
+  normaliseRows(sae, emb, sample, xh);
+  const codes = allocSparseCodes(n, sae);
+  encodeSparse(sae, xh, n, codes);
+  const err = new Float64Array(n);
+  const rec = new Float64Array(d);
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    decodeSparseRow(sae, codes, r, m, rec);
+    let e = 0;
+    for (let c = 0; c < d; c++) e += (rec[c] - xh[r * d + c]) ** 2;
+    err[r] = e;
+    total += e;
+  }
+  for (const j of dead) {
+    let t = rng.nextFloat() * total;
+    let r = 0;
+    while (r < n - 1 && t >= err[r]) t -= err[r++];
+    let s = 0;
+    for (let c = 0; c < d; c++) s += xh[r * d + c] ** 2;
+    const f = liveNorm / Math.sqrt(s || 1);
+    for (let c = 0; c < d; c++) W[j * d + c] = xh[r * d + c] * f;
+    sae.params.bEnc[j] = 0;
+  }
+  return dead.length;
+}
