@@ -1,0 +1,93 @@
+import type { Dataset } from '../data/types.ts';
+import type { MatryoshkaHierarchy } from './hierarchy.ts';
+import type { ConceptBest, NeuronInfo } from './types.ts';
+
+/** Small pure markdown renderers for report.md. */
+
+/** Escapes a table cell (pipes, newlines). */
+export function mdCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+const f2 = (x: number): string => x.toFixed(2);
+const neuronName = (n: NeuronInfo | undefined, index: number): string =>
+  n?.label ? `#${index} ${n.label}` : `#${index}`;
+
+export function markdownTable(header: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.map(mdCell).join(' | ')} |`;
+  return [line(header), `|${header.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+export interface NeuronTableOptions {
+  /** Skip unlabelled and dead neurons (default true). */
+  labelledOnly?: boolean;
+  maxRows?: number;
+  /** How many top item titles to show (default 3). */
+  titles?: number;
+}
+
+/** One row per neuron: label, kind, the purity of its tag, popularity percentile, decade, top titles. */
+export function neuronTableMarkdown(
+  neurons: NeuronInfo[],
+  dataset: Dataset,
+  opts: NeuronTableOptions = {},
+): string {
+  const { labelledOnly = true, maxRows = Number.POSITIVE_INFINITY, titles = 3 } = opts;
+  const shown = neurons
+    .filter((n) => n.kind !== 'dead' && (!labelledOnly || n.kind !== 'unlabelled'))
+    .slice(0, maxRows);
+  const rows = shown.map((n) => [
+    String(n.index),
+    n.label || '—',
+    n.kind,
+    n.bestTag ?? n.concept ?? '—',
+    `${f2(n.purity10)} / ${f2(n.purity20)} / ${f2(n.purity50)}`,
+    `${n.popPct50.toFixed(1)} %`,
+    n.decade === null ? '—' : `${n.decade}s (${(n.decadeShare50 * 100).toFixed(0)} %)`,
+    n.topItems
+      .slice(0, titles)
+      .map((i) => dataset.itemTitles[i] ?? dataset.items.ids[i])
+      .join('; '),
+  ]);
+  return markdownTable(
+    ['neuron', 'label', 'kind', 'tag', 'purity@10/20/50', 'pop pct@50', 'decade (share@50)', 'top items'],
+    rows,
+  );
+}
+
+/** One row per concept: its best neuron and purity@10/20/50. */
+export function conceptTableMarkdown(concepts: ConceptBest[], neurons: NeuronInfo[]): string {
+  const rows = concepts.map((c) => [
+    c.concept,
+    c.neuron < 0 ? '—' : neuronName(neurons[c.neuron], c.neuron),
+    f2(c.purity10),
+    f2(c.purity20),
+    f2(c.purity50),
+  ]);
+  return markdownTable(['concept', 'best neuron', 'purity@10', 'purity@20', 'purity@50'], rows);
+}
+
+/** Nested list: each coarse neuron and the finer neurons that refine it. */
+export function hierarchyMarkdown(
+  h: MatryoshkaHierarchy,
+  opts: { maxChildren?: number; withChildrenOnly?: boolean } = {},
+): string {
+  const { maxChildren = 8, withChildrenOnly = true } = opts;
+  const lines: string[] = [];
+  for (const node of h.nodes) {
+    if (withChildrenOnly && node.children.length === 0) continue;
+    lines.push(`- **${mdCell(node.label ? `#${node.neuron} ${node.label}` : `#${node.neuron}`)}**`);
+    for (const c of node.children.slice(0, maxChildren)) {
+      const cos = c.cosine === null ? '' : `, decoder cos ${f2(c.cosine)}`;
+      lines.push(
+        `  - ${mdCell(c.label ? `#${c.neuron} ${c.label}` : `#${c.neuron}`)} (co-activation ${f2(c.coactivation)}${cos})`,
+      );
+    }
+    if (node.children.length > maxChildren) lines.push(`  - … ${node.children.length - maxChildren} more`);
+  }
+  if (h.orphans.length > 0)
+    lines.push(
+      `- (${h.orphans.length} finer neurons with no coarse parent above the co-activation threshold)`,
+    );
+  return lines.join('\n');
+}

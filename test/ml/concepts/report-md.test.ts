@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import {
+  conceptTableMarkdown,
+  hierarchyMarkdown,
+  mdCell,
+  neuronTableMarkdown,
+} from '../../../src/ml/concepts/report-md.ts';
+import type { NeuronInfo } from '../../../src/ml/concepts/types.ts';
+import type { Dataset } from '../../../src/ml/data/types.ts';
+
+const neuron = (over: Partial<NeuronInfo>): NeuronInfo => ({
+  index: 0,
+  label: 'Horror',
+  kind: 'concept',
+  concept: 'Horror',
+  bestTag: 'Horror',
+  purity10: 1,
+  purity20: 0.95,
+  purity50: 0.9,
+  popPct20: 10,
+  popPct50: 12.34,
+  decade: 1980,
+  decadeShare50: 0.5,
+  itemDensity: 0.1,
+  userDensity: 0.1,
+  topItems: [1, 0],
+  evidence: '',
+  ...over,
+});
+
+const dataset = {
+  itemTitles: ['Alien (1979)', 'Scream | 2 (1997)'],
+  items: { ids: ['1', '2'] },
+} as unknown as Dataset;
+
+describe('report markdown', () => {
+  it('escapes pipes', () => {
+    expect(mdCell('a|b\nc')).toBe('a\\|b c');
+  });
+
+  it('renders labelled neurons only by default', () => {
+    const md = neuronTableMarkdown(
+      [neuron({}), neuron({ index: 1, kind: 'unlabelled', label: '' }), neuron({ index: 2, kind: 'dead' })],
+      dataset,
+    );
+    const lines = md.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe(
+      '| 0 | Horror | concept | Horror | 1.00 / 0.95 / 0.90 | 12.3 % | 1980s (50 %) | Scream \\| 2 (1997); Alien (1979) |',
+    );
+  });
+
+  it('renders the concept table with the best neuron label', () => {
+    const md = conceptTableMarkdown(
+      [{ concept: 'Horror', neuron: 0, purity10: 1, purity20: 1, purity50: 0.96 }],
+      [neuron({})],
+    );
+    expect(md.split('\n')[2]).toBe('| Horror | #0 Horror | 1.00 | 1.00 | 0.96 |');
+  });
+
+  it('renders the hierarchy as a nested list', () => {
+    const md = hierarchyMarkdown({
+      coarse: 1,
+      nodes: [
+        {
+          neuron: 0,
+          label: 'Horror',
+          children: [{ neuron: 3, label: '1980s Horror', coactivation: 0.9, cosine: 0.5 }],
+        },
+      ],
+      orphans: [],
+    });
+    expect(md).toBe('- **#0 Horror**\n  - #3 1980s Horror (co-activation 0.90, decoder cos 0.50)');
+  });
+});
