@@ -231,8 +231,11 @@ export interface JobRepo {
   ): Job;
   /** Running → queued (shutdown or crash recovery); the error keeps the reason. */
   requeue(id: number, reason: string): Job;
-  /** Running jobs not owned by `owner` (another instance, or a heartbeat older than staleMs). */
-  findInterrupted(owner: JobOwner, staleMs: number): Job[];
+  /**
+   * Running jobs whose owner is gone: another instance id, and a heartbeat older than `staleMs` or
+   * an owner pid that no longer exists on this host (or equals ours: a previous incarnation).
+   */
+  findInterrupted(owner: JobOwner, opts: { staleMs: number; isPidAlive?: (pid: number) => boolean }): Job[];
 }
 
 // ───────────────────────────── policies ─────────────────────────────

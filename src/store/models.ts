@@ -1,0 +1,157 @@
+import type { NeuronInfo } from '../ml/concepts/types.ts';
+import { decodeBundle } from './bundle.ts';
+import { StoreError } from './errors.ts';
+import { nowIso, parseJson } from './json.ts';
+import type { ArtifactRepo, Db, Metrics, ModelRepo, ModelVersion, NewModelVersion } from './types.ts';
+
+interface ModelRow {
+  id: number;
+  kind: ModelVersion['kind'];
+  is_active: number;
+  created_at: string;
+  activated_at: string | null;
+  dataset_spec: string;
+  dataset_name: string;
+  recommender_kind: ModelVersion['recommenderKind'];
+  dim: number;
+  latents: number | null;
+  n_users: number;
+  n_items: number;
+  metrics: string;
+  catalog_sha: string;
+  recommender_sha: string;
+  sae_sha: string | null;
+  job_id: number | null;
+  parent_id: number | null;
+}
+
+// Everything but the large JSON columns (neurons, report), which have their own getters.
+const COLUMNS = `id, kind, is_active, created_at, activated_at, dataset_spec, dataset_name,
+  recommender_kind, dim, latents, n_users, n_items, metrics, catalog_sha, recommender_sha, sae_sha,
+  job_id, parent_id`;
+
+const toVersion = (r: ModelRow): ModelVersion => ({
+  id: r.id,
+  kind: r.kind,
+  active: r.is_active === 1,
+  createdAt: r.created_at,
+  activatedAt: r.activated_at,
+  datasetSpec: r.dataset_spec,
+  datasetName: r.dataset_name,
+  recommenderKind: r.recommender_kind,
+  dim: r.dim,
+  latents: r.latents,
+  nUsers: r.n_users,
+  nItems: r.n_items,
+  metrics: parseJson<Metrics>(r.metrics, {}),
+  jobId: r.job_id,
+  parentId: r.parent_id,
+  artifacts: { catalog: r.catalog_sha, recommender: r.recommender_sha, sae: r.sae_sha },
+});
+
+export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
+  const insert = db.prepare(`INSERT INTO models (kind, created_at, dataset_spec, dataset_name,
+      recommender_kind, dim, latents, n_users, n_items, metrics, neurons, report, catalog_sha,
+      recommender_sha, sae_sha, job_id, parent_id)
+    VALUES (@kind, @createdAt, @datasetSpec, @datasetName, @recommenderKind, @dim, @latents, @nUsers,
+      @nItems, @metrics, @neurons, @report, @catalog, @recommender, @sae, @jobId, @parentId)`);
+  const selectOne = db.prepare(`SELECT ${COLUMNS} FROM models WHERE id = ?`);
+  const selectActive = db.prepare(`SELECT ${COLUMNS} FROM models WHERE is_active = 1`);
+  const selectNeurons = db.prepare('SELECT neurons FROM models WHERE id = ?').pluck();
+  const selectReport = db.prepare('SELECT report FROM models WHERE id = ?').pluck();
+  const deactivateAll = db.prepare('UPDATE models SET is_active = 0 WHERE is_active = 1');
+  const activateOne = db.prepare('UPDATE models SET is_active = 1, activated_at = ? WHERE id = ?');
+  const updateMetrics = db.prepare('UPDATE models SET metrics = ? WHERE id = ?');
+
+  const get = (id: number): ModelVersion | null => {
+    const row = selectOne.get(id) as ModelRow | undefined;
+    return row ? toVersion(row) : null;
+  };
+  const mustGet = (id: number): ModelVersion => {
+    const v = get(id);
+    if (!v) throw new StoreError('NOT_FOUND', `model version ${id} not found`);
+    return v;
+  };
+
+  const activate = db.transaction((id: number): ModelVersion => {
+    const v = mustGet(id);
+    if (v.kind !== 'full') {
+      throw new StoreError(
+        'NOT_ACTIVATABLE',
+        `model version ${id} is a recommender-only version (no SAE); train an SAE on it first`,
+      );
+    }
+    deactivateAll.run();
+    activateOne.run(nowIso(), id);
+    return mustGet(id);
+  });
+
+  return {
+    create(input: NewModelVersion) {
+      for (const [role, sha] of Object.entries(input.artifacts)) {
+        if (sha && !artifacts.info(sha)) {
+          throw new StoreError('NOT_FOUND', `model version: ${role} artifact ${sha} is not stored`);
+        }
+      }
+      const info = insert.run({
+        kind: input.kind,
+        createdAt: nowIso(),
+        datasetSpec: input.datasetSpec,
+        datasetName: input.datasetName,
+        recommenderKind: input.recommenderKind,
+        dim: input.dim,
+        latents: input.latents ?? null,
+        nUsers: input.nUsers,
+        nItems: input.nItems,
+        metrics: JSON.stringify(input.metrics),
+        neurons: input.neurons ? JSON.stringify(input.neurons) : null,
+        report: input.report === undefined ? null : JSON.stringify(input.report),
+        catalog: input.artifacts.catalog,
+        recommender: input.artifacts.recommender,
+        sae: input.artifacts.sae ?? null,
+        jobId: input.jobId ?? null,
+        parentId: input.parentId ?? null,
+      });
+      return mustGet(Number(info.lastInsertRowid));
+    },
+    get,
+    list(filter = {}) {
+      const where = filter.kind ? 'WHERE kind = @kind' : '';
+      const rows = db
+        .prepare(`SELECT ${COLUMNS} FROM models ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`)
+        .all({ kind: filter.kind, limit: filter.limit ?? 50, offset: filter.offset ?? 0 }) as ModelRow[];
+      return rows.map(toVersion);
+    },
+    active() {
+      const row = selectActive.get() as ModelRow | undefined;
+      return row ? toVersion(row) : null;
+    },
+    activate: (id) => activate.immediate(id),
+    neurons(id) {
+      mustGet(id);
+      return parseJson<NeuronInfo[] | null>(selectNeurons.get(id) as string | null, null);
+    },
+    report(id) {
+      mustGet(id);
+      return parseJson<unknown>(selectReport.get(id) as string | null, null);
+    },
+    loadBundle(id) {
+      const v = mustGet(id);
+      if (v.kind !== 'full' || !v.artifacts.sae) {
+        throw new StoreError('NOT_ACTIVATABLE', `model version ${id} has no SAE; it cannot be served`);
+      }
+      const neurons = parseJson<NeuronInfo[] | null>(selectNeurons.get(id) as string | null, null);
+      return decodeBundle({
+        catalog: artifacts.get(v.artifacts.catalog),
+        recommender: artifacts.get(v.artifacts.recommender),
+        sae: artifacts.get(v.artifacts.sae),
+        neurons: neurons ?? [],
+      });
+    },
+    setMetrics(id, metrics) {
+      if (updateMetrics.run(JSON.stringify(metrics), id).changes === 0) {
+        throw new StoreError('NOT_FOUND', `model version ${id} not found`);
+      }
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/types.ts';
+import { fixtureArtifacts, insertFullVersion } from './fixtures.ts';
+
+let store: Store;
+beforeEach(() => {
+  store = openStore(':memory:');
+});
+afterEach(() => store.close());
+
+describe('artifacts', () => {
+  it('stores bytes once per sha256 and verifies them on read', () => {
+    const { recommender } = fixtureArtifacts();
+    const a = store.artifacts.put('recommender', recommender);
+    const b = store.artifacts.put('recommender', recommender.slice());
+    expect(b.sha256).toBe(a.sha256);
+    expect(a.size).toBe(recommender.byteLength);
+    expect(store.db.prepare('SELECT count(*) FROM artifacts').pluck().get()).toBe(1);
+    expect(Buffer.from(store.artifacts.get(a.sha256)).equals(Buffer.from(recommender))).toBe(true);
+    // Corrupt the stored BLOB behind the repository's back.
+    const bad = Buffer.from(recommender);
+    bad[bad.length - 1] ^= 0xff;
+    store.db.prepare('UPDATE artifacts SET bytes = ? WHERE sha256 = ?').run(bad, a.sha256);
+    expect(() => store.artifacts.get(a.sha256)).toThrow(/CORRUPT|hash/i);
+    expect(() => store.artifacts.get('0'.repeat(64))).toThrow(/not found/);
+  });
+});
+
+describe('model versions', () => {
+  it('creates, lists newest first, and loads a servable bundle', () => {
+    const v1 = insertFullVersion(store, 0);
+    const v2 = insertFullVersion(store, 1);
+    expect(store.models.list().map((v) => v.id)).toEqual([v2.id, v1.id]);
+    expect(v1.metrics).toEqual({ ranking: { hr: 0.1 } });
+    expect(store.models.active()).toBeNull();
+    const bundle = store.models.loadBundle(v2.id);
+    const a = fixtureArtifacts(1);
+    expect(bundle.dataset.items.ids).toEqual(a.dataset.items.ids);
+    expect(bundle.recommender.kind).toBe('mf');
+    expect(bundle.sae.user.config.latents).toBe(a.latents);
+    expect(bundle.neurons).toHaveLength(a.latents);
+    expect(bundle.popularity.reduce((s, x) => s + x, 0)).toBe(a.dataset.interactions.indices.length);
+    expect(store.models.report(v2.id)).toEqual({ seed: 1 });
+  });
+
+  it('keeps exactly one active version; activation is atomic', () => {
+    const v1 = insertFullVersion(store, 0);
+    const v2 = insertFullVersion(store, 1);
+    expect(store.models.activate(v1.id).active).toBe(true);
+    expect(store.models.activate(v2.id).active).toBe(true);
+    expect(store.models.get(v1.id)?.active).toBe(false);
+    expect(store.models.active()?.id).toBe(v2.id);
+    // The database itself refuses a second active row.
+    expect(() => store.db.prepare('UPDATE models SET is_active = 1 WHERE id = ?').run(v1.id)).toThrow(
+      /UNIQUE/,
+    );
+    // A failing activation leaves the previous one active.
+    expect(() => store.models.activate(9999)).toThrow(/not found/);
+    expect(store.models.active()?.id).toBe(v2.id);
+  });
+
+  it('records recommender-only versions that reuse artifacts by reference and cannot be activated', () => {
+    const full = insertFullVersion(store, 0);
+    const rec = store.models.create({
+      kind: 'recommender',
+      datasetSpec: 'synthetic',
+      datasetName: 'synthetic',
+      recommenderKind: 'mf',
+      dim: full.dim,
+      nUsers: full.nUsers,
+      nItems: full.nItems,
+      metrics: {},
+      artifacts: { catalog: full.artifacts.catalog, recommender: full.artifacts.recommender },
+      parentId: full.id,
+    });
+    expect(rec.artifacts.sae).toBeNull();
+    expect(store.db.prepare('SELECT count(*) FROM artifacts').pluck().get()).toBe(3);
+    expect(() => store.models.activate(rec.id)).toThrow(/recommender-only/);
+    expect(() => store.models.loadBundle(rec.id)).toThrow(/no SAE/);
+    expect(store.models.list({ kind: 'recommender' }).map((v) => v.id)).toEqual([rec.id]);
+    expect(() =>
+      store.models.create({ ...rec, kind: 'full', artifacts: { ...rec.artifacts, sae: 'f'.repeat(64) } }),
+    ).toThrow(/not stored/);
+  });
+});
+
+describe('jobs', () => {
+  const owner = { instanceId: 'a', pid: process.pid };
+
+  it('enqueues, claims oldest first (once), and finishes', () => {
+    const j1 = store.jobs.enqueue('pipeline', { data: 'synthetic', seed: 1 });
+    const j2 = store.jobs.enqueue('evaluate', {}, { maxAttempts: 1 });
+    expect(j1.status).toBe('queued');
+    expect(j1.params).toEqual({ data: 'synthetic', seed: 1 });
+    const c = store.jobs.claimNext(owner);
+    expect(c?.id).toBe(j1.id);
+    expect(c?.status).toBe('running');
+    expect(c?.attempts).toBe(1);
+    expect(c?.ownerInstance).toBe('a');
+    expect(store.jobs.claimNext(owner)?.id).toBe(j2.id);
+    expect(store.jobs.claimNext(owner)).toBeNull();
+    store.jobs.updateProgress(j1.id, { stage: 'sae', progress: 0.5, timings: { load: 0.1 } });
+    expect(store.jobs.get(j1.id)).toMatchObject({ stage: 'sae', progress: 0.5, timings: { load: 0.1 } });
+    const done = store.jobs.finish(j1.id, { status: 'succeeded', result: { modelId: 3 } });
+    expect(done).toMatchObject({ status: 'succeeded', progress: 1, result: { modelId: 3 } });
+    expect(done.finishedAt).not.toBeNull();
+    expect(() => store.jobs.finish(j1.id, { status: 'failed', error: 'x' })).toThrow(/already succeeded/);
+  });
+
+  it('lists with filters and pagination', () => {
+    for (let i = 0; i < 5; i++) store.jobs.enqueue(i % 2 ? 'evaluate' : 'pipeline', {});
+    store.jobs.claimNext(owner);
+    expect(store.jobs.list({ type: 'pipeline' }).map((j) => j.id)).toEqual([5, 3, 1]);
+    expect(store.jobs.list({ status: 'running' }).map((j) => j.id)).toEqual([1]);
+    expect(store.jobs.list({ status: ['queued', 'running'], limit: 2, offset: 1 }).map((j) => j.id)).toEqual([
+      4, 3,
+    ]);
+    expect(store.jobs.count({ status: 'queued' })).toBe(4);
+  });
+
+  it('cancels queued jobs at once and flags running ones', () => {
+    const q = store.jobs.enqueue('pipeline', {});
+    const r = store.jobs.enqueue('pipeline', {});
+    store.jobs.requestCancel(q.id);
+    expect(store.jobs.get(q.id)?.status).toBe('cancelled');
+    expect(store.jobs.claimNext(owner)?.id).toBe(r.id);
+    expect(store.jobs.requestCancel(r.id)).toMatchObject({ status: 'running', cancelRequested: true });
+    expect(store.jobs.requestCancel(999)).toBeNull();
+  });
+
+  it('finds interrupted jobs: other owner with a dead pid or a stale heartbeat, never our own', () => {
+    const j = store.jobs.enqueue('pipeline', {});
+    store.jobs.claimNext({ instanceId: 'old', pid: 424242 });
+    const me = { instanceId: 'new', pid: process.pid };
+    const alive = () => true;
+    expect(store.jobs.findInterrupted(me, { staleMs: 60_000, isPidAlive: alive })).toEqual([]);
+    expect(
+      store.jobs.findInterrupted(me, { staleMs: 60_000, isPidAlive: () => false }).map((x) => x.id),
+    ).toEqual([j.id]);
+    store.db.prepare('UPDATE jobs SET heartbeat_at = ?').run(new Date(Date.now() - 120_000).toISOString());
+    expect(store.jobs.findInterrupted(me, { staleMs: 60_000, isPidAlive: alive }).map((x) => x.id)).toEqual([
+      j.id,
+    ]);
+    expect(store.jobs.findInterrupted({ instanceId: 'old', pid: 1 }, { staleMs: 60_000 })).toEqual([]);
+    const back = store.jobs.requeue(j.id, 'interrupted');
+    expect(back).toMatchObject({ status: 'queued', error: 'interrupted', attempts: 1, ownerInstance: null });
+    expect(store.jobs.claimNext(me)?.attempts).toBe(2);
+  });
+});
+
+describe('policies', () => {
+  it('creates, updates with a version counter, enforces unique names, deletes, and bumps the revision', () => {
+    const r0 = store.policies.revision();
+    const p = store.policies.create({ name: 'no-horror', policy: { action: 'suppress', target: 'Horror' } });
+    expect(p).toMatchObject({ name: 'no-horror', enabled: true, version: 1, policy: { action: 'suppress' } });
+    expect(() => store.policies.create({ name: 'no-horror', policy: {} })).toThrow(/already exists/);
+    expect(store.policies.getByName('no-horror')?.id).toBe(p.id);
+    const u = store.policies.update(p.id, { enabled: false });
+    expect(u).toMatchObject({ enabled: false, version: 2, policy: { target: 'Horror' } });
+    expect(() => store.policies.update(p.id, { enabled: true }, 1)).toThrow(/version 2, not 1/);
+    const q = store.policies.create({ name: 'other', policy: {} });
+    expect(() => store.policies.update(q.id, { name: 'no-horror' })).toThrow(/already exists/);
+    expect(store.policies.list({ enabled: true }).map((x) => x.name)).toEqual(['other']);
+    expect(store.policies.list().map((x) => x.name)).toEqual(['no-horror', 'other']);
+    expect(store.policies.update(999, { enabled: true })).toBeNull();
+    expect(store.policies.delete(p.id)).toBe(true);
+    expect(store.policies.delete(p.id)).toBe(false);
+    expect(store.policies.get(p.id)).toBeNull();
+    expect(store.policies.revision()).toBe(r0 + 4);
+  });
+});
