@@ -1,0 +1,28 @@
+import type { ProgressCallback } from '../core/progress.ts';
+import type { Csr } from '../data/types.ts';
+import { type MfTrainOptions, trainMf } from './mf/train.ts';
+import { type NcfTrainOptions, trainNcf } from './ncf/train.ts';
+import type { Recommender } from './types.ts';
+
+/** Options common to both kinds, plus each kind's own (passed through; unknown ones are ignored). */
+export interface RecommenderTrainOptions {
+  dim: number;
+  epochs?: number;
+  lr?: number;
+  l2?: number;
+  seed?: number;
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+  mf?: Partial<MfTrainOptions>;
+  ncf?: Partial<NcfTrainOptions>;
+}
+
+export function trainRecommender(kind: 'mf' | 'ncf', train: Csr, opts: RecommenderTrainOptions): Recommender {
+  const { mf, ncf, ...common } = opts;
+  return kind === 'mf' ? trainMf(train, { ...mf, ...common }) : trainNcf(train, { ...ncf, ...common });
+}
+
+/** The paper's embedding sizes: 20 for MovieLens-1M, 100 for Last.FM, 20 otherwise. */
+export function defaultDim(datasetName: string): number {
+  return datasetName.startsWith('lastfm') ? 100 : 20;
+}
