@@ -1,0 +1,130 @@
+import type { ModelBundle } from '../bundle.ts';
+import { neuronLabels } from '../explain/compact.ts';
+import { mfScorer } from '../models/mf/scorer.ts';
+import { ncfScorer } from '../models/ncf/scorer.ts';
+import type { PairScorer, Recommender } from '../models/types.ts';
+import { encode } from '../sae/model.ts';
+import type { Sae } from '../sae/types.ts';
+
+/** Embedding tables of either recommender kind. */
+export function embeddings(model: Recommender): { userEmb: Float32Array; itemEmb: Float32Array } {
+  return { userEmb: model.params.userEmb, itemEmb: model.params.itemEmb };
+}
+
+export function makeScorer(model: Recommender): PairScorer {
+  return model.kind === 'mf' ? mfScorer(model) : ncfScorer(model);
+}
+
+/** Item matrix after the item-side policies of one policy set, with a scorer bound to it. */
+export interface SteeredItems {
+  itemEmb: Float32Array; // [nItems × dim]
+  scorer: PairScorer;
+  changed: boolean;
+}
+
+const ITEM_CACHE_SIZE = 16;
+
+/**
+ * Per-bundle state that steering derives once and reuses across requests: neuron labels, the scorer,
+ * the item codes, per-neuron reference activations, and the edited item matrices keyed on the item-side
+ * policies (so a global item policy costs one pass when first seen, then nothing per request).
+ * Held in a WeakMap: it goes away with the bundle.
+ */
+export class SteerContext {
+  readonly latents: number;
+  readonly dim: number;
+  readonly labels: string[];
+  readonly scorer: PairScorer;
+  readonly nUsers: number;
+  readonly nItems: number;
+  private itemCodesCache: Float32Array | null = null;
+  private userRefCache: Float64Array | null = null;
+  private itemRefCache: Float64Array | null = null;
+  private readonly itemCache = new Map<string, SteeredItems>();
+
+  constructor(readonly bundle: ModelBundle) {
+    const model = bundle.recommender;
+    this.latents = bundle.sae.user.config.latents;
+    this.dim = model.dim;
+    this.nUsers = model.nUsers;
+    this.nItems = model.nItems;
+    this.labels = neuronLabels(bundle.neurons, this.latents);
+    this.scorer = makeScorer(model);
+  }
+
+  get userSae(): Sae {
+    return this.bundle.sae.user;
+  }
+
+  get itemSae(): Sae {
+    return this.bundle.sae.item;
+  }
+
+  /** Item codes [nItems × latents] of the unedited item embeddings. */
+  itemCodes(): Float32Array {
+    if (!this.itemCodesCache)
+      this.itemCodesCache = encode(this.itemSae, this.bundle.recommender.params.itemEmb, this.nItems);
+    return this.itemCodesCache;
+  }
+
+  /** Largest activation of each neuron over items [latents]. */
+  itemRef(): Float64Array {
+    if (!this.itemRefCache) this.itemRefCache = columnMax(this.itemCodes(), this.nItems, this.latents);
+    return this.itemRefCache;
+  }
+
+  /** Largest activation of each neuron over users [latents] (encoded in chunks; codes are not kept). */
+  userRef(): Float64Array {
+    if (!this.userRefCache) {
+      const ref = new Float64Array(this.latents);
+      const { userEmb } = this.bundle.recommender.params;
+      const chunk = 256;
+      const buf = new Float32Array(chunk * this.latents);
+      for (let u0 = 0; u0 < this.nUsers; u0 += chunk) {
+        const n = Math.min(chunk, this.nUsers - u0);
+        const z = encode(this.userSae, userEmb.subarray(u0 * this.dim, (u0 + n) * this.dim), n, buf);
+        const m = columnMax(z, n, this.latents);
+        for (let j = 0; j < this.latents; j++) if (m[j] > ref[j]) ref[j] = m[j];
+      }
+      this.userRefCache = ref;
+    }
+    return this.userRefCache;
+  }
+
+  /** The cached steered item matrix for `key`, building it with `build` on a miss (LRU of 16). */
+  steeredItems(key: string, build: () => Float32Array): SteeredItems {
+    const hit = this.itemCache.get(key);
+    if (hit) {
+      this.itemCache.delete(key);
+      this.itemCache.set(key, hit);
+      return hit;
+    }
+    const itemEmb = build();
+    const entry: SteeredItems = { itemEmb, scorer: makeScorer(this.bundle.recommender), changed: true };
+    this.itemCache.set(key, entry);
+    if (this.itemCache.size > ITEM_CACHE_SIZE)
+      this.itemCache.delete(this.itemCache.keys().next().value as string);
+    return entry;
+  }
+}
+
+function columnMax(z: Float32Array, n: number, m: number): Float64Array {
+  const out = new Float64Array(m);
+  for (let r = 0; r < n; r++) {
+    const o = r * m;
+    for (let j = 0; j < m; j++) if (z[o + j] > out[j]) out[j] = z[o + j];
+  }
+  return out;
+}
+
+const contexts = new WeakMap<ModelBundle, SteerContext>();
+
+/** The bundle's steering state, created on first use. Call once at activation to warm it. */
+export function steerContext(bundle: ModelBundle): SteerContext {
+  let ctx = contexts.get(bundle);
+  if (!ctx) {
+    ctx = new SteerContext(bundle);
+    contexts.set(bundle, ctx);
+  }
+  return ctx;
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { neuronLabels } from '../../../src/ml/explain/compact.ts';
+import { explainMf } from '../../../src/ml/explain/mf.ts';
+import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
+import type { MfModel } from '../../../src/ml/models/types.ts';
+import { decode, encode } from '../../../src/ml/sae/model.ts';
+import { tinyBundle } from '../steer/fixture.ts';
+
+const row = (a: Float32Array, r: number, d: number) => a.subarray(r * d, (r + 1) * d);
+
+describe('explainMf', () => {
+  for (const shared of [true, false])
+    it(`terms + other + base + residual = the original score (shared SAE: ${shared})`, () => {
+      const b = tinyBundle({ shared, latents: 12 });
+      const model = b.recommender as MfModel;
+      const { dim } = model;
+      const scorer = mfScorer(model);
+      const labels = neuronLabels(b.neurons, 12);
+      for (const [user, item] of [
+        [0, 0],
+        [3, 17],
+        [29, 39],
+        [11, 5],
+      ]) {
+        const uVec = row(model.params.userEmb, user, dim);
+        const iVec = row(model.params.itemEmb, item, dim);
+        const uCode = encode(b.sae.user, uVec, 1);
+        const iCode = encode(b.sae.item, iVec, 1);
+        const original = scorer.score(user, item, uVec, iVec);
+        // The reconstructed score, computed independently of the decomposition.
+        const uRec = decode(b.sae.user, uCode, 1);
+        const iRec = decode(b.sae.item, iCode, 1);
+        let recon = model.params.userBias[user] + model.params.itemBias[item] + model.params.globalBias[0];
+        for (let c = 0; c < dim; c++) recon += uRec[c] * iRec[c];
+        for (const side of ['user', 'item'] as const) {
+          const e = explainMf({
+            model,
+            user,
+            item,
+            uVec,
+            iVec,
+            uCode,
+            iCode,
+            userSae: b.sae.user,
+            itemSae: b.sae.item,
+            labels,
+            side,
+            topN: 2,
+          });
+          const sumTop = e.top.reduce((s, c) => s + c.value, 0);
+          expect(sumTop + e.other + e.base + e.residual).toBeCloseTo(original, 5);
+          expect(e.score).toBeCloseTo(original, 5);
+          expect(e.residual).toBeCloseTo(original - recon, 4);
+          expect(e.top.length).toBeLessThanOrEqual(2);
+          for (const c of e.top) expect(c.side).toBe(side);
+          const active = Array.from(side === 'user' ? uCode : iCode).filter((a) => a !== 0).length;
+          expect(e.top.length).toBe(Math.min(2, active));
+        }
+      }
+    });
+
+  it('lists the largest |contributions| first with their labels, and an exact tied code has zero residual', () => {
+    const b = tinyBundle({ latents: 12 });
+    const model = b.recommender as MfModel;
+    const { dim } = model;
+    const labels = neuronLabels(b.neurons, 12);
+    const user = 4;
+    const item = 9;
+    const uCode = encode(b.sae.user, row(model.params.userEmb, user, dim), 1);
+    const iCode = encode(b.sae.item, row(model.params.itemEmb, item, dim), 1);
+    // Vectors that ARE their reconstructions: the decomposition must then be complete.
+    const uVec = decode(b.sae.user, uCode, 1);
+    const iVec = decode(b.sae.item, iCode, 1);
+    const e = explainMf({
+      model,
+      user,
+      item,
+      uVec,
+      iVec,
+      uCode,
+      iCode,
+      userSae: b.sae.user,
+      itemSae: b.sae.item,
+      labels,
+      topN: 50,
+    });
+    expect(Math.abs(e.residual)).toBeLessThan(1e-5);
+    expect(e.other).toBe(0);
+    expect(e.completeness).toBeCloseTo(1, 5);
+    for (let r = 1; r < e.top.length; r++)
+      expect(Math.abs(e.top[r - 1].value)).toBeGreaterThanOrEqual(Math.abs(e.top[r].value));
+    for (const c of e.top) expect(c.label).toBe(labels[c.neuron]);
+  });
+});

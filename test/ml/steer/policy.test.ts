@@ -1,0 +1,146 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MlError } from '../../../src/ml/core/errors.ts';
+import {
+  type Policy,
+  resolveConcept,
+  validatePolicies,
+  validatePolicy,
+} from '../../../src/ml/steer/policy.ts';
+import { tinyBundle } from './fixture.ts';
+
+const bundle = tinyBundle();
+
+function errorOf(f: () => unknown): MlError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof MlError) return e;
+    throw e;
+  }
+  throw new Error('expected an MlError');
+}
+
+describe('validatePolicy', () => {
+  it('accepts each kind and fills defaults', () => {
+    expect(
+      validatePolicy({ kind: 'suppress', concept: 'horror', strength: 1, users: ['u1'] }, bundle),
+    ).toEqual({
+      kind: 'suppress',
+      concept: 'horror',
+      strength: 1,
+      users: ['u1'],
+    });
+    expect(validatePolicy({ kind: 'popularity', strength: -0.5 }, bundle)).toMatchObject({
+      on: 'items',
+      all: true,
+    });
+    expect(validatePolicy({ kind: 'promote', neuron: 2, strength: 2, items: ['i7'] }, bundle).items).toEqual([
+      'i7',
+    ]);
+  });
+
+  it('names the field of every error', () => {
+    const cases: [unknown, string, string][] = [
+      [{ kind: 'nope' }, 'BAD_POLICY', 'kind'],
+      [{ kind: 'suppress', concept: 'Horror', strength: 'x', users: ['u1'] }, 'BAD_POLICY', 'strength'],
+      [{ kind: 'suppress', concept: 'Horror', strength: -1, users: ['u1'] }, 'BAD_POLICY', 'strength'],
+      [{ kind: 'suppress', concept: 'Westerns', strength: 1, users: ['u1'] }, 'UNKNOWN_CONCEPT', 'concept'],
+      [{ kind: 'suppress', neuron: 99, strength: 1, users: ['u1'] }, 'UNKNOWN_NEURON', 'neuron'],
+      [{ kind: 'suppress', neuron: 1.5, strength: 1, users: ['u1'] }, 'UNKNOWN_NEURON', 'neuron'],
+      [{ kind: 'suppress', concept: 'Horror', strength: 1, users: ['nobody'] }, 'UNKNOWN_USER', 'users[0]'],
+      [{ kind: 'suppress', concept: 'Horror', strength: 1 }, 'BAD_POLICY', 'users'],
+      [{ kind: 'promote', concept: 'Horror', strength: 1, items: ['i1', 'zz'] }, 'UNKNOWN_ITEM', 'items[1]'],
+      [{ kind: 'promote', concept: 'Horror', strength: 1, users: ['u1'] }, 'BAD_POLICY', 'users'],
+      [{ kind: 'edit', side: 'user', op: 'mul', value: 1, neuron: 0, all: true }, 'BAD_POLICY', 'op'],
+      [
+        { kind: 'suppress', concept: 'Horror', strength: 1, users: ['u1'], colour: 'red' },
+        'BAD_POLICY',
+        'colour',
+      ],
+      [
+        { kind: 'suppress', concept: 'Horror', strength: 1, segment: { threshold: 0, concept: 'Jazz' } },
+        'UNKNOWN_CONCEPT',
+        'segment.concept',
+      ],
+    ];
+    for (const [p, code, field] of cases) {
+      const e = errorOf(() => validatePolicy(p, bundle));
+      expect([e.code, e.field]).toEqual([code, field]);
+    }
+    const e = errorOf(() =>
+      validatePolicies(
+        [
+          { kind: 'popularity', strength: 1 },
+          { kind: 'boost', concept: 'Cats', strength: 1, users: ['u1'] },
+        ],
+        bundle,
+      ),
+    );
+    expect(e.field).toBe('policies[1].concept');
+    expect(e.message).toContain('Cats');
+  });
+
+  it('resolves concepts by label, then by concept tag, case-insensitively', () => {
+    expect(resolveConcept(bundle.neurons, 'HORROR')).toEqual([0]);
+    expect(resolveConcept(bundle.neurons, 'popularity')).toEqual([1]);
+  });
+
+  it('round-trips through JSON (property)', () => {
+    const users = bundle.dataset.users.ids;
+    const items = bundle.dataset.items.ids;
+    const neuronOrConcept = fc.oneof(
+      fc.record({ neuron: fc.integer({ min: 0, max: 7 }) }),
+      fc.record({ concept: fc.constantFrom('Horror', 'comedy', 'popular') }),
+    );
+    const arb: fc.Arbitrary<unknown> = fc.oneof(
+      fc
+        .tuple(
+          neuronOrConcept,
+          fc.double({ min: 0, max: 5, noNaN: true }),
+          fc.subarray(users, { minLength: 1 }),
+        )
+        .map(([n, strength, us]) => ({ kind: 'suppress', ...n, strength, users: us, id: 'p', version: 3 })),
+      fc
+        .tuple(
+          neuronOrConcept,
+          fc.double({ min: 0, max: 5, noNaN: true }),
+          fc.double({ min: -2, max: 2, noNaN: true }),
+        )
+        .map(([n, strength, threshold]) => ({
+          kind: 'suppress',
+          ...n,
+          strength,
+          segment: { threshold },
+          mode: 'replace',
+        })),
+      fc
+        .tuple(
+          neuronOrConcept,
+          fc.double({ min: 0, max: 5, noNaN: true }),
+          fc.subarray(items, { minLength: 1 }),
+        )
+        .map(([n, strength, is]) => ({ kind: 'promote', ...n, strength, items: is })),
+      fc
+        .tuple(fc.double({ min: -3, max: 3, noNaN: true }), fc.constantFrom('users', 'items'))
+        .map(([strength, on]) => ({ kind: 'popularity', strength, on })),
+      fc
+        .tuple(
+          neuronOrConcept,
+          fc.constantFrom('set', 'scale', 'add'),
+          fc.double({ min: -3, max: 3, noNaN: true }),
+          fc.constantFrom('user', 'item'),
+        )
+        .map(([n, op, value, side]) => ({ kind: 'edit', ...n, op, value, side, all: true })),
+    );
+    fc.assert(
+      fc.property(arb, (raw) => {
+        const p: Policy = validatePolicy(raw, bundle);
+        const back = validatePolicy(JSON.parse(JSON.stringify(p)), bundle);
+        expect(back).toEqual(p);
+        expect(JSON.stringify(back)).toBe(JSON.stringify(p));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

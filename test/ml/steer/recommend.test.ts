@@ -1,0 +1,232 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { topKExcluding } from '../../../src/ml/eval/topk.ts';
+import { explainMf } from '../../../src/ml/explain/mf.ts';
+import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
+import type { MfModel } from '../../../src/ml/models/types.ts';
+import { encode } from '../../../src/ml/sae/model.ts';
+import { compilePolicies, steerItems, steerUser } from '../../../src/ml/steer/apply.ts';
+import { steerContext } from '../../../src/ml/steer/context.ts';
+import type { Policy } from '../../../src/ml/steer/policy.ts';
+import { recommend } from '../../../src/ml/steer/recommend.ts';
+import { tinyBundle } from './fixture.ts';
+
+const bundle = tinyBundle({ latents: 10 });
+const model = bundle.recommender as MfModel;
+const { dim } = model;
+const nUsers = model.nUsers;
+
+function plainTop(user: number, k: number): Int32Array {
+  const scores = new Float32Array(model.nItems);
+  mfScorer(model).scoreAll(
+    user,
+    model.params.userEmb.subarray(user * dim, (user + 1) * dim),
+    model.params.itemEmb,
+    scores,
+  );
+  const { indptr, indices } = bundle.dataset.interactions;
+  return topKExcluding(scores, k, indices, indptr[user], indptr[user + 1]);
+}
+
+describe('recommend', () => {
+  it('without policies is the plain top-k with training positives excluded', () => {
+    for (let u = 0; u < nUsers; u++) {
+      const r = recommend(bundle, u, { k: 7 });
+      expect(r.items.map((x) => x.index)).toEqual(Array.from(plainTop(u, 7)));
+      expect(r.items[0].item).toBe(bundle.dataset.items.ids[r.items[0].index]);
+      expect(r.steered).toBe(false);
+    }
+    const seen = bundle.dataset.interactions.indices.subarray(0, 4);
+    const extra = plainTop(0, 2);
+    const r = recommend(bundle, 0, { k: 5, exclude: extra });
+    for (const x of r.items) expect([...seen, ...extra]).not.toContain(x.index);
+  });
+
+  it('rejects an unknown user index', () => {
+    expect(() => recommend(bundle, nUsers)).toThrow(/outside/);
+  });
+
+  it('explanations add up to the (steered) score of each listed item', () => {
+    const policies: Policy[] = [
+      { kind: 'suppress', concept: 'Horror', strength: 0.7, users: ['u3'] },
+      { kind: 'popularity', strength: -0.5 },
+    ];
+    const r = recommend(bundle, 2, { k: 5, policies, explain: { topN: 3 }, compare: true });
+    expect(r.policies.map((p) => p.applied)).toEqual([true, true]);
+    for (const x of r.items) {
+      const e = x.explanation!;
+      const total = e.top.reduce((s, c) => s + c.value, 0) + e.other + e.base + e.residual;
+      expect(total).toBeCloseTo(x.score, 4);
+      expect(e.top.length).toBeLessThanOrEqual(3);
+    }
+    expect(r.unsteered!.items).toHaveLength(5);
+    const same = recommend(bundle, 2, { k: 5, compare: true });
+    expect(same.unsteered!.kendallTau).toBe(1);
+    expect(same.unsteered!.rbo).toBeCloseTo(1 - 0.9 ** 5, 6);
+  });
+
+  it('zero-strength edits are the identity (property)', () => {
+    const ctx = steerContext(bundle);
+    const neuronArb = fc.integer({ min: 0, max: 9 });
+    const policyArb: fc.Arbitrary<Policy> = fc.oneof(
+      neuronArb.map((neuron) => ({
+        kind: 'suppress' as const,
+        neuron,
+        strength: 0,
+        segment: { threshold: -1 },
+      })),
+      neuronArb.map((neuron) => ({ kind: 'boost' as const, neuron, strength: 0, all: true })),
+      neuronArb.map((neuron) => ({ kind: 'promote' as const, neuron, strength: 0, all: true })),
+      fc
+        .constantFrom('users' as const, 'items' as const)
+        .map((on) => ({ kind: 'popularity' as const, strength: 0, on })),
+      fc
+        .tuple(neuronArb, fc.constantFrom('user' as const, 'item' as const))
+        .map(([neuron, side]) => ({
+          kind: 'edit' as const,
+          neuron,
+          side,
+          op: 'add' as const,
+          value: 0,
+          all: true,
+        })),
+      fc
+        .tuple(neuronArb, fc.constantFrom('user' as const, 'item' as const))
+        .map(([neuron, side]) => ({
+          kind: 'edit' as const,
+          neuron,
+          side,
+          op: 'scale' as const,
+          value: 1,
+          all: true,
+        })),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(policyArb, { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 0, max: nUsers - 1 }),
+        (policies, user) => {
+          const compiled = compilePolicies(ctx, policies);
+          const u = steerUser(ctx, compiled, user);
+          expect(u.vec).toEqual(model.params.userEmb.subarray(user * dim, (user + 1) * dim));
+          expect(steerItems(ctx, compiled).itemEmb).toEqual(model.params.itemEmb);
+          const steered = recommend(bundle, user, { k: 8, policies });
+          const plain = recommend(bundle, user, { k: 8 });
+          expect(steered.items).toEqual(plain.items);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('replace mode at zero strength moves the targeted user (the reconstruction error leaks in); delta does not', () => {
+    const ctx = steerContext(bundle);
+    const user = 5;
+    const orig = model.params.userEmb.subarray(user * dim, (user + 1) * dim);
+    const delta = steerUser(
+      ctx,
+      compilePolicies(ctx, [{ kind: 'suppress', neuron: 0, strength: 0, users: ['u6'] }]),
+      user,
+    );
+    const replace = steerUser(
+      ctx,
+      compilePolicies(ctx, [{ kind: 'suppress', neuron: 0, strength: 0, users: ['u6'], mode: 'replace' }]),
+      user,
+    );
+    expect(delta.vec).toEqual(orig);
+    expect(replace.vec).not.toEqual(orig);
+  });
+
+  it('users a policy does not target keep their exact vectors and lists (ids and segments)', () => {
+    const ctx = steerContext(bundle);
+    const threshold = 0.3;
+    const policies: Policy[] = [
+      { kind: 'suppress', neuron: 0, strength: 3, users: ['u1', 'u9'] },
+      { kind: 'suppress', neuron: 2, strength: 2, segment: { threshold } },
+      { kind: 'boost', neuron: 4, strength: 1.5, users: ['u2'] },
+    ];
+    const compiled = compilePolicies(ctx, policies);
+    let untargeted = 0;
+    let targeted = 0;
+    for (let u = 0; u < nUsers; u++) {
+      const code = encode(bundle.sae.user, model.params.userEmb.subarray(u * dim, (u + 1) * dim), 1);
+      const isTarget = u === 0 || u === 8 || u === 1 || code[2] > threshold;
+      const s = steerUser(ctx, compiled, u);
+      const steered = recommend(bundle, u, { k: 10, policies });
+      const plain = recommend(bundle, u, { k: 10 });
+      if (isTarget) {
+        targeted++;
+        expect(s.applied.some(Boolean)).toBe(true);
+      } else {
+        untargeted++;
+        expect(s.vec).toEqual(model.params.userEmb.subarray(u * dim, (u + 1) * dim));
+        expect(steered.items).toEqual(plain.items);
+        expect(steered.steered).toBe(false);
+      }
+    }
+    expect(targeted).toBeGreaterThan(2);
+    expect(untargeted).toBeGreaterThan(2);
+  });
+
+  it('suppressing a neuron never raises its activation or the size of its contribution (property)', () => {
+    const ctx = steerContext(bundle);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: nUsers - 1 }),
+        fc.integer({ min: 0, max: 9 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (user, j, strength) => {
+          const compiled = compilePolicies(ctx, [
+            { kind: 'suppress', neuron: j, strength, all: true } as Policy,
+          ]);
+          const s = steerUser(ctx, compiled, user);
+          const before = s.code!;
+          const after = s.editedCode!;
+          expect(after[j]).toBeLessThanOrEqual(before[j]);
+          const uVec = model.params.userEmb.subarray(user * dim, (user + 1) * dim);
+          for (let item = 0; item < model.nItems; item += 7) {
+            const iVec = model.params.itemEmb.subarray(item * dim, (item + 1) * dim);
+            const iCode = encode(bundle.sae.item, iVec, 1);
+            const common = {
+              model,
+              user,
+              item,
+              iVec,
+              iCode,
+              userSae: bundle.sae.user,
+              itemSae: bundle.sae.item,
+              labels: ctx.labels,
+              topN: 100,
+            };
+            const cj = (e: ReturnType<typeof explainMf>) => e.top.find((c) => c.neuron === j)?.value ?? 0;
+            const b = cj(explainMf({ ...common, uVec, uCode: before }));
+            const a = cj(explainMf({ ...common, uVec: s.vec, uCode: after }));
+            expect(Math.abs(a)).toBeLessThanOrEqual(Math.abs(b) + 1e-9);
+            if (b > 0) expect(a).toBeLessThanOrEqual(b);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('applies a delta edit as e + s·(z′_j − z_j)·W_j and caches global item edits per policy version', () => {
+    const ctx = steerContext(bundle);
+    const user = 7;
+    const compiled = compilePolicies(ctx, [{ kind: 'suppress', neuron: 3, strength: 2.5, all: true }]);
+    const s = steerUser(ctx, compiled, user);
+    const { W, inputScale } = bundle.sae.user.params;
+    for (let c = 0; c < dim; c++) {
+      const expected =
+        model.params.userEmb[user * dim + c] - 2.5 * s.code![3] * inputScale[0] * W[3 * dim + c];
+      expect(s.vec[c]).toBeCloseTo(expected, 5);
+    }
+    const p1: Policy = { kind: 'popularity', strength: -0.8, id: 'pop', version: 1 };
+    const a = steerItems(ctx, compilePolicies(ctx, [p1]));
+    const b = steerItems(ctx, compilePolicies(ctx, [{ ...p1 }]));
+    const c = steerItems(ctx, compilePolicies(ctx, [{ ...p1, version: 2 }]));
+    expect(b.itemEmb).toBe(a.itemEmb);
+    expect(c.itemEmb).not.toBe(a.itemEmb);
+    expect(a.itemEmb).not.toEqual(model.params.itemEmb);
+  });
+});
