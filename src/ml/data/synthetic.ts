@@ -114,10 +114,20 @@ class WeightedItems {
     }
     return this.items[lo];
   }
+  /** A weighted draw among items not marked in `taken`; undefined when all are taken. */
+  drawExcluding(rng: Rng, taken: Uint8Array): number | undefined {
+    for (let t = 0; t < 32; t++) {
+      const i = this.draw(rng);
+      if (!taken[i]) return i;
+    }
+    const free = Array.from(this.items).filter((i) => !taken[i]);
+    return free.length === 0 ? undefined : free[rng.nextInt(free.length)];
+  }
 }
 
 export function generateSynthetic(params: Partial<SyntheticParams> = {}): Dataset {
   const p: SyntheticParams = { ...SYNTHETIC_DEFAULTS, ...params };
+  if (params.favouriteGenres === undefined) p.favouriteGenres = Math.min(p.favouriteGenres, p.genres);
   validateSyntheticParams(p);
   const rng = new Rng(p.seed);
   const itemRng = rng.fork();
@@ -187,17 +197,19 @@ export function generateSynthetic(params: Partial<SyntheticParams> = {}): Datase
       ),
     );
     picked.length = 0;
-    // Bounded attempts: heavy users of small genres may saturate them, then they take what is left.
-    for (let attempt = 0; picked.length < target && attempt < target * 20; attempt++) {
+    while (picked.length < target) {
       let pool = all;
       if (drawRng.nextFloat() < p.favouriteShare) {
         const g = fav[drawRng.nextInt(fav.length)];
         const cell = byCell[g * p.decades + eraIndex];
         pool = cell.size > 0 && drawRng.nextFloat() < p.eraShare ? cell : byGenre[g];
-        if (pool.size === 0) pool = all;
       }
-      const i = pool.draw(drawRng);
-      if (taken[i]) continue;
+      // Redraw duplicates from the same pool, so saturation does not tilt users off their genres.
+      const i =
+        pool.drawExcluding(drawRng, taken) ??
+        byGenre[fav[0]].drawExcluding(drawRng, taken) ??
+        all.drawExcluding(drawRng, taken);
+      if (i === undefined) break;
       taken[i] = 1;
       picked.push(i);
     }

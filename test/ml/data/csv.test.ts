@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { loadCsv } from '../../../src/ml/data/csv.ts';
+import { expectMlError, fixture, fixtureVariant, pairs } from './helpers.ts';
+
+describe('loadCsv', () => {
+  it('reads interactions with a header, quoted ids, weights and duplicate pairs', () => {
+    const d = loadCsv(fixture('csv/interactions.csv'));
+    expect(d.name).toBe('csv');
+    expect(d.users.ids).toEqual(['alice', 'bob', 'carol, jr.']);
+    expect(d.items.ids).toEqual(['m1', 'm2', 'm3']);
+    // alice,m1 appears twice: one positive.
+    expect(pairs(d.interactions)).toEqual(['0:0', '0:1', '1:0', '1:1', '2:2']);
+    expect(Array.from(d.interactions.values!)).toEqual([5, 3, 4, 1, 2.5]);
+    expect(d.itemTitles).toEqual(['m1', 'm2', 'm3']);
+    expect(d.itemTags).toEqual([[], [], []]);
+  });
+
+  it('joins an items file: quoted titles, | tags, years; skips items nobody interacted with', () => {
+    const d = loadCsv(fixture('csv/interactions.csv'), fixture('csv/items.csv'));
+    expect(d.itemTitles).toEqual(['Heat, The', 'Toy Story', 'Say "Hi"']);
+    expect(d.itemTags).toEqual([['Action', 'Crime'], ['Animation', 'Comedy'], []]);
+    expect(Array.from(d.itemYears)).toEqual([1995, 1995, 0]);
+    expect(d.items.index.has('m9')).toBe(false);
+  });
+
+  it('reads a headerless two-column TSV', () => {
+    const d = loadCsv(fixture('csv/interactions.tsv'));
+    expect(d.users.ids).toEqual(['u1', 'u2']);
+    expect(pairs(d.interactions)).toEqual(['0:0', '1:0', '1:1']);
+  });
+
+  it('names file and line of malformed rows', () => {
+    const dir = fixtureVariant('csv', {
+      'interactions.csv': 'user,item\na,b\nc\n',
+      'bad-weight.csv': 'a,b,1\na,c,heavy\n',
+      'bad-items.csv': 'item,title,tags,year\nm1,Heat,Action,nineteen\n',
+      'quote.csv': 'a,b\n"c,d\n',
+    });
+    expect(expectMlError(() => loadCsv(`${dir}/interactions.csv`), 'BAD_FILE').message).toMatch(
+      /interactions\.csv, line 3: expected 2–4 fields, found 1/,
+    );
+    expect(expectMlError(() => loadCsv(`${dir}/bad-weight.csv`), 'BAD_FILE').message).toMatch(
+      /bad-weight\.csv, line 2: non-numeric weight "heavy"/,
+    );
+    expect(
+      expectMlError(() => loadCsv(fixture('csv/interactions.csv'), `${dir}/bad-items.csv`), 'BAD_FILE')
+        .message,
+    ).toMatch(/bad-items\.csv, line 2: non-numeric year/);
+    expect(expectMlError(() => loadCsv(`${dir}/quote.csv`), 'BAD_FILE').message).toMatch(
+      /quote\.csv, line 2: unterminated quoted field/,
+    );
+    expect(expectMlError(() => loadCsv(`${dir}/nope.csv`), 'BAD_FILE').message).toMatch(
+      /nope\.csv: file not found/,
+    );
+  });
+
+  it('refuses a file with no interactions', () => {
+    const dir = fixtureVariant('csv', { 'empty.csv': 'user,item\n' });
+    expect(expectMlError(() => loadCsv(`${dir}/empty.csv`), 'BAD_FILE').message).toMatch(/no interactions/);
+  });
+});
