@@ -29,6 +29,12 @@ describe('loadCsv', () => {
     expect(pairs(d.interactions)).toEqual(['0:0', '1:0', '1:1']);
   });
 
+  it('ignores a UTF-8 byte-order mark before the header', () => {
+    const dir = fixtureVariant('csv', { 'bom.csv': '\ufeffuser,item\nu1,i1\n' });
+    const d = loadCsv(`${dir}/bom.csv`);
+    expect(d.users.ids).toEqual(['u1']);
+  });
+
   it('names file and line of malformed rows', () => {
     const dir = fixtureVariant('csv', {
       'interactions.csv': 'user,item\na,b\nc\n',
