@@ -105,7 +105,7 @@ export function createJobRepo(db: Db): JobRepo {
         progress = CASE WHEN @status = 'succeeded' THEN 1 ELSE progress END
     WHERE id = @id AND status IN ('running', 'queued')`);
   const requeueStmt = db.prepare(`UPDATE jobs
-    SET status = 'queued', error = ?, owner_pid = NULL, owner_instance = NULL, heartbeat_at = NULL,
+    SET status = 'queued', error = ?, attempts = max(0, attempts - ?), owner_pid = NULL, owner_instance = NULL, heartbeat_at = NULL,
         started_at = NULL, progress = 0, stage = NULL
     WHERE id = ? AND status = 'running'`);
   const selectRunning = db.prepare("SELECT * FROM jobs WHERE status = 'running' ORDER BY id");
@@ -187,8 +187,8 @@ export function createJobRepo(db: Db): JobRepo {
       }
       return job;
     },
-    requeue(id, reason) {
-      if (requeueStmt.run(reason, id).changes === 0) {
+    requeue(id, reason, opts = {}) {
+      if (requeueStmt.run(reason, opts.refundAttempt ? 1 : 0, id).changes === 0) {
         throw new StoreError('BAD_STATE', `job ${id} is not running; cannot requeue it`);
       }
       return mustGet(id);

@@ -229,8 +229,11 @@ export interface JobRepo {
       | { status: 'failed'; error: string; result?: JobResult }
       | { status: 'cancelled'; error?: string },
   ): Job;
-  /** Running → queued (shutdown or crash recovery); the error keeps the reason. */
-  requeue(id: number, reason: string): Job;
+  /**
+   * Running → queued (shutdown or crash recovery); the error keeps the reason. `refundAttempt` undoes
+   * the claim's attempt count (a graceful shutdown is not the job's fault).
+   */
+  requeue(id: number, reason: string, opts?: { refundAttempt?: boolean }): Job;
   /**
    * Running jobs whose owner is gone: another instance id, and a heartbeat older than `staleMs` or
    * an owner pid that no longer exists on this host (or equals ours: a previous incarnation).

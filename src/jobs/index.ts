@@ -1,0 +1,53 @@
+/**
+ * Background jobs: a durable SQLite queue (src/store) drained by worker threads running src/ml.
+ *
+ * Public API:
+ *
+ *   createJobRunner({ store, workers?, instanceId?, logger?, heartbeatMs?, staleMs?, pollMs?,
+ *                     cancelGraceMs?, progressThrottleMs? }): JobRunner
+ *     runner.enqueue(type: JobType, params?: JobParams, { maxAttempts? }?): Job     // throws JobParamsError (field) / StoreError('NOT_FOUND')
+ *     runner.cancel(id: number): Job | null          // null = unknown id
+ *     runner.get(id: number): Job | null
+ *     runner.list(filter?: JobListFilter): Job[]     // newest first; store.jobs.count(filter) for totals
+ *     runner.activate(modelId: number): ModelVersion // atomic; emits 'model:activated'
+ *     runner.running(): number[]
+ *     runner.recoverInterrupted(): RecoveryReport   // start() calls it
+ *     runner.start(): void
+ *     runner.close(): Promise<void>                  // requeues running jobs; resolves when workers exit
+ *     runner.on('job:started', (job: Job) => …)
+ *     runner.on('job:progress', ({ id, stage, progress }) => …)
+ *     runner.on('job:finished', ({ job, seconds, version }: JobFinishedEvent) => …)
+ *     runner.on('model:activated', ({ modelId, version, jobId }: ModelActivatedEvent) => …)
+ *
+ *   ensureBootstrapModel(runner, store, spec: string): Job | null
+ *   bootstrapSpecFromEnv(env?): string               // PRISM_BOOTSTRAP, default 'synthetic'
+ *   workersFromEnv(env?): number                     // PRISM_WORKERS, default 1 (throws naming it)
+ *
+ * Server wiring (src/server):
+ *   const store = openStore(process.env.PRISM_DB ?? './var/prism.db');
+ *   const runner = createJobRunner({ store, workers: workersFromEnv(), logger: app.log });
+ *   runner.on('model:activated', ({ modelId }) => registry.swap(store.models.loadBundle(modelId)));
+ *   runner.on('job:finished', ({ job, seconds }) => metrics.jobs.labels(job.type, job.status).observe(seconds));
+ *   runner.start();
+ *   ensureBootstrapModel(runner, store, bootstrapSpecFromEnv());
+ *   const active = store.models.active(); if (active) registry.swap(store.models.loadBundle(active.id));
+ *   app.addHook('onClose', async () => { await runner.close(); store.close(); });
+ *
+ * Job types and their params: see JobParams in src/store/types.ts. Every job runs in its own worker
+ * thread; results are written in one transaction (src/jobs/commit.ts); failed or cancelled jobs write
+ * nothing but their own row.
+ */
+export { bootstrapSpecFromEnv, ensureBootstrapModel } from './bootstrap.ts';
+export { JobParamsError, normaliseJobParams } from './params.ts';
+export { STAGE_PLANS } from './progress.ts';
+export type { RecoveryReport } from './recovery.ts';
+export {
+  createJobRunner,
+  type JobFinishedEvent,
+  type JobLogger,
+  type JobRunner,
+  type JobRunnerEvents,
+  type JobRunnerOptions,
+  type ModelActivatedEvent,
+  workersFromEnv,
+} from './runner.ts';

@@ -1,0 +1,57 @@
+/**
+ * Messages between the job runner (main thread) and a job's worker thread. Artifacts travel as
+ * Uint8Arrays whose buffers are transferred, not copied.
+ */
+import type { NeuronInfo } from '../ml/concepts/types.ts';
+import type { JobParams, JobTimings, JobType, Metrics, ModelKind, RecommenderKind } from '../store/types.ts';
+
+/** The model version a train-sae / evaluate / label job starts from, with its stored artifacts. */
+export interface BaseModelInput {
+  id: number;
+  kind: ModelKind;
+  datasetSpec: string;
+  metrics: Metrics;
+  report: unknown;
+  catalog: Uint8Array;
+  recommender: Uint8Array;
+  sae: Uint8Array | null;
+  neurons: NeuronInfo[] | null;
+}
+
+export interface WorkerInput {
+  jobId: number;
+  type: JobType;
+  params: JobParams;
+  base: BaseModelInput | null;
+}
+
+/**
+ * What a job produced. `version` describes a new model version (absent for evaluate, which only
+ * re-measures `base`); artifacts absent from `artifacts` are reused from the base by sha256.
+ */
+export interface WorkerOutput {
+  version: {
+    kind: ModelKind;
+    datasetSpec: string;
+    datasetName: string;
+    recommenderKind: RecommenderKind;
+    dim: number;
+    latents: number | null;
+    nUsers: number;
+    nItems: number;
+    neurons: NeuronInfo[] | null;
+    report: unknown;
+  } | null;
+  artifacts: { catalog?: Uint8Array; recommender?: Uint8Array; sae?: Uint8Array };
+  metrics: Metrics;
+  /** A few headline numbers for the job's result summary. */
+  summary: Record<string, unknown>;
+  timings: JobTimings;
+}
+
+export type ToWorker = { type: 'cancel' };
+
+export type FromWorker =
+  | { type: 'progress'; stage: string; progress: number; timings: JobTimings; message?: string }
+  | { type: 'done'; output: WorkerOutput }
+  | { type: 'error'; message: string; code: string | null; cancelled: boolean };

@@ -1,0 +1,382 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+import { StoreError } from '../store/errors.ts';
+import type { Job, JobListFilter, JobParams, JobType, ModelVersion, Store } from '../store/types.ts';
+import { commitJobOutput } from './commit.ts';
+import { normaliseJobParams } from './params.ts';
+import type { BaseModelInput, FromWorker, ToWorker, WorkerInput, WorkerOutput } from './protocol.ts';
+import { type RecoveryReport, recoverInterrupted } from './recovery.ts';
+import { spawnTsWorker } from './spawn.ts';
+
+const WORKER_ENTRY = new URL('./worker.ts', import.meta.url);
+
+/** pino-compatible subset. */
+export interface JobLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface JobRunnerOptions {
+  store: Store;
+  /** Jobs run at once (default PRISM_WORKERS, else 1). */
+  workers?: number;
+  /** This process's identity in job rows (default a random UUID). */
+  instanceId?: string;
+  logger?: JobLogger;
+  /** How often running jobs' heartbeats are written and other processes' cancels are read (2000). */
+  heartbeatMs?: number;
+  /** A running job whose heartbeat is older than this is considered orphaned (30000). */
+  staleMs?: number;
+  /** How often the queue is polled for jobs enqueued by other processes (1000). */
+  pollMs?: number;
+  /** Time a cancelled worker gets to stop at its next step before it is terminated (5000). */
+  cancelGraceMs?: number;
+  /** Minimum interval between progress writes of one job (250). */
+  progressThrottleMs?: number;
+  /** Test hook: decides whether another process's pid is alive. */
+  isPidAlive?: (pid: number) => boolean;
+}
+
+export interface JobFinishedEvent {
+  job: Job;
+  /** Wall seconds from claim to finish. */
+  seconds: number;
+  version: ModelVersion | null;
+}
+
+export interface ModelActivatedEvent {
+  modelId: number;
+  version: ModelVersion;
+  /** The job that activated it; null for an activation through `runner.activate`. */
+  jobId: number | null;
+}
+
+export interface JobRunnerEvents {
+  'job:started': [job: Job];
+  'job:progress': [job: { id: number; stage: string; progress: number }];
+  'job:finished': [event: JobFinishedEvent];
+  'model:activated': [event: ModelActivatedEvent];
+}
+
+export interface JobRunner {
+  readonly instanceId: string;
+  /** Validates params (JobParamsError naming the field), stores the job queued, wakes the runner. */
+  enqueue(type: JobType, params?: JobParams, opts?: { maxAttempts?: number }): Job;
+  /** Queued → cancelled at once; running → stops at its next step (terminated after the grace period). */
+  cancel(id: number): Job | null;
+  get(id: number): Job | null;
+  list(filter?: JobListFilter): Job[];
+  /** Ids of the jobs this runner is executing now. */
+  running(): number[];
+  /** Makes a version the served one (one transaction) and emits 'model:activated'. */
+  activate(modelId: number): ModelVersion;
+  /** Requeues or fails jobs orphaned by dead processes (start() runs it too). */
+  recoverInterrupted(): RecoveryReport;
+  /** Recovers, then starts claiming jobs. */
+  start(): void;
+  /**
+   * Stops claiming; running jobs are stopped and requeued (attempt refunded) so a restart re-runs
+   * them. Resolves when every worker has exited.
+   */
+  close(): Promise<void>;
+  on<E extends keyof JobRunnerEvents>(event: E, fn: (...args: JobRunnerEvents[E]) => void): JobRunner;
+  off<E extends keyof JobRunnerEvents>(event: E, fn: (...args: JobRunnerEvents[E]) => void): JobRunner;
+}
+
+interface Running {
+  job: Job;
+  worker: Worker;
+  startedAt: number;
+  stopReason: 'cancel' | 'shutdown' | null;
+  killTimer: NodeJS.Timeout | null;
+  lastWrite: number;
+  done: Promise<void>;
+}
+
+export function workersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.PRISM_WORKERS;
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`PRISM_WORKERS must be an integer ≥ 1, got "${raw}"`);
+  return n;
+}
+
+export function createJobRunner(opts: JobRunnerOptions): JobRunner {
+  const { store } = opts;
+  const workers = opts.workers ?? workersFromEnv();
+  const instanceId = opts.instanceId ?? randomUUID();
+  const owner = { instanceId, pid: process.pid };
+  const heartbeatMs = opts.heartbeatMs ?? 2000;
+  const staleMs = opts.staleMs ?? 30_000;
+  const pollMs = opts.pollMs ?? 1000;
+  const cancelGraceMs = opts.cancelGraceMs ?? 5000;
+  const throttleMs = opts.progressThrottleMs ?? 250;
+  const log = opts.logger;
+  const emitter = new EventEmitter();
+  const active = new Map<number, Running>();
+  let started = false;
+  let closing = false;
+  let timers: NodeJS.Timeout[] = [];
+  let lastRecovery = 0;
+
+  const emit = <E extends keyof JobRunnerEvents>(event: E, ...args: JobRunnerEvents[E]) => {
+    try {
+      emitter.emit(event, ...args);
+    } catch (err) {
+      log?.error({ err, event }, 'job runner listener threw');
+    }
+  };
+
+  const recover = (): RecoveryReport => {
+    lastRecovery = Date.now();
+    const report = recoverInterrupted(store, owner, { staleMs, isPidAlive: opts.isPidAlive });
+    for (const job of report.requeued)
+      log?.warn({ jobId: job.id, reason: job.error }, 'requeued interrupted job');
+    for (const job of [...report.failed, ...report.cancelled]) {
+      log?.warn({ jobId: job.id, status: job.status, reason: job.error }, 'finished interrupted job');
+      emit('job:finished', { job, seconds: 0, version: null });
+    }
+    return report;
+  };
+
+  function pump(): void {
+    if (!started || closing) return;
+    while (active.size < workers) {
+      let job: Job | null;
+      try {
+        job = store.jobs.claimNext(owner);
+      } catch (err) {
+        log?.error({ err }, 'claiming a job failed');
+        return;
+      }
+      if (!job) return;
+      launch(job);
+    }
+  }
+
+  function baseInput(job: Job): BaseModelInput | null {
+    const id = job.params.baseModelId;
+    if (id === undefined) return null;
+    const v = store.models.get(id);
+    if (!v) throw new StoreError('NOT_FOUND', `base model version ${id} no longer exists`);
+    return {
+      id: v.id,
+      kind: v.kind,
+      datasetSpec: v.datasetSpec,
+      metrics: v.metrics,
+      report: store.models.report(id),
+      catalog: store.artifacts.get(v.artifacts.catalog).slice(),
+      recommender: store.artifacts.get(v.artifacts.recommender).slice(),
+      sae: v.artifacts.sae ? store.artifacts.get(v.artifacts.sae).slice() : null,
+      neurons: store.models.neurons(id),
+    };
+  }
+
+  function launch(job: Job): void {
+    let input: WorkerInput;
+    try {
+      input = { jobId: job.id, type: job.type, params: job.params, base: baseInput(job) };
+    } catch (err) {
+      settle(job, Date.now(), { kind: 'failed', error: (err as Error).message });
+      return;
+    }
+    const transfer = input.base
+      ? [input.base.catalog, input.base.recommender, input.base.sae]
+          .filter((b): b is Uint8Array => b !== null)
+          .map((b) => b.buffer as ArrayBuffer)
+      : [];
+    const worker = spawnTsWorker(WORKER_ENTRY, input, transfer);
+    let outcome: FromWorker | null = null;
+    let crash: Error | null = null;
+    const run: Running = {
+      job,
+      worker,
+      startedAt: Date.now(),
+      stopReason: null,
+      killTimer: null,
+      lastWrite: 0,
+      done: Promise.resolve(),
+    };
+    run.done = new Promise<void>((resolve) => {
+      worker.on('message', (msg: FromWorker) => {
+        if (msg.type === 'progress') onProgress(run, msg);
+        else outcome = msg;
+      });
+      worker.on('error', (err) => {
+        crash = err;
+      });
+      worker.on('exit', (code) => {
+        if (run.killTimer) clearTimeout(run.killTimer);
+        active.delete(job.id);
+        settle(job, run.startedAt, decide(run, outcome, crash, code));
+        resolve();
+        pump();
+      });
+    });
+    active.set(job.id, run);
+    log?.info({ jobId: job.id, type: job.type, attempt: job.attempts }, 'job started');
+    emit('job:started', job);
+  }
+
+  function onProgress(run: Running, msg: Extract<FromWorker, { type: 'progress' }>): void {
+    const now = Date.now();
+    const stageChanged = msg.stage !== run.job.stage;
+    if (!stageChanged && now - run.lastWrite < throttleMs) return;
+    run.lastWrite = now;
+    run.job = { ...run.job, stage: msg.stage, progress: msg.progress };
+    try {
+      store.jobs.updateProgress(run.job.id, {
+        stage: msg.stage,
+        progress: msg.progress,
+        timings: msg.timings,
+      });
+    } catch (err) {
+      log?.error({ err, jobId: run.job.id }, 'writing job progress failed');
+    }
+    emit('job:progress', { id: run.job.id, stage: msg.stage, progress: msg.progress });
+  }
+
+  type Settlement =
+    | { kind: 'done'; output: WorkerOutput }
+    | { kind: 'failed'; error: string }
+    | { kind: 'cancelled'; error: string }
+    | { kind: 'requeue'; error: string };
+
+  function decide(run: Running, outcome: FromWorker | null, crash: Error | null, code: number): Settlement {
+    const cancelRequested =
+      run.stopReason === 'cancel' || store.jobs.get(run.job.id)?.cancelRequested === true;
+    if (outcome?.type === 'done') {
+      // Saving is a step too: a cancel that arrived before it wins.
+      return cancelRequested
+        ? { kind: 'cancelled', error: 'cancelled before its results were saved' }
+        : { kind: 'done', output: outcome.output };
+    }
+    if (run.stopReason === 'shutdown')
+      return { kind: 'requeue', error: 'requeued: the server shut down while it ran' };
+    if (cancelRequested) return { kind: 'cancelled', error: 'cancelled while running' };
+    if (outcome?.type === 'error') return { kind: 'failed', error: outcome.message };
+    return {
+      kind: 'failed',
+      error: `worker ${crash ? `crashed: ${crash.message}` : `exited with code ${code}`}`,
+    };
+  }
+
+  function settle(job: Job, startedAt: number, s: Settlement): void {
+    const seconds = (Date.now() - startedAt) / 1000;
+    try {
+      if (s.kind === 'requeue') {
+        const back = store.jobs.requeue(job.id, s.error, { refundAttempt: true });
+        log?.info({ jobId: job.id }, 'job requeued at shutdown');
+        void back;
+        return;
+      }
+      if (s.kind === 'done') {
+        const { job: finished, version, activated } = commitJobOutput(store, job, s.output);
+        log?.info({ jobId: job.id, seconds, modelId: version?.id, activated }, 'job succeeded');
+        emit('job:finished', { job: finished, seconds, version });
+        if (activated && version) emit('model:activated', { modelId: version.id, version, jobId: job.id });
+        return;
+      }
+      const finished = store.jobs.finish(job.id, { status: s.kind, error: s.error });
+      log?.[s.kind === 'failed' ? 'warn' : 'info'](
+        { jobId: job.id, seconds, error: s.error },
+        `job ${s.kind}`,
+      );
+      emit('job:finished', { job: finished, seconds, version: null });
+    } catch (err) {
+      // The commit transaction rolled back: nothing of the job's output is stored.
+      const message = `saving the job's results failed: ${(err as Error).message}`;
+      log?.error({ err, jobId: job.id }, message);
+      try {
+        const finished = store.jobs.finish(job.id, { status: 'failed', error: message });
+        emit('job:finished', { job: finished, seconds, version: null });
+      } catch {
+        // Already finished (e.g. recovered by another process).
+      }
+    }
+  }
+
+  function stop(run: Running, reason: 'cancel' | 'shutdown'): void {
+    if (run.stopReason) return;
+    run.stopReason = reason;
+    run.worker.postMessage({ type: 'cancel' } satisfies ToWorker);
+    run.killTimer = setTimeout(() => {
+      log?.warn({ jobId: run.job.id }, 'job did not stop in time; terminating its worker');
+      void run.worker.terminate();
+    }, cancelGraceMs);
+  }
+
+  function tick(): void {
+    const ids = [...active.keys()];
+    if (ids.length > 0) {
+      try {
+        store.jobs.heartbeat(ids);
+        for (const id of ids) {
+          const run = active.get(id);
+          if (run && !run.stopReason && store.jobs.get(id)?.cancelRequested) stop(run, 'cancel');
+        }
+      } catch (err) {
+        log?.error({ err }, 'job heartbeat failed');
+      }
+    }
+  }
+
+  const runner: JobRunner = {
+    instanceId,
+    enqueue(type, params = {}, enqueueOpts) {
+      const job = store.jobs.enqueue(type, normaliseJobParams(store, type, params), enqueueOpts);
+      log?.info({ jobId: job.id, type }, 'job enqueued');
+      queueMicrotask(pump);
+      return job;
+    },
+    cancel(id) {
+      const job = store.jobs.requestCancel(id);
+      const run = active.get(id);
+      if (run) stop(run, 'cancel');
+      else if (job?.status === 'cancelled') emit('job:finished', { job, seconds: 0, version: null });
+      return job;
+    },
+    get: (id) => store.jobs.get(id),
+    list: (filter) => store.jobs.list(filter),
+    running: () => [...active.keys()],
+    activate(modelId) {
+      const version = store.models.activate(modelId);
+      emit('model:activated', { modelId, version, jobId: null });
+      return version;
+    },
+    recoverInterrupted: recover,
+    start() {
+      if (started || closing) return;
+      started = true;
+      recover();
+      timers = [
+        setInterval(tick, heartbeatMs),
+        setInterval(() => {
+          if (Date.now() - lastRecovery >= staleMs) recover();
+          pump();
+        }, pollMs),
+      ];
+      for (const t of timers) t.unref();
+      pump();
+    },
+    async close() {
+      closing = true;
+      for (const t of timers) clearInterval(t);
+      timers = [];
+      const runs = [...active.values()];
+      for (const run of runs) stop(run, 'shutdown');
+      await Promise.all(runs.map((r) => r.done));
+    },
+    on(event, fn) {
+      emitter.on(event, fn as (...args: unknown[]) => void);
+      return runner;
+    },
+    off(event, fn) {
+      emitter.off(event, fn as (...args: unknown[]) => void);
+      return runner;
+    },
+  };
+  return runner;
+}
