@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJobRunner, type JobRunner, type ModelActivatedEvent } from '../../src/jobs/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/types.ts';
+import { artifactCount, finished, SMALL } from './helpers.ts';
+
+let store: Store;
+let runner: JobRunner;
+const activations: ModelActivatedEvent[] = [];
+const stages: string[] = [];
+
+beforeAll(() => {
+  store = openStore(':memory:');
+  runner = createJobRunner({ store, instanceId: 'test', progressThrottleMs: 0 });
+  runner.on('model:activated', (e) => activations.push(e));
+  runner.on('job:progress', (p) => stages.push(p.stage));
+  runner.start();
+});
+afterAll(async () => {
+  await runner.close();
+  store.close();
+});
+
+describe('job runner on the real pipeline', () => {
+  it('runs a pipeline job in a worker: progress, artifacts, a model version, activation', async () => {
+    const job = runner.enqueue('pipeline', SMALL);
+    expect(job.status).toBe('queued');
+    const { job: done, version, seconds } = await finished(runner, job.id);
+    expect(done.error).toBeNull();
+    expect(done.status).toBe('succeeded');
+    expect(done.progress).toBe(1);
+    expect(seconds).toBeGreaterThan(0);
+    expect(Object.keys(done.timings)).toEqual(['load', 'recommender', 'sae', 'evaluate', 'label']);
+    expect([...new Set(stages)]).toEqual(['load', 'recommender', 'sae', 'evaluate', 'label']);
+    expect(done.result).toMatchObject({ modelId: version?.id, activated: true, latents: 16 });
+    expect(version?.kind).toBe('full');
+    expect(store.models.active()?.id).toBe(version?.id);
+    expect(activations.map((a) => a.modelId)).toEqual([version?.id]);
+    expect(artifactCount(store.db)).toBe(3);
+    const metrics = store.models.get(version?.id as number)?.metrics as Record<
+      string,
+      { hr?: number; rbo?: number }
+    >;
+    expect(metrics.ranking.hr).toBeGreaterThan(0);
+    expect(metrics.fidelity.rbo).toBeGreaterThan(0);
+    const bundle = store.models.loadBundle(version?.id as number);
+    expect(bundle.dataset.items.ids).toHaveLength(100);
+    expect(bundle.sae.item.config.latents).toBe(16);
+    expect(bundle.neurons).toHaveLength(16);
+    expect(bundle.neurons.some((n) => n.label !== '')).toBe(true);
+    // The catalogue holds training positives only (test positives are held out).
+    const report = store.models.report(version?.id as number) as { dataset: { trainPositives: number } };
+    expect(bundle.dataset.interactions.indices.length).toBe(report.dataset.trainPositives);
+  });
+
+  it('train-sae on the active version reuses its catalogue and recommender by reference', async () => {
+    const base = store.models.active();
+    const job = runner.enqueue('train-sae', { sae: { latents: 24, k: 4, epochs: 3 }, activate: true });
+    expect(job.params.baseModelId).toBe(base?.id);
+    const { job: done, version } = await finished(runner, job.id);
+    expect(done.status).toBe('succeeded');
+    expect(version).toMatchObject({ kind: 'full', latents: 24, parentId: base?.id, active: true });
+    expect(version?.artifacts.catalog).toBe(base?.artifacts.catalog);
+    expect(version?.artifacts.recommender).toBe(base?.artifacts.recommender);
+    expect(version?.artifacts.sae).not.toBe(base?.artifacts.sae);
+    expect(artifactCount(store.db)).toBe(4);
+    expect(store.models.active()?.id).toBe(version?.id);
+  });
+
+  it('evaluate re-measures a version without changing what is served; label makes a new unactivated version', async () => {
+    const active = store.models.active();
+    store.models.setMetrics(active?.id as number, { note: 'stale' });
+    const ev = await finished(runner, runner.enqueue('evaluate', {}).id);
+    expect(ev.job.status).toBe('succeeded');
+    const metrics = store.models.get(active?.id as number)?.metrics as Record<string, unknown>;
+    expect(metrics).toHaveProperty('note', 'stale');
+    expect(metrics).toHaveProperty('ranking.hr');
+    expect(metrics).toHaveProperty('fidelity.rbo');
+    const lb = await finished(runner, runner.enqueue('label', {}).id);
+    expect(lb.job.status).toBe('succeeded');
+    expect(lb.version?.artifacts).toEqual(active?.artifacts);
+    expect(lb.version?.active).toBe(false);
+    expect(store.models.neurons(lb.version?.id as number)).toHaveLength(24);
+    expect(store.models.active()?.id).toBe(active?.id);
+  });
+
+  it('train-recommender records a recommender-only version that a train-sae job can start from', async () => {
+    const rec = await finished(runner, runner.enqueue('train-recommender', { ...SMALL, model: 'mf' }).id);
+    expect(rec.job.status).toBe('succeeded');
+    expect(rec.version).toMatchObject({ kind: 'recommender', latents: null, active: false });
+    expect(rec.version?.metrics).toHaveProperty('ranking.ndcg');
+    const sae = await finished(
+      runner,
+      runner.enqueue('train-sae', { baseModelId: rec.version?.id, sae: SMALL.sae }).id,
+    );
+    expect(sae.job.status).toBe('succeeded');
+    expect(sae.version).toMatchObject({ kind: 'full', parentId: rec.version?.id, active: false });
+    expect(() => runner.enqueue('label', { baseModelId: rec.version?.id })).toThrow(/label needs an SAE/);
+  });
+
+  it('refuses bad parameters naming the field', () => {
+    expect(() => runner.enqueue('pipeline', { dim: 0 })).toThrow(/params.dim/);
+    expect(() => runner.enqueue('pipeline', { model: 'svd' as 'mf' })).toThrow(/params.model/);
+    expect(() => runner.enqueue('pipeline', { sae: { bogus: 1 } as never })).toThrow(/sae.bogus/);
+    expect(() => runner.enqueue('evaluate', { baseModelId: 999 })).toThrow(/999 not found/);
+    expect(() => runner.enqueue('nope' as 'pipeline', {})).toThrow(/unknown job type/);
+  });
+});
