@@ -49,6 +49,12 @@ export interface WorkerOutput {
   timings: JobTimings;
 }
 
+/** The worker's `workerData`: the job, and the shared flag the main thread raises to cancel it. */
+export interface WorkerData {
+  input: WorkerInput;
+  cancelFlag: Int32Array;
+}
+
 export type ToWorker = { type: 'cancel' };
 
 export type FromWorker =

@@ -3,9 +3,17 @@ import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { StoreError } from '../store/errors.ts';
 import type { Job, JobListFilter, JobParams, JobType, ModelVersion, Store } from '../store/types.ts';
+import { createCancelFlag, raiseCancelFlag } from './cancel-flag.ts';
 import { commitJobOutput } from './commit.ts';
 import { normaliseJobParams } from './params.ts';
-import type { BaseModelInput, FromWorker, ToWorker, WorkerInput, WorkerOutput } from './protocol.ts';
+import type {
+  BaseModelInput,
+  FromWorker,
+  ToWorker,
+  WorkerData,
+  WorkerInput,
+  WorkerOutput,
+} from './protocol.ts';
 import { type RecoveryReport, recoverInterrupted } from './recovery.ts';
 import { spawnTsWorker } from './spawn.ts';
 
@@ -88,6 +96,7 @@ export interface JobRunner {
 interface Running {
   job: Job;
   worker: Worker;
+  cancelFlag: Int32Array;
   startedAt: number;
   stopReason: 'cancel' | 'shutdown' | null;
   killTimer: NodeJS.Timeout | null;
@@ -187,12 +196,14 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           .filter((b): b is Uint8Array => b !== null)
           .map((b) => b.buffer as ArrayBuffer)
       : [];
-    const worker = spawnTsWorker(WORKER_ENTRY, input, transfer);
+    const cancelFlag = createCancelFlag();
+    const worker = spawnTsWorker(WORKER_ENTRY, { input, cancelFlag } satisfies WorkerData, transfer);
     let outcome: FromWorker | null = null;
     let crash: Error | null = null;
     const run: Running = {
       job,
       worker,
+      cancelFlag,
       startedAt: Date.now(),
       stopReason: null,
       killTimer: null,
@@ -301,6 +312,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   function stop(run: Running, reason: 'cancel' | 'shutdown'): void {
     if (run.stopReason) return;
     run.stopReason = reason;
+    raiseCancelFlag(run.cancelFlag);
     run.worker.postMessage({ type: 'cancel' } satisfies ToWorker);
     run.killTimer = setTimeout(() => {
       log?.warn({ jobId: run.job.id }, 'job did not stop in time; terminating its worker');

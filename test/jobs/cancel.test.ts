@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commitJobOutput } from '../../src/jobs/commit.ts';
+import { createJobRunner, type JobRunner } from '../../src/jobs/index.ts';
+import type { WorkerOutput } from '../../src/jobs/protocol.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { ModelVersion, Store } from '../../src/store/types.ts';
+import { insertFullVersion } from '../store/fixtures.ts';
+import { artifactCount, finished, reachedStage, SLOW } from './helpers.ts';
+
+let store: Store;
+let runner: JobRunner;
+let served: ModelVersion;
+
+beforeAll(() => {
+  store = openStore(':memory:');
+  served = store.models.activate(insertFullVersion(store).id);
+  runner = createJobRunner({ store, instanceId: 'test', progressThrottleMs: 0, cancelGraceMs: 3000 });
+  runner.start();
+});
+afterAll(async () => {
+  await runner.close();
+  store.close();
+});
+
+const unchanged = () => {
+  expect(store.models.active()?.id).toBe(served.id);
+  expect(store.models.list().map((v) => v.id)).toEqual([served.id]);
+  expect(artifactCount(store.db)).toBe(3);
+};
+
+describe('cancellation and failure never change what is served', () => {
+  it('cancels a running job between steps and a queued one before it starts', async () => {
+    const running = runner.enqueue('pipeline', SLOW);
+    const queued = runner.enqueue('pipeline', SLOW);
+    await reachedStage(runner, running.id, 'recommender');
+    expect(runner.cancel(queued.id)?.status).toBe('cancelled');
+    const t0 = Date.now();
+    expect(runner.cancel(running.id)).toMatchObject({ status: 'running', cancelRequested: true });
+    const { job } = await finished(runner, running.id);
+    expect(job.status).toBe('cancelled');
+    expect(job.error).toMatch(/cancel/);
+    // Stopped by the ML code's own signal check, well before the grace-period termination.
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(store.jobs.get(queued.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
+    expect(runner.running()).toEqual([]);
+    unchanged();
+  });
+
+  it('a job that fails (bad data) is failed with the reason and writes nothing', async () => {
+    const job = runner.enqueue('pipeline', { data: 'csv:/nonexistent/ratings.csv' });
+    const { job: done } = await finished(runner, job.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatch(/nonexistent/);
+    unchanged();
+  });
+
+  it('the commit is one transaction: a failure part-way stores none of the artifacts', () => {
+    const job = store.jobs.enqueue('pipeline', {});
+    store.jobs.claimNext({ instanceId: 'test', pid: process.pid });
+    const bytes = new Uint8Array([1, 2, 3]);
+    const output: WorkerOutput = {
+      version: {
+        kind: 'full',
+        datasetSpec: 'x',
+        datasetName: 'x',
+        recommenderKind: 'svd' as 'mf', // violates the models CHECK after the artifacts are inserted
+        dim: 1,
+        latents: 1,
+        nUsers: 1,
+        nItems: 1,
+        neurons: [],
+        report: {},
+      },
+      artifacts: { catalog: bytes, recommender: bytes.slice().fill(4), sae: bytes.slice().fill(5) },
+      metrics: {},
+      summary: {},
+      timings: {},
+    };
+    expect(() => commitJobOutput(store, store.jobs.get(job.id) as never, output)).toThrow(/CHECK/);
+    expect(store.jobs.get(job.id)?.status).toBe('running');
+    store.jobs.finish(job.id, { status: 'failed', error: 'test' });
+    unchanged();
+  });
+});
