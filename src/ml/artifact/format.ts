@@ -121,8 +121,9 @@ export function decodeArtifact(bytes: Uint8Array, expectKind?: string): Artifact
   for (const e of header.tensors) {
     const nbytes = e.length * 4;
     if (e.offset + nbytes > payload.length) fail(`tensor "${e.name}" runs past the payload`);
-    // Copy into a fresh aligned buffer: the BLOB may sit at any byte offset.
-    const raw = payload.slice(e.offset, e.offset + nbytes);
+    // Copy into a fresh aligned buffer: the BLOB may sit at any byte offset. (Not payload.slice: on a
+    // Node Buffer — readFileSync, SQLite BLOBs — slice is a view of the whole pooled/parent buffer.)
+    const raw = new Uint8Array(payload.subarray(e.offset, e.offset + nbytes));
     tensors[e.name] = e.dtype === 'float32' ? new Float32Array(raw.buffer) : new Int32Array(raw.buffer);
     shapes[e.name] = e.shape;
   }
