@@ -73,25 +73,55 @@ function relu(tape: MlpTape, l: number): void {
   tape.nActive[l] = n;
 }
 
+/**
+ * y = W x + b (dense; four output rows at a time so each x[j] load feeds four accumulators — about 2×
+ * faster in V8 than one row at a time).
+ */
+function affine(
+  W: Float32Array,
+  b: Float32Array,
+  inDim: number,
+  outDim: number,
+  x: Float32Array,
+  y: Float32Array,
+): void {
+  let o = 0;
+  for (; o + 4 <= outDim; o += 4) {
+    const r0 = o * inDim;
+    const r1 = r0 + inDim;
+    const r2 = r1 + inDim;
+    const r3 = r2 + inDim;
+    let s0 = b[o];
+    let s1 = b[o + 1];
+    let s2 = b[o + 2];
+    let s3 = b[o + 3];
+    for (let j = 0; j < inDim; j++) {
+      const xj = x[j];
+      s0 += W[r0 + j] * xj;
+      s1 += W[r1 + j] * xj;
+      s2 += W[r2 + j] * xj;
+      s3 += W[r3 + j] * xj;
+    }
+    y[o] = s0;
+    y[o + 1] = s1;
+    y[o + 2] = s2;
+    y[o + 3] = s3;
+  }
+  for (; o < outDim; o++) {
+    const row = o * inDim;
+    let s = b[o];
+    for (let j = 0; j < inDim; j++) s += W[row + j] * x[j];
+    y[o] = s;
+  }
+}
+
 /** Runs layers 1.. from `tape.pre[0]` (already W₀x + b₀) and returns the logit. */
 export function forwardFromFirst(layers: DenseLayer[], tape: MlpTape): number {
   const last = layers.length - 1;
   relu(tape, 0);
   for (let l = 1; l <= last; l++) {
     const { W, b, inDim, outDim } = layers[l];
-    const x = tape.act[l - 1];
-    const idx = tape.active[l - 1];
-    const n = tape.nActive[l - 1];
-    const y = tape.pre[l];
-    for (let o = 0; o < outDim; o++) {
-      const row = o * inDim;
-      let s = b[o];
-      for (let k = 0; k < n; k++) {
-        const j = idx[k];
-        s += W[row + j] * x[j];
-      }
-      y[o] = s;
-    }
+    affine(W, b, inDim, outDim, tape.act[l - 1], tape.pre[l]);
     if (l < last) relu(tape, l);
   }
   return tape.pre[last][0];
@@ -114,8 +144,6 @@ export function backwardToFirst(
     const { W, inDim, outDim } = layers[l];
     const d = tape.delta[l];
     const x = tape.act[l - 1];
-    const idx = tape.active[l - 1];
-    const n = tape.nActive[l - 1];
     const dx = tape.delta[l - 1];
     dx.fill(0);
     if (grads) {
@@ -126,8 +154,7 @@ export function backwardToFirst(
         if (dov === 0) continue;
         gb[o] += dov;
         const row = o * inDim;
-        for (let k = 0; k < n; k++) {
-          const j = idx[k];
+        for (let j = 0; j < inDim; j++) {
           gW[row + j] += dov * x[j];
           dx[j] += dov * W[row + j];
         }
@@ -137,13 +164,11 @@ export function backwardToFirst(
         const dov = d[o];
         if (dov === 0) continue;
         const row = o * inDim;
-        for (let k = 0; k < n; k++) {
-          const j = idx[k];
-          dx[j] += dov * W[row + j];
-        }
+        for (let j = 0; j < inDim; j++) dx[j] += dov * W[row + j];
       }
     }
-    // dx is already zero where the ReLU was inactive (only active j were written).
+    // ReLU derivative of the layer below: zero the delta where it was inactive.
+    for (let j = 0; j < inDim; j++) if (x[j] === 0) dx[j] = 0;
   }
   return tape.delta[0];
 }

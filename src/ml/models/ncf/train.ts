@@ -11,16 +11,10 @@ import { MlError } from '../../core/errors.ts';
 import type { ProgressCallback } from '../../core/progress.ts';
 import { Rng } from '../../core/rng.ts';
 import type { Csr } from '../../data/types.ts';
-import {
-  backwardToFirst,
-  forwardFromFirst,
-  initMlp,
-  type LayerGrads,
-  MlpTape,
-  zeroGrads,
-} from '../../nn/mlp.ts';
+import { initMlp } from '../../nn/mlp.ts';
 import { Adam } from '../../optim/adam.ts';
-import type { DenseLayer, NcfModel } from '../types.ts';
+import type { NcfModel } from '../types.ts';
+import { BatchKernel } from './batch.ts';
 
 export interface NcfTrainOptions {
   dim: number;
@@ -28,7 +22,10 @@ export interface NcfTrainOptions {
   hidden?: number[];
   epochs?: number; // default 4
   lr?: number; // default 3e-3 (Adam), 0.05 (SGD)
-  /** Learning rate of the embedding tables, default lr. */
+  /**
+   * Learning rate of the embedding tables, default lr. With SGD a row steps by embLr × its summed
+   * per-sample gradient, dense layers by lr × the batch-mean gradient.
+   */
   embLr?: number;
   /** L2 coefficient on MLP weights (not biases) and on the embedding rows a batch touches. Default 0. */
   l2?: number;
@@ -43,6 +40,8 @@ export interface NcfTrainOptions {
   /** Starting embeddings (e.g. from a quickly trained MF — the NeuMF pre-training trick); copied. */
   init?: { userEmb: Float32Array; itemEmb: Float32Array };
   onProgress?: ProgressCallback;
+  /** Called after each epoch with the model being trained (e.g. to validate); must not modify it. */
+  onEpochEnd?: (model: NcfModel, epoch: number) => void;
   signal?: AbortSignal;
 }
 
@@ -136,192 +135,9 @@ export function trainNcf(train: Csr, opts: NcfTrainOptions): NcfModel {
       fraction: (epoch + 1) / epochs,
       seconds: (performance.now() - started) / 1000,
     });
+    opts.onEpochEnd?.(model, epoch + 1);
   }
   return model;
-}
-
-/**
- * One mini-batch's forward/backward. Holds, for the batch's distinct users and items, the layer-1 halves
- * (user half includes b₁) and their accumulated deltas, then turns those into parameter gradients.
- */
-class BatchKernel {
-  private readonly dim: number;
-  private readonly H: number;
-  private readonly layers: DenseLayer[];
-  private readonly tape: MlpTape;
-  readonly grads: LayerGrads[];
-  readonly gUser: Float32Array; // [nUsers × dim], only touched rows non-zero
-  readonly gItem: Float32Array; // [nItems × dim]
-  readonly users: number[] = [];
-  readonly items: number[] = [];
-  private readonly uHalf: Float32Array; // [nUsers × H]
-  private readonly iHalf: Float32Array; // [nItems × H]
-  private readonly uDelta: Float32Array; // [nUsers × H]
-  private readonly iDelta: Float32Array; // [nItems × H]
-  private readonly itemStamp: Int32Array; // batch number that last computed an item's half
-  private readonly posStamp: Int32Array; // user+1 whose positives are marked
-  private sampleUser = new Int32Array(0);
-  private sampleItem = new Int32Array(0);
-  private sampleLabel = new Uint8Array(0);
-  nSamples = 0;
-  private batchNo = 0;
-
-  constructor(private readonly model: NcfModel) {
-    this.dim = model.dim;
-    this.layers = model.params.layers;
-    this.H = this.layers[0].outDim;
-    this.tape = new MlpTape(this.layers);
-    this.grads = zeroGrads(this.layers);
-    this.gUser = new Float32Array(model.nUsers * this.dim);
-    this.gItem = new Float32Array(model.nItems * this.dim);
-    this.uHalf = new Float32Array(model.nUsers * this.H);
-    this.iHalf = new Float32Array(model.nItems * this.H);
-    this.uDelta = new Float32Array(model.nUsers * this.H);
-    this.iDelta = new Float32Array(model.nItems * this.H);
-    this.itemStamp = new Int32Array(model.nItems).fill(-1);
-    this.posStamp = new Int32Array(model.nItems);
-  }
-
-  begin(): void {
-    this.batchNo++;
-    this.users.length = 0;
-    this.items.length = 0;
-    this.nSamples = 0;
-  }
-
-  private push(u: number, i: number, y: number): void {
-    if (this.nSamples === this.sampleUser.length) {
-      const cap = Math.max(1024, this.nSamples * 2);
-      const su = new Int32Array(cap);
-      su.set(this.sampleUser);
-      const si = new Int32Array(cap);
-      si.set(this.sampleItem);
-      const sl = new Uint8Array(cap);
-      sl.set(this.sampleLabel);
-      this.sampleUser = su;
-      this.sampleItem = si;
-      this.sampleLabel = sl;
-    }
-    this.sampleUser[this.nSamples] = u;
-    this.sampleItem[this.nSamples] = i;
-    this.sampleLabel[this.nSamples] = y;
-    this.nSamples++;
-  }
-
-  /** Adds user u's positives and `ratio` sampled negatives per positive to the batch. */
-  addUser(train: Csr, u: number, ratio: number, rng: Rng): void {
-    const { indptr, indices } = train;
-    const a = indptr[u];
-    const b = indptr[u + 1];
-    const nI = train.cols;
-    const mark = u + 1;
-    for (let p = a; p < b; p++) {
-      this.posStamp[indices[p]] = mark;
-      this.push(u, indices[p], 1);
-    }
-    if (b - a < nI) {
-      const nNeg = (b - a) * ratio;
-      for (let k = 0; k < nNeg; k++) {
-        let j = rng.nextInt(nI);
-        while (this.posStamp[j] === mark) j = rng.nextInt(nI);
-        this.push(u, j, 0);
-      }
-    }
-    this.users.push(u);
-    const { dim, H } = this;
-    const { W, b: b0, inDim } = this.layers[0];
-    const e = this.model.params.userEmb;
-    const x = u * dim;
-    const y = u * H;
-    for (let o = 0; o < H; o++) {
-      const row = o * inDim;
-      let s = b0[o];
-      for (let j = 0; j < dim; j++) s += W[row + j] * e[x + j];
-      this.uHalf[y + o] = s;
-      this.uDelta[y + o] = 0;
-    }
-  }
-
-  private touchItem(i: number): void {
-    if (this.itemStamp[i] === this.batchNo) return;
-    this.itemStamp[i] = this.batchNo;
-    this.items.push(i);
-    const { dim, H } = this;
-    const { W, inDim } = this.layers[0];
-    const e = this.model.params.itemEmb;
-    const x = i * dim;
-    const y = i * H;
-    for (let o = 0; o < H; o++) {
-      const row = o * inDim + dim;
-      let s = 0;
-      for (let j = 0; j < dim; j++) s += W[row + j] * e[x + j];
-      this.iHalf[y + o] = s;
-      this.iDelta[y + o] = 0;
-    }
-  }
-
-  /** Forward/backward over the batch's samples (mean BCE); returns the summed loss. */
-  run(): number {
-    const { H, layers, tape, grads } = this;
-    const n = this.nSamples;
-    const scale = 1 / Math.max(1, n);
-    const pre = tape.pre[0];
-    let loss = 0;
-    for (let s = 0; s < n; s++) this.touchItem(this.sampleItem[s]);
-    for (let s = 0; s < n; s++) {
-      const uo = this.sampleUser[s] * H;
-      const io = this.sampleItem[s] * H;
-      for (let o = 0; o < H; o++) pre[o] = this.uHalf[uo + o] + this.iHalf[io + o];
-      const z = forwardFromFirst(layers, tape);
-      const y = this.sampleLabel[s];
-      // BCE with logits: softplus(z) − y·z, computed stably; d/dz = σ(z) − y.
-      const ez = Math.exp(-Math.abs(z));
-      loss += Math.max(z, 0) - y * z + Math.log1p(ez);
-      const sig = z >= 0 ? 1 / (1 + ez) : ez / (1 + ez);
-      const d0 = backwardToFirst(layers, tape, (sig - y) * scale, grads);
-      for (let o = 0; o < H; o++) {
-        const d = d0[o];
-        if (d === 0) continue;
-        this.uDelta[uo + o] += d;
-        this.iDelta[io + o] += d;
-      }
-    }
-    this.firstLayerGrads();
-    return loss;
-  }
-
-  /** Turns per-row layer-1 deltas into W₁/b₁ gradients and embedding-row gradients. */
-  private firstLayerGrads(): void {
-    const { dim, H } = this;
-    const { W, inDim } = this.layers[0];
-    const gW = this.grads[0].W;
-    const gb = this.grads[0].b;
-    const rowsOf = (
-      rows: number[],
-      emb: Float32Array,
-      delta: Float32Array,
-      gEmb: Float32Array,
-      off: number,
-      bias: boolean,
-    ) => {
-      for (const r of rows) {
-        const x = r * dim;
-        const y = r * H;
-        for (let o = 0; o < H; o++) {
-          const d = delta[y + o];
-          if (d === 0) continue;
-          if (bias) gb[o] += d;
-          const row = o * inDim + off;
-          for (let j = 0; j < dim; j++) {
-            gW[row + j] += d * emb[x + j];
-            gEmb[x + j] += d * W[row + j];
-          }
-        }
-      }
-    };
-    rowsOf(this.users, this.model.params.userEmb, this.uDelta, this.gUser, 0, true);
-    rowsOf(this.items, this.model.params.itemEmb, this.iDelta, this.gItem, dim, false);
-  }
 }
 
 type Stepper = (kernel: BatchKernel) => void;
@@ -333,9 +149,10 @@ function makeStepper(model: NcfModel, kind: 'adam' | 'sgd', lr: number, embLr: n
   const dense = layers.flatMap((l) => [l.W, l.b]);
   const denseAdam = kind === 'adam' ? new Adam(dense, { lr }) : null;
   const embAdam = kind === 'adam' ? new Adam([userEmb, itemEmb], { lr: embLr }) : null;
-  const addRowL2 = (g: Float32Array, p: Float32Array, rows: number[]) => {
-    if (l2 === 0) return;
-    for (const r of rows) for (let j = r * dim; j < (r + 1) * dim; j++) g[j] += l2 * p[j];
+  // Row gradients: the batch-mean loss gradient × scale, plus L2 on the row.
+  const finishRowGrads = (g: Float32Array, p: Float32Array, rows: number[], scale: number) => {
+    if (l2 === 0 && scale === 1) return;
+    for (const r of rows) for (let j = r * dim; j < (r + 1) * dim; j++) g[j] = g[j] * scale + l2 * p[j];
   };
   const clearRows = (g: Float32Array, rows: number[]) => {
     for (const r of rows) g.fill(0, r * dim, (r + 1) * dim);
@@ -351,8 +168,11 @@ function makeStepper(model: NcfModel, kind: 'adam' | 'sgd', lr: number, embLr: n
         const g = k.grads[l].W;
         for (let j = 0; j < W.length; j++) g[j] += l2 * W[j];
       }
-    addRowL2(k.gUser, userEmb, k.users);
-    addRowL2(k.gItem, itemEmb, k.items);
+    // SGD steps embedding rows by their summed per-sample gradient (as per-sample SGD would; with the
+    // batch mean, rows seen a few times per batch would barely move); Adam normalises scale away.
+    const rowScale = kind === 'sgd' ? k.nSamples : 1;
+    finishRowGrads(k.gUser, userEmb, k.users, rowScale);
+    finishRowGrads(k.gItem, itemEmb, k.items, rowScale);
     if (denseAdam && embAdam) {
       denseAdam.step(gDense);
       embAdam.tick();

@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { gradCheck } from '../../../src/ml/core/gradcheck.ts';
+import { Rng } from '../../../src/ml/core/rng.ts';
+import type { Csr } from '../../../src/ml/data/types.ts';
+import { BatchKernel } from '../../../src/ml/models/ncf/batch.ts';
+import { ncfScorer } from '../../../src/ml/models/ncf/scorer.ts';
+import { trainNcf } from '../../../src/ml/models/ncf/train.ts';
+import type { NcfModel } from '../../../src/ml/models/types.ts';
+import { initMlp } from '../../../src/ml/nn/mlp.ts';
+
+function randomModel(seed: number, nUsers = 4, nItems = 6, dim = 3, hidden = [8, 5, 4]): NcfModel {
+  const rng = new Rng(seed);
+  const userEmb = new Float32Array(nUsers * dim).map(() => rng.normal() * 0.8);
+  const itemEmb = new Float32Array(nItems * dim).map(() => rng.normal() * 0.8);
+  const layers = initMlp(2 * dim, hidden, rng);
+  for (const l of layers) for (let k = 0; k < l.b.length; k++) l.b[k] = rng.normal() * 0.2;
+  return { kind: 'ncf', nUsers, nItems, dim, hidden, params: { userEmb, itemEmb, layers } };
+}
+
+/** Slow float64 reference logit of MLP(concat(u, i)). */
+function refLogit(model: NcfModel, u: ArrayLike<number>, i: ArrayLike<number>): number {
+  let x = [...Array.from(u), ...Array.from(i)];
+  const { layers } = model.params;
+  for (let l = 0; l < layers.length; l++) {
+    const { W, b, inDim, outDim } = layers[l];
+    const y: number[] = [];
+    for (let o = 0; o < outDim; o++) {
+      let s = b[o];
+      for (let j = 0; j < inDim; j++) s += W[o * inDim + j] * x[j];
+      y.push(l < layers.length - 1 ? Math.max(0, s) : s);
+    }
+    x = y;
+  }
+  return x[0];
+}
+
+const row = (a: Float32Array, r: number, dim: number) => a.subarray(r * dim, (r + 1) * dim);
+
+function bce(z: number, y: number): number {
+  return Math.max(z, 0) - y * z + Math.log1p(Math.exp(-Math.abs(z)));
+}
+
+/** Small implicit-feedback matrix with two user groups that like disjoint item halves. */
+function blockCsr(nUsers: number, nItems: number): Csr {
+  const indptr = new Int32Array(nUsers + 1);
+  const indices: number[] = [];
+  for (let u = 0; u < nUsers; u++) {
+    const half = u % 2;
+    for (let i = 0; i < nItems; i++) if (i % 2 === half && (i + u) % 3 !== 0) indices.push(i);
+    indptr[u + 1] = indices.length;
+  }
+  return { rows: nUsers, cols: nItems, indptr, indices: Int32Array.from(indices) };
+}
+
+describe('ncfScorer', () => {
+  it('score is the pre-sigmoid logit of MLP(concat(u, i)); scoreAll agrees with score', () => {
+    const m = randomModel(1);
+    const s = ncfScorer(m);
+    const { userEmb, itemEmb } = m.params;
+    const out = new Float32Array(m.nItems);
+    for (let u = 0; u < m.nUsers; u++) {
+      s.scoreAll(u, row(userEmb, u, m.dim), itemEmb, out);
+      for (let i = 0; i < m.nItems; i++) {
+        const ref = refLogit(m, row(userEmb, u, m.dim), row(itemEmb, i, m.dim));
+        expect(s.score(u, i, row(userEmb, u, m.dim), row(itemEmb, i, m.dim))).toBeCloseTo(ref, 5);
+        expect(out[i]).toBeCloseTo(ref, 5);
+      }
+    }
+  });
+
+  it('scoreAll notices in-place edits of the item table it cached', () => {
+    const m = randomModel(2);
+    const s = ncfScorer(m);
+    const items = Float32Array.from(m.params.itemEmb);
+    const u = row(m.params.userEmb, 0, m.dim);
+    const out = new Float32Array(m.nItems);
+    s.scoreAll(0, u, items, out);
+    items[2 * m.dim] += 1.5;
+    s.scoreAll(0, u, items, out);
+    expect(out[2]).toBeCloseTo(refLogit(m, u, row(items, 2, m.dim)), 5);
+  });
+
+  it('scoreWithGrad accumulates dScore·∂logit/∂u and ∂logit/∂i exactly (finite differences)', () => {
+    const m = randomModel(3);
+    const s = ncfScorer(m);
+    let checkedNonZero = 0;
+    for (let u = 0; u < m.nUsers; u++) {
+      for (let i = 0; i < m.nItems; i++) {
+        const uVec = Float32Array.from(row(m.params.userEmb, u, m.dim));
+        const iVec = Float32Array.from(row(m.params.itemEmb, i, m.dim));
+        const gU = new Float32Array(m.dim).fill(0.25); // accumulates onto what is there
+        const gI = new Float32Array(m.dim).fill(-0.5);
+        const dScore = -1.7;
+        const z = s.scoreWithGrad(u, i, uVec, iVec, dScore, gU, gI);
+        expect(z).toBeCloseTo(refLogit(m, uVec, iVec), 5);
+        const loss = () => dScore * refLogit(m, uVec, iVec);
+        const gUOwn = gU.map((v) => v - 0.25);
+        const gIOwn = gI.map((v) => v + 0.5);
+        expect(gradCheck(uVec, gUOwn, loss, { eps: 1e-3 }).maxAbsError).toBeLessThan(2e-3);
+        expect(gradCheck(iVec, gIOwn, loss, { eps: 1e-3 }).maxAbsError).toBeLessThan(2e-3);
+        if (gUOwn.some((v) => v !== 0)) checkedNonZero++;
+      }
+    }
+    expect(checkedNonZero).toBeGreaterThan(5);
+  });
+});
+
+describe('NCF batch gradients', () => {
+  it('every parameter (all layers W and b, both embedding tables) matches finite differences of the mean BCE', () => {
+    const m = randomModel(4, 4, 6, 3, [8, 5, 4]);
+    const users = [0, 0, 1, 2, 2, 3, 3, 1];
+    const items = [1, 4, 1, 0, 5, 2, 4, 3];
+    const labels = [1, 0, 1, 1, 0, 0, 1, 0];
+    const kernel = new BatchKernel(m);
+    kernel.begin();
+    kernel.addSamples(users, items, labels);
+    const lossSum = kernel.run();
+    const loss = () => {
+      let s = 0;
+      for (let k = 0; k < users.length; k++) {
+        const z = refLogit(m, row(m.params.userEmb, users[k], m.dim), row(m.params.itemEmb, items[k], m.dim));
+        s += bce(z, labels[k]);
+      }
+      return s / users.length;
+    };
+    expect(lossSum / users.length).toBeCloseTo(loss(), 5);
+    const { layers } = m.params;
+    for (let l = 0; l < layers.length; l++) {
+      expect(gradCheck(layers[l].W, kernel.grads[l].W, loss).maxAbsError, `W${l}`).toBeLessThan(1e-3);
+      expect(gradCheck(layers[l].b, kernel.grads[l].b, loss).maxAbsError, `b${l}`).toBeLessThan(1e-3);
+    }
+    expect(gradCheck(m.params.userEmb, kernel.gUser, loss).maxAbsError).toBeLessThan(1e-3);
+    expect(gradCheck(m.params.itemEmb, kernel.gItem, loss).maxAbsError).toBeLessThan(1e-3);
+    expect(kernel.gItem.some((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe('trainNcf', () => {
+  const train = blockCsr(40, 30);
+
+  it('learns the block structure: held-in positives outscore the other half', () => {
+    for (const optimizer of ['adam', 'sgd'] as const) {
+      const losses: number[] = [];
+      const m = trainNcf(train, {
+        dim: 8,
+        hidden: [16, 8, 4],
+        epochs: 30,
+        optimizer,
+        lr: optimizer === 'adam' ? 0.01 : 0.2,
+        batchSize: 256,
+        seed: 1,
+        onProgress: (e) => losses.push(e.loss ?? Number.NaN),
+      });
+      expect(losses.length).toBe(30);
+      expect(losses[29]).toBeLessThan(losses[0] * 0.7);
+      const s = ncfScorer(m);
+      const out = new Float32Array(30);
+      let correct = 0;
+      for (let u = 0; u < 40; u++) {
+        s.scoreAll(u, row(m.params.userEmb, u, 8), m.params.itemEmb, out);
+        let own = 0;
+        let other = 0;
+        for (let i = 0; i < 30; i++) i % 2 === u % 2 ? (own += out[i]) : (other += out[i]);
+        if (own > other) correct++;
+      }
+      expect(correct, optimizer).toBeGreaterThanOrEqual(38);
+    }
+  });
+
+  it('same seed → identical weights; another seed → different ones', () => {
+    const opts = { dim: 4, hidden: [8, 4], epochs: 2, seed: 7, batchSize: 100 };
+    const a = trainNcf(train, opts);
+    const b = trainNcf(train, opts);
+    const c = trainNcf(train, { ...opts, seed: 8 });
+    expect(Array.from(b.params.userEmb)).toEqual(Array.from(a.params.userEmb));
+    expect(Array.from(b.params.layers[1].W)).toEqual(Array.from(a.params.layers[1].W));
+    expect(Array.from(c.params.userEmb)).not.toEqual(Array.from(a.params.userEmb));
+  });
+
+  it('starts from given embeddings (copied, not aliased) and stops when the signal aborts', () => {
+    const userEmb = new Float32Array(40 * 4).fill(0.1);
+    const itemEmb = new Float32Array(30 * 4).fill(-0.1);
+    const m = trainNcf(train, { dim: 4, epochs: 0, init: { userEmb, itemEmb } });
+    expect(m.params.userEmb).not.toBe(userEmb);
+    expect(Array.from(m.params.userEmb)).toEqual(Array.from(userEmb));
+    const ctrl = new AbortController();
+    expect(() =>
+      trainNcf(train, {
+        dim: 4,
+        epochs: 5,
+        onProgress: (e) => e.epoch === 1 && ctrl.abort(),
+        signal: ctrl.signal,
+      }),
+    ).toThrow();
+    expect(() => trainNcf(train, { dim: 0 })).toThrow(/dim/);
+  });
+});
