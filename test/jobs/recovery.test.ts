@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCancelFlag, raiseCancelFlag, signalFromFlag } from '../../src/jobs/cancel-flag.ts';
+import { createJobRunner, ensureBootstrapModel, type JobRunner } from '../../src/jobs/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/types.ts';
+import { finished, SLOW, SMALL } from './helpers.ts';
+
+const CHILD = fileURLToPath(new URL('./fixtures/run-until-killed.ts', import.meta.url));
+const open: { store: Store; runner?: JobRunner }[] = [];
+
+afterEach(async () => {
+  for (const o of open.splice(0)) {
+    await o.runner?.close();
+    o.store.close();
+  }
+});
+
+const tempDb = () => join(mkdtempSync(join(tmpdir(), 'prism-jobs-')), 'prism.db');
+
+/** Pretends a process that no longer exists claimed the job: the row a SIGKILL leaves behind. */
+function orphan(store: Store, id: number, attempts: number) {
+  store.db
+    .prepare(`UPDATE jobs SET status = 'running', attempts = ?, owner_instance = 'dead', owner_pid = 2147483646,
+      heartbeat_at = ?, started_at = ?, stage = 'sae', progress = 0.5 WHERE id = ?`)
+    .run(attempts, new Date(Date.now() - 3_600_000).toISOString(), new Date().toISOString(), id);
+}
+
+describe('crash recovery at start-up', () => {
+  it('requeues a job whose process was SIGKILLed mid-run, then runs it to success', async () => {
+    const path = tempDb();
+    const seed = openStore(path);
+    const job = seed.jobs.enqueue('pipeline', SLOW);
+    seed.close();
+
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        if (d.toString().includes(`running ${job.id}`)) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+
+    const store = openStore(path);
+    const left = store.jobs.get(job.id);
+    expect(left).toMatchObject({
+      status: 'running',
+      ownerInstance: 'doomed',
+      ownerPid: child.pid,
+      attempts: 1,
+    });
+    const runner = createJobRunner({ store, instanceId: 'survivor' });
+    open.push({ store, runner });
+    const report = runner.recoverInterrupted();
+    expect(report.requeued.map((j) => j.id)).toEqual([job.id]);
+    const requeued = store.jobs.get(job.id);
+    expect(requeued).toMatchObject({ status: 'queued', attempts: 1, ownerInstance: null });
+    expect(requeued?.error).toMatch(/interrupted: instance doomed \(pid \d+\).*attempt 1\/3; requeued/);
+    // Re-run it small so the test stays fast: what matters is that the requeued row is claimed again.
+    store.db.prepare('UPDATE jobs SET params = ? WHERE id = ?').run(JSON.stringify(SMALL), job.id);
+    const done = finished(runner, job.id);
+    runner.start();
+    const { job: after } = await done;
+    expect(after).toMatchObject({ status: 'succeeded', attempts: 2, ownerInstance: 'survivor' });
+    expect(store.models.active()?.jobId).toBe(job.id);
+  });
+
+  it('fails an orphaned job with the reason once its attempts are used up, and leaves live owners alone', () => {
+    const store = openStore(':memory:');
+    open.push({ store });
+    const spent = store.jobs.enqueue('pipeline', SMALL, { maxAttempts: 2 });
+    const live = store.jobs.enqueue('pipeline', SMALL);
+    const cancelled = store.jobs.enqueue('pipeline', SMALL);
+    orphan(store, spent.id, 2);
+    orphan(store, cancelled.id, 1);
+    store.db.prepare('UPDATE jobs SET cancel_requested = 1 WHERE id = ?').run(cancelled.id);
+    // A job held by another live process with a fresh heartbeat is not touched.
+    store.jobs.claimNext({ instanceId: 'other', pid: process.ppid });
+    const runner = createJobRunner({ store, instanceId: 'me' });
+    const report = runner.recoverInterrupted();
+    expect(report.failed.map((j) => j.id)).toEqual([spent.id]);
+    expect(report.cancelled.map((j) => j.id)).toEqual([cancelled.id]);
+    expect(report.requeued).toEqual([]);
+    expect(store.jobs.get(spent.id)?.error).toMatch(/attempt 2\/2; no attempts left/);
+    expect(store.jobs.get(live.id)).toMatchObject({ status: 'running', ownerInstance: 'other' });
+    expect(runner.recoverInterrupted()).toEqual({ requeued: [], failed: [], cancelled: [] });
+  });
+
+  it('close() requeues the running job with its attempt refunded, so a restart re-runs it', async () => {
+    const store = openStore(':memory:');
+    const runner = createJobRunner({ store, instanceId: 'a', progressThrottleMs: 0 });
+    open.push({ store });
+    const job = runner.enqueue('pipeline', SLOW);
+    const started = new Promise<void>((r) =>
+      runner.on('job:progress', (p) => p.stage === 'recommender' && r()),
+    );
+    runner.start();
+    await started;
+    await runner.close();
+    expect(store.jobs.get(job.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(store.jobs.get(job.id)?.error).toMatch(/shut down/);
+    expect(store.models.active()).toBeNull();
+  });
+
+  it('bootstraps a pipeline only when nothing is active or pending', () => {
+    const store = openStore(':memory:');
+    const runner = createJobRunner({ store, instanceId: 'b' });
+    open.push({ store, runner });
+    const job = ensureBootstrapModel(runner, store, 'synthetic:users=50,items=30');
+    expect(job).toMatchObject({
+      type: 'pipeline',
+      params: { data: 'synthetic:users=50,items=30', activate: true },
+    });
+    expect(ensureBootstrapModel(runner, store, 'synthetic')?.id).toBe(job?.id);
+    expect(store.jobs.count()).toBe(1);
+  });
+
+  it('a raised cancel flag aborts the worker-side signal on its next check', () => {
+    const flag = createCancelFlag();
+    const { signal } = signalFromFlag(flag);
+    expect(() => signal.throwIfAborted()).not.toThrow();
+    expect(signal.aborted).toBe(false);
+    raiseCancelFlag(flag);
+    expect(signal.aborted).toBe(true);
+    expect(() => signal.throwIfAborted()).toThrow(/cancelled/);
+  });
+});
