@@ -35,7 +35,9 @@ export class AlsWorkspace {
   readonly r: Float64Array;
   readonly p: Float64Array;
   readonly ap: Float64Array;
+  readonly xv: Float64Array;
   constructor(readonly D: number) {
+    this.xv = new Float64Array(D);
     this.gram = new Float64Array(D * D);
     this.fo = new Float64Array(D);
     this.r = new Float64Array(D);
@@ -83,7 +85,7 @@ export function computeGramian(
  */
 export function solveSide(input: AlsSideInput, x: Float32Array, ws: AlsWorkspace): number {
   const { rows, features: f, offsets, w0, w1, reg, cgSteps } = input;
-  const { D, gram, fo, r, p, ap } = ws;
+  const { D, gram, fo, r, p, ap, xv } = ws;
   const { indptr, indices } = rows;
   const dw = w1 - w0;
   let lossBefore = 0;
@@ -101,15 +103,14 @@ export function solveSide(input: AlsSideInput, x: Float32Array, ws: AlsWorkspace
       r[a] = -s;
       bx -= fo[a] * x[xo + a];
     }
+    for (let a = 0; a < D; a++) xv[a] = x[xo + a];
     for (let n = start; n < end; n++) {
       const fj = indices[n] * D;
-      let dot = 0;
-      for (let a = 0; a < D; a++) dot += f[fj + a] * x[xo + a];
+      const dot = dotAt(f, fj, xv, D);
       const o = offsets ? offsets[indices[n]] : 0;
       const coef = w1 - dw * o;
       bx += coef * dot;
-      const c = coef - dw * dot;
-      for (let a = 0; a < D; a++) r[a] += c * f[fj + a];
+      axpyAt(coef - dw * dot, f, fj, r, D);
     }
     // loss(x) − const = xᵀAx − 2 bᵀx = xᵀ(b − r) − 2 bᵀx = −x·r − b·x
     let xr = 0;
@@ -130,10 +131,7 @@ export function solveSide(input: AlsSideInput, x: Float32Array, ws: AlsWorkspace
       }
       for (let n = start; n < end; n++) {
         const fj = indices[n] * D;
-        let dot = 0;
-        for (let a = 0; a < D; a++) dot += f[fj + a] * p[a];
-        dot *= dw;
-        for (let a = 0; a < D; a++) ap[a] += dot * f[fj + a];
+        axpyAt(dw * dotAt(f, fj, p, D), f, fj, ap, D);
       }
       let pap = 0;
       for (let a = 0; a < D; a++) pap += p[a] * ap[a];
@@ -167,4 +165,35 @@ export function objectiveConstant(rows: Csr, offsets: Float32Array | null, w0: n
     }
   }
   return total;
+}
+
+// The two hot kernels, unrolled by 4 (V8 does not vectorise; this halves the loop overhead).
+
+/** f[at .. at+D) · v */
+function dotAt(f: Float64Array, at: number, v: Float64Array, D: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let a = 0;
+  for (; a + 3 < D; a += 4) {
+    s0 += f[at + a] * v[a];
+    s1 += f[at + a + 1] * v[a + 1];
+    s2 += f[at + a + 2] * v[a + 2];
+    s3 += f[at + a + 3] * v[a + 3];
+  }
+  for (; a < D; a++) s0 += f[at + a] * v[a];
+  return s0 + s1 + (s2 + s3);
+}
+
+/** out += c · f[at .. at+D) */
+function axpyAt(c: number, f: Float64Array, at: number, out: Float64Array, D: number): void {
+  let a = 0;
+  for (; a + 3 < D; a += 4) {
+    out[a] += c * f[at + a];
+    out[a + 1] += c * f[at + a + 1];
+    out[a + 2] += c * f[at + a + 2];
+    out[a + 3] += c * f[at + a + 3];
+  }
+  for (; a < D; a++) out[a] += c * f[at + a];
 }
