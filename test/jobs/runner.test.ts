@@ -11,7 +11,7 @@ const stages: string[] = [];
 
 beforeAll(() => {
   store = openStore(':memory:');
-  runner = createJobRunner({ store, instanceId: 'test', progressThrottleMs: 0 });
+  runner = createJobRunner({ store, instanceId: 'test', workers: 2, progressThrottleMs: 0 });
   runner.on('model:activated', (e) => activations.push(e));
   runner.on('job:progress', (p) => stages.push(p.stage));
   runner.start();
@@ -70,13 +70,23 @@ describe('job runner on the real pipeline', () => {
   it('evaluate re-measures a version without changing what is served; label makes a new unactivated version', async () => {
     const active = store.models.active();
     store.models.setMetrics(active?.id as number, { note: 'stale' });
-    const ev = await finished(runner, runner.enqueue('evaluate', {}).id);
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    const up = () => {
+      maxConcurrent = Math.max(maxConcurrent, ++concurrent);
+    };
+    const down = () => concurrent--;
+    runner.on('job:started', up).on('job:finished', down);
+    const evJob = runner.enqueue('evaluate', {});
+    const lbJob = runner.enqueue('label', {});
+    const [ev, lb] = await Promise.all([finished(runner, evJob.id), finished(runner, lbJob.id)]);
+    runner.off('job:started', up).off('job:finished', down);
+    expect(maxConcurrent).toBe(2); // workers: 2 runs both at once
     expect(ev.job.status).toBe('succeeded');
     const metrics = store.models.get(active?.id as number)?.metrics as Record<string, unknown>;
     expect(metrics).toHaveProperty('note', 'stale');
     expect(metrics).toHaveProperty('ranking.hr');
     expect(metrics).toHaveProperty('fidelity.rbo');
-    const lb = await finished(runner, runner.enqueue('label', {}).id);
     expect(lb.job.status).toBe('succeeded');
     expect(lb.version?.artifacts).toEqual(active?.artifacts);
     expect(lb.version?.active).toBe(false);
