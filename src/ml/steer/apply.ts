@@ -61,7 +61,7 @@ export function compilePolicy(ctx: SteerContext, policy: Policy, prefix = ''): C
       const info = new Map(bundle.neurons.map((n) => [n.index, n]));
       neurons.forEach((j, r) => {
         const n = info.get(j);
-        const sign = n && n.popPct20 > 50 ? -1 : 1;
+        const sign = n && (n.label.startsWith('niche') || n.popPct50 > 50) ? -1 : 1;
         operands[r] = 1 + sign * strength;
       });
       break;

@@ -1,7 +1,6 @@
 import type { ModelBundle } from '../bundle.ts';
 import { neuronLabels } from '../explain/compact.ts';
-import { mfScorer } from '../models/mf/scorer.ts';
-import { ncfScorer } from '../models/ncf/scorer.ts';
+import { scorerFor } from '../models/scorer.ts';
 import type { PairScorer, Recommender } from '../models/types.ts';
 import { encode } from '../sae/model.ts';
 import type { Sae } from '../sae/types.ts';
@@ -9,10 +8,6 @@ import type { Sae } from '../sae/types.ts';
 /** Embedding tables of either recommender kind. */
 export function embeddings(model: Recommender): { userEmb: Float32Array; itemEmb: Float32Array } {
   return { userEmb: model.params.userEmb, itemEmb: model.params.itemEmb };
-}
-
-export function makeScorer(model: Recommender): PairScorer {
-  return model.kind === 'mf' ? mfScorer(model) : ncfScorer(model);
 }
 
 /** Item matrix after the item-side policies of one policy set, with a scorer bound to it. */
@@ -49,7 +44,7 @@ export class SteerContext {
     this.nUsers = model.nUsers;
     this.nItems = model.nItems;
     this.labels = neuronLabels(bundle.neurons, this.latents);
-    this.scorer = makeScorer(model);
+    this.scorer = scorerFor(model);
   }
 
   get userSae(): Sae {
@@ -100,7 +95,7 @@ export class SteerContext {
       return hit;
     }
     const itemEmb = build();
-    const entry: SteeredItems = { itemEmb, scorer: makeScorer(this.bundle.recommender), changed: true };
+    const entry: SteeredItems = { itemEmb, scorer: scorerFor(this.bundle.recommender), changed: true };
     this.itemCache.set(key, entry);
     if (this.itemCache.size > ITEM_CACHE_SIZE)
       this.itemCache.delete(this.itemCache.keys().next().value as string);

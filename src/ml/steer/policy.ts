@@ -12,7 +12,8 @@ import { MlError } from '../core/errors.ts';
  * - boost      (users)  z'_j = z_j + strength·ref_j        ref_j = the neuron's largest activation over users
  * - promote    (items)  z'_j = z_j + strength·ref_j        ref_j = the neuron's largest activation over items
  * - popularity (users or every item)  z'_j = (1 + σ_j·strength)·z_j on the popularity neuron(s), σ_j = +1
- *   for a neuron that fires on popular items (popPct20 ≤ 50), −1 for one that fires on niche items;
+ *   for a neuron that fires on popular items, −1 for one labelled "niche" (or whose top-50 items sit
+ *   above the 50th popularity percentile);
  *   strength < 0 dampens popularity, > 0 amplifies it
  * - edit       low level: side 'user' | 'item', op set | scale | add with `value`
  *

@@ -80,26 +80,22 @@ describe('recommend', () => {
       fc
         .constantFrom('users' as const, 'items' as const)
         .map((on) => ({ kind: 'popularity' as const, strength: 0, on })),
-      fc
-        .tuple(neuronArb, fc.constantFrom('user' as const, 'item' as const))
-        .map(([neuron, side]) => ({
-          kind: 'edit' as const,
-          neuron,
-          side,
-          op: 'add' as const,
-          value: 0,
-          all: true,
-        })),
-      fc
-        .tuple(neuronArb, fc.constantFrom('user' as const, 'item' as const))
-        .map(([neuron, side]) => ({
-          kind: 'edit' as const,
-          neuron,
-          side,
-          op: 'scale' as const,
-          value: 1,
-          all: true,
-        })),
+      fc.tuple(neuronArb, fc.constantFrom('user' as const, 'item' as const)).map(([neuron, side]) => ({
+        kind: 'edit' as const,
+        neuron,
+        side,
+        op: 'add' as const,
+        value: 0,
+        all: true,
+      })),
+      fc.tuple(neuronArb, fc.constantFrom('user' as const, 'item' as const)).map(([neuron, side]) => ({
+        kind: 'edit' as const,
+        neuron,
+        side,
+        op: 'scale' as const,
+        value: 1,
+        all: true,
+      })),
     );
     fc.assert(
       fc.property(

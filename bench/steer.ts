@@ -1,0 +1,237 @@
+/**
+ * Per-request cost of the steering hot path on ML-1M MF (+ an SAE trained with the pipeline's defaults):
+ * (a) plain top-10, (b) + explanations, (c) + one user-scope suppress policy, (d) + a global popularity
+ * policy (item edits cached). µs/request, wall and CPU, ratios against (a); JSON to bench/results/steer.json.
+ *
+ *   npm run bench:steer -- --data-root ../shared/data [--requests 2000] [--cache /tmp/prism-steer]
+ *
+ * `--cache DIR` keeps the trained MF/SAE artifacts between runs (outside the repo: data licences).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ModelBundle } from '../src/ml/bundle.ts';
+import { analyseNeurons } from '../src/ml/concepts/analyse.ts';
+import { loadDataset } from '../src/ml/data/load.ts';
+import { splitHoldout } from '../src/ml/data/split.ts';
+import { itemPopularity } from '../src/ml/data/stats.ts';
+import type { Split } from '../src/ml/data/types.ts';
+import { scorerFor } from '../src/ml/models/scorer.ts';
+import { loadRecommender, saveRecommender } from '../src/ml/models/serialize.ts';
+import { defaultDim, trainRecommender } from '../src/ml/models/train.ts';
+import type { Recommender } from '../src/ml/models/types.ts';
+import { encodeAll } from '../src/ml/sae/codes.ts';
+import { loadSae, saveSae } from '../src/ml/sae/serialize.ts';
+import { trainSae } from '../src/ml/sae/train.ts';
+import type { SaePair } from '../src/ml/sae/types.ts';
+import type { Policy } from '../src/ml/steer/policy.ts';
+import { recommend } from '../src/ml/steer/recommend.ts';
+
+export interface BenchBundle {
+  bundle: ModelBundle;
+  split: Split;
+  userCodes: Float32Array;
+  itemCodes: Float32Array;
+  seconds: { recommender: number; sae: number };
+}
+
+/** Loads ML-1M (or any spec), trains (or loads from `cacheDir`) the recommender and SAE with defaults. */
+export function buildBundle(spec: string, kind: 'mf' | 'ncf', cacheDir?: string): BenchBundle {
+  const dataset = loadDataset(spec);
+  const split = splitHoldout(dataset.interactions);
+  const tag = `${dataset.name}-${kind}`;
+  const cached = <T>(name: string, make: () => T, save: (x: T) => Uint8Array, load: (b: Uint8Array) => T) => {
+    const path = cacheDir ? join(cacheDir, `${tag}.${name}.bin`) : null;
+    if (path && existsSync(path)) return { value: load(new Uint8Array(readFileSync(path))), seconds: 0 };
+    const t0 = performance.now();
+    const value = make();
+    const seconds = (performance.now() - t0) / 1000;
+    if (path) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, save(value));
+    }
+    return { value, seconds };
+  };
+  const rec = cached<Recommender>(
+    'recommender',
+    () => trainRecommender(kind, split.train, { dim: defaultDim(dataset.name) }),
+    saveRecommender,
+    loadRecommender,
+  );
+  const model = rec.value;
+  const { userEmb, itemEmb } = model.params;
+  const sae = cached<SaePair>(
+    'sae',
+    () =>
+      trainSae({
+        userEmb,
+        itemEmb,
+        nUsers: model.nUsers,
+        nItems: model.nItems,
+        dim: model.dim,
+        scorer: scorerFor(model),
+        train: split.train,
+      }),
+    saveSae,
+    loadSae,
+  );
+  const { userCodes, itemCodes } = encodeAll(sae.value, userEmb, itemEmb, model.nUsers, model.nItems);
+  const popularity = itemPopularity(split.train);
+  const { neurons } = analyseNeurons({
+    dataset,
+    itemCodes,
+    userCodes,
+    latents: sae.value.user.config.latents,
+    popularity,
+  });
+  // Serve what was trained on: the bundle's interactions are the training positives.
+  const bundle: ModelBundle = {
+    dataset: { ...dataset, interactions: split.train },
+    recommender: model,
+    sae: sae.value,
+    neurons,
+    popularity,
+  };
+  return { bundle, split, userCodes, itemCodes, seconds: { recommender: rec.seconds, sae: sae.seconds } };
+}
+
+function arg(name: string, fallback?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+interface CaseResult {
+  name: string;
+  requests: number;
+  wallUsPerRequest: number;
+  cpuUsPerRequest: number;
+  wallRatio: number;
+  cpuRatio: number;
+}
+
+function timeCase(
+  name: string,
+  users: Int32Array,
+  run: (u: number) => void,
+): Omit<CaseResult, 'wallRatio' | 'cpuRatio'> {
+  for (let r = 0; r < Math.min(200, users.length); r++) run(users[r]); // warm-up (JIT, caches)
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (const u of users) run(u);
+  const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    name,
+    requests: users.length,
+    wallUsPerRequest: wallUs / users.length,
+    cpuUsPerRequest: (cpu.user + cpu.system) / users.length,
+  };
+}
+
+async function main(): Promise<void> {
+  const dataRoot = resolve(arg('data-root', '../shared/data')!);
+  const requests = Number(arg('requests', '2000'));
+  const cacheDir = arg('cache');
+  const setupCpu = process.cpuUsage();
+  const setupT0 = performance.now();
+  const { bundle, userCodes, seconds } = buildBundle(
+    `movielens-1m:${join(dataRoot, 'ml-1m')}`,
+    'mf',
+    cacheDir,
+  );
+  const setupWall = (performance.now() - setupT0) / 1000;
+  const setupCpuS = (process.cpuUsage(setupCpu).user + process.cpuUsage(setupCpu).system) / 1e6;
+  const nUsers = bundle.recommender.nUsers;
+  const latents = bundle.sae.user.config.latents;
+  const users = Int32Array.from({ length: requests }, (_, r) => (r * 7919) % nUsers);
+
+  // The suppress policy targets the requesting user (worst case: it always applies).
+  const horror =
+    bundle.neurons.find((n) => n.concept === 'Horror') ?? bundle.neurons.find((n) => n.kind === 'concept');
+  const suppressNeuron = horror?.index ?? 0;
+  const popNeurons = bundle.neurons.filter((n) => n.kind === 'popularity').map((n) => n.index);
+  const popularity: Policy = popNeurons.length
+    ? { kind: 'popularity', strength: -1, id: 'pop', version: 1 }
+    : { kind: 'popularity', strength: -1, neuron: strongestPopularityNeuron(bundle), id: 'pop', version: 1 };
+  const suppressFor = (u: number): Policy[] => [
+    { kind: 'suppress', neuron: suppressNeuron, strength: 2, users: [bundle.dataset.users.ids[u]] },
+  ];
+  // Policies arrive per request as fresh JSON in the service; model that (no per-object compile cache).
+  const fresh = (p: Policy[]): Policy[] => JSON.parse(JSON.stringify(p));
+
+  const cases = [
+    timeCase('a: plain top-10', users, (u) => recommend(bundle, u, { k: 10 })),
+    timeCase('b: + explanation (top-5 neurons per item)', users, (u) =>
+      recommend(bundle, u, { k: 10, explain: true }),
+    ),
+    timeCase('c: + user-scope suppress policy', users, (u) =>
+      recommend(bundle, u, { k: 10, policies: fresh(suppressFor(u)) }),
+    ),
+    timeCase('d: + global popularity policy (cached item edits)', users, (u) =>
+      recommend(bundle, u, { k: 10, policies: fresh([popularity]) }),
+    ),
+    timeCase('e: c + d + explanation', users, (u) =>
+      recommend(bundle, u, { k: 10, explain: true, policies: fresh([...suppressFor(u), popularity]) }),
+    ),
+  ];
+  const base = cases[0];
+  const results: CaseResult[] = cases.map((c) => ({
+    ...c,
+    wallRatio: c.wallUsPerRequest / base.wallUsPerRequest,
+    cpuRatio: c.cpuUsPerRequest / base.cpuUsPerRequest,
+  }));
+  const userActive = countActive(userCodes, latents);
+  const report = {
+    dataset: bundle.dataset.name,
+    recommender: 'mf',
+    users: nUsers,
+    items: bundle.recommender.nItems,
+    dim: bundle.recommender.dim,
+    latents,
+    meanActiveUserNeurons: userActive,
+    suppressNeuron,
+    popularityPolicy: popularity,
+    setup: {
+      wallSeconds: setupWall,
+      cpuSeconds: setupCpuS,
+      trainSeconds: seconds,
+      cached: Boolean(cacheDir),
+    },
+    cases: results,
+    note: 'Machine shared by several concurrent jobs: wall times are inflated; CPU time is the steadier figure.',
+  };
+  console.log(
+    `ML-1M MF, ${nUsers} users × ${bundle.recommender.nItems} items, dim ${bundle.recommender.dim}, ${latents} latents`,
+  );
+  console.log(
+    'case                                               wall µs/req   CPU µs/req   ×(a) wall  ×(a) CPU',
+  );
+  for (const r of results)
+    console.log(
+      `${r.name.padEnd(50)} ${r.wallUsPerRequest.toFixed(1).padStart(11)} ${r.cpuUsPerRequest.toFixed(1).padStart(12)} ${r.wallRatio.toFixed(2).padStart(10)} ${r.cpuRatio.toFixed(2).padStart(9)}`,
+    );
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'steer.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${out}`);
+}
+
+/** Fallback when no neuron is labelled 'popularity': the neuron whose item activations best track popularity. */
+function strongestPopularityNeuron(bundle: ModelBundle): number {
+  let best = 0;
+  let bestPurity = -1;
+  for (const n of bundle.neurons)
+    if (n.itemDensity > 0 && 100 - n.popPct20 > bestPurity) {
+      bestPurity = 100 - n.popPct20;
+      best = n.index;
+    }
+  return best;
+}
+
+function countActive(codes: Float32Array, latents: number): number {
+  let nz = 0;
+  for (let r = 0; r < codes.length; r++) if (codes[r] !== 0) nz++;
+  return nz / (codes.length / latents);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { splitHoldout } from '../../../src/ml/data/split.ts';
+import { checkTargets, measureInterventions } from '../../../src/ml/steer/measure.ts';
+import { renderInterventionsMarkdown } from '../../../src/ml/steer/report-md.ts';
+import { tinyBundle } from './fixture.ts';
+
+describe('measureInterventions', () => {
+  const bundle = tinyBundle({ nUsers: 60, nItems: 50, latents: 10, seed: 3 });
+  const split = splitHoldout(bundle.dataset.interactions, { perUser: 1, minTrain: 2 });
+  const report = measureInterventions({
+    bundle: { ...bundle, dataset: { ...bundle.dataset, interactions: split.train } },
+    split,
+    options: {
+      filterConcepts: ['Horror'],
+      promoteConcepts: ['Comedy'],
+      filterStrengths: [0, 2],
+      promoteStrengths: [0, 1, 50],
+      popularityStrengths: [0, -1],
+      segmentShare: 0.2,
+      audienceShare: 0.2,
+    },
+  });
+
+  it('filtering: delta mode never touches untargeted users; strength 0 is the identity', () => {
+    const delta = report.filtering.filter((r) => r.mode === 'delta');
+    expect(delta.length).toBe(2);
+    for (const r of report.filtering) {
+      expect(r.untargeted_changed).toBe(0);
+      expect(r.untargeted_checked).toBeGreaterThan(0);
+      expect(r.share_before).toBeGreaterThan(0);
+      expect(r.neurons).toEqual([0]); // the fixture labels only neuron 0 "Horror"
+    }
+    const zero = delta.find((r) => r.strength === 0)!;
+    expect(zero.share_after).toBe(zero.share_before);
+    expect(zero.collateral_rbo).toBeCloseTo(1 - 0.9 ** 30, 6);
+    expect(report.filtering.some((r) => r.mode === 'replace' && r.strength === 0)).toBe(true);
+  });
+
+  it('promotion: strength 0 moves nothing, a huge boost reaches at least as many', () => {
+    const rows = report.promotion;
+    expect(rows.map((r) => r.strength)).toEqual([0, 1, 50]);
+    // The audience had it outside the top-20 (so outside the top-10) and the others outside the top-30:
+    // at strength 0 nothing may enter those.
+    expect(rows[0].success_top10).toBe(0);
+    expect(rows[0].others_rising).toBe(0);
+    expect(rows[2].success_top30).toBeGreaterThanOrEqual(rows[0].success_top30);
+    expect(rows[2].success_top30 + rows[2].others_rising).toBeGreaterThan(0);
+    for (const r of rows) {
+      expect(r.success_top10).toBeLessThanOrEqual(r.success_top30);
+      expect(bundle.dataset.items.index.has(r.item)).toBe(true);
+    }
+  });
+
+  it('popularity: strength 0 reproduces the unsteered metrics on both sides', () => {
+    for (const r of report.popularity.filter((x) => x.strength === 0)) {
+      expect(r.longtail_after).toBe(r.longtail_before);
+      expect(r['hr@10_after']).toBe(r['hr@10_before']);
+      expect(r['ndcg@10_after']).toBe(r['ndcg@10_before']);
+    }
+    expect(new Set(report.popularity.map((r) => r.on))).toEqual(new Set(['items', 'users']));
+  });
+
+  it('renders a markdown section with every table', () => {
+    const md = renderInterventionsMarkdown(report);
+    expect(md).toContain('#### Filtering');
+    expect(md).toContain('#### Promotion');
+    expect(md).toContain('#### Popularity');
+    expect(md.split('\n').filter((l) => l.startsWith('| Horror')).length).toBe(report.filtering.length);
+  });
+});
+
+describe('checkTargets', () => {
+  it('reports the weakest strength that meets each target', () => {
+    const base = {
+      concept: 'c',
+      neuron: 0,
+      neurons: [0],
+      users: 10,
+      untargeted_checked: 1,
+      untargeted_changed: 0,
+    };
+    const t = checkTargets(
+      [
+        { ...base, strength: 3, mode: 'delta', share_before: 0.5, share_after: 0.01, collateral_rbo: 0.85 },
+        { ...base, strength: 2, mode: 'delta', share_before: 0.5, share_after: 0.04, collateral_rbo: 0.9 },
+        { ...base, strength: 1, mode: 'delta', share_before: 0.5, share_after: 0.06, collateral_rbo: 0.95 },
+        { ...base, strength: 0, mode: 'replace', share_before: 0.5, share_after: 0, collateral_rbo: 0.95 },
+      ],
+      [],
+      [
+        {
+          on: 'items',
+          neurons: [1],
+          strength: -1,
+          longtail_before: 0.1,
+          longtail_after: 0.2,
+          'hr@10_before': 0.5,
+          'hr@10_after': 0.44,
+          'ndcg@10_before': 0,
+          'ndcg@10_after': 0,
+        },
+      ],
+    );
+    expect(t.filtering).toMatchObject({ met: true, strength: 2 });
+    expect(t.promotion.met).toBe(false);
+    expect(t.popularity.met).toBe(false); // HR fell 12 %
+  });
+});
