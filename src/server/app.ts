@@ -8,11 +8,18 @@ import authPlugin from './plugins/app/auth.ts';
 import metricsPlugin from './plugins/app/metrics.ts';
 import registryPlugin from './plugins/app/registry.ts';
 import runnerPlugin, { type RunnerPluginOptions } from './plugins/app/runner.ts';
+import servicesPlugin from './plugins/app/services.ts';
 import storePlugin from './plugins/app/store.ts';
 import rateLimitPlugin from './plugins/external/rate-limit.ts';
 import sensiblePlugin from './plugins/external/sensible.ts';
 import swaggerPlugin from './plugins/external/swagger.ts';
 import healthRoutes from './routes/health/index.ts';
+import itemRoutes from './routes/items/index.ts';
+import jobRoutes from './routes/jobs/index.ts';
+import modelRoutes from './routes/models/index.ts';
+import neuronRoutes from './routes/neurons/index.ts';
+import policyRoutes from './routes/policies/index.ts';
+import userRoutes from './routes/users/index.ts';
 
 export interface AppOptions {
   config: ServerConfig;
@@ -39,8 +46,15 @@ export const prismApp = fp(
     await app.register(authPlugin, { config });
     await app.register(registryPlugin);
     await app.register(runnerPlugin, { config, jobs: opts.jobs ?? {} });
+    await app.register(servicesPlugin, { config });
 
     await app.register(healthRoutes);
+    await app.register(userRoutes);
+    await app.register(itemRoutes);
+    await app.register(neuronRoutes);
+    await app.register(policyRoutes);
+    await app.register(jobRoutes);
+    await app.register(modelRoutes);
   },
   { name: 'prism-app' },
 );

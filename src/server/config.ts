@@ -20,6 +20,8 @@ export interface ServerConfig {
   /** Maximum request body in bytes. */
   bodyLimit: number;
   logLevel: string;
+  /** Entries in the recommendations response cache (0 = off). */
+  recCacheSize: number;
 }
 
 /** A configuration value that failed validation; `variable` names it. */
@@ -45,6 +47,7 @@ const KNOWN = [
   'PRISM_READS_OPEN',
   'PRISM_BODY_LIMIT',
   'PRISM_LOG_LEVEL',
+  'PRISM_REC_CACHE',
 ] as const;
 
 /**
@@ -72,6 +75,7 @@ export function parseConfig(src: Source): ServerConfig {
     rateLimit: rateLimit(src.PRISM_RATE_LIMIT),
     readsOpen: bool(src, 'PRISM_READS_OPEN', true),
     bodyLimit: int(src, 'PRISM_BODY_LIMIT', 256 * 1024, 1024, 64 * 1024 * 1024),
+    recCacheSize: int(src, 'PRISM_REC_CACHE', 10_000, 0, 10_000_000),
     logLevel: oneOf(src, 'PRISM_LOG_LEVEL', 'info', [
       'fatal',
       'error',

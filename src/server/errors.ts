@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { JobParamsError } from '../jobs/params.ts';
 import { MlError, type MlErrorCode } from '../ml/core/errors.ts';
 import { StoreError } from '../store/errors.ts';
 import type { StoreErrorCode } from '../store/types.ts';
@@ -66,12 +67,15 @@ export const reasonPhrase = (status: number): string =>
 
 /**
  * A request-body error: errors about what the client sent (a policy naming an unknown concept) are 400s
- * even when the same code in a URL would be a 404.
+ * even when the same code in a URL would be a 404. The MlError's field (already prefixed by the caller)
+ * is kept; `defaultField` names the body part otherwise.
  */
-export function asBodyError(err: unknown, fieldPrefix = 'body'): unknown {
+export function asBodyError(err: unknown, defaultField = 'body'): unknown {
   if (err instanceof MlError) {
-    const field = err.field ? `${fieldPrefix}.${err.field}` : fieldPrefix;
-    return new ApiError(ML_STATUS[err.code] >= 500 ? 500 : 400, err.code, err.message, field);
+    const status = ML_STATUS[err.code] >= 500 ? 500 : 400;
+    const field = err.field ?? defaultField;
+    const message = err.message.includes(field) ? err.message : `${field}: ${err.message}`;
+    return new ApiError(status, err.code, message, field);
   }
   return err;
 }
@@ -80,6 +84,10 @@ export function asBodyError(err: unknown, fieldPrefix = 'body'): unknown {
 export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof ApiError) return body(err.statusCode, err.code, err.message, err.field);
   if (err instanceof MlError) return body(ML_STATUS[err.code] ?? 500, err.code, err.message, err.field);
+  if (err instanceof JobParamsError) {
+    const field = err.field === 'type' ? 'body.type' : `body.params.${err.field}`;
+    return body(400, 'BAD_JOB_PARAMS', err.message, field);
+  }
   if (err instanceof StoreError) {
     const status = STORE_STATUS[err.code] ?? 500;
     return status >= 500

@@ -1,21 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.ts';
+import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
-
-// A store with no active model: enough for liveness/readiness before any model exists.
-const emptyStore = {
-  models: { active: () => null },
-  jobs: { count: () => 0 },
-  close() {},
-} as unknown as Store;
 
 describe('health', () => {
   let app: FastifyInstance;
+  let store: Store;
   beforeAll(async () => {
-    app = await buildApp({ store: emptyStore, jobs: false });
+    store = openStore(':memory:');
+    app = await buildApp({ store, jobs: false });
   });
-  afterAll(() => app.close());
+  afterAll(async () => {
+    await app.close();
+    store.close();
+  });
 
   it('is live at once', async () => {
     const res = await app.inject({ url: '/health/live' });

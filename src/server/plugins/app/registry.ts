@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ModelBundle } from '../../../ml/bundle.ts';
+import { steerContext } from '../../../ml/steer/context.ts';
 import type { ModelVersion, Store } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
 
@@ -19,11 +20,17 @@ export class ModelRegistry {
   current: ActiveModel | null = null;
   private loading: string | null = null;
   private lastError: string | null = null;
+  /** A bundle decoded by `activate` before the store switch, picked up by the activation event. */
+  private preloaded: { id: number; bundle: ModelBundle } | null = null;
+  /** Marks a version active in the store (the job runner's `activate`, which also emits the event). */
+  activator: (id: number) => ModelVersion;
 
   constructor(
     private readonly store: Store,
     private readonly log: FastifyBaseLogger,
-  ) {}
+  ) {
+    this.activator = (id) => store.models.activate(id);
+  }
 
   /** The active model, or a 503 saying why there is none. */
   require(): ActiveModel {
@@ -51,15 +58,22 @@ export class ModelRegistry {
    */
   activate(id: number): ActiveModel {
     const bundle = this.decode(id);
-    const version = this.store.models.activate(id);
-    return this.install(version, bundle);
+    this.preloaded = { id, bundle };
+    try {
+      const version = this.activator(id);
+      return this.current?.version.id === id && this.current.bundle === bundle
+        ? this.current
+        : this.install(version, bundle);
+    } finally {
+      this.preloaded = null;
+    }
   }
 
   /** Serves a version the store already marks active (the runner's `model:activated`). */
   swapTo(id: number): ActiveModel | null {
-    if (this.current?.version.id === id) return this.current;
+    if (this.current?.version.id === id && !this.preloaded) return this.current;
     try {
-      const bundle = this.decode(id);
+      const bundle = this.preloaded?.id === id ? this.preloaded.bundle : this.decode(id);
       const version = this.store.models.get(id);
       if (!version) throw new Error(`model version ${id} vanished`);
       return this.install(version, bundle);
@@ -70,10 +84,15 @@ export class ModelRegistry {
     }
   }
 
+  /** Decodes a version's bundle and warms its steering state, so no request pays for it. */
   private decode(id: number): ModelBundle {
     this.loading = `loading model version ${id}`;
     try {
-      return this.store.models.loadBundle(id);
+      const bundle = this.store.models.loadBundle(id);
+      const ctx = steerContext(bundle);
+      ctx.itemCodes();
+      ctx.userRef();
+      return bundle;
     } finally {
       this.loading = null;
     }

@@ -1,17 +1,74 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { createJobRunner, ensureBootstrapModel, type JobRunner } from '../../../jobs/index.ts';
 import type { ServerConfig } from '../../config.ts';
 
 export interface RunnerPluginOptions {
-  /** Enqueue a bootstrap pipeline when no model is active (default true). */
+  /** Enqueue a bootstrap pipeline on config.bootstrap when no model is active (default false). */
   bootstrap?: boolean;
+  /** Passed to the runner (tests shorten them). */
+  heartbeatMs?: number;
+  staleMs?: number;
+  pollMs?: number;
+  cancelGraceMs?: number;
+  isPidAlive?: (pid: number) => boolean;
+  instanceId?: string;
 }
 
-// Filled in once [JOBS]' runner lands.
+declare module 'fastify' {
+  interface FastifyInstance {
+    runner: JobRunner;
+  }
+}
+
+/**
+ * The job runner (worker threads, durable queue). It always exists so jobs can be enqueued; it claims
+ * and runs them unless `jobs: false`. Activations (by a job or the API) swap the served model; on close
+ * it stops its running job and requeues it, before the store closes.
+ */
 export default fp(
   async function runnerPlugin(
-    _app: FastifyInstance,
-    _opts: { config: ServerConfig; jobs: RunnerPluginOptions | false },
-  ) {},
+    app: FastifyInstance,
+    opts: { config: ServerConfig; jobs: RunnerPluginOptions | false },
+  ) {
+    const jobOpts = opts.jobs === false ? {} : opts.jobs;
+    const runner = createJobRunner({
+      store: app.store,
+      workers: opts.config.workers,
+      logger: app.log,
+      heartbeatMs: jobOpts.heartbeatMs,
+      staleMs: jobOpts.staleMs,
+      pollMs: jobOpts.pollMs,
+      cancelGraceMs: jobOpts.cancelGraceMs,
+      isPidAlive: jobOpts.isPidAlive,
+      instanceId: jobOpts.instanceId,
+    });
+    app.decorate('runner', runner);
+    app.models.activator = (id) => runner.activate(id);
+
+    runner.on('model:activated', ({ modelId }) => {
+      app.models.swapTo(modelId);
+    });
+    runner.on('job:finished', ({ job, seconds }) => {
+      app.metrics.jobsFinished.inc({ type: job.type, status: job.status });
+      app.metrics.jobDuration.observe({ type: job.type, status: job.status }, seconds);
+    });
+
+    if (opts.jobs === false) return;
+    app.addHook('onReady', async () => {
+      runner.start();
+      if (jobOpts.bootstrap) {
+        const job = ensureBootstrapModel(runner, app.store, opts.config.bootstrap);
+        if (job)
+          app.log.info(
+            { jobId: job.id, data: opts.config.bootstrap },
+            'no active model: bootstrap pipeline pending',
+          );
+      }
+    });
+    app.addHook('preClose', async () => {
+      await runner.close();
+    });
+  },
   { name: 'runner', dependencies: ['store', 'registry', 'metrics'] },
 );

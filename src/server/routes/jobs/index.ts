@@ -1,0 +1,97 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Job } from '../../../store/types.ts';
+import { ApiError } from '../../errors.ts';
+import { errors } from '../../schemas/common.ts';
+import { EnqueueBody, JobList, JobListQuery, JobParamsPath, JobSchema } from '../../schemas/jobs.ts';
+
+const security = [{ bearer: [] }];
+
+/** The job row as the API shows it (owner fields stay internal). */
+export function jobView(job: Job) {
+  const { ownerPid: _pid, ownerInstance: _inst, heartbeatAt: _hb, ...rest } = job;
+  return { ...rest, params: { ...job.params } as Record<string, unknown>, url: `/v1/jobs/${job.id}` };
+}
+
+const jobs: FastifyPluginAsyncTypebox = async (app) => {
+  const requireJob = (id: number): Job => {
+    const job = app.runner.get(id);
+    if (!job) throw new ApiError(404, 'UNKNOWN_JOB', `unknown job ${id}`, 'params.jobId');
+    return job;
+  };
+
+  app.post(
+    '/v1/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Enqueue a job (train recommender, train SAE, evaluate, label, or the whole pipeline)',
+        description: 'Answers 202 with the job and its URL in `Location`; poll it for status and progress.',
+        security,
+        body: EnqueueBody,
+        response: { 202: JobSchema, ...errors(400, 401, 403, 404, 413, 429) },
+      },
+    },
+    async (req, reply) => {
+      const { type, params, maxAttempts } = req.body;
+      const job = app.runner.enqueue(type, params ?? {}, maxAttempts ? { maxAttempts } : undefined);
+      const view = jobView(job);
+      return reply.code(202).header('location', view.url).send(view);
+    },
+  );
+
+  app.get(
+    '/v1/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'List jobs, newest first, filtered by status and type',
+        querystring: JobListQuery,
+        response: { 200: JobList, ...errors(400, 401, 403, 429) },
+      },
+    },
+    async (req) => {
+      const { status, type, limit, offset } = req.query;
+      const filter = { status: status && status.length > 0 ? status : undefined, type };
+      return {
+        total: app.store.jobs.count(filter),
+        jobs: app.runner.list({ ...filter, limit, offset }).map(jobView),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:jobId',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'One job: status, stage, progress 0–1, timings, result summary, error',
+        params: JobParamsPath,
+        response: { 200: JobSchema, ...errors(400, 401, 403, 404, 429) },
+      },
+    },
+    async (req) => jobView(requireJob(req.params.jobId)),
+  );
+
+  app.post(
+    '/v1/jobs/:jobId/cancel',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a job: a queued one at once, a running one at its next step',
+        description: '409 when the job already finished.',
+        security,
+        params: JobParamsPath,
+        response: { 202: JobSchema, ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (req, reply) => {
+      const before = requireJob(req.params.jobId);
+      if (before.status === 'succeeded' || before.status === 'failed' || before.status === 'cancelled')
+        throw new ApiError(409, 'JOB_FINISHED', `job ${before.id} already ${before.status}`, 'params.jobId');
+      const job = app.runner.cancel(before.id) ?? before;
+      return reply.code(202).send(jobView(job));
+    },
+  );
+};
+
+export default jobs;

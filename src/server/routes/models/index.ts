@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ModelVersion } from '../../../store/types.ts';
+import { ApiError } from '../../errors.ts';
+import { errors } from '../../schemas/common.ts';
+import { ModelList, ModelListQuery, ModelParams, ModelVersionSchema } from '../../schemas/models.ts';
+
+const security = [{ bearer: [] }];
+
+const models: FastifyPluginAsyncTypebox = async (app) => {
+  const view = (v: ModelVersion) => {
+    const { artifacts: _a, ...rest } = v;
+    return { ...rest, serving: app.models.current?.version.id === v.id };
+  };
+
+  app.get(
+    '/v1/models',
+    {
+      schema: {
+        tags: ['models'],
+        summary: 'Model versions (recommender and SAE) with their metrics, newest first',
+        querystring: ModelListQuery,
+        response: { 200: ModelList, ...errors(400, 401, 403, 429) },
+      },
+    },
+    async (req) => {
+      const { kind, limit, offset } = req.query;
+      return {
+        activeId: app.store.models.active()?.id ?? null,
+        servingId: app.models.current?.version.id ?? null,
+        models: app.store.models.list({ kind, limit, offset }).map(view),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/models/:modelId',
+    {
+      schema: {
+        tags: ['models'],
+        summary: 'One model version',
+        params: ModelParams,
+        response: { 200: ModelVersionSchema, ...errors(400, 401, 403, 404, 429) },
+      },
+    },
+    async (req) => {
+      const v = app.store.models.get(req.params.modelId);
+      if (!v)
+        throw new ApiError(
+          404,
+          'UNKNOWN_MODEL',
+          `unknown model version ${req.params.modelId}`,
+          'params.modelId',
+        );
+      return view(v);
+    },
+  );
+
+  app.post(
+    '/v1/models/:modelId/activate',
+    {
+      schema: {
+        tags: ['models'],
+        summary:
+          'Serve this version: decoded first, then switched atomically (no restart, no failed requests)',
+        security,
+        params: ModelParams,
+        response: { 200: ModelVersionSchema, ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (req) => {
+      const id = req.params.modelId;
+      const v = app.store.models.get(id);
+      if (!v) throw new ApiError(404, 'UNKNOWN_MODEL', `unknown model version ${id}`, 'params.modelId');
+      if (v.kind !== 'full')
+        throw new ApiError(
+          409,
+          'NOT_ACTIVATABLE',
+          `model version ${id} is recommender-only (no SAE); it cannot be served`,
+          'params.modelId',
+        );
+      return view(app.models.activate(id).version);
+    },
+  );
+};
+
+export default models;

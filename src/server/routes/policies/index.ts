@@ -1,0 +1,171 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Policy } from '../../../ml/steer/policy.ts';
+import type { PolicyRecord } from '../../../store/types.ts';
+import { ApiError } from '../../errors.ts';
+import { errors, READ_ERRORS, WRITE_ERRORS } from '../../schemas/common.ts';
+import {
+  CreatePolicyBody,
+  PolicyList,
+  PolicyListQuery,
+  PolicyParams,
+  PolicyRecordSchema,
+  PreviewBody,
+  PreviewResponse,
+  UpdatePolicyBody,
+} from '../../schemas/policies.ts';
+import { idIndices } from '../../services/lookup.ts';
+import { previewPolicies } from '../../services/preview.ts';
+
+const security = [{ bearer: [] }];
+
+const policies: FastifyPluginAsyncTypebox = async (app) => {
+  const svc = app.policyService;
+
+  /** The record as the API shows it, with whether it applies to the serving model. */
+  const view = (record: PolicyRecord<Policy>) => {
+    const active = app.models.current;
+    const check = active ? svc.check(record, active.bundle) : { policy: null, problem: 'no model is active' };
+    const { id: _id, version: _v, ...policy } = record.policy;
+    return {
+      ...record,
+      policy,
+      applicable: check.policy !== null,
+      ...(check.problem ? { problem: check.problem } : {}),
+    };
+  };
+
+  app.post(
+    '/v1/policies',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'Create a steering policy (validated against the active model; enabled ones apply at once)',
+        security,
+        body: CreatePolicyBody,
+        response: { 201: PolicyRecordSchema, ...errors(...WRITE_ERRORS, 503) },
+      },
+    },
+    async (req, reply) => {
+      const policy = svc.validate(req.body.policy, 'body.policy');
+      const record = app.store.policies.create<Policy>({
+        name: req.body.name,
+        policy,
+        enabled: req.body.enabled,
+      });
+      svc.invalidate();
+      reply.code(201).header('location', `/v1/policies/${record.id}`);
+      return view(record);
+    },
+  );
+
+  app.get(
+    '/v1/policies',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'List stored policies',
+        querystring: PolicyListQuery,
+        response: { 200: PolicyList, ...errors(400, 401, 403, 429) },
+      },
+    },
+    async (req) => {
+      const filter = req.query.enabled === undefined ? undefined : { enabled: req.query.enabled };
+      return {
+        revision: app.store.policies.revision(),
+        policies: app.store.policies.list<Policy>(filter).map(view),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/policies/:policyId',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'Get one policy by id or name',
+        params: PolicyParams,
+        response: { 200: PolicyRecordSchema, ...errors(400, 401, 403, 404, 429) },
+      },
+    },
+    async (req) => view(svc.require(req.params.policyId)),
+  );
+
+  app.patch(
+    '/v1/policies/:policyId',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'Update a policy (partial; expectedVersion makes it a compare-and-set)',
+        security,
+        params: PolicyParams,
+        body: UpdatePolicyBody,
+        response: { 200: PolicyRecordSchema, ...errors(...WRITE_ERRORS, 503) },
+      },
+    },
+    async (req) => {
+      const current = svc.require(req.params.policyId);
+      const { policy: raw, expectedVersion, ...rest } = req.body;
+      const patch: { name?: string; enabled?: boolean; policy?: Policy } = { ...rest };
+      if (raw !== undefined) patch.policy = svc.validate(raw, 'body.policy');
+      const updated = app.store.policies.update<Policy>(current.id, patch, expectedVersion);
+      if (!updated)
+        throw new ApiError(
+          404,
+          'UNKNOWN_POLICY',
+          `unknown policy "${req.params.policyId}"`,
+          'params.policyId',
+        );
+      svc.invalidate();
+      return view(updated);
+    },
+  );
+
+  app.delete(
+    '/v1/policies/:policyId',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'Delete a policy (stops applying at once)',
+        security,
+        params: PolicyParams,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...errors(400, 401, 403, 404, 429) },
+      },
+    },
+    async (req, reply) => {
+      const current = svc.require(req.params.policyId);
+      app.store.policies.delete(current.id);
+      svc.invalidate();
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/policies/preview',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'Dry-run policies on given or sampled users: before/after lists and effect metrics',
+        description: 'Nothing is stored. Give inline `policies` or stored `policyIds` (ids or names).',
+        security,
+        body: PreviewBody,
+        response: { 200: PreviewResponse, ...errors(...READ_ERRORS, 413) },
+      },
+    },
+    async (req) => {
+      const { bundle, version } = app.models.require();
+      const b = req.body;
+      let chosen: Policy[];
+      if (b.policies) chosen = b.policies.map((p, r) => svc.validate(p, `body.policies[${r}]`));
+      else if (b.policyIds) chosen = svc.resolve(bundle, b.policyIds, 'body.policyIds').map((p) => p.policy);
+      else throw new ApiError(400, 'VALIDATION', 'body must have policies or policyIds', 'body.policies');
+      const users = idIndices(bundle.dataset.users.index, b.users, 'body.users', 'UNKNOWN_USER');
+      return {
+        modelId: version.id,
+        ...previewPolicies(bundle, { policies: chosen, users, sample: b.sample, seed: b.seed, k: b.k }),
+      };
+    },
+  );
+};
+
+export default policies;

@@ -1,0 +1,88 @@
+import { type Static, Type } from 'typebox';
+import { Metrics, NullableTimestamp, Timestamp } from './common.ts';
+
+export const JobType = Type.Enum(['train-recommender', 'train-sae', 'evaluate', 'label', 'pipeline']);
+export const JobStatus = Type.Enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+
+export const JobParams = Type.Object(
+  {
+    data: Type.Optional(
+      Type.String({ minLength: 1, description: 'Data spec, e.g. synthetic or movielens-1m:/data/ml-1m' }),
+    ),
+    model: Type.Optional(Type.Union([Type.Literal('mf'), Type.Literal('ncf')])),
+    dim: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
+    epochs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+    seed: Type.Optional(Type.Integer({ minimum: 0 })),
+    sae: Type.Optional(
+      Type.Object(
+        {
+          latents: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })),
+          activation: Type.Optional(Type.Union([Type.Literal('relu'), Type.Literal('topk')])),
+          k: Type.Optional(Type.Integer({ minimum: 1 })),
+          epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+          matryoshka: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 16 })),
+          l1: Type.Optional(Type.Number({ minimum: 0 })),
+          lr: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          shared: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    baseModelId: Type.Optional(Type.Integer({ minimum: 1 })),
+    activate: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const EnqueueBody = Type.Object(
+  {
+    type: JobType,
+    params: Type.Optional(JobParams),
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+  },
+  { additionalProperties: false },
+);
+export type EnqueueBodyT = Static<typeof EnqueueBody>;
+
+export const JobSchema = Type.Object({
+  id: Type.Integer(),
+  url: Type.String({ description: 'Where to poll this job' }),
+  type: Type.String(),
+  params: Type.Record(Type.String(), Type.Unknown()),
+  status: JobStatus,
+  stage: Type.Union([Type.String(), Type.Null()]),
+  progress: Type.Number({ minimum: 0, maximum: 1 }),
+  attempts: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  timings: Type.Record(Type.String(), Type.Number(), { description: 'Seconds per stage' }),
+  result: Type.Union([
+    Type.Object(
+      {
+        modelId: Type.Optional(Type.Integer()),
+        activated: Type.Optional(Type.Boolean()),
+        metrics: Type.Optional(Metrics),
+      },
+      { additionalProperties: true },
+    ),
+    Type.Null(),
+  ]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  cancelRequested: Type.Boolean(),
+  createdAt: Timestamp,
+  startedAt: NullableTimestamp,
+  finishedAt: NullableTimestamp,
+});
+
+export const JobParamsPath = Type.Object({ jobId: Type.Integer({ minimum: 1 }) });
+
+export const JobListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Array(JobStatus, { maxItems: 5, description: 'Repeat or comma-separate' })),
+    type: Type.Optional(JobType),
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+    offset: Type.Integer({ minimum: 0, default: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+export const JobList = Type.Object({ total: Type.Integer(), jobs: Type.Array(JobSchema) });

@@ -1,0 +1,142 @@
+import { type Static, Type } from 'typebox';
+import { Timestamp } from './common.ts';
+
+const Ids = Type.Array(Type.String({ maxLength: 200 }), { minItems: 1, maxItems: 10_000 });
+
+/** The [STEER] policy (src/ml/steer/policy.ts); semantic checks against the active model follow. */
+export const PolicyBody = Type.Object(
+  {
+    kind: Type.Enum(['suppress', 'boost', 'promote', 'popularity', 'edit'], {
+      description:
+        'suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit',
+    }),
+    neuron: Type.Optional(Type.Integer({ minimum: 0, description: 'Target neuron index' })),
+    concept: Type.Optional(Type.String({ minLength: 1, description: 'Target concept label, e.g. "Horror"' })),
+    strength: Type.Optional(Type.Number({ description: 'Effect size; 0 is the identity' })),
+    side: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('item')])),
+    op: Type.Optional(Type.Union([Type.Literal('set'), Type.Literal('scale'), Type.Literal('add')])),
+    value: Type.Optional(Type.Number()),
+    users: Type.Optional(Ids),
+    items: Type.Optional(Ids),
+    segment: Type.Optional(
+      Type.Object(
+        {
+          threshold: Type.Number(),
+          neuron: Type.Optional(Type.Integer({ minimum: 0 })),
+          concept: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        {
+          additionalProperties: false,
+          description: 'Users whose code has the concept active above threshold',
+        },
+      ),
+    ),
+    all: Type.Optional(Type.Boolean({ description: 'Every user (or item) of the side' })),
+    on: Type.Optional(Type.Union([Type.Literal('users'), Type.Literal('items')])),
+    mode: Type.Optional(Type.Union([Type.Literal('delta'), Type.Literal('replace')])),
+  },
+  { additionalProperties: false, title: 'Policy' },
+);
+
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 _.:-]*$' });
+
+export const CreatePolicyBody = Type.Object(
+  {
+    name: Name,
+    policy: PolicyBody,
+    enabled: Type.Boolean({ default: true, description: 'Enabled policies apply to every request' }),
+  },
+  { additionalProperties: false },
+);
+export type CreatePolicyBodyT = Static<typeof CreatePolicyBody>;
+
+export const UpdatePolicyBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    policy: Type.Optional(PolicyBody),
+    enabled: Type.Optional(Type.Boolean()),
+    expectedVersion: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Compare-and-set on the version' }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const PolicyParams = Type.Object({
+  policyId: Type.String({ minLength: 1, maxLength: 100, description: 'Policy id or name' }),
+});
+
+export const PolicyRecordSchema = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  enabled: Type.Boolean(),
+  version: Type.Integer(),
+  policy: PolicyBody,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  applicable: Type.Boolean({ description: 'Whether it validates against the active model (and so applies)' }),
+  problem: Type.Optional(Type.String({ description: 'Why it does not apply to the active model' })),
+});
+
+export const PolicyListQuery = Type.Object(
+  { enabled: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
+
+export const PolicyList = Type.Object({ revision: Type.Integer(), policies: Type.Array(PolicyRecordSchema) });
+
+export const PreviewBody = Type.Object(
+  {
+    policies: Type.Optional(
+      Type.Array(PolicyBody, { minItems: 1, maxItems: 20, description: 'Inline policies' }),
+    ),
+    policyIds: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        maxItems: 20,
+        description: 'Stored policies (ids or names)',
+      }),
+    ),
+    users: Type.Optional(
+      Type.Array(Type.String(), { minItems: 1, maxItems: 200, description: 'Users to preview on' }),
+    ),
+    sample: Type.Integer({
+      minimum: 1,
+      maximum: 200,
+      default: 20,
+      description: 'Users sampled when none are given',
+    }),
+    seed: Type.Integer({ default: 0 }),
+    k: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  },
+  { additionalProperties: false },
+);
+export type PreviewBodyT = Static<typeof PreviewBody>;
+
+export const PreviewResponse = Type.Object({
+  modelId: Type.Integer(),
+  k: Type.Integer(),
+  users: Type.Array(
+    Type.Object({
+      userId: Type.String(),
+      before: Type.Array(Type.String()),
+      after: Type.Array(Type.String()),
+      rbo: Type.Number(),
+      kendallTau: Type.Number(),
+      changed: Type.Boolean(),
+    }),
+  ),
+  effect: Type.Object({
+    users: Type.Integer(),
+    changedUsers: Type.Integer({ description: 'Users whose list changed' }),
+    meanRbo: Type.Number(),
+    meanKendallTau: Type.Number(),
+    meanOverlap: Type.Number({ description: 'Mean share of the before list still in the after list' }),
+    entered: Type.Array(Type.Object({ itemId: Type.String(), title: Type.String(), users: Type.Integer() }), {
+      description: 'Items that entered the most lists',
+    }),
+    left: Type.Array(Type.Object({ itemId: Type.String(), title: Type.String(), users: Type.Integer() }), {
+      description: 'Items that left the most lists',
+    }),
+  }),
+});

@@ -1,0 +1,79 @@
+import { type Static, Type } from 'typebox';
+
+export const UserParams = Type.Object({
+  userId: Type.String({ minLength: 1, maxLength: 200, description: "The dataset's own user id" }),
+});
+
+const IdList = (description: string) =>
+  Type.Array(Type.String({ maxLength: 200 }), {
+    maxItems: 500,
+    description: `${description} (repeat the parameter or separate with commas)`,
+  });
+
+export const RecommendationsQuery = Type.Object(
+  {
+    k: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'List length' }),
+    exclude: Type.Optional(IdList('Item ids to leave out')),
+    explain: Type.Boolean({ default: false, description: 'Add per-neuron explanations to each item' }),
+    policy: Type.Optional(IdList('Stored policies (ids or names) to apply besides the enabled ones')),
+    compare: Type.Boolean({
+      default: false,
+      description: 'Also return the unsteered list with RBO and Kendall τ between the two',
+    }),
+    topNeurons: Type.Integer({
+      minimum: 1,
+      maximum: 50,
+      default: 5,
+      description: 'Neuron contributions listed per explained item',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type RecommendationsQueryT = Static<typeof RecommendationsQuery>;
+
+export const Contribution = Type.Object({
+  neuron: Type.Integer(),
+  label: Type.String({ description: 'Concept label ("" when unlabelled)' }),
+  side: Type.Union([Type.Literal('user'), Type.Literal('item')]),
+  activation: Type.Number(),
+  contribution: Type.Number({ description: 'Signed share of the score' }),
+});
+
+export const Explanation = Type.Object({
+  method: Type.String({ description: 'mf-exact or ncf-integrated-gradients' }),
+  neurons: Type.Array(Contribution, { description: 'Largest contributions by magnitude' }),
+  other: Type.Number({ description: 'Sum of the contributions not listed' }),
+  base: Type.Number({ description: 'The part no neuron owns (biases)' }),
+  residual: Type.Number({ description: 'What the neurons and base do not account for' }),
+  completeness: Type.Number({ description: 'Share of (score − base) the neurons account for' }),
+});
+
+export const RecommendedItem = Type.Object({
+  itemId: Type.String(),
+  title: Type.String(),
+  score: Type.Number(),
+  rank: Type.Integer({ minimum: 1 }),
+  explanation: Type.Optional(Explanation),
+});
+
+export const AppliedPolicy = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  version: Type.Integer(),
+});
+
+export const RecommendationsResponse = Type.Object({
+  userId: Type.String(),
+  modelId: Type.Integer(),
+  k: Type.Integer(),
+  policies: Type.Array(AppliedPolicy, { description: 'Policies that edited this list' }),
+  items: Type.Array(RecommendedItem),
+  unsteered: Type.Optional(Type.Array(RecommendedItem)),
+  comparison: Type.Optional(
+    Type.Object({
+      rbo: Type.Number({ description: 'Rank-biased overlap, p = 0.9' }),
+      kendallTau: Type.Number({ description: 'Kendall τ-b over the union of the two lists' }),
+    }),
+  ),
+});
+export type RecommendationsResponseT = Static<typeof RecommendationsResponse>;

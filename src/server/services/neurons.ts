@@ -1,0 +1,173 @@
+import type { ModelBundle } from '../../ml/bundle.ts';
+import type { NeuronInfo } from '../../ml/concepts/types.ts';
+import { topKExcluding } from '../../ml/eval/topk.ts';
+import { encode } from '../../ml/sae/model.ts';
+import { steerContext } from '../../ml/steer/context.ts';
+
+export interface NeuronSummaryT {
+  index: number;
+  label: string;
+  kind: string;
+  concept: string | null;
+  purity10: number;
+  purity20: number;
+  purity50: number;
+  itemDensity: number;
+  userDensity: number;
+  dead: boolean;
+}
+
+/** The neuron's info, or a placeholder for a latent the labelling left out. */
+export function neuronInfo(bundle: ModelBundle, j: number): NeuronInfo {
+  const hit = bundle.neurons[j]?.index === j ? bundle.neurons[j] : bundle.neurons.find((n) => n.index === j);
+  return (
+    hit ?? {
+      index: j,
+      label: '',
+      kind: 'unlabelled',
+      concept: null,
+      purity10: 0,
+      purity20: 0,
+      purity50: 0,
+      popPct20: 0,
+      popPct50: 0,
+      decade: null,
+      decadeShare50: 0,
+      itemDensity: 0,
+      userDensity: 0,
+      topItems: [],
+      evidence: 'not analysed',
+    }
+  );
+}
+
+export function summarise(n: NeuronInfo): NeuronSummaryT {
+  return {
+    index: n.index,
+    label: n.label,
+    kind: n.kind,
+    concept: n.concept,
+    purity10: n.purity10,
+    purity20: n.purity20,
+    purity50: n.purity50,
+    itemDensity: n.itemDensity,
+    userDensity: n.userDensity,
+    dead: n.kind === 'dead' || (n.itemDensity === 0 && n.userDensity === 0),
+  };
+}
+
+/** Active neurons of one code, strongest first. */
+export function activeNeurons(
+  bundle: ModelBundle,
+  code: Float32Array,
+  limit: number,
+): { total: number; neurons: { neuron: number; label: string; kind: string; activation: number }[] } {
+  const ctx = steerContext(bundle);
+  const active: number[] = [];
+  for (let j = 0; j < code.length; j++) if (code[j] > 0) active.push(j);
+  active.sort((a, b) => code[b] - code[a] || a - b);
+  return {
+    total: active.length,
+    neurons: active.slice(0, limit).map((j) => ({
+      neuron: j,
+      label: ctx.labels[j] ?? '',
+      kind: neuronInfo(bundle, j).kind,
+      activation: code[j],
+    })),
+  };
+}
+
+export function userCode(bundle: ModelBundle, user: number): Float32Array {
+  const { dim, params } = bundle.recommender;
+  return encode(bundle.sae.user, params.userEmb.subarray(user * dim, (user + 1) * dim), 1);
+}
+
+export function itemCode(bundle: ModelBundle, item: number): Float32Array {
+  const ctx = steerContext(bundle);
+  return ctx.itemCodes().subarray(item * ctx.latents, (item + 1) * ctx.latents);
+}
+
+/** Activation of neuron j for every item [nItems]. */
+function itemColumn(bundle: ModelBundle, j: number): Float32Array {
+  const ctx = steerContext(bundle);
+  const codes = ctx.itemCodes();
+  const out = new Float32Array(ctx.nItems);
+  for (let i = 0; i < ctx.nItems; i++) out[i] = codes[i * ctx.latents + j];
+  return out;
+}
+
+const userColumns = new WeakMap<ModelBundle, Map<number, Float32Array>>();
+
+/** Activation of neuron j for every user [nUsers] (users encoded in chunks; a few columns cached). */
+function userColumn(bundle: ModelBundle, j: number): Float32Array {
+  let cache = userColumns.get(bundle);
+  if (!cache) userColumns.set(bundle, (cache = new Map()));
+  const hit = cache.get(j);
+  if (hit) return hit;
+  const ctx = steerContext(bundle);
+  const { userEmb } = bundle.recommender.params;
+  const out = new Float32Array(ctx.nUsers);
+  const chunk = 512;
+  const buf = new Float32Array(chunk * ctx.latents);
+  for (let u0 = 0; u0 < ctx.nUsers; u0 += chunk) {
+    const n = Math.min(chunk, ctx.nUsers - u0);
+    const z = encode(ctx.userSae, userEmb.subarray(u0 * ctx.dim, (u0 + n) * ctx.dim), n, buf);
+    for (let r = 0; r < n; r++) out[u0 + r] = z[r * ctx.latents + j];
+  }
+  cache.set(j, out);
+  if (cache.size > 32) cache.delete(cache.keys().next().value as number);
+  return out;
+}
+
+/**
+ * Per-item score change when neuron j is raised in the average user's code by its largest activation
+ * over users (decoded through the SAE and scored by the frozen recommender).
+ */
+function scoreLift(bundle: ModelBundle, j: number): Float32Array {
+  const ctx = steerContext(bundle);
+  const { dim, nUsers, nItems } = ctx;
+  const { userEmb, itemEmb } = bundle.recommender.params;
+  const mean = new Float32Array(dim);
+  for (let u = 0; u < nUsers; u++) for (let c = 0; c < dim; c++) mean[c] += userEmb[u * dim + c];
+  for (let c = 0; c < dim; c++) mean[c] /= Math.max(1, nUsers);
+  const sae = ctx.userSae;
+  const amount = (ctx.userRef()[j] || 1) * sae.params.inputScale[0];
+  const raised = mean.slice();
+  for (let c = 0; c < dim; c++) raised[c] += amount * sae.params.W[j * sae.config.inputDim + c];
+  const before = new Float32Array(nItems);
+  const after = new Float32Array(nItems);
+  ctx.scorer.scoreAll(0, mean, itemEmb, before);
+  ctx.scorer.scoreAll(0, raised, itemEmb, after);
+  for (let i = 0; i < nItems; i++) after[i] -= before[i];
+  return after;
+}
+
+export function neuronDetail(bundle: ModelBundle, j: number, limit: number) {
+  const n = neuronInfo(bundle, j);
+  const { items, users, itemTitles } = bundle.dataset;
+  const itemAct = itemColumn(bundle, j);
+  const topItems = (
+    n.topItems.length > 0 ? n.topItems.slice(0, limit) : Array.from(topKExcluding(itemAct, limit))
+  )
+    .filter((i) => itemAct[i] > 0 || n.topItems.length > 0)
+    .map((i) => ({ itemId: items.ids[i], title: itemTitles[i] ?? '', value: itemAct[i] }));
+  const userAct = userColumn(bundle, j);
+  const topUsers = Array.from(topKExcluding(userAct, limit))
+    .filter((u) => userAct[u] > 0)
+    .map((u) => ({ userId: users.ids[u], value: userAct[u] }));
+  const lift = scoreLift(bundle, j);
+  const raisesMost = Array.from(topKExcluding(lift, limit))
+    .filter((i) => lift[i] > 0)
+    .map((i) => ({ itemId: items.ids[i], title: itemTitles[i] ?? '', value: lift[i] }));
+  return {
+    ...summarise(n),
+    popPct20: n.popPct20,
+    popPct50: n.popPct50,
+    decade: n.decade,
+    decadeShare50: n.decadeShare50,
+    evidence: n.evidence,
+    topItems,
+    topUsers,
+    raisesMost,
+  };
+}

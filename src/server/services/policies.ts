@@ -1,0 +1,126 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { ModelBundle } from '../../ml/bundle.ts';
+import { type Policy, validatePolicy } from '../../ml/steer/policy.ts';
+import type { PolicyRecord, Store } from '../../store/types.ts';
+import { ApiError, asBodyError } from '../errors.ts';
+import type { ModelRegistry } from '../plugins/app/registry.ts';
+
+/** A stored policy ready for `recommend`: validated against the serving bundle, named and versioned. */
+export interface LivePolicy {
+  record: PolicyRecord<Policy>;
+  /** The object passed to `recommend` (stable per (record version, bundle), so steering caches hold). */
+  policy: Policy;
+}
+
+interface Snapshot {
+  bundle: ModelBundle;
+  revision: number;
+  enabled: LivePolicy[];
+  byRef: Map<string, LivePolicy>;
+}
+
+/** How often the store's revision is re-read, so a second instance's edits are picked up too (ms). */
+const REVISION_POLL_MS = 1000;
+
+/**
+ * Stored policies as live traffic sees them. The enabled set is compiled once per (bundle, store
+ * revision) and shared by every request; a mutation through this service takes effect on the next
+ * request, and the revision is part of every recommendation cache key.
+ */
+export class PolicyService {
+  private snapshot: Snapshot | null = null;
+  private revisionCheckedAt = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly registry: ModelRegistry,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** The live snapshot for `bundle` (rebuilt when the bundle or the store's revision changed). */
+  live(bundle: ModelBundle): Snapshot {
+    const now = Date.now();
+    let snap = this.snapshot;
+    if (snap && snap.bundle === bundle && now - this.revisionCheckedAt < REVISION_POLL_MS) return snap;
+    const revision = this.store.policies.revision();
+    this.revisionCheckedAt = now;
+    if (snap && snap.bundle === bundle && snap.revision === revision) return snap;
+    snap = { bundle, revision, enabled: [], byRef: new Map() };
+    for (const record of this.store.policies.list<Policy>()) {
+      const check = this.check(record, bundle);
+      if (!check.policy) {
+        if (record.enabled)
+          this.log.warn(
+            { policy: record.name, problem: check.problem },
+            'policy does not apply to the active model',
+          );
+        continue;
+      }
+      const live = { record, policy: check.policy };
+      if (record.enabled) snap.enabled.push(live);
+      snap.byRef.set(String(record.id), live);
+      snap.byRef.set(record.name, live);
+    }
+    this.snapshot = snap;
+    return snap;
+  }
+
+  /** Forces the next `live` call to re-read the store (after a mutation through this instance). */
+  invalidate(): void {
+    this.snapshot = null;
+  }
+
+  /** Resolves query refs (ids or names) to live policies; 400 naming the first unknown or inapplicable one. */
+  resolve(bundle: ModelBundle, refs: readonly string[], field: string): LivePolicy[] {
+    const snap = this.live(bundle);
+    return refs.map((ref, r) => {
+      const hit = snap.byRef.get(ref);
+      if (hit) return hit;
+      const record = this.find(ref);
+      const f = `${field}[${r}]`;
+      if (!record) throw new ApiError(400, 'UNKNOWN_POLICY', `${f}: unknown policy "${ref}"`, f);
+      throw new ApiError(
+        400,
+        'BAD_POLICY',
+        `${f}: policy "${ref}" does not apply to the active model: ${this.check(record, bundle).problem}`,
+        f,
+      );
+    });
+  }
+
+  /** A stored record by id (all digits) or name. */
+  find(ref: string): PolicyRecord<Policy> | null {
+    return /^\d+$/.test(ref)
+      ? this.store.policies.get<Policy>(Number(ref))
+      : this.store.policies.getByName<Policy>(ref);
+  }
+
+  /** 404 naming the ref when there is no such policy. */
+  require(ref: string, field = 'params.policyId'): PolicyRecord<Policy> {
+    const r = this.find(ref);
+    if (!r) throw new ApiError(404, 'UNKNOWN_POLICY', `unknown policy "${ref}"`, field);
+    return r;
+  }
+
+  /** Validates request JSON against the serving model; 400 naming the field (e.g. body.policy.concept). */
+  validate(raw: unknown, fieldPrefix: string): Policy {
+    const bundle = this.registry.require().bundle;
+    try {
+      return validatePolicy(raw, bundle, `${fieldPrefix}.`);
+    } catch (err) {
+      throw asBodyError(err, fieldPrefix);
+    }
+  }
+
+  /** Whether a stored record applies to `bundle`, and the policy object to pass to `recommend`. */
+  check(record: PolicyRecord<Policy>, bundle: ModelBundle): { policy: Policy | null; problem?: string } {
+    try {
+      const policy = validatePolicy(record.policy, bundle);
+      policy.id = record.name;
+      policy.version = record.version;
+      return { policy };
+    } catch (err) {
+      return { policy: null, problem: (err as Error).message };
+    }
+  }
+}

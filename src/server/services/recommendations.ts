@@ -1,0 +1,132 @@
+import type { Explanation } from '../../ml/explain/types.ts';
+import { type RecommendedItem, recommend } from '../../ml/steer/recommend.ts';
+import type { ActiveModel } from '../plugins/app/registry.ts';
+import type { RecommendationsQueryT, RecommendationsResponseT } from '../schemas/recommendations.ts';
+import { idIndices, splitIds, userIndex } from './lookup.ts';
+import type { LivePolicy, PolicyService } from './policies.ts';
+
+type ItemOut = RecommendationsResponseT['items'][number];
+
+/**
+ * The hot path: resolve ids, pick the live policies (every enabled one plus those named in the query),
+ * call `recommend`, shape the response. Responses are cached by everything they depend on, including
+ * the model version and the policies' revision, so an edit to a policy or a model switch is never
+ * served stale.
+ */
+export class RecommendationService {
+  private readonly cache: LruCache<RecommendationsResponseT>;
+
+  constructor(
+    private readonly policies: PolicyService,
+    cacheSize: number,
+    private readonly onCache?: (hit: boolean) => void,
+  ) {
+    this.cache = new LruCache(cacheSize);
+  }
+
+  get(active: ActiveModel, userId: string, q: RecommendationsQueryT): RecommendationsResponseT {
+    const { bundle, version } = active;
+    const user = userIndex(bundle, userId);
+    const snap = this.policies.live(bundle);
+    const refs = q.policy ? splitIds(q.policy) : [];
+    const excludeIds = q.exclude ? splitIds(q.exclude) : [];
+    const key = this.cache.enabled
+      ? `${version.id}|${snap.revision}|${user}|${q.k}|${q.explain ? q.topNeurons : 0}|${q.compare ? 1 : 0}|${excludeIds.join(',')}|${refs.join(',')}`
+      : '';
+    if (key) {
+      const hit = this.cache.get(key);
+      this.onCache?.(hit !== undefined);
+      if (hit) return hit;
+    }
+
+    const exclude = idIndices(bundle.dataset.items.index, excludeIds, 'query.exclude', 'UNKNOWN_ITEM');
+    const chosen: LivePolicy[] = snap.enabled.slice();
+    for (const p of this.policies.resolve(bundle, refs, 'query.policy'))
+      if (!chosen.includes(p)) chosen.push(p);
+
+    const result = recommend(bundle, user, {
+      k: q.k,
+      exclude,
+      policies: chosen.map((p) => p.policy),
+      explain: q.explain ? { topN: q.topNeurons } : false,
+      compare: q.compare,
+    });
+
+    const response: RecommendationsResponseT = {
+      userId: result.user,
+      modelId: version.id,
+      k: result.k,
+      policies: chosen
+        .filter((_, r) => result.policies[r]?.applied)
+        .map((p) => ({ id: p.record.id, name: p.record.name, version: p.record.version })),
+      items: result.items.map(toItem),
+    };
+    if (result.unsteered) {
+      response.unsteered = result.unsteered.items.map(toItem);
+      response.comparison = { rbo: result.unsteered.rbo, kendallTau: result.unsteered.kendallTau };
+    }
+    if (key) this.cache.set(key, response);
+    return response;
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+}
+
+function toItem(r: RecommendedItem, rank: number): ItemOut {
+  const out: ItemOut = { itemId: r.item, title: r.title, score: r.score, rank: rank + 1 };
+  if (r.explanation) out.explanation = toExplanation(r.explanation);
+  return out;
+}
+
+export function toExplanation(e: Explanation): NonNullable<ItemOut['explanation']> {
+  return {
+    method: e.method,
+    neurons: e.top.map((c) => ({
+      neuron: c.neuron,
+      label: c.label,
+      side: c.side,
+      activation: c.activation,
+      contribution: c.value,
+    })),
+    other: e.other,
+    base: e.base,
+    residual: e.residual,
+    completeness: e.completeness,
+  };
+}
+
+/** A bounded map evicting the least recently used entry. Size 0 disables it. */
+export class LruCache<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly capacity: number) {}
+
+  get enabled(): boolean {
+    return this.capacity > 0;
+  }
+
+  get(key: string): V | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, value: V): void {
+    if (this.capacity <= 0) return;
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as string);
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
