@@ -9,6 +9,7 @@ import {
   topActivatingItems,
 } from '../eval/concept-metrics.ts';
 import { type ConceptEvidence, conceptPasses, labelNeuron } from './label.ts';
+import { type EraNeuron, eraNeurons, type PopularityNeuron, popularityNeuron } from './summary.ts';
 import { buildTagIndex, type TagIndex } from './tags.ts';
 import type { ConceptBest, NeuronInfo } from './types.ts';
 
@@ -30,6 +31,10 @@ export interface ConceptAnalysis {
   neurons: NeuronInfo[]; // [latents], neurons[j].index === j
   /** One row per tag carried by ≥ 1 % of items, most common tag first; neuron −1 when no live neuron has any item with it. */
   concepts: ConceptBest[];
+  /** The neuron with the most popular top-50 (see summary.ts), null when no neuron lists 50 items. */
+  popularity: PopularityNeuron | null;
+  /** The purest neuron per decade of the top-50. */
+  eras: EraNeuron[];
 }
 
 /**
@@ -97,7 +102,7 @@ export function analyseNeurons(input: AnalyseInput): ConceptAnalysis {
       best.get(t) ?? { concept: tags.names[t], neuron: -1, purity10: 0, purity20: 0, purity50: 0 },
     );
   }
-  return { neurons, concepts };
+  return { neurons, concepts, popularity: popularityNeuron(neurons), eras: eraNeurons(neurons) };
 }
 
 interface TagCandidate {

@@ -1,5 +1,6 @@
 import type { Dataset } from '../data/types.ts';
 import type { MatryoshkaHierarchy } from './hierarchy.ts';
+import type { EraNeuron, PopularityNeuron } from './summary.ts';
 import type { ConceptBest, NeuronInfo } from './types.ts';
 
 /** Small pure markdown renderers for report.md. */
@@ -90,4 +91,17 @@ export function hierarchyMarkdown(
       `- (${h.orphans.length} finer neurons with no coarse parent above the co-activation threshold)`,
     );
   return lines.join('\n');
+}
+
+/** Two short tables: the popularity neuron and the purest neuron per decade. */
+export function headlineNeuronsMarkdown(popularity: PopularityNeuron | null, eras: EraNeuron[]): string {
+  const pop = popularity
+    ? `Popularity neuron: #${popularity.neuron}${popularity.label ? ` "${popularity.label}"` : ''}, top-20 / top-50 mean popularity percentile ${popularity.popPct20.toFixed(2)} % / ${popularity.popPct50.toFixed(2)} % (0 = most popular).`
+    : 'Popularity neuron: none (no neuron is active on 50 items).';
+  const rows = eras.map((e) => [
+    `${e.decade}s`,
+    neuronName(undefined, e.neuron) + (e.label ? ` ${e.label}` : ''),
+    `${(e.decadeShare50 * 100).toFixed(0)} %`,
+  ]);
+  return `${pop}\n\n${markdownTable(['decade', 'purest neuron', 'share of top-50'], rows)}`;
 }

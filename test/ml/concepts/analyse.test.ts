@@ -26,7 +26,7 @@ function fixture(): Dataset {
   };
 }
 
-const popularity = Int32Array.from({ length: N }, (_, i) => N - ((7 * i) % N));
+const pop = Int32Array.from({ length: N }, (_, i) => N - ((7 * i) % N));
 
 /**
  * Neuron 0: Horror items, item 0 strongest. 1: the 1970s comedies. 2: activation = popularity.
@@ -36,7 +36,7 @@ function codes(): { itemCodes: Float32Array; userCodes: Float32Array } {
   const itemCodes = new Float32Array(N * L);
   for (let i = 0; i < 60; i++) itemCodes[i * L + 0] = 60 - i;
   for (let i = 60; i < 120; i++) itemCodes[i * L + 1] = 200 - i;
-  for (let i = 0; i < N; i++) itemCodes[i * L + 2] = popularity[i];
+  for (let i = 0; i < N; i++) itemCodes[i * L + 2] = pop[i];
   let drama = 120;
   for (let r = 0; r < 50; r++) {
     const item = r % 7 === 3 ? 30 + Math.floor(r / 7) : drama++;
@@ -48,7 +48,12 @@ function codes(): { itemCodes: Float32Array; userCodes: Float32Array } {
 }
 
 describe('analyseNeurons', () => {
-  const { neurons, concepts } = analyseNeurons({ dataset: fixture(), ...codes(), latents: L, popularity });
+  const { neurons, concepts } = analyseNeurons({
+    dataset: fixture(),
+    ...codes(),
+    latents: L,
+    popularity: pop,
+  });
 
   it('labels a pure Horror neuron, without an era (60 % 1990s is below the 1990s bar)', () => {
     const n = neurons[0];
@@ -102,5 +107,28 @@ describe('analyseNeurons', () => {
     expect(concepts.map((c) => c.concept)).toEqual(['Drama', 'Comedy', 'Horror']);
     expect(concepts[1]).toMatchObject({ neuron: 1, purity10: 1, purity20: 1, purity50: 1 });
     expect(concepts[2]).toMatchObject({ neuron: 0, purity10: 1, purity20: 1, purity50: 1 });
+  });
+});
+
+describe('headline neurons', () => {
+  const { neurons, popularity, eras } = analyseNeurons({
+    dataset: fixture(),
+    ...codes(),
+    latents: L,
+    popularity: pop,
+  });
+
+  it('the popularity neuron is the one with the most popular top-50', () => {
+    expect(popularity).toMatchObject({ neuron: 2 });
+    expect(popularity!.popPct50).toBeCloseTo((24.5 / N) * 100, 10);
+  });
+
+  it('the purest neuron per decade', () => {
+    // Neuron 2's top-50 (items r·143 mod 1000, r < 50) are all from 1995; neuron 0's only 60 %.
+    expect(eras.map((e) => [e.decade, e.neuron, e.decadeShare50])).toEqual([
+      [1970, 1, 1],
+      [1990, 2, 1],
+    ]);
+    expect(neurons[2].label).toBe('popular 1990s');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   conceptTableMarkdown,
+  headlineNeuronsMarkdown,
   hierarchyMarkdown,
   mdCell,
   neuronTableMarkdown,
@@ -71,5 +72,15 @@ describe('report markdown', () => {
       orphans: [],
     });
     expect(md).toBe('- **#0 Horror**\n  - #3 1980s Horror (co-activation 0.90, decoder cos 0.50)');
+  });
+
+  it('renders the headline neurons', () => {
+    const md = headlineNeuronsMarkdown({ neuron: 8, label: 'popular', popPct20: 0.5, popPct50: 0.86 }, [
+      { decade: 1980, neuron: 0, label: '1980s', decadeShare50: 1 },
+    ]);
+    expect(md).toBe(
+      'Popularity neuron: #8 "popular", top-20 / top-50 mean popularity percentile 0.50 % / 0.86 % (0 = most popular).\n\n| decade | purest neuron | share of top-50 |\n|---|---|---|\n| 1980s | #0 1980s | 100 % |',
+    );
+    expect(headlineNeuronsMarkdown(null, [])).toContain('none');
   });
 });
