@@ -1,0 +1,103 @@
+import { MlError } from '../ml/core/errors.ts';
+
+/**
+ * A tiny, typed flag parser for the `prism` commands: `--name value`, `--name=value`, booleans as
+ * `--name` / `--no-name`, `--help`. Errors name the flag and say what was expected.
+ */
+export type FlagType = 'string' | 'number' | 'integer' | 'boolean';
+
+export interface FlagDef {
+  type: FlagType;
+  help: string;
+  default?: string | number | boolean;
+  choices?: readonly string[];
+  min?: number; // numbers: inclusive lower bound
+}
+
+export type FlagSpec = Record<string, FlagDef>;
+
+type ValueOf<T extends FlagType> = T extends 'boolean' ? boolean : T extends 'string' ? string : number;
+
+export type Flags<S extends FlagSpec> = {
+  [K in keyof S]: S[K] extends { default: string | number | boolean }
+    ? ValueOf<S[K]['type']>
+    : ValueOf<S[K]['type']> | undefined;
+};
+
+export interface Parsed<S extends FlagSpec> {
+  flags: Flags<S>;
+  positional: string[];
+  help: boolean;
+}
+
+const fail = (flag: string, why: string): never => {
+  throw new MlError('BAD_CONFIG', `--${flag}: ${why}`, flag);
+};
+
+export function parseArgs<S extends FlagSpec>(argv: readonly string[], spec: S): Parsed<S> {
+  const values: Record<string, string | number | boolean | undefined> = {};
+  for (const [name, def] of Object.entries(spec)) values[name] = def.default;
+  const positional: string[] = [];
+  let help = false;
+  for (let k = 0; k < argv.length; k++) {
+    const arg = argv[k];
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    let name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    let inline: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
+    if (!(name in spec) && name.startsWith('no-') && spec[name.slice(3)]?.type === 'boolean') {
+      if (inline !== undefined) fail(name, 'takes no value');
+      name = name.slice(3);
+      inline = 'false';
+    }
+    const def = spec[name];
+    if (!def)
+      fail(
+        name,
+        `unknown flag (known: ${Object.keys(spec)
+          .map((n) => `--${n}`)
+          .join(', ')})`,
+      );
+    if (def.type === 'boolean') {
+      if (inline === undefined) values[name] = true;
+      else if (inline === 'true' || inline === 'false') values[name] = inline === 'true';
+      else fail(name, `expected true or false, got "${inline}"`);
+      continue;
+    }
+    const raw = inline ?? argv[++k];
+    if (raw === undefined || (inline === undefined && raw.startsWith('--')))
+      fail(name, `missing value (${def.help})`);
+    values[name] = convert(name, def, raw);
+  }
+  return { flags: values as Flags<S>, positional, help };
+}
+
+function convert(name: string, def: FlagDef, raw: string): string | number {
+  if (def.type === 'string') {
+    if (def.choices && !def.choices.includes(raw))
+      fail(name, `expected one of ${def.choices.join(', ')}, got "${raw}"`);
+    return raw;
+  }
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) fail(name, `expected a number, got "${raw}"`);
+  if (def.type === 'integer' && !Number.isInteger(n)) fail(name, `expected an integer, got "${raw}"`);
+  if (def.min !== undefined && n < def.min) fail(name, `must be ≥ ${def.min}, got ${n}`);
+  return n;
+}
+
+/** `usage` plus one line per flag, for --help. */
+export function formatHelp(usage: string, spec: FlagSpec): string {
+  const lines = Object.entries(spec).map(([name, def]) => {
+    const left = def.type === 'boolean' ? `--${name}` : `--${name} <${def.choices?.join('|') ?? def.type}>`;
+    const dflt = def.default !== undefined ? ` (default ${def.default})` : '';
+    return `  ${left.padEnd(28)} ${def.help}${dflt}`;
+  });
+  return `usage: ${usage}\n\noptions:\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseArgs } from '../../src/cli/args.ts';
+import { run } from '../../src/cli/commands/train.ts';
+import { loadRecommender } from '../../src/ml/models/serialize.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  vi.restoreAllMocks();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('prism train', () => {
+  it('trains on a small synthetic dataset and writes recommender.bin and train.json', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'prism-train-'));
+    dirs.push(out);
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await run(['--data', 'synthetic:users=150,items=60,seed=2', '--dim', '8', '--epochs', '3', '--out', out]);
+    const report = JSON.parse(readFileSync(join(out, 'train.json'), 'utf8'));
+    expect(report.dataset).toMatchObject({ name: 'synthetic', users: 150, items: 60 });
+    expect(report.dataset.interactions).toBeGreaterThan(150);
+    expect(report).toMatchObject({ model: 'mf', dim: 8, epochs: 3 });
+    for (const key of ['hr@10', 'ndcg@10', 'mrr@10']) {
+      expect(report.metrics[key]).toBeGreaterThan(0);
+      expect(report.metrics[key]).toBeLessThanOrEqual(1);
+    }
+    expect(Object.keys(report.timings)).toEqual(expect.arrayContaining(['load_s', 'train_s', 'eval_s']));
+    expect(report.peak_rss_mb).toBeGreaterThan(10);
+    const model = loadRecommender(readFileSync(join(out, 'recommender.bin')));
+    expect(model).toMatchObject({ kind: 'mf', nUsers: 150, nItems: 60, dim: 8 });
+    expect(String(stdout.mock.calls.map((c) => c[0]).join(''))).toMatch(/HR@10 [01]\.\d{4}/);
+  });
+
+  it('names the flag in argument errors', async () => {
+    await expect(run(['--model', 'svd'])).rejects.toThrow(/--model: expected one of mf, ncf/);
+    await expect(run(['--dim', 'x'])).rejects.toThrow(/--dim: expected a number/);
+    await expect(run(['--frobnicate', '1'])).rejects.toThrow(/--frobnicate: unknown flag/);
+  });
+});
+
+describe('parseArgs', () => {
+  const spec = {
+    n: { type: 'integer', default: 3, min: 1, help: 'count' },
+    name: { type: 'string', help: 'a name' },
+    fast: { type: 'boolean', default: false, help: 'go fast' },
+  } as const;
+
+  it('parses --k v, --k=v, booleans and positionals, keeping defaults', () => {
+    const p = parseArgs(['pos', '--n=7', '--name', 'x', '--fast'], spec);
+    expect(p.flags).toEqual({ n: 7, name: 'x', fast: true });
+    expect(p.positional).toEqual(['pos']);
+    expect(parseArgs(['--no-fast'], spec).flags).toEqual({ n: 3, name: undefined, fast: false });
+    expect(parseArgs(['--help'], spec).help).toBe(true);
+  });
+
+  it('rejects missing values, non-integers and values below the minimum', () => {
+    expect(() => parseArgs(['--name'], spec)).toThrow(/--name: missing value/);
+    expect(() => parseArgs(['--n', '2.5'], spec)).toThrow(/--n: expected an integer/);
+    expect(() => parseArgs(['--n', '0'], spec)).toThrow(/--n: must be ≥ 1/);
+    expect(() => parseArgs(['--fast=maybe'], spec)).toThrow(/--fast: expected true or false/);
+  });
+});
