@@ -96,14 +96,11 @@ export function solveSide(input: AlsSideInput, x: Float32Array, ws: AlsWorkspace
     const end = indptr[u + 1];
     // r = b − A x, accumulated as −fo − (G + λ) x + Σ_obs (w1 − dw·(o_j + f_j·x)) f_j
     let bx = 0; // b·x, for the objective
-    for (let a = 0; a < D; a++) {
-      let s = fo[a] + lam * x[xo + a];
-      const row = a * D;
-      for (let b = 0; b < D; b++) s += gram[row + b] * x[xo + b];
-      r[a] = -s;
-      bx -= fo[a] * x[xo + a];
-    }
     for (let a = 0; a < D; a++) xv[a] = x[xo + a];
+    for (let a = 0; a < D; a++) {
+      r[a] = -(fo[a] + lam * xv[a] + dotAt(gram, a * D, xv, D));
+      bx -= fo[a] * xv[a];
+    }
     for (let n = start; n < end; n++) {
       const fj = indices[n] * D;
       const dot = dotAt(f, fj, xv, D);
@@ -123,12 +120,7 @@ export function solveSide(input: AlsSideInput, x: Float32Array, ws: AlsWorkspace
     lossBefore += -xr - bx;
     for (let it = 0; it < cgSteps && rs > 1e-20; it++) {
       // ap = A p
-      for (let a = 0; a < D; a++) {
-        let s = lam * p[a];
-        const row = a * D;
-        for (let b = 0; b < D; b++) s += gram[row + b] * p[b];
-        ap[a] = s;
-      }
+      for (let a = 0; a < D; a++) ap[a] = lam * p[a] + dotAt(gram, a * D, p, D);
       for (let n = start; n < end; n++) {
         const fj = indices[n] * D;
         axpyAt(dw * dotAt(f, fj, p, D), f, fj, ap, D);
