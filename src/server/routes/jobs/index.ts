@@ -48,6 +48,11 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
         querystring: JobListQuery,
         response: { 200: JobList, ...errors(400, 401, 403, 429) },
       },
+      // `status=a,b` as well as `status=a&status=b`.
+      preValidation: async (req) => {
+        const q = req.query as { status?: string | string[] };
+        if (q.status !== undefined) q.status = ([] as string[]).concat(q.status).flatMap((s) => s.split(','));
+      },
     },
     async (req) => {
       const { status, type, limit, offset } = req.query;

@@ -1,0 +1,339 @@
+/**
+ * HTTP serving benchmark: autocannon (in a child process, 50 connections) against the Prism server on
+ * ML-1M (MF + a trained SAE, made by the real pipeline job and kept in a bench database), in one run
+ * against a minimal Fastify hello-world route on the same machine:
+ *   (a) recommendations k=10   (b) + explain=true   (c) + one suppress policy   (d) (a) while a training
+ *   job runs in the background
+ * requests/s, p50/p99 latency, ratio of each to hello-world; JSON to bench/results/serve.json.
+ * Users rotate over the whole catalogue; the response cache is off unless --cache N (then also reported).
+ *
+ *   npm run bench:serve -- --data-root ../shared/data [--duration 10] [--connections 50]
+ *                          [--db var/bench-serve.db] [--cache 0] [--retrain]
+ *
+ * Loopback only (127.0.0.1). Training the bench model runs once (minutes); later runs reuse the DB.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { createJobRunner, type JobRunner } from '../src/jobs/index.ts';
+import { buildApp } from '../src/server/app.ts';
+import { openStore } from '../src/store/index.ts';
+import type { Job, ModelVersion, Store } from '../src/store/types.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..');
+
+interface Args {
+  dataRoot: string;
+  duration: number;
+  connections: number;
+  db: string;
+  cache: number;
+  retrain: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const num = (name: string, dflt: number) => {
+    const v = get(name);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got "${v}"`);
+    return n;
+  };
+  return {
+    dataRoot: resolve(get('data-root') ?? '../shared/data'),
+    duration: num('duration', 10),
+    connections: num('connections', 50),
+    db: resolve(get('db') ?? join(ROOT, 'var/bench-serve.db')),
+    cache: num('cache', 0),
+    retrain: argv.includes('--retrain'),
+  };
+}
+
+// ───────────────────────────── load generator (child process) ─────────────────────────────
+
+interface LoadSpec {
+  url: string; // base, e.g. http://127.0.0.1:PORT
+  paths: string[]; // rotated per request
+  connections: number;
+  duration: number;
+}
+
+interface LoadResult {
+  requests: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  mean: number;
+  max: number;
+  errors: number;
+  non2xx: number;
+  seconds: number;
+}
+
+/** Runs inside the child: autocannon with a rotating path, prints one JSON line. */
+async function loadMain(spec: LoadSpec): Promise<void> {
+  const { default: autocannon } = await import('autocannon');
+  let n = 0;
+  const result = await autocannon({
+    url: spec.url,
+    connections: spec.connections,
+    duration: spec.duration,
+    requests: [
+      {
+        setupRequest: (req) => {
+          req.path = spec.paths[n++ % spec.paths.length];
+          return req;
+        },
+      },
+    ],
+  });
+  const out: LoadResult = {
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    mean: result.latency.average,
+    max: result.latency.max,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    seconds: result.duration,
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+/** Spawns the load generator in its own process so it never shares the server's event loop. */
+function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--load'], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
+      resolvePromise(JSON.parse(out.trim().split('\n').pop() as string) as LoadResult);
+    });
+    child.stdin.end(JSON.stringify(spec));
+  });
+}
+
+// ───────────────────────────── bench model ─────────────────────────────
+
+function waitFor(runner: JobRunner, jobId: number): Promise<Job> {
+  return new Promise((res) => {
+    const on = ({ job }: { job: Job }) => {
+      if (job.id !== jobId) return;
+      runner.off('job:finished', on);
+      res(job);
+    };
+    runner.on('job:finished', on);
+  });
+}
+
+/** The active ML-1M MF version of the bench DB, trained by a real pipeline job when missing. */
+async function ensureModel(
+  store: Store,
+  spec: string,
+  retrain: boolean,
+): Promise<{ version: ModelVersion; trainSeconds: number | null }> {
+  const existing = store.models
+    .list({ kind: 'full' })
+    .find((v) => v.datasetSpec === spec && v.recommenderKind === 'mf');
+  if (existing && !retrain) {
+    if (!existing.active) store.models.activate(existing.id);
+    return { version: store.models.get(existing.id) as ModelVersion, trainSeconds: null };
+  }
+  console.log(`training the bench model (pipeline on ${spec}); this runs once…`);
+  const runner = createJobRunner({ store, instanceId: 'bench-prepare' });
+  runner.on('job:progress', (p) =>
+    process.stdout.write(`\r  ${p.stage} ${(p.progress * 100).toFixed(0)}%   `),
+  );
+  runner.start();
+  const t0 = performance.now();
+  const job = runner.enqueue('pipeline', { data: spec, model: 'mf', activate: true });
+  const done = await waitFor(runner, job.id);
+  await runner.close();
+  process.stdout.write('\n');
+  if (done.status !== 'succeeded') throw new Error(`bench pipeline ${done.status}: ${done.error}`);
+  const id = done.result?.modelId as number;
+  return { version: store.models.get(id) as ModelVersion, trainSeconds: (performance.now() - t0) / 1000 };
+}
+
+// ───────────────────────────── main ─────────────────────────────
+
+interface Row {
+  scenario: string;
+  path: string;
+  result: LoadResult;
+  ratio: number;
+  p99VsIdle?: number;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const spec = `movielens-1m:${join(args.dataRoot, 'ml-1m')}`;
+  mkdirSync(dirname(args.db), { recursive: true });
+  const store = openStore(args.db);
+  const { version, trainSeconds } = await ensureModel(store, spec, args.retrain);
+  // Leftovers of earlier runs: no queued jobs, no bench policy.
+  for (const j of store.jobs.list({ status: ['queued', 'running'] }))
+    store.jobs.finish(j.id, { status: 'cancelled', error: 'bench cleanup' });
+  const old = store.policies.getByName('bench-suppress');
+  if (old) store.policies.delete(old.id);
+
+  const app = await buildApp({ store, config: { recCacheSize: args.cache, logLevel: 'silent' }, jobs: {} });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+
+  const hello = Fastify({ logger: false });
+  hello.get('/hello', async () => ({ hello: 'world' }));
+  await hello.listen({ host: '127.0.0.1', port: 0 });
+  const helloPort = (hello.server.address() as { port: number }).port;
+
+  const bundle = app.models.require().bundle;
+  const horror = bundle.neurons.find(
+    (n) => n.label.toLowerCase() === 'horror' || n.concept?.toLowerCase() === 'horror',
+  );
+  const concept = horror
+    ? horror.label || (horror.concept as string)
+    : bundle.neurons.find((n) => n.kind === 'concept')?.label;
+  if (!concept) throw new Error('the bench model has no labelled concept neuron to suppress');
+  const created = await app.inject({
+    method: 'POST',
+    url: '/v1/policies',
+    payload: {
+      name: 'bench-suppress',
+      enabled: false,
+      policy: { kind: 'suppress', concept, strength: 1, all: true },
+    },
+  });
+  if (created.statusCode !== 201) throw new Error(`creating the bench policy failed: ${created.body}`);
+
+  const users = bundle.dataset.users.ids;
+  const rec = (extra: string) =>
+    users.map((u) => `/v1/users/${encodeURIComponent(u)}/recommendations?k=10${extra}`);
+  const base = `http://127.0.0.1:${port}`;
+  const load = (url: string, paths: string[]) =>
+    runLoad({ url, paths, connections: args.connections, duration: args.duration });
+
+  // Warm-up (JIT, caches of the steering context) — not measured.
+  await load(base, rec('&explain=true&policy=bench-suppress').slice(0, 500)).catch(() => undefined);
+
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const rows: Row[] = [];
+  const helloRes = await load(`http://127.0.0.1:${helloPort}`, ['/hello']);
+  rows.push({ scenario: 'hello-world', path: '/hello', result: helloRes, ratio: 1 });
+  const scenario = async (name: string, paths: string[]) => {
+    const result = await load(base, paths);
+    rows.push({ scenario: name, path: paths[0], result, ratio: result.rps / helloRes.rps });
+    return result;
+  };
+  const idle = await scenario('a: recommendations k=10', rec(''));
+  await scenario('b: explain=true', rec('&explain=true'));
+  await scenario('c: one suppress policy', rec('&policy=bench-suppress'));
+
+  // (d): a training job on ML-1M in a worker thread while (a) runs.
+  const train = app.runner.enqueue('pipeline', { data: spec, model: 'mf', activate: false });
+  await new Promise<void>((res) => {
+    const on = (j: Job) => {
+      if (j.id === train.id) {
+        app.runner.off('job:started', on);
+        res();
+      }
+    };
+    app.runner.on('job:started', on);
+  });
+  await new Promise((r) => setTimeout(r, 1500)); // past worker start-up, into data loading/training
+  const during = await scenario('d: (a) during a training job', rec(''));
+  const stillRunning = app.runner.running().includes(train.id);
+  const trainJob = app.runner.get(train.id);
+  rows[rows.length - 1].p99VsIdle = during.p99 / idle.p99;
+  app.runner.cancel(train.id);
+
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await app.close();
+  await hello.close();
+  store.close();
+
+  const report = {
+    bench: 'serve',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    note: 'one machine, 2 cores shared with other work; autocannon runs in its own process on the same cores',
+    dataset: spec,
+    modelId: version.id,
+    latents: version.latents,
+    dim: version.dim,
+    trainSeconds,
+    suppressConcept: concept,
+    connections: args.connections,
+    durationSeconds: args.duration,
+    responseCache: args.cache,
+    trainingJobRanThroughout: stillRunning,
+    trainingJobStageAtEnd: trainJob?.stage ?? null,
+    serverProcess: { wall_s: wall, cpu_s: (cpu.user + cpu.system) / 1e6 },
+    rows,
+    targets: {
+      'b_rps_ratio>=0.5': rows[2].ratio >= 0.5,
+      'b_p99<=10ms': rows[2].result.p99 <= 10,
+      'c_rps_ratio>=0.4': rows[3].ratio >= 0.4,
+      'd_p99<=2x_idle': (rows[4].p99VsIdle ?? Infinity) <= 2,
+    },
+  };
+  const outDir = join(ROOT, 'bench/results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'serve.json'), `${JSON.stringify(report, null, 2)}\n`);
+
+  console.log(
+    `\nPrism serving on ${version.datasetName} (model ${version.id}, MF dim ${version.dim}, SAE ${version.latents} latents), ${args.connections} connections × ${args.duration} s, cache ${args.cache ? args.cache : 'off'}`,
+  );
+  console.log('scenario                          req/s     p50 ms  p99 ms  ratio  non-2xx');
+  for (const r of rows) {
+    console.log(
+      `${r.scenario.padEnd(32)} ${r.result.rps.toFixed(0).padStart(7)}  ${r.result.p50.toFixed(1).padStart(7)} ${r.result.p99.toFixed(1).padStart(7)}  ${r.ratio.toFixed(2).padStart(5)}  ${String(r.result.non2xx + r.result.errors).padStart(7)}`,
+    );
+  }
+  console.log(
+    `(d) p99 / idle p99 = ${(rows[4].p99VsIdle ?? 0).toFixed(2)}; training job still running at the end: ${stillRunning} (stage ${trainJob?.stage})`,
+  );
+  console.log(
+    `server process: wall ${wall.toFixed(1)} s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`,
+  );
+  console.log(`targets: ${JSON.stringify(report.targets)}`);
+  console.log('JSON: bench/results/serve.json');
+}
+
+if (process.argv.includes('--load')) {
+  let input = '';
+  process.stdin.on('data', (d) => {
+    input += d.toString();
+  });
+  process.stdin.on('end', () => {
+    loadMain(JSON.parse(input) as LoadSpec).catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+  });
+} else {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

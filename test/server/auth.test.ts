@@ -1,0 +1,125 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyMatcher } from '../../src/server/plugins/app/auth.ts';
+import { testApp } from './fixture.ts';
+
+describe('keyMatcher', () => {
+  it('accepts exactly the configured keys', () => {
+    const m = keyMatcher(['alpha', 'beta-key']);
+    expect(m('alpha')).toBe(true);
+    expect(m('beta-key')).toBe(true);
+    expect(m('alph')).toBe(false);
+    expect(m('alphaa')).toBe(false);
+    expect(m('')).toBe(false);
+  });
+});
+
+describe('API keys', () => {
+  let app: FastifyInstance;
+  let close: () => Promise<void>;
+  let closedApp: FastifyInstance;
+  let closeClosed: () => Promise<void>;
+  const policy = {
+    name: 'auth-test',
+    enabled: false,
+    policy: { kind: 'suppress', neuron: 0, strength: 1, all: true },
+  };
+
+  beforeAll(async () => {
+    ({ app, close } = await testApp({ config: { apiKeys: ['s3cret', 'other'], readsOpen: true } }));
+    ({ app: closedApp, close: closeClosed } = await testApp({
+      config: { apiKeys: ['s3cret'], readsOpen: false },
+    }));
+  });
+  afterAll(async () => {
+    await close();
+    await closeClosed();
+  });
+
+  it('401s a mutation without a key and 403s a wrong key', async () => {
+    const none = await app.inject({ method: 'POST', url: '/v1/policies', payload: policy });
+    expect(none.statusCode).toBe(401);
+    expect(none.json()).toMatchObject({ code: 'UNAUTHORIZED', field: 'headers.authorization' });
+    const notBearer = await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: policy,
+      headers: { authorization: 'Basic abc' },
+    });
+    expect(notBearer.statusCode).toBe(401);
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: policy,
+      headers: { authorization: 'Bearer s3cre' },
+    });
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.json().code).toBe('FORBIDDEN');
+    for (const [method, url] of [
+      ['POST', '/v1/jobs'],
+      ['POST', '/v1/jobs/1/cancel'],
+      ['POST', '/v1/models/1/activate'],
+      ['DELETE', '/v1/policies/1'],
+      ['PATCH', '/v1/policies/1'],
+    ] as const) {
+      expect((await app.inject({ method, url, payload: {} })).statusCode, `${method} ${url}`).toBe(401);
+    }
+  });
+
+  it('accepts any configured key', async () => {
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: policy,
+      headers: { authorization: 'Bearer other' },
+    });
+    expect(ok.statusCode).toBe(201);
+  });
+
+  it('leaves reads open when configured, and closes them otherwise', async () => {
+    const user = app.models.require().bundle.dataset.users.ids[0];
+    expect((await app.inject({ url: `/v1/users/${user}/recommendations` })).statusCode).toBe(200);
+    expect((await closedApp.inject({ url: `/v1/users/${user}/recommendations` })).statusCode).toBe(401);
+    expect(
+      (
+        await closedApp.inject({
+          url: `/v1/users/${user}/recommendations`,
+          headers: { authorization: 'Bearer s3cret' },
+        })
+      ).statusCode,
+    ).toBe(200);
+    // Health, metrics and the API description stay open.
+    for (const url of ['/health/live', '/health/ready', '/metrics', '/openapi.json']) {
+      expect((await closedApp.inject({ url })).statusCode, url).toBe(200);
+    }
+  });
+});
+
+describe('limits', () => {
+  it('413s an oversized body and 429s past the rate limit', async () => {
+    const { app, close } = await testApp({
+      config: { bodyLimit: 1024, rateLimit: { max: 3, timeWindowMs: 60_000 } },
+    });
+    try {
+      const big = await app.inject({
+        method: 'POST',
+        url: '/v1/policies',
+        payload: {
+          name: 'big',
+          policy: { kind: 'suppress', neuron: 0, strength: 1, users: Array(500).fill('x') },
+        },
+      });
+      expect(big.statusCode).toBe(413);
+      expect(big.json()).toMatchObject({ statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+      const codes = [];
+      for (let r = 0; r < 4; r++) codes.push((await app.inject({ url: '/v1/neurons' })).statusCode);
+      expect(codes.slice(0, 2)).toEqual([200, 200]);
+      expect(codes[3]).toBe(429);
+      const limited = await app.inject({ url: '/v1/neurons' });
+      expect(limited.json()).toMatchObject({ statusCode: 429 });
+      expect((await app.inject({ url: '/health/live' })).statusCode).toBe(200);
+    } finally {
+      await close();
+    }
+  });
+});

@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../../src/server/config.ts';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    expect(parseConfig({})).toMatchObject({
+      port: 3000,
+      dbPath: './var/prism.db',
+      apiKeys: [],
+      workers: 1,
+      bootstrap: 'synthetic',
+      rateLimit: null,
+      readsOpen: true,
+    });
+  });
+
+  it('parses every variable', () => {
+    const c = parseConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      PRISM_DB: '/tmp/x.db',
+      PRISM_API_KEYS: ' k1, k2 ,',
+      PRISM_WORKERS: '2',
+      PRISM_BOOTSTRAP: 'movielens-1m:/data/ml-1m',
+      PRISM_RATE_LIMIT: '20/10s',
+      PRISM_READS_OPEN: 'false',
+    });
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      dbPath: '/tmp/x.db',
+      apiKeys: ['k1', 'k2'],
+      workers: 2,
+      bootstrap: 'movielens-1m:/data/ml-1m',
+      rateLimit: { max: 20, timeWindowMs: 10_000 },
+      readsOpen: false,
+    });
+    expect(parseConfig({ PRISM_RATE_LIMIT: '100' }).rateLimit).toEqual({ max: 100, timeWindowMs: 60_000 });
+  });
+
+  it('rejects bad values with a message naming the variable', () => {
+    for (const [name, value] of [
+      ['PORT', 'eighty'],
+      ['PORT', '70000'],
+      ['PRISM_WORKERS', '0'],
+      ['PRISM_RATE_LIMIT', 'fast'],
+      ['PRISM_READS_OPEN', 'perhaps'],
+      ['PRISM_BOOTSTRAP', '  '],
+    ]) {
+      let err: unknown;
+      try {
+        parseConfig({ [name]: value });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${name}=${value}`).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).variable).toBe(name);
+      expect((err as Error).message).toContain(name);
+    }
+  });
+
+  it('reads a JSON config file that environment variables override', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prism-config-'));
+    const file = join(dir, 'prism.json');
+    writeFileSync(file, JSON.stringify({ PORT: 4000, PRISM_API_KEYS: ['a', 'b'], PRISM_WORKERS: 3 }));
+    const c = loadConfig({ PRISM_CONFIG: file, PRISM_WORKERS: '2' });
+    expect(c).toMatchObject({ port: 4000, apiKeys: ['a', 'b'], workers: 2 });
+    writeFileSync(file, JSON.stringify({ PROT: 1 }));
+    expect(() => loadConfig({ PRISM_CONFIG: file })).toThrow(/PROT/);
+    expect(() => loadConfig({ PRISM_CONFIG: join(dir, 'missing.json') })).toThrow(/PRISM_CONFIG/);
+  });
+});

@@ -1,0 +1,126 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finished, SMALL, TEMPLATE, testApp } from './fixture.ts';
+
+let app: FastifyInstance;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ app, close } = await testApp({ jobs: { cancelGraceMs: 2000 } }));
+});
+afterAll(() => close());
+
+async function poll(url: string, until: (job: { status: string }) => boolean, timeoutMs = 60_000) {
+  const t0 = Date.now();
+  for (;;) {
+    const job = (await app.inject({ url })).json();
+    if (until(job)) return job;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out polling ${url}: ${JSON.stringify(job)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('jobs', () => {
+  it('enqueue → 202 with its URL → poll → succeeded, with a new model version', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { type: 'pipeline', params: { ...SMALL, activate: false } },
+    });
+    expect(res.statusCode).toBe(202);
+    const job = res.json();
+    expect(res.headers.location).toBe(`/v1/jobs/${job.id}`);
+    expect(job).toMatchObject({ url: `/v1/jobs/${job.id}`, type: 'pipeline', status: 'queued', progress: 0 });
+    const stages = new Set<string>();
+    const done = await poll(job.url, (j: { status: string; stage?: string }) => {
+      if (j.stage) stages.add(j.stage);
+      return j.status === 'succeeded' || j.status === 'failed';
+    });
+    expect(done.error).toBeNull();
+    expect(done).toMatchObject({ status: 'succeeded', progress: 1, attempts: 1 });
+    expect(Object.keys(done.timings)).toContain('sae');
+    expect(done.result.modelId).toBeGreaterThan(TEMPLATE.recommenderOnly);
+    expect(done.result.activated).toBe(false);
+    expect(stages.size).toBeGreaterThan(0);
+    const model = (await app.inject({ url: `/v1/models/${done.result.modelId}` })).json();
+    expect(model).toMatchObject({ kind: 'full', active: false, jobId: job.id });
+    // Still serving the version that was active before (activate: false).
+    expect((await app.inject({ url: '/health/ready' })).json().modelId).toBe(TEMPLATE.active);
+    expect((await app.inject({ url: '/metrics' })).body).toMatch(
+      /prism_jobs_finished_total\{type="pipeline",status="succeeded"\} 1/,
+    );
+  });
+
+  it('cancels a queued job at once and a running one at its next step', async () => {
+    const slow = {
+      data: 'synthetic:users=1500,items=600,seed=2',
+      dim: 16,
+      epochs: 40,
+      sae: { latents: 128, k: 8, epochs: 400 },
+      activate: false,
+    };
+    const a = (
+      await app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'pipeline', params: slow } })
+    ).json();
+    const b = (
+      await app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'pipeline', params: slow } })
+    ).json();
+    await poll(a.url, (j) => j.status === 'running');
+    const cancelQueued = await app.inject({ method: 'POST', url: `/v1/jobs/${b.id}/cancel` });
+    expect(cancelQueued.statusCode).toBe(202);
+    expect(cancelQueued.json().status).toBe('cancelled');
+    const end = finished(app.runner, a.id);
+    const cancelRunning = await app.inject({ method: 'POST', url: `/v1/jobs/${a.id}/cancel` });
+    expect(cancelRunning.statusCode).toBe(202);
+    expect(cancelRunning.json().cancelRequested).toBe(true);
+    const { job } = await end;
+    expect(job.status).toBe('cancelled');
+    expect((await app.inject({ url: a.url })).json()).toMatchObject({ status: 'cancelled' });
+    const again = await app.inject({ method: 'POST', url: `/v1/jobs/${a.id}/cancel` });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().code).toBe('JOB_FINISHED');
+    // A cancelled job changed nothing that is served.
+    expect(app.models.current?.version.id).toBe(TEMPLATE.active);
+  });
+
+  it('lists with filters', async () => {
+    const all = (await app.inject({ url: '/v1/jobs' })).json();
+    expect(all.total).toBe(all.jobs.length);
+    const cancelled = (await app.inject({ url: '/v1/jobs?status=cancelled' })).json();
+    expect(cancelled.jobs.length).toBeGreaterThanOrEqual(2);
+    for (const j of cancelled.jobs) expect(j.status).toBe('cancelled');
+    const two = (
+      await app.inject({ url: '/v1/jobs?status=cancelled,succeeded&type=pipeline&limit=1' })
+    ).json();
+    expect(two.jobs).toHaveLength(1);
+    expect(two.total).toBeGreaterThanOrEqual(3);
+    const bad = await app.inject({ url: '/v1/jobs?status=sleeping' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().field).toMatch(/^querystring\.status/);
+  });
+
+  it('404s unknown jobs and 400s bad job requests, naming the field', async () => {
+    const missing = await app.inject({ url: '/v1/jobs/999' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({ code: 'UNKNOWN_JOB', field: 'params.jobId' });
+    expect((await app.inject({ method: 'POST', url: '/v1/jobs/999/cancel' })).statusCode).toBe(404);
+    for (const [payload, field] of [
+      [{ type: 'bake' }, 'body.type'],
+      [{}, 'body.type'],
+      [{ type: 'pipeline', params: { dim: 0 } }, 'body.params.dim'],
+      [{ type: 'pipeline', params: { sae: { colour: 1 } } }, 'body.params.sae.colour'],
+      [{ type: 'pipeline', params: { model: 'svd' } }, 'body.params.model'],
+    ] as const) {
+      const res = await app.inject({ method: 'POST', url: '/v1/jobs', payload });
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(res.json().field, JSON.stringify(payload)).toBe(field);
+    }
+    const noBase = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { type: 'evaluate', params: { baseModelId: 77 } },
+    });
+    expect(noBase.statusCode).toBe(404);
+    expect(noBase.json().message).toContain('77');
+  });
+});

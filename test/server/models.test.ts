@@ -1,0 +1,82 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEMPLATE, testApp } from './fixture.ts';
+
+let app: FastifyInstance;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ app, close } = await testApp());
+});
+afterAll(() => close());
+
+describe('models', () => {
+  it('lists versions with their metrics, the active one marked', async () => {
+    const res = await app.inject({ url: '/v1/models' });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.activeId).toBe(TEMPLATE.active);
+    expect(body.servingId).toBe(TEMPLATE.active);
+    expect(body.models.map((m: { id: number }) => m.id).sort()).toEqual([1, 2, 3]);
+    const active = body.models.find((m: { id: number }) => m.id === TEMPLATE.active);
+    expect(active).toMatchObject({
+      kind: 'full',
+      active: true,
+      serving: true,
+      recommenderKind: 'mf',
+      latents: 16,
+    });
+    expect(active.metrics.ranking.hr).toBeGreaterThan(0);
+    const recOnly = (await app.inject({ url: '/v1/models?kind=recommender' })).json().models;
+    expect(recOnly.map((m: { id: number }) => m.id)).toEqual([TEMPLATE.recommenderOnly]);
+    expect((await app.inject({ url: `/v1/models/${TEMPLATE.other}` })).json()).toMatchObject({
+      active: false,
+    });
+  });
+
+  it('activation switches what is served without a restart, and without failing concurrent requests', async () => {
+    const user = app.models.require().bundle.dataset.users.ids[2];
+    const url = `/v1/users/${user}/recommendations?k=10`;
+    const before = (await app.inject({ url })).json();
+    expect(before.modelId).toBe(TEMPLATE.active);
+
+    // Requests in flight around the switch all succeed, each served wholly by one model.
+    const inflight = Array.from({ length: 20 }, () => app.inject({ url }));
+    const switched = app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.other}/activate` });
+    const more = Array.from({ length: 20 }, () => app.inject({ url }));
+    const results = await Promise.all([...inflight, switched, ...more]);
+    for (const r of results) expect(r.statusCode).toBe(200);
+    expect(results[20].json()).toMatchObject({ id: TEMPLATE.other, active: true, serving: true });
+    for (const r of results)
+      if (r !== results[20]) expect([TEMPLATE.active, TEMPLATE.other]).toContain(r.json().modelId);
+
+    const after = (await app.inject({ url })).json();
+    expect(after.modelId).toBe(TEMPLATE.other);
+    expect(after.items.map((i: { score: number }) => i.score)).not.toEqual(
+      before.items.map((i: { score: number }) => i.score),
+    );
+    const list = (await app.inject({ url: '/v1/models' })).json();
+    expect(list).toMatchObject({ activeId: TEMPLATE.other, servingId: TEMPLATE.other });
+    expect((await app.inject({ url: '/health/ready' })).json()).toMatchObject({
+      status: 'ready',
+      modelId: TEMPLATE.other,
+    });
+
+    await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` });
+    expect((await app.inject({ url })).json().items).toEqual(before.items);
+  });
+
+  it('404s an unknown version and 409s a recommender-only one', async () => {
+    const missing = await app.inject({ method: 'POST', url: '/v1/models/99/activate' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({ code: 'UNKNOWN_MODEL', field: 'params.modelId' });
+    expect((await app.inject({ url: '/v1/models/99' })).statusCode).toBe(404);
+    const recOnly = await app.inject({
+      method: 'POST',
+      url: `/v1/models/${TEMPLATE.recommenderOnly}/activate`,
+    });
+    expect(recOnly.statusCode).toBe(409);
+    expect(recOnly.json().code).toBe('NOT_ACTIVATABLE');
+    expect(app.models.current?.version.id).toBe(TEMPLATE.active);
+  });
+});

@@ -1,0 +1,228 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelBundle } from '../../src/ml/bundle.ts';
+import { testApp } from './fixture.ts';
+
+let app: FastifyInstance;
+let close: () => Promise<void>;
+let bundle: ModelBundle;
+let concept: string;
+let conceptNeuron: number;
+
+const ids = (items: { itemId: string }[]) => items.map((i) => i.itemId);
+
+beforeAll(async () => {
+  ({ app, close } = await testApp());
+  bundle = app.models.require().bundle;
+  const labelled = bundle.neurons.find((n) => n.kind === 'concept' && n.label !== '');
+  if (!labelled) throw new Error('fixture model has no labelled concept neuron');
+  concept = labelled.label;
+  conceptNeuron = labelled.index;
+});
+afterAll(() => close());
+
+/** A user whose top-10 contains items of the concept, so suppressing it changes the list. */
+function userWithConcept(): string {
+  const { users } = bundle.dataset;
+  return users.ids[0];
+}
+
+describe('policies CRUD', () => {
+  it('creates, lists, gets (by id and name), updates and deletes a policy', async () => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: {
+        name: 'calm',
+        policy: { kind: 'suppress', concept, strength: 1, all: true },
+        enabled: false,
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const rec = created.json();
+    expect(created.headers.location).toBe(`/v1/policies/${rec.id}`);
+    expect(rec).toMatchObject({ name: 'calm', enabled: false, version: 1, applicable: true });
+    expect(rec.policy).toMatchObject({ kind: 'suppress', concept, strength: 1, all: true });
+
+    const list = (await app.inject({ url: '/v1/policies' })).json();
+    expect(list.policies.map((p: { name: string }) => p.name)).toEqual(['calm']);
+    expect((await app.inject({ url: '/v1/policies?enabled=true' })).json().policies).toEqual([]);
+    expect((await app.inject({ url: `/v1/policies/${rec.id}` })).json().name).toBe('calm');
+    expect((await app.inject({ url: '/v1/policies/calm' })).json().id).toBe(rec.id);
+
+    const patched = await app.inject({
+      method: 'PATCH',
+      url: `/v1/policies/${rec.id}`,
+      payload: {
+        policy: { kind: 'suppress', neuron: conceptNeuron, strength: 0.5, all: true },
+        expectedVersion: 1,
+      },
+    });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).toMatchObject({ version: 2, policy: { neuron: conceptNeuron, strength: 0.5 } });
+
+    const stale = await app.inject({
+      method: 'PATCH',
+      url: `/v1/policies/${rec.id}`,
+      payload: { enabled: true, expectedVersion: 1 },
+    });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json().code).toBe('CONFLICT');
+
+    const dup = await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: { name: 'calm', policy: { kind: 'suppress', concept, strength: 1, all: true } },
+    });
+    expect(dup.statusCode).toBe(409);
+
+    const del = await app.inject({ method: 'DELETE', url: `/v1/policies/${rec.id}` });
+    expect(del.statusCode).toBe(204);
+    expect((await app.inject({ url: `/v1/policies/${rec.id}` })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'DELETE', url: `/v1/policies/${rec.id}` })).statusCode).toBe(404);
+  });
+
+  it('400s unknown concepts, neurons, users and malformed bodies, naming the field', async () => {
+    const cases: [unknown, string, string][] = [
+      [
+        { name: 'x', policy: { kind: 'suppress', concept: 'Polka Noir', strength: 1, all: true } },
+        'UNKNOWN_CONCEPT',
+        'body.policy.concept',
+      ],
+      [
+        { name: 'x', policy: { kind: 'suppress', neuron: 9999, strength: 1, all: true } },
+        'UNKNOWN_NEURON',
+        'body.policy.neuron',
+      ],
+      [
+        { name: 'x', policy: { kind: 'suppress', concept, strength: 1, users: ['nobody'] } },
+        'UNKNOWN_USER',
+        'body.policy.users[0]',
+      ],
+      [{ name: 'x', policy: { kind: 'suppress', concept, strength: 1 } }, 'BAD_POLICY', 'body.policy.users'],
+      [
+        { name: 'x', policy: { kind: 'suppress', concept, strength: 'lots', all: true } },
+        'VALIDATION',
+        'body.policy.strength',
+      ],
+      [{ name: 'x', policy: { kind: 'explode', concept, all: true } }, 'VALIDATION', 'body.policy.kind'],
+      [{ policy: { kind: 'suppress', concept, strength: 1, all: true } }, 'VALIDATION', 'body.name'],
+      [
+        { name: 'x', policy: { kind: 'suppress', concept, strength: 1, all: true, colour: 'red' } },
+        'VALIDATION',
+        'body.policy.colour',
+      ],
+    ];
+    for (const [payload, code, field] of cases) {
+      const res = await app.inject({ method: 'POST', url: '/v1/policies', payload: payload as object });
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(res.json(), JSON.stringify(payload)).toMatchObject({ code, field });
+      expect(res.json().message).toContain(field);
+    }
+    const notJson = await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name": ',
+    });
+    expect(notJson.statusCode).toBe(400);
+    expect(notJson.json().stack).toBeUndefined();
+  });
+
+  it('applies an enabled policy to live traffic at once, and stops when it is disabled', async () => {
+    const user = userWithConcept();
+    const url = `/v1/users/${user}/recommendations?k=10&compare=true`;
+    const before = (await app.inject({ url })).json();
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: {
+        name: 'live',
+        policy: { kind: 'edit', side: 'user', op: 'set', value: 50, neuron: conceptNeuron, all: true },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const during = (await app.inject({ url })).json();
+    expect(during.policies).toEqual([{ id: created.json().id, name: 'live', version: 1 }]);
+    expect(ids(during.unsteered)).toEqual(ids(before.items));
+    expect(ids(during.items)).not.toEqual(ids(before.items));
+    expect(during.comparison.rbo).toBeLessThan(0.95);
+
+    await app.inject({ method: 'PATCH', url: '/v1/policies/live', payload: { enabled: false } });
+    const after = (await app.inject({ url })).json();
+    expect(after.policies).toEqual([]);
+    expect(ids(after.items)).toEqual(ids(before.items));
+
+    // A disabled policy still applies when a request names it.
+    const named = (await app.inject({ url: `${url}&policy=live` })).json();
+    expect(ids(named.items)).toEqual(ids(during.items));
+    await app.inject({ method: 'DELETE', url: '/v1/policies/live' });
+  });
+});
+
+describe('POST /v1/policies/preview', () => {
+  it('dry-runs inline policies on sampled users with before/after lists and effect metrics', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/policies/preview',
+      payload: {
+        policies: [{ kind: 'edit', side: 'user', op: 'set', value: 50, neuron: conceptNeuron, all: true }],
+        sample: 8,
+        k: 5,
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.users).toHaveLength(8);
+    expect(body.effect.users).toBe(8);
+    expect(body.effect.changedUsers).toBeGreaterThan(0);
+    expect(body.effect.changedUsers).toBe(body.users.filter((u: { changed: boolean }) => u.changed).length);
+    for (const u of body.users) {
+      expect(u.before).toHaveLength(5);
+      expect(u.after).toHaveLength(5);
+    }
+    expect(body.effect.entered.length).toBeGreaterThan(0);
+    expect((await app.inject({ url: '/v1/policies' })).json().policies).toEqual([]);
+  });
+
+  it('previews stored policies on given users; 400s unknown users and missing policies', async () => {
+    await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: { name: 'p1', enabled: false, policy: { kind: 'suppress', concept, strength: 1, all: true } },
+    });
+    const users = bundle.dataset.users.ids.slice(0, 3);
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/v1/policies/preview',
+      payload: { policyIds: ['p1'], users },
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().users.map((u: { userId: string }) => u.userId)).toEqual(users);
+
+    const badUser = await app.inject({
+      method: 'POST',
+      url: '/v1/policies/preview',
+      payload: { policyIds: ['p1'], users: ['ghost'] },
+    });
+    expect(badUser.statusCode).toBe(400);
+    expect(badUser.json()).toMatchObject({ code: 'UNKNOWN_USER', field: 'body.users' });
+    const none = await app.inject({ method: 'POST', url: '/v1/policies/preview', payload: { users } });
+    expect(none.statusCode).toBe(400);
+    expect(none.json().field).toBe('body.policies');
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/v1/policies/preview',
+      payload: { policyIds: ['nope'] },
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toMatchObject({ code: 'UNKNOWN_POLICY', field: 'body.policyIds[0]' });
+    const badInline = await app.inject({
+      method: 'POST',
+      url: '/v1/policies/preview',
+      payload: { policies: [{ kind: 'boost', concept: 'No Such Genre', strength: 1, all: true }] },
+    });
+    expect(badInline.statusCode).toBe(400);
+    expect(badInline.json()).toMatchObject({ code: 'UNKNOWN_CONCEPT', field: 'body.policies[0].concept' });
+  });
+});

@@ -1,0 +1,119 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/server/app.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/types.ts';
+import { copyOfTemplate, finished, SMALL, TEMPLATE } from './fixture.ts';
+
+const opened: { app?: FastifyInstance; store?: Store }[] = [];
+afterEach(async () => {
+  for (const o of opened.splice(0)) {
+    await o.app?.close();
+    o.store?.close();
+  }
+});
+
+/** What a SIGKILLed process leaves behind: a running row owned by a pid that no longer exists. */
+function orphan(store: Store, id: number, attempts: number): void {
+  store.db
+    .prepare(`UPDATE jobs SET status = 'running', attempts = ?, owner_instance = 'dead', owner_pid = 2147483646,
+      heartbeat_at = ?, started_at = ?, stage = 'sae', progress = 0.5 WHERE id = ?`)
+    .run(attempts, new Date(Date.now() - 3_600_000).toISOString(), new Date().toISOString(), id);
+}
+
+describe('start-up', () => {
+  it('on a fresh database: live at once, not ready until the bootstrap pipeline has trained a model', async () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'prism-fresh-')), 'nested', 'prism.db');
+    const app = await buildApp({
+      config: { dbPath, bootstrap: SMALL.data as string },
+      jobs: { bootstrap: true },
+    });
+    opened.push({ app });
+    const jobs = (await app.inject({ url: '/v1/jobs' })).json().jobs;
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ type: 'pipeline', params: { data: SMALL.data, activate: true } });
+    const done = finished(app.runner, jobs[0].id);
+
+    expect((await app.inject({ url: '/health/live' })).statusCode).toBe(200);
+    const notReady = await app.inject({ url: '/health/ready' });
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.json()).toMatchObject({ status: 'not-ready', modelId: null });
+    const early = await app.inject({ url: '/v1/users/1/recommendations' });
+    expect(early.statusCode).toBe(503);
+    expect(early.json().code).toBe('NOT_READY');
+
+    const { job } = await done;
+    expect(job.status).toBe('succeeded');
+    const ready = await app.inject({ url: '/health/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ready', modelId: job.result?.modelId });
+    const user = app.models.require().bundle.dataset.users.ids[0];
+    const recs = await app.inject({ url: `/v1/users/${user}/recommendations?explain=true` });
+    expect(recs.statusCode).toBe(200);
+    expect(recs.json().items[0].explanation).toBeDefined();
+
+    // Restarting on the same database serves at once and enqueues nothing.
+    await app.close();
+    opened.length = 0;
+    const again = await buildApp({
+      config: { dbPath, bootstrap: SMALL.data as string },
+      jobs: { bootstrap: true },
+    });
+    opened.push({ app: again });
+    expect((await again.inject({ url: '/health/ready' })).statusCode).toBe(200);
+    expect((await again.inject({ url: '/v1/jobs' })).json().total).toBe(1);
+  });
+
+  it('recovers jobs left running by a killed process: retried while attempts remain, else failed with the reason', async () => {
+    const { store, path } = await copyOfTemplate();
+    const retried = store.jobs.enqueue('pipeline', { ...SMALL, activate: false });
+    const spent = store.jobs.enqueue('pipeline', { ...SMALL, activate: false }, { maxAttempts: 1 });
+    orphan(store, retried.id, 1);
+    orphan(store, spent.id, 1);
+    store.close();
+
+    const reopened = openStore(path);
+    const app = await buildApp({ store: reopened, jobs: {} });
+    opened.push({ app, store: reopened });
+    const failed = (await app.inject({ url: `/v1/jobs/${spent.id}` })).json();
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/interrupted: instance dead .*no attempts left/);
+
+    const current = app.runner.get(retried.id);
+    if (current?.status !== 'succeeded') await finished(app.runner, retried.id);
+    const ok = (await app.inject({ url: `/v1/jobs/${retried.id}` })).json();
+    expect(ok).toMatchObject({ status: 'succeeded', attempts: 2 });
+    // The recovered job produced a version but did not take over serving.
+    expect((await app.inject({ url: '/health/ready' })).json().modelId).toBe(TEMPLATE.active);
+  });
+
+  it('on close, requeues the job it was running (graceful shutdown)', async () => {
+    const { store } = await copyOfTemplate();
+    const app = await buildApp({ store, jobs: {} });
+    const slow = {
+      data: 'synthetic:users=1500,items=600,seed=2',
+      dim: 16,
+      epochs: 40,
+      sae: { latents: 128, k: 8, epochs: 400 },
+      activate: false,
+    };
+    const job = (
+      await app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'pipeline', params: slow } })
+    ).json();
+    await new Promise<void>((resolve) => {
+      const on = (j: { id: number }) => {
+        if (j.id === job.id) resolve();
+      };
+      app.runner.on('job:started', on);
+      if (app.runner.running().includes(job.id)) resolve();
+    });
+    await app.close();
+    const after = store.jobs.get(job.id);
+    store.close();
+    expect(after).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(after?.error).toMatch(/shut down/);
+  });
+});
