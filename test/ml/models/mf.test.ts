@@ -9,7 +9,9 @@ import { logisticBatchLoss, zeroGrads } from '../../../src/ml/models/mf/logistic
 import { emptyMfModel, mfScore } from '../../../src/ml/models/mf/model.ts';
 import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
 import { trainMf } from '../../../src/ml/models/mf/train.ts';
-import { userScorer } from '../../../src/ml/models/scorer.ts';
+import { scorerFor, userScorer } from '../../../src/ml/models/scorer.ts';
+import { defaultDim, trainRecommender } from '../../../src/ml/models/train.ts';
+import type { MfModel } from '../../../src/ml/models/types.ts';
 import { randomCsr } from './mf-fixture.ts';
 
 const data = randomCsr(90, 60, 12, 7);
@@ -97,5 +99,19 @@ describe('mfScorer', () => {
       expect(gU[k]).toBeCloseTo(2 * iv[k], 5);
       expect(gI[k]).toBeCloseTo(2 * u[k], 5);
     }
+  });
+});
+
+describe('trainRecommender / defaultDim / scorerFor', () => {
+  it('dispatches MF training and scoring, with the paper’s default sizes', () => {
+    const model = trainRecommender('mf', data, { dim: 5, epochs: 2, seed: 1 });
+    expect(model).toMatchObject({ kind: 'mf', nUsers: 90, nItems: 60, dim: 5 });
+    const out = new Float32Array(60);
+    userScorer(model)(3, out);
+    expect(out[7]).toBeCloseTo(mfScore(model as MfModel, 3, 7), 5);
+    expect(scorerFor(model).dim).toBe(5);
+    expect(defaultDim('movielens-1m')).toBe(20);
+    expect(defaultDim('lastfm-hetrec')).toBe(100);
+    expect(defaultDim('synthetic')).toBe(20);
   });
 });
