@@ -7,21 +7,28 @@ import {
   type EditOp,
   type Policy,
   policySide,
+  policyTargets,
   resolveNeurons,
   segmentNeurons,
   validatePolicy,
 } from './policy.ts';
 
-/** A policy resolved against one bundle: neurons, per-neuron operands and targets as index sets. */
+/**
+ * A policy resolved against one bundle.
+ * - `side`: whose codes it edits. `userScoped`: it applies only to some users — user-side policies, and
+ *   item-side ones aimed at users (suppress on items: the items as THESE users see them), called item
+ *   views; item-side policies aimed at items are global and their edited matrix is cached.
+ */
 export interface CompiledPolicy {
   policy: Policy;
   side: 'user' | 'item';
+  userScoped: boolean;
   mode: 'delta' | 'replace';
   neurons: Int32Array;
   op: EditOp;
   operands: Float64Array; // per neuron: factor (scale), amount (add) or value (set)
-  all: boolean;
-  ids: Set<number> | null; // user or item indices
+  all: boolean; // every user (userScoped) or every item (global item policy)
+  ids: Set<number> | null; // user indices (userScoped) or item indices (global item policy)
   segment: { neurons: Int32Array; threshold: number } | null;
 }
 
@@ -38,6 +45,7 @@ export function compilePolicy(ctx: SteerContext, policy: Policy, prefix = ''): C
   const p = validatePolicy(policy, bundle, prefix);
   const neurons = Int32Array.from(resolveNeurons(p, bundle, prefix));
   const side = policySide(p);
+  const userScoped = policyTargets(p) === 'users';
   const operands = new Float64Array(neurons.length);
   let op: EditOp;
   const strength = p.strength ?? 0;
@@ -57,12 +65,16 @@ export function compilePolicy(ctx: SteerContext, policy: Policy, prefix = ''): C
       break;
     }
     case 'popularity': {
-      op = 'scale';
+      // Items: proportional, so each item moves with its own popularity activation (an equal shift of
+      // every item would move every score of a user by the same amount and change no ranking).
+      // Users: additive (σ·strength·ref), so it reaches users whose sparse code lacks the neuron.
+      op = side === 'item' ? 'scale' : 'add';
       const info = new Map(bundle.neurons.map((n) => [n.index, n]));
+      const ref = side === 'user' && strength !== 0 ? ctx.userRef() : null;
       neurons.forEach((j, r) => {
         const n = info.get(j);
         const sign = n && (n.label.startsWith('niche') || n.popPct50 > 50) ? -1 : 1;
-        operands[r] = 1 + sign * strength;
+        operands[r] = ref ? sign * strength * ref[j] : side === 'item' ? 1 + sign * strength : 0;
       });
       break;
     }
@@ -71,11 +83,12 @@ export function compilePolicy(ctx: SteerContext, policy: Policy, prefix = ''): C
       operands.fill(p.value!);
       break;
   }
-  const index = side === 'user' ? bundle.dataset.users.index : bundle.dataset.items.index;
-  const list = side === 'user' ? p.users : p.items;
+  const index = userScoped ? bundle.dataset.users.index : bundle.dataset.items.index;
+  const list = userScoped ? p.users : p.items;
   const compiled: CompiledPolicy = {
     policy: p,
     side,
+    userScoped,
     mode: p.mode ?? 'delta',
     neurons,
     op,
@@ -96,62 +109,71 @@ export function compilePolicies(ctx: SteerContext, policies: readonly Policy[]):
 }
 
 /** Applies one compiled edit to a code in place. */
-export function applyEdit(p: CompiledPolicy, z: Float32Array, off = 0): void {
+export function applyEdit(p: CompiledPolicy, z: Float32Array): void {
   const { neurons, operands, op } = p;
   for (let r = 0; r < neurons.length; r++) {
-    const j = off + neurons[r];
+    const j = neurons[r];
     if (op === 'scale') z[j] *= operands[r];
     else if (op === 'add') z[j] += operands[r];
     else z[j] = operands[r];
   }
 }
 
-function targets(p: CompiledPolicy, index: number, code: Float32Array | null, off: number): boolean {
+/** Does `p` target row `index` (a user when userScoped, else an item)? `code` is needed for segments. */
+function targets(p: CompiledPolicy, index: number, code: Float32Array | null): boolean {
   if (p.all) return true;
   if (p.ids) return p.ids.has(index);
   if (p.segment && code) {
-    for (const j of p.segment.neurons) if (code[off + j] > p.segment.threshold) return true;
+    for (const j of p.segment.neurons) if (code[j] > p.segment.threshold) return true;
   }
   return false;
 }
 
-/** A user's vector after the user-side policies. */
+/** A user's vector after the user-side policies, and the item views that apply to this user. */
 export interface SteeredUser {
   vec: Float32Array; // [dim] the vector to score (the original row when nothing applied)
   code: Float32Array | null; // [latents] the original code, when it was computed
   editedCode: Float32Array | null; // [latents] after the edits, when any applied
-  /** Per policy (same order as given): did it edit this user? Item-side policies: false. */
+  /** User-scoped item policies targeting this user, in order. */
+  itemViews: CompiledPolicy[];
+  /** Per policy (same order as given): did it target this user? Global item policies: false. */
   applied: boolean[];
 }
 
 /**
- * Policies compose in the order given. User-side edits run on the user's code one after another (each
- * sees the previous edits' result); who a policy targets (ids, segment threshold) is decided on the
- * ORIGINAL code, so earlier edits never move a user in or out of a later policy's segment. The row is
- * written once at the end — in replace mode if any policy that edited it asked for it, else as a delta.
+ * Order of composition. Policies apply in the order given, each to the code the previous ones left:
+ * user-side edits on the user's code; item-side edits on each item's code — first the global item
+ * policies (cached matrix), then this user's item views on top. Who a policy targets (ids, segment
+ * threshold) is decided on the ORIGINAL codes, so earlier edits never move a row in or out of a later
+ * policy's target. Each row is written once at the end: in replace mode if any policy that edited it
+ * asked for it, else as a delta (item views are always deltas on top of the cached matrix).
  */
 export function steerUser(ctx: SteerContext, compiled: readonly CompiledPolicy[], user: number): SteeredUser {
   const { dim } = ctx;
   const uVec = ctx.bundle.recommender.params.userEmb.subarray(user * dim, (user + 1) * dim);
   const applied = compiled.map(() => false);
-  const userSide = compiled.some((p) => p.side === 'user');
-  if (!userSide) return { vec: uVec, code: null, editedCode: null, applied };
-  // The code is needed for segments or for any edit; cheap-to-decide targets are checked first.
-  const needsCode = compiled.some(
-    (p) => p.side === 'user' && (p.segment !== null || targets(p, user, null, 0)),
-  );
-  if (!needsCode) return { vec: uVec, code: null, editedCode: null, applied };
+  const scoped = compiled.some((p) => p.userScoped);
+  const none: SteeredUser = { vec: uVec, code: null, editedCode: null, itemViews: [], applied };
+  if (!scoped) return none;
+  // Encode only when a segment must be checked or some policy targets this user.
+  const needsCode = compiled.some((p) => p.userScoped && (p.segment !== null || targets(p, user, null)));
+  if (!needsCode) return none;
   const code = encode(ctx.userSae, uVec, 1);
   let edited: Float32Array | null = null;
   let replace = false;
+  const itemViews: CompiledPolicy[] = [];
   compiled.forEach((p, r) => {
-    if (p.side !== 'user' || !targets(p, user, code, 0)) return;
+    if (!p.userScoped || !targets(p, user, code)) return;
+    applied[r] = true;
+    if (p.side === 'item') {
+      itemViews.push(p);
+      return;
+    }
     edited ??= code.slice();
     applyEdit(p, edited);
-    applied[r] = true;
     if (p.mode === 'replace') replace = true;
   });
-  if (!edited) return { vec: uVec, code, editedCode: null, applied };
+  if (!edited) return { vec: uVec, code, editedCode: null, itemViews, applied };
   const vec = writeEdited(
     ctx.userSae,
     uVec,
@@ -160,24 +182,27 @@ export function steerUser(ctx: SteerContext, compiled: readonly CompiledPolicy[]
     replace ? 'replace' : 'delta',
     new Float32Array(dim),
   );
-  return { vec, code, editedCode: edited, applied };
+  return { vec, code, editedCode: edited, itemViews, applied };
 }
 
-/** The cache key of a policy set's item side ("" when it has none). */
+const globalItemPolicies = (compiled: readonly CompiledPolicy[]) =>
+  compiled.filter((p) => p.side === 'item' && !p.userScoped);
+
+/** The cache key of a policy set's global item side ("" when it has none). */
 export function itemPolicyKey(compiled: readonly CompiledPolicy[]): string {
-  const items = compiled.filter((p) => p.side === 'item').map((p) => p.policy);
+  const items = globalItemPolicies(compiled).map((p) => p.policy);
   return items.length === 0 ? '' : JSON.stringify(items);
 }
 
 /**
- * The item matrix after the item-side policies, built once per distinct item-side policy set and cached
- * on the context (keyed on the policies' content, which includes their `version`).
+ * The item matrix after the global item policies, built once per distinct set and cached on the
+ * context (keyed on the policies' content, which includes their `version`).
  */
 export function steerItems(ctx: SteerContext, compiled: readonly CompiledPolicy[]): SteeredItems {
   const key = itemPolicyKey(compiled);
   const itemEmb = ctx.bundle.recommender.params.itemEmb;
   if (key === '') return { itemEmb, scorer: ctx.scorer, changed: false };
-  const itemSide = compiled.filter((p) => p.side === 'item');
+  const global = globalItemPolicies(compiled);
   return ctx.steeredItems(key, () => {
     const out = itemEmb.slice();
     const codes = ctx.itemCodes();
@@ -185,24 +210,18 @@ export function steerItems(ctx: SteerContext, compiled: readonly CompiledPolicy[
     const edited = new Float32Array(latents);
     for (let i = 0; i < ctx.nItems; i++) {
       const code = codes.subarray(i * latents, (i + 1) * latents);
-      const mode = editItemCode(itemSide, i, code, edited);
+      const mode = editItemCode(global, i, code, edited);
       if (mode === null) continue;
-      writeEdited(
-        ctx.itemSae,
-        itemEmb.subarray(i * dim, (i + 1) * dim),
-        code,
-        edited,
-        mode,
-        out.subarray(i * dim, (i + 1) * dim),
-      );
+      const row = out.subarray(i * dim, (i + 1) * dim);
+      writeEdited(ctx.itemSae, itemEmb.subarray(i * dim, (i + 1) * dim), code, edited, mode, row);
     }
     return out;
   });
 }
 
 /**
- * Runs the item-side edits targeting `item` on a copy of its code (into `out`); returns the write mode,
- * or null when no policy targets the item.
+ * Runs the global item edits targeting `item` on a copy of its code (into `out`); returns the write
+ * mode, or null when no policy targets the item.
  */
 export function editItemCode(
   compiled: readonly CompiledPolicy[],
@@ -212,16 +231,15 @@ export function editItemCode(
 ): 'delta' | 'replace' | null {
   let mode: 'delta' | 'replace' | null = null;
   for (const p of compiled) {
-    if (p.side !== 'item' || !targets(p, item, code, 0)) continue;
+    if (p.side !== 'item' || p.userScoped || !targets(p, item, code)) continue;
     if (mode === null) out.set(code);
     applyEdit(p, out);
-    if (p.mode === 'replace' || mode === 'replace') mode = 'replace';
-    else mode = 'delta';
+    mode = p.mode === 'replace' || mode === 'replace' ? 'replace' : 'delta';
   }
   return mode;
 }
 
-/** An item's code after the item-side policies (the original code when none targets it). */
+/** An item's code after the global item policies (the original code when none targets it). */
 export function steeredItemCode(
   ctx: SteerContext,
   compiled: readonly CompiledPolicy[],
@@ -231,4 +249,50 @@ export function steeredItemCode(
   const code = ctx.itemCodes().subarray(item * latents, (item + 1) * latents);
   const out = new Float32Array(latents);
   return editItemCode(compiled, item, code, out) === null ? code : out;
+}
+
+/** One item as a user's item views left it. */
+export interface ViewedItem {
+  vec: Float32Array; // [dim]
+  code: Float32Array; // [latents]
+}
+
+/**
+ * Applies a user's item views: every item active on a view's neurons (the only ones a scale of those
+ * neurons can move) is edited on top of the global matrix and
+ * re-scored with the frozen scorer into `scores`. Returns the edited items (for explanations).
+ */
+export function applyItemViews(
+  ctx: SteerContext,
+  compiled: readonly CompiledPolicy[],
+  views: readonly CompiledPolicy[],
+  user: number,
+  uVec: Float32Array,
+  items: SteeredItems,
+  scores: Float32Array,
+): Map<number, ViewedItem> {
+  const out = new Map<number, ViewedItem>();
+  if (views.length === 0) return out;
+  const { dim } = ctx;
+  // Scaling a neuron moves only items on which it is active; a `set`, or a global add/set that may have
+  // switched the neuron on for more items, makes every item a candidate.
+  const viewNeurons = new Set(views.flatMap((p) => Array.from(p.neurons)));
+  const everyItem =
+    views.some((p) => p.op !== 'scale') ||
+    globalItemPolicies(compiled).some(
+      (p) => p.op !== 'scale' && Array.from(p.neurons).some((j) => viewNeurons.has(j)),
+    );
+  const candidates = everyItem ? null : ctx.itemsActiveOn([...viewNeurons]);
+  const visit = (i: number) => {
+    const base = steeredItemCode(ctx, compiled, i);
+    const code = base.slice();
+    for (const p of views) applyEdit(p, code);
+    const vec = new Float32Array(dim);
+    writeEdited(ctx.itemSae, items.itemEmb.subarray(i * dim, (i + 1) * dim), base, code, 'delta', vec);
+    scores[i] = items.scorer.score(user, i, uVec, vec);
+    out.set(i, { vec, code });
+  };
+  if (candidates) for (const i of candidates) visit(i);
+  else for (let i = 0; i < ctx.nItems; i++) visit(i);
+  return out;
 }

@@ -36,6 +36,7 @@ export class SteerContext {
   private userRefCache: Float64Array | null = null;
   private itemRefCache: Float64Array | null = null;
   private readonly itemCache = new Map<string, SteeredItems>();
+  private activeItemsCache: Int32Array[] | null = null;
 
   constructor(readonly bundle: ModelBundle) {
     const model = bundle.recommender;
@@ -60,6 +61,21 @@ export class SteerContext {
     if (!this.itemCodesCache)
       this.itemCodesCache = encode(this.itemSae, this.bundle.recommender.params.itemEmb, this.nItems);
     return this.itemCodesCache;
+  }
+
+  /** Items whose (unedited) code has any of `neurons` active, ascending. */
+  itemsActiveOn(neurons: readonly number[]): Int32Array {
+    if (!this.activeItemsCache) {
+      const codes = this.itemCodes();
+      const lists: number[][] = Array.from({ length: this.latents }, () => []);
+      for (let i = 0; i < this.nItems; i++)
+        for (let j = 0; j < this.latents; j++) if (codes[i * this.latents + j] !== 0) lists[j].push(i);
+      this.activeItemsCache = lists.map((l) => Int32Array.from(l));
+    }
+    if (neurons.length === 1) return this.activeItemsCache[neurons[0]];
+    const set = new Set<number>();
+    for (const j of neurons) for (const i of this.activeItemsCache[j]) set.add(i);
+    return Int32Array.from(set).sort();
   }
 
   /** Largest activation of each neuron over items [latents]. */

@@ -7,13 +7,14 @@ import { evaluateRanking } from '../eval/ranking.ts';
 import { topKExcluding } from '../eval/topk.ts';
 import type { PairScorer } from '../models/types.ts';
 import { encode } from '../sae/model.ts';
-import { compilePolicies, steerItems, steerUser } from './apply.ts';
+import { applyItemViews, compilePolicies, steerItems, steerUser } from './apply.ts';
 import { steerContext } from './context.ts';
 import {
   bestNeuronFor,
   conceptMask,
   longTailMask,
   popularityNeurons,
+  promotionNeuronFor,
   rankConcepts,
   topItemsOf,
   topUsersBy,
@@ -27,9 +28,12 @@ import { type Policy, resolveConcept } from './policy.ts';
  * - Concepts: on MovieLens the paper's ("Horror" filtered, "Children's") promoted) when the tags exist;
  *   otherwise the tags on ≥ 1 % of items ranked by their best neuron's purity@20 — the first is filtered,
  *   the second promoted.
- * - Concept neuron: the neuron whose 20 most activating items carry the concept most often (pick.ts).
+ * - Concept neurons: filtering suppresses every neuron labelled with the concept (label or concept tag;
+ *   the best neuron by purity@20 when none is labelled); promotion goes through the one neuron among the
+ *   concept's purest (purity@20 within 0.2 of the best) that the most users carry (pick.ts).
  * - Filtering: users = the `segmentShare` (10 %) of users whose unsteered top-30 has the highest share
- *   of the concept (share > 0); a `suppress` policy on the concept neuron for exactly those users.
+ *   of the concept (share > 0); a `suppress` policy on the concept neurons for exactly those users, on
+ *   the items' codes as those users see them (default) and, for comparison, on the users' own codes.
  *   share = the concept's share of the top-30; collateral_rbo = RBO (p 0.9, depth 30, truncated as in
  *   eval/fidelity.ts, so identical lists score 0.958) between the top-30 lists computed WITHOUT the
  *   concept's items, before vs after. Strength 0 runs in delta and replace mode to show what the delta
@@ -50,7 +54,9 @@ import { type Policy, resolveConcept } from './policy.ts';
 export interface MeasureOptions {
   filterConcepts?: string[];
   promoteConcepts?: string[];
+  /** Suppress strengths on the items' codes (the default suppress), and on the users' codes. */
   filterStrengths?: number[];
+  filterUserStrengths?: number[];
   promoteStrengths?: number[];
   popularityStrengths?: number[];
   popularitySides?: ('items' | 'users')[];
@@ -76,6 +82,8 @@ export interface FilteringRow {
   neuron: number;
   /** Every neuron the policy edited (the concept's labelled neurons, or `neuron` alone). */
   neurons: number[];
+  /** Whose codes the suppress policy edited: the items as the targeted users see them, or the users'. */
+  on: 'users' | 'items';
   strength: number;
   mode: 'delta' | 'replace';
   users: number;
@@ -171,6 +179,14 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
       : topKExcluding(scores, k, train.indices, train.indptr[u], train.indptr[u + 1]);
   };
 
+  /** Scores every item for user u under the compiled policies, as `recommend` does, into `scores`. */
+  const scoreSteered = (compiled: ReturnType<typeof compilePolicies>, u: number) => {
+    const su = steerUser(ctx, compiled, u);
+    const items = steerItems(ctx, compiled);
+    items.scorer.scoreAll(u, su.vec, items.itemEmb, scores);
+    applyItemViews(ctx, compiled, su.itemViews, u, su.vec, items, scores);
+  };
+
   // Unsteered top-(30+1) per measured user; +1 so "30th best other than item X" is always known.
   const base = new Map<number, { top: Int32Array; scores: Float32Array }>();
   for (const u of users) {
@@ -227,17 +243,23 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
     }
     const untargeted = Array.from(users).filter((u) => !inSegment.has(u));
     const sample = new Rng(1).shuffle(untargeted).slice(0, 200);
-    const runs: [number, 'delta' | 'replace'][] = [
-      ...(o.filterStrengths ?? [0, 0.5, 1, 1.5, 2, 3, 4, 6]).map((s): [number, 'delta'] => [s, 'delta']),
-      [0, 'replace'],
+    const runs: [number, 'users' | 'items', 'delta' | 'replace'][] = [
+      ...(o.filterStrengths ?? [0, 0.5, 1, 1.5, 2, 2.5, 3, 4]).map((x): [number, 'items', 'delta'] => [
+        x,
+        'items',
+        'delta',
+      ]),
+      ...(o.filterUserStrengths ?? [0.5, 1, 2]).map((x): [number, 'users', 'delta'] => [x, 'users', 'delta']),
+      [0, 'users', 'replace'],
     ];
-    for (const [strength, mode] of runs) {
+    for (const [strength, on, mode] of runs) {
       o.signal?.throwIfAborted();
       const policy: Policy = {
         kind: 'suppress',
         ...target,
         strength,
         users: segment.map((u) => bundle.dataset.users.ids[u]),
+        on,
         mode,
       };
       const compiled = compilePolicies(ctx, [policy]);
@@ -245,22 +267,17 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
       let after = 0;
       let collateral = 0;
       for (const u of segment) {
-        const s = steerUser(ctx, compiled, u);
-        const top = topOf(ctx.scorer, s.vec, model.params.itemEmb, u, DEPTH);
+        scoreSteered(compiled, u);
+        const top = topKExcluding(scores, DEPTH, train.indices, train.indptr[u], train.indptr[u + 1]);
         before += shareOf(base.get(u)!.top);
         after += shareOf(top);
         const w = withoutConcept.get(u)!;
-        collateral += rbo(
-          w.before,
-          topOf(ctx.scorer, s.vec, model.params.itemEmb, u, DEPTH, w.ex),
-          0.9,
-          DEPTH,
-        );
+        collateral += rbo(w.before, topKExcluding(scores, DEPTH, w.ex), 0.9, DEPTH);
       }
       let changed = 0;
       for (const u of sample) {
-        const s = steerUser(ctx, compiled, u);
-        const top = topOf(ctx.scorer, s.vec, model.params.itemEmb, u, DEPTH);
+        scoreSteered(compiled, u);
+        const top = topKExcluding(scores, DEPTH, train.indices, train.indptr[u], train.indptr[u + 1]);
         if (!sameList(top, base.get(u)!.top)) changed++;
       }
       const n = segment.length;
@@ -268,6 +285,7 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
         concept,
         neuron,
         neurons: labelled.length > 0 ? labelled : [neuron],
+        on,
         strength,
         mode,
         users: n,
@@ -285,7 +303,7 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
   const promotion: PromotionRow[] = [];
   for (const concept of promoteConcepts) {
     const mask = conceptMask(bundle, concept);
-    const { neuron, purity20 } = bestNeuronFor(bundle, itemCodes, concept);
+    const { neuron, purity20, activeUsers } = promotionNeuronFor(bundle, itemCodes, userCodes, concept);
     const measured = new Set(users);
     const pool = topUsersBy(userCodes, latents, neuron, o.audienceShare ?? 0.1).filter((u) =>
       measured.has(u),
@@ -313,9 +331,9 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
     );
     const itemId = bundle.dataset.items.ids[item];
     choices.push(
-      `Promotion "${concept}": neuron ${neuron} (purity@20 ${purity20.toFixed(2)}), item ${itemId} "${bundle.dataset.itemTitles[item]}" (popularity ${bundle.popularity[item]}); pool = ${pool.length} users most active on the neuron, audience ${audience.length} of them without it in their top-20; ${others.length} other users.`,
+      `Promotion "${concept}": neuron ${neuron} (purity@20 ${purity20.toFixed(2)}, active on ${activeUsers} users), item ${itemId} "${bundle.dataset.itemTitles[item]}" (popularity ${bundle.popularity[item]}); pool = ${pool.length} users most active on the neuron, audience ${audience.length} of them without it in their top-20; ${others.length} other users.`,
     );
-    for (const strength of o.promoteStrengths ?? [0, 0.25, 0.5, 1, 1.5, 2, 3, 4]) {
+    for (const strength of o.promoteStrengths ?? [0, 0.5, 1, 2, 4, 8, 16]) {
       o.signal?.throwIfAborted();
       const compiled = compilePolicies(ctx, [{ kind: 'promote', neuron, strength, items: [itemId] }]);
       const steered = steerItems(ctx, compiled);

@@ -55,6 +55,41 @@ export function bestNeuronFor(bundle: ModelBundle, itemCodes: Float32Array, conc
   return { concept, ...best, items };
 }
 
+/**
+ * The neuron to promote through: among the neurons whose top-20 purity for the concept is within 0.2 of
+ * the best (and ≥ 0.5), the one active on the most users — the audience is "users with the concept
+ * strongly active", so a neuron almost no user carries would leave no audience. Ties: purity, index.
+ */
+export function promotionNeuronFor(
+  bundle: ModelBundle,
+  itemCodes: Float32Array,
+  userCodes: Float32Array,
+  concept: string,
+): ConceptNeuron & { activeUsers: number } {
+  const latents = bundle.sae.item.config.latents;
+  const mask = conceptMask(bundle, concept);
+  let items = 0;
+  for (const v of mask) items += v;
+  const purity = new Float64Array(latents);
+  for (let j = 0; j < latents; j++) {
+    let hits = 0;
+    for (const i of topItemsOf(itemCodes, latents, j, TOP_K_PURITY)) hits += mask[i];
+    purity[j] = hits / TOP_K_PURITY;
+  }
+  const best = Math.max(...purity);
+  const floor = Math.max(0.5, best - 0.2);
+  const nUsers = userCodes.length / latents;
+  let pick = { neuron: purity.indexOf(best), purity20: best, activeUsers: -1 };
+  for (let j = 0; j < latents; j++) {
+    if (purity[j] < floor) continue;
+    let active = 0;
+    for (let u = 0; u < nUsers; u++) if (userCodes[u * latents + j] > 0) active++;
+    if (active > pick.activeUsers || (active === pick.activeUsers && purity[j] > pick.purity20))
+      pick = { neuron: j, purity20: purity[j], activeUsers: active };
+  }
+  return { concept, items, ...pick };
+}
+
 /** Concepts carried by ≥ 1 % of items, by their best neuron's purity@20 (ties: more items, name). */
 export function rankConcepts(bundle: ModelBundle, itemCodes: Float32Array): ConceptNeuron[] {
   const counts = new Map<string, number>();

@@ -8,13 +8,18 @@ import { MlError } from '../core/errors.ts';
  * (`concept`, resolved through the bundle's neuron labels, see `resolveNeurons`).
  *
  * Strength semantics (strength 0 is always the identity):
- * - suppress   (users)  z'_j = (1 − strength)·z_j          1 silences the neuron, > 1 pushes against it
+ * - suppress   z'_j = (1 − strength)·z_j   (1 silences the neuron, > 1 pushes against it), for the targeted
+ *              users, on `on: 'items'` (default) the codes of the items as this user sees them — only
+ *              items carrying the neuron move, nothing else in the list does — or on `on: 'users'` the
+ *              user's own code (the paper's way; shifts the user's whole vector)
  * - boost      (users)  z'_j = z_j + strength·ref_j        ref_j = the neuron's largest activation over users
  * - promote    (items)  z'_j = z_j + strength·ref_j        ref_j = the neuron's largest activation over items
- * - popularity (users or every item)  z'_j = (1 + σ_j·strength)·z_j on the popularity neuron(s), σ_j = +1
- *   for a neuron that fires on popular items, −1 for one labelled "niche" (or whose top-50 items sit
- *   above the 50th popularity percentile);
- *   strength < 0 dampens popularity, > 0 amplifies it
+ * - popularity (every item, or users) on the popularity neuron(s), σ_j = +1 for a neuron that fires on
+ *   popular items, −1 for one labelled "niche" (or whose top-50 items sit above the 50th popularity
+ *   percentile); strength < 0 dampens popularity, > 0 amplifies it:
+ *     on items  z'_j = (1 + σ_j·strength)·z_j         (each item moves with its own activation)
+ *     on users  z'_j = z_j + σ_j·strength·ref_j       (ref_j as for boost; additive, so it reaches users
+ *                                                      whose sparse code does not carry the neuron)
  * - edit       low level: side 'user' | 'item', op set | scale | add with `value`
  *
  * Who is edited: `users` (dataset user ids), `segment` (users whose ORIGINAL code has any of the policy's
@@ -53,7 +58,7 @@ export interface Policy {
   items?: string[];
   segment?: Segment;
   all?: boolean;
-  /** popularity only: edit the users' or the items' codes (default 'items'). */
+  /** popularity and suppress: edit the users' or the items' codes (default 'items'). */
   on?: 'users' | 'items';
   mode?: 'delta' | 'replace';
 }
@@ -78,10 +83,20 @@ const KEYS = new Set([
   'mode',
 ]);
 
-/** The side a policy edits. */
+/**
+ * Whom a policy is aimed at: users (suppress, boost, user-side edits and popularity on users — by ids,
+ * segment or all) or items (promote, item-side edits, popularity on items — by ids or all).
+ */
+export function policyTargets(p: Policy): 'users' | 'items' {
+  if (p.kind === 'suppress' || p.kind === 'boost') return 'users';
+  return policySide(p) === 'user' ? 'users' : 'items';
+}
+
+/** The side whose codes a policy edits. */
 export function policySide(p: Policy): 'user' | 'item' {
   switch (p.kind) {
     case 'suppress':
+      return p.on === 'users' ? 'user' : 'item';
     case 'boost':
       return 'user';
     case 'promote':
@@ -94,14 +109,14 @@ export function policySide(p: Policy): 'user' | 'item' {
 }
 
 /**
- * Neurons a concept names: those whose label equals it (case-insensitive); when none does, those whose
- * `concept` tag equals it. 'popularity' with no such label names every neuron of kind 'popularity'.
- * Throws UNKNOWN_CONCEPT naming the concept when nothing matches.
+ * Neurons a concept names: those whose label equals it or whose `concept` tag equals it
+ * (case-insensitive) — so "Horror" also names "1980s Horror" and "niche Horror". 'popularity' with no
+ * such neuron names every neuron of kind 'popularity'. Throws UNKNOWN_CONCEPT naming the concept when
+ * nothing matches.
  */
 export function resolveConcept(neurons: readonly NeuronInfo[], concept: string, field = 'concept'): number[] {
   const key = concept.trim().toLowerCase();
-  let hits = neurons.filter((n) => n.label.toLowerCase() === key);
-  if (hits.length === 0) hits = neurons.filter((n) => n.concept !== null && n.concept.toLowerCase() === key);
+  let hits = neurons.filter((n) => n.label.toLowerCase() === key || n.concept?.toLowerCase() === key);
   if (hits.length === 0 && key === 'popularity') hits = neurons.filter((n) => n.kind === 'popularity');
   if (hits.length === 0)
     throw new MlError('UNKNOWN_CONCEPT', `no neuron is labelled with concept "${concept}"`, field);
@@ -206,13 +221,13 @@ export function validatePolicy(policy: unknown, bundle: ModelBundle, prefix = ''
     for (const k of ['side', 'op', 'value'] as const)
       if (raw[k] !== undefined) throw bad(`${k} belongs to edit policies only`, f(k));
   }
-  if (kind === 'popularity') {
+  if (kind === 'popularity' || kind === 'suppress') {
     if (raw.on !== undefined && raw.on !== 'users' && raw.on !== 'items')
       throw bad("on must be 'users' or 'items'", f('on'));
     out.on = (raw.on as 'users' | 'items' | undefined) ?? 'items';
-  } else if (raw.on !== undefined) throw bad('on belongs to popularity policies only', f('on'));
+  } else if (raw.on !== undefined) throw bad('on belongs to popularity and suppress policies only', f('on'));
 
-  const side = policySide(out);
+  const side = policyTargets(out) === 'users' ? 'user' : 'item';
   const targets = ['users', 'items', 'segment', 'all'].filter((k) => raw[k] !== undefined);
   if (targets.length > 1) throw bad(`give one target, got ${targets.join(' and ')}`, f(targets[1]));
   if (side === 'user') {

@@ -6,7 +6,15 @@ import { explainMf } from '../explain/mf.ts';
 import { explainNcf } from '../explain/ncf.ts';
 import type { Explanation } from '../explain/types.ts';
 import { encode } from '../sae/model.ts';
-import { type CompiledPolicy, compilePolicies, steeredItemCode, steerItems, steerUser } from './apply.ts';
+import {
+  applyItemViews,
+  type CompiledPolicy,
+  compilePolicies,
+  steeredItemCode,
+  steerItems,
+  steerUser,
+  type ViewedItem,
+} from './apply.ts';
 import { type SteerContext, steerContext } from './context.ts';
 import type { Policy } from './policy.ts';
 
@@ -45,7 +53,7 @@ export interface PolicyEffect {
   id: string | null;
   kind: Policy['kind'];
   side: 'user' | 'item';
-  /** User side: the policy edited this user. Item side: it edited at least one item. */
+  /** Aimed at users: it targeted this user. Global item policy: it edited at least one item. */
   applied: boolean;
 }
 
@@ -99,8 +107,9 @@ export function recommend(
   const items = steerItems(ctx, compiled);
   const scores = new Float32Array(ctx.nItems);
   items.scorer.scoreAll(user, steeredUser.vec, items.itemEmb, scores);
+  const viewed = applyItemViews(ctx, compiled, steeredUser.itemViews, user, steeredUser.vec, items, scores);
   const top = topKExcluding(scores, k, exclude);
-  const steered = steeredUser.editedCode !== null || items.changed;
+  const steered = steeredUser.editedCode !== null || items.changed || viewed.size > 0;
 
   const explainReq = opts.explain === true ? {} : opts.explain || null;
   const list = toItems(bundle, top, scores);
@@ -115,6 +124,7 @@ export function recommend(
         steeredUser.vec,
         uCode,
         items.itemEmb,
+        viewed,
         explainReq,
       );
   }
@@ -129,7 +139,7 @@ export function recommend(
       id: p.policy.id ?? null,
       kind: p.policy.kind,
       side: p.side,
-      applied: p.side === 'user' ? steeredUser.applied[r] : items.changed,
+      applied: p.userScoped ? steeredUser.applied[r] : items.changed,
     })),
   };
 
@@ -169,11 +179,13 @@ function explainItem(
   uVec: Float32Array,
   uCode: Float32Array,
   itemEmb: Float32Array,
+  viewed: Map<number, ViewedItem>,
   req: ExplainRequest,
 ): Explanation {
   const { dim } = ctx;
-  const iVec = itemEmb.subarray(item * dim, (item + 1) * dim);
-  const iCode = steeredItemCode(ctx, compiled, item);
+  const view = viewed.get(item);
+  const iVec = view ? view.vec : itemEmb.subarray(item * dim, (item + 1) * dim);
+  const iCode = view ? view.code : steeredItemCode(ctx, compiled, item);
   const model = ctx.bundle.recommender;
   const common = {
     user,

@@ -14,6 +14,7 @@ describe('measureInterventions', () => {
       filterConcepts: ['Horror'],
       promoteConcepts: ['Comedy'],
       filterStrengths: [0, 2],
+      filterUserStrengths: [1],
       promoteStrengths: [0, 1, 50],
       popularityStrengths: [0, -1],
       segmentShare: 0.2,
@@ -23,7 +24,11 @@ describe('measureInterventions', () => {
 
   it('filtering: delta mode never touches untargeted users; strength 0 is the identity', () => {
     const delta = report.filtering.filter((r) => r.mode === 'delta');
-    expect(delta.length).toBe(2);
+    expect(delta.map((r) => [r.on, r.strength])).toEqual([
+      ['items', 0],
+      ['items', 2],
+      ['users', 1],
+    ]);
     for (const r of report.filtering) {
       expect(r.untargeted_changed).toBe(0);
       expect(r.untargeted_checked).toBeGreaterThan(0);
@@ -75,6 +80,7 @@ describe('checkTargets', () => {
       concept: 'c',
       neuron: 0,
       neurons: [0],
+      on: 'items' as const,
       users: 10,
       untargeted_checked: 1,
       untargeted_changed: 0,

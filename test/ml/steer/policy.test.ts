@@ -7,7 +7,7 @@ import {
   validatePolicies,
   validatePolicy,
 } from '../../../src/ml/steer/policy.ts';
-import { tinyBundle } from './fixture.ts';
+import { neuron, tinyBundle } from './fixture.ts';
 
 const bundle = tinyBundle();
 
@@ -30,6 +30,7 @@ describe('validatePolicy', () => {
       concept: 'horror',
       strength: 1,
       users: ['u1'],
+      on: 'items',
     });
     expect(validatePolicy({ kind: 'popularity', strength: -0.5 }, bundle)).toMatchObject({
       on: 'items',
@@ -81,9 +82,14 @@ describe('validatePolicy', () => {
     expect(e.message).toContain('Cats');
   });
 
-  it('resolves concepts by label, then by concept tag, case-insensitively', () => {
+  it('resolves concepts by label or concept tag, case-insensitively', () => {
     expect(resolveConcept(bundle.neurons, 'HORROR')).toEqual([0]);
     expect(resolveConcept(bundle.neurons, 'popularity')).toEqual([1]);
+    const withCombined = bundle.neurons.map((n) =>
+      n.index === 5 ? neuron(5, '1980s Horror', { kind: 'combined', concept: 'Horror' }) : n,
+    );
+    expect(resolveConcept(withCombined, 'horror')).toEqual([0, 5]);
+    expect(resolveConcept(withCombined, '1980s horror')).toEqual([5]);
   });
 
   it('round-trips through JSON (property)', () => {

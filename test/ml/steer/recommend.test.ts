@@ -48,11 +48,13 @@ describe('recommend', () => {
 
   it('explanations add up to the (steered) score of each listed item', () => {
     const policies: Policy[] = [
-      { kind: 'suppress', concept: 'Horror', strength: 0.7, users: ['u3'] },
+      { kind: 'suppress', concept: 'Horror', strength: 0.7, users: ['u3'], on: 'users' },
       { kind: 'popularity', strength: -0.5 },
+      { kind: 'suppress', neuron: 4, strength: 2, users: ['u3'] },
+      { kind: 'suppress', neuron: 5, strength: 2, users: ['u4'] },
     ];
     const r = recommend(bundle, 2, { k: 5, policies, explain: { topN: 3 }, compare: true });
-    expect(r.policies.map((p) => p.applied)).toEqual([true, true]);
+    expect(r.policies.map((p) => p.applied)).toEqual([true, true, true, false]);
     for (const x of r.items) {
       const e = x.explanation!;
       const total = e.top.reduce((s, c) => s + c.value, 0) + e.other + e.base + e.residual;
@@ -121,12 +123,14 @@ describe('recommend', () => {
     const orig = model.params.userEmb.subarray(user * dim, (user + 1) * dim);
     const delta = steerUser(
       ctx,
-      compilePolicies(ctx, [{ kind: 'suppress', neuron: 0, strength: 0, users: ['u6'] }]),
+      compilePolicies(ctx, [{ kind: 'suppress', neuron: 0, strength: 0, users: ['u6'], on: 'users' }]),
       user,
     );
     const replace = steerUser(
       ctx,
-      compilePolicies(ctx, [{ kind: 'suppress', neuron: 0, strength: 0, users: ['u6'], mode: 'replace' }]),
+      compilePolicies(ctx, [
+        { kind: 'suppress', neuron: 0, strength: 0, users: ['u6'], mode: 'replace', on: 'users' },
+      ]),
       user,
     );
     expect(delta.vec).toEqual(orig);
@@ -137,7 +141,7 @@ describe('recommend', () => {
     const ctx = steerContext(bundle);
     const threshold = 0.3;
     const policies: Policy[] = [
-      { kind: 'suppress', neuron: 0, strength: 3, users: ['u1', 'u9'] },
+      { kind: 'suppress', neuron: 0, strength: 3, users: ['u1', 'u9'], on: 'users' },
       { kind: 'suppress', neuron: 2, strength: 2, segment: { threshold } },
       { kind: 'boost', neuron: 4, strength: 1.5, users: ['u2'] },
     ];
@@ -173,7 +177,7 @@ describe('recommend', () => {
         fc.double({ min: 0, max: 1, noNaN: true }),
         (user, j, strength) => {
           const compiled = compilePolicies(ctx, [
-            { kind: 'suppress', neuron: j, strength, all: true } as Policy,
+            { kind: 'suppress', neuron: j, strength, all: true, on: 'users' } as Policy,
           ]);
           const s = steerUser(ctx, compiled, user);
           const before = s.code!;
@@ -206,10 +210,53 @@ describe('recommend', () => {
     );
   });
 
+  it('an item view re-scores exactly the items carrying the neuron, as a full per-user item matrix would', () => {
+    const ctx = steerContext(bundle);
+    const user = 6;
+    const j = 2;
+    const policies: Policy[] = [
+      { kind: 'popularity', strength: -0.7 },
+      { kind: 'suppress', neuron: j, strength: 1.8, users: ['u7'] },
+    ];
+    // Brute force: edit every item's (globally edited) code and score the whole matrix.
+    const compiled = compilePolicies(ctx, policies);
+    const global = steerItems(ctx, compiled).itemEmb;
+    const { W, inputScale } = bundle.sae.item.params;
+    const codes = ctx.itemCodes();
+    const full = global.slice();
+    let moved = 0;
+    for (let i = 0; i < model.nItems; i++) {
+      const z = codes[i * 10 + j]; // popularity edits neuron 1 only, so neuron j's activation is the original
+      if (z !== 0) moved++;
+      for (let c = 0; c < dim; c++) full[i * dim + c] -= 1.8 * z * inputScale[0] * W[j * dim + c];
+    }
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThan(model.nItems);
+    const scores = new Float32Array(model.nItems);
+    mfScorer(model).scoreAll(user, model.params.userEmb.subarray(user * dim, (user + 1) * dim), full, scores);
+    const { indptr, indices } = bundle.dataset.interactions;
+    const expected = topKExcluding(scores, 12, indices, indptr[user], indptr[user + 1]);
+    const r = recommend(bundle, user, { k: 12, policies, explain: { topN: 2 } });
+    expect(r.items.map((x) => x.index)).toEqual(Array.from(expected));
+    r.items.forEach((x) => {
+      expect(x.score).toBeCloseTo(scores[x.index], 4);
+      const e = x.explanation!;
+      expect(e.top.reduce((s, c) => s + c.value, 0) + e.other + e.base + e.residual).toBeCloseTo(x.score, 4);
+    });
+    // Another user sees the globally edited matrix only.
+    const other = recommend(bundle, 8, { k: 12, policies });
+    mfScorer(model).scoreAll(8, model.params.userEmb.subarray(8 * dim, 9 * dim), global, scores);
+    expect(other.items.map((x) => x.index)).toEqual(
+      Array.from(topKExcluding(scores, 12, indices, indptr[8], indptr[9])),
+    );
+  });
+
   it('applies a delta edit as e + s·(z′_j − z_j)·W_j and caches global item edits per policy version', () => {
     const ctx = steerContext(bundle);
     const user = 7;
-    const compiled = compilePolicies(ctx, [{ kind: 'suppress', neuron: 3, strength: 2.5, all: true }]);
+    const compiled = compilePolicies(ctx, [
+      { kind: 'suppress', neuron: 3, strength: 2.5, all: true, on: 'users' },
+    ]);
     const s = steerUser(ctx, compiled, user);
     const { W, inputScale } = bundle.sae.user.params;
     for (let c = 0; c < dim; c++) {
