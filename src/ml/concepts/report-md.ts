@@ -41,7 +41,7 @@ export function neuronTableMarkdown(
     String(n.index),
     n.label || '—',
     n.kind,
-    n.bestTag ?? n.concept ?? '—',
+    n.concept ?? (n.bestTag ? `(${n.bestTag})` : '—'), // parentheses: best tag, below the label bar
     `${f2(n.purity10)} / ${f2(n.purity20)} / ${f2(n.purity50)}`,
     `${n.popPct50.toFixed(1)} %`,
     n.decade === null ? '—' : `${n.decade}s (${(n.decadeShare50 * 100).toFixed(0)} %)`,

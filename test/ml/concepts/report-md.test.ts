@@ -46,6 +46,12 @@ describe('report markdown', () => {
     );
     const lines = md.split('\n');
     expect(lines).toHaveLength(3);
+    const all = neuronTableMarkdown(
+      [neuron({ index: 1, kind: 'unlabelled', label: '', concept: null })],
+      dataset,
+      { labelledOnly: false },
+    );
+    expect(all.split('\n')[2]).toContain('| 1 | — | unlabelled | (Horror) |');
     expect(lines[2]).toBe(
       '| 0 | Horror | concept | Horror | 1.00 / 0.95 / 0.90 | 12.3 % | 1980s (50 %) | Scream \\| 2 (1997); Alien (1979) |',
     );
