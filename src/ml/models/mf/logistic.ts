@@ -125,6 +125,8 @@ export function trainLogistic(train: Csr, opts: LogisticOptions): MfModel {
   const bu = new Int32Array(cap);
   const bi = new Int32Array(cap);
   const by = new Float32Array(cap);
+  const userRows = new RowSet(train.rows, cap);
+  const itemRows = new RowSet(train.cols, cap);
   const t0 = performance.now();
   for (let epoch = 1; epoch <= epochs; epoch++) {
     opts.signal?.throwIfAborted();
@@ -147,7 +149,7 @@ export function trainLogistic(train: Csr, opts: LogisticOptions): MfModel {
       }
       total += logisticBatchLoss(model, bu, bi, by, n, l2, grads);
       batches++;
-      applyStep(adam, tensors, gradList, bu, bi, n, dim, lr);
+      applyStep(adam, tensors, gradList, userRows.collect(bu, n), itemRows.collect(bi, n), dim, lr);
     }
     opts.onProgress?.({
       stage: 'recommender',
@@ -161,25 +163,44 @@ export function trainLogistic(train: Csr, opts: LogisticOptions): MfModel {
   return model;
 }
 
+/** The distinct rows a batch touched, without allocating per batch. */
+class RowSet {
+  private readonly seen: Uint8Array;
+  private readonly buf: Int32Array;
+  private n = 0;
+  constructor(rows: number, cap: number) {
+    this.seen = new Uint8Array(rows);
+    this.buf = new Int32Array(Math.min(rows, cap));
+  }
+  collect(ids: Int32Array, count: number): Int32Array {
+    for (let k = 0; k < this.n; k++) this.seen[this.buf[k]] = 0;
+    this.n = 0;
+    for (let k = 0; k < count; k++) {
+      const id = ids[k];
+      if (this.seen[id]) continue;
+      this.seen[id] = 1;
+      this.buf[this.n++] = id;
+    }
+    return this.buf.subarray(0, this.n);
+  }
+}
+
 /** Updates only the rows the batch touched (each row once), then zeroes their gradients. */
 function applyStep(
   adam: Adam | null,
   tensors: Float32Array[],
   grads: Float32Array[],
-  users: Int32Array,
-  items: Int32Array,
-  n: number,
+  uRows: Int32Array,
+  iRows: Int32Array,
   dim: number,
   lr: number,
 ): void {
-  const uRows = uniqueRows(users, n);
-  const iRows = uniqueRows(items, n);
   const plan: [number, Int32Array, number][] = [
     [0, uRows, dim],
     [1, iRows, dim],
     [2, uRows, 1],
     [3, iRows, 1],
-    [4, Int32Array.of(0), 1],
+    [4, GLOBAL_ROW, 1],
   ];
   adam?.tick();
   for (const [k, rows, width] of plan) {
@@ -196,6 +217,4 @@ function applyStep(
   }
 }
 
-function uniqueRows(ids: Int32Array, n: number): Int32Array {
-  return Int32Array.from(new Set(ids.subarray(0, n)));
-}
+const GLOBAL_ROW = Int32Array.of(0);
