@@ -1,3 +1,4 @@
+import { allocSparseCodes, encodeSparse, normaliseRows } from './sparse.ts';
 import type { Sae } from './types.ts';
 
 /**
@@ -5,22 +6,23 @@ import type { Sae } from './types.ts';
  * `out` is given. TopK keeps the k largest pre-activations (after ReLU) per row.
  */
 export function encode(sae: Sae, x: Float32Array, n: number, out?: Float32Array): Float32Array {
-  const { inputDim: d, latents: m, activation, k } = sae.config;
-  const { W, bEnc, bPre, inputScale } = sae.params;
+  const { inputDim: d, latents: m } = sae.config;
   const z = out ?? new Float32Array(n * m);
-  const inv = 1 / inputScale[0];
-  const xh = new Float32Array(d);
-  for (let r = 0; r < n; r++) {
-    const xo = r * d;
-    for (let c = 0; c < d; c++) xh[c] = (x[xo + c] - bPre[c]) * inv;
-    const zo = r * m;
-    for (let j = 0; j < m; j++) {
-      let s = bEnc[j];
-      const wo = j * d;
-      for (let c = 0; c < d; c++) s += W[wo + c] * xh[c];
-      z[zo + j] = s > 0 ? s : 0;
+  const block = 256;
+  const rows = new Int32Array(block);
+  const xh = new Float32Array(block * d);
+  const codes = allocSparseCodes(block, sae);
+  for (let r0 = 0; r0 < n; r0 += block) {
+    const len = Math.min(block, n - r0);
+    for (let q = 0; q < len; q++) rows[q] = r0 + q;
+    normaliseRows(sae, x, rows.subarray(0, len), xh);
+    encodeSparse(sae, xh, len, codes);
+    z.fill(0, r0 * m, (r0 + len) * m);
+    for (let q = 0; q < len; q++) {
+      const zo = (r0 + q) * m;
+      const co = q * codes.cap;
+      for (let a = 0; a < codes.count[q]; a++) z[zo + codes.idx[co + a]] = codes.val[co + a];
     }
-    if (activation === 'topk' && k !== undefined && k < m) keepTopK(z, zo, m, k);
   }
   return z;
 }

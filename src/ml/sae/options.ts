@@ -16,8 +16,14 @@ export interface SaeTrainData {
   trainUsers?: Int32Array;
 }
 
-/** How (user, item) pairs for the prediction-aware loss are drawn inside a batch. */
-export type PairSampling = 'random' | 'positives' | 'mixed';
+/**
+ * Where the (user, item) pairs of the prediction-aware loss come from: random user × item pairs, each
+ * batch user with one of its training positives, or with one of the items the frozen recommender ranks
+ * highest for it among its non-positives (the items fidelity's top-30 lists are made of).
+ */
+export type PairSource = 'random' | 'positives' | 'top';
+/** One source, several, or 'mixed' (= random + positives). */
+export type PairSampling = PairSource | PairSource[] | 'mixed';
 
 export interface SaeTrainOptions {
   latents?: number;
@@ -49,6 +55,11 @@ export interface SaeTrainOptions {
   pairSampling?: PairSampling;
   /** Random (user, item) pairs per step (for 'random' and 'mixed'). */
   pairsPerStep?: number;
+  /** For 'top' pairs: how many of each user's highest-scored non-positive items to draw from. */
+  topPairs?: number;
+  /** TopK for user rows (default k). With a shared SAE the user side shares the weights but may keep more
+   * latents per row: item codes stay sparse (concepts, MS), user reconstructions stay faithful. */
+  userK?: number;
   /** λ1: L1 weight on codes. */
   l1?: number;
   /** λ2: weight of KL(ρ‖p_j) on activation rates. */
@@ -62,8 +73,11 @@ export interface SaeTrainOptions {
   signal?: Cancellation;
 }
 
-export type ResolvedSaeOptions = Required<Omit<SaeTrainOptions, 'onProgress' | 'signal' | 'matryoshka'>> & {
+export type ResolvedSaeOptions = Required<
+  Omit<SaeTrainOptions, 'onProgress' | 'signal' | 'matryoshka' | 'pairSampling'>
+> & {
   matryoshka: number[];
+  pairSources: PairSource[];
   onProgress?: ProgressCallback;
   signal?: Cancellation;
 };
@@ -85,6 +99,7 @@ export const SAE_DEFAULTS = {
   betaWarmup: 0,
   pairSampling: 'mixed',
   pairsPerStep: 256,
+  topPairs: 50,
   l1: 0,
   kl: 0,
   resampleDead: true,
@@ -106,8 +121,14 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
   if (!(o.lr > 0)) bad('lr', 'must be > 0');
   for (const f of ['alpha', 'beta', 'l1', 'kl', 'betaWarmup', 'pairsPerStep', 'lrFinal'] as const)
     if (!(o[f] >= 0)) bad(f, 'must be ≥ 0');
-  if (!['random', 'positives', 'mixed'].includes(o.pairSampling))
-    bad('pairSampling', 'random|positives|mixed');
+  const ps = o.pairSampling as PairSampling;
+  const pairSources: PairSource[] =
+    ps === 'mixed' ? ['random', 'positives'] : Array.isArray(ps) ? [...ps] : [ps as PairSource];
+  for (const src of pairSources)
+    if (!['random', 'positives', 'top'].includes(src)) bad('pairSampling', `unknown pair source "${src}"`);
+  const userK = opts.userK ?? o.k;
+  if (!Number.isInteger(userK) || userK < 1 || userK > o.latents) bad('userK', `must be in 1..latents`);
+  if (!Number.isInteger(o.topPairs) || o.topPairs < 1) bad('topPairs', 'must be a positive integer');
   const matryoshka = opts.matryoshka && opts.matryoshka.length > 0 ? [...opts.matryoshka] : [];
   if (matryoshka.length > 0) {
     if (matryoshka[matryoshka.length - 1] !== o.latents) matryoshka.push(o.latents);
@@ -120,7 +141,8 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
   const rho = opts.rho ?? (o.activation === 'topk' ? o.k / o.latents : 0.05);
   if (!(rho > 0 && rho < 1)) bad('rho', 'must be in (0, 1)');
   if (!(dim >= 1)) bad('dim', 'must be ≥ 1');
-  return { ...o, rho, matryoshka } as ResolvedSaeOptions;
+  const { pairSampling: _ps, ...rest } = o;
+  return { ...rest, userK, rho, matryoshka, pairSources } as ResolvedSaeOptions;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

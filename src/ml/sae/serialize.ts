@@ -24,6 +24,8 @@ export function saveSae(pair: SaePair): Uint8Array {
     tensors[`${side}.bPre`] = sae.params.bPre;
     tensors[`${side}.inputScale`] = sae.params.inputScale;
   }
+  // A shared SAE may still give user rows their own TopK k (same weights): keep the item config too.
+  if (pair.shared) configs.item = pair.item.config;
   return encodeArtifact(KIND, { shared: pair.shared, configs }, tensors, shapes);
 }
 
@@ -52,5 +54,9 @@ export function loadSae(bytes: Uint8Array): SaePair {
     };
   };
   const user = read('user');
-  return shared ? { shared, user, item: user } : { shared, user, item: read('item') };
+  if (!shared) return { shared, user, item: read('item') };
+  const itemConfig = configs?.item;
+  if (!itemConfig || JSON.stringify(itemConfig) === JSON.stringify(user.config))
+    return { shared, user, item: user };
+  return { shared, user, item: { kind: 'sae', config: itemConfig, params: user.params } };
 }

@@ -34,52 +34,69 @@ export function normaliseRows(sae: Sae, emb: Float32Array, rows: ArrayLike<numbe
  * Encodes n normalised rows xh [n × inputDim] into sparse codes; the same activations as `encode` in
  * model.ts (ReLU, then the k largest, ties to the lower index).
  */
-export function encodeSparse(
-  sae: Sae,
-  xh: Float32Array,
-  n: number,
-  codes: SparseCodes,
-  pre?: Float32Array,
-): void {
+export function encodeSparse(sae: Sae, xh: Float32Array, n: number, codes: SparseCodes): void {
   const { inputDim: d, latents: m } = sae.config;
   const { W, bEnc } = sae.params;
-  const cap = codes.cap;
-  const topk = cap < m;
-  const s = pre ?? new Float32Array(m);
-  for (let r = 0; r < n; r++) {
-    const xo = r * d;
+  const pre = new Float32Array(4 * m);
+  // Four rows at a time: each encoder row is loaded once per block (the hot loop of SAE training).
+  for (let r0 = 0; r0 < n; r0 += 4) {
+    const rows = Math.min(4, n - r0);
+    const o0 = r0 * d;
+    const o1 = rows > 1 ? o0 + d : o0;
+    const o2 = rows > 2 ? o0 + 2 * d : o0;
+    const o3 = rows > 3 ? o0 + 3 * d : o0;
     for (let j = 0; j < m; j++) {
-      let acc = bEnc[j];
+      const b = bEnc[j];
+      let a0 = b;
+      let a1 = b;
+      let a2 = b;
+      let a3 = b;
       const wo = j * d;
-      for (let c = 0; c < d; c++) acc += W[wo + c] * xh[xo + c];
-      s[j] = Math.fround(acc);
-    }
-    const co = r * cap;
-    let cnt = 0;
-    if (!topk) {
-      for (let j = 0; j < m; j++) {
-        if (s[j] > 0) {
-          codes.idx[co + cnt] = j;
-          codes.val[co + cnt++] = s[j];
-        }
+      for (let c = 0; c < d; c++) {
+        const w = W[wo + c];
+        a0 += w * xh[o0 + c];
+        a1 += w * xh[o1 + c];
+        a2 += w * xh[o2 + c];
+        a3 += w * xh[o3 + c];
       }
-    } else {
-      // Insertion into a descending list of length ≤ cap; a later index never displaces an equal value.
-      for (let j = 0; j < m; j++) {
-        const v = s[j];
-        if (v <= 0 || (cnt === cap && v <= codes.val[co + cnt - 1])) continue;
-        let p = cnt < cap ? cnt++ : cap - 1;
-        while (p > 0 && codes.val[co + p - 1] < v) {
-          codes.val[co + p] = codes.val[co + p - 1];
-          codes.idx[co + p] = codes.idx[co + p - 1];
-          p--;
-        }
-        codes.val[co + p] = v;
-        codes.idx[co + p] = j;
-      }
+      pre[j] = a0;
+      pre[m + j] = a1;
+      pre[2 * m + j] = a2;
+      pre[3 * m + j] = a3;
     }
-    codes.count[r] = cnt;
+    for (let q = 0; q < rows; q++) selectActive(pre, q * m, m, codes, r0 + q);
   }
+}
+
+/** ReLU, then (TopK) the `cap` largest, strongest first; a later index never displaces an equal value. */
+function selectActive(pre: Float32Array, off: number, m: number, codes: SparseCodes, r: number): void {
+  const cap = codes.cap;
+  const co = r * cap;
+  const { idx, val } = codes;
+  let cnt = 0;
+  if (cap >= m) {
+    for (let j = 0; j < m; j++) {
+      const v = pre[off + j];
+      if (v > 0) {
+        idx[co + cnt] = j;
+        val[co + cnt++] = v;
+      }
+    }
+  } else {
+    for (let j = 0; j < m; j++) {
+      const v = pre[off + j];
+      if (v <= 0 || (cnt === cap && v <= val[co + cnt - 1])) continue;
+      let p = cnt < cap ? cnt++ : cap - 1;
+      while (p > 0 && val[co + p - 1] < v) {
+        val[co + p] = val[co + p - 1];
+        idx[co + p] = idx[co + p - 1];
+        p--;
+      }
+      val[co + p] = v;
+      idx[co + p] = j;
+    }
+  }
+  codes.count[r] = cnt;
 }
 
 /** Decoder output in the normalised space for the active latents with index < prefix: Σ z_j W_j. */

@@ -1,4 +1,5 @@
 import { Rng } from '../core/rng.ts';
+import { topKExcluding } from '../eval/topk.ts';
 import { Adam } from '../optim/adam.ts';
 import { initSae, inputStats, type RowSource } from './init.ts';
 import {
@@ -58,16 +59,21 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
   };
   const make = (sources: RowSource[]): Sae =>
     initSae(config, inputStats(sources, d, o.preBias, o.normalise), sources, o.init, rng.fork());
+  const withUserK = (sae: Sae): Sae =>
+    o.activation === 'topk' && o.userK !== o.k ? { ...sae, config: { ...sae.config, k: o.userK } } : sae;
   let pair: SaePair;
   if (o.shared) {
     const sae = make([userSrc, itemSrc]);
-    pair = { shared: true, user: sae, item: sae };
+    pair = { shared: true, user: withUserK(sae), item: sae }; // user shares `params` with item
   } else {
-    pair = { shared: false, user: make([userSrc]), item: make([itemSrc]) };
+    pair = { shared: false, user: withUserK(make([userSrc])), item: make([itemSrc]) };
   }
-  const saes = pair.shared ? [pair.user] : [pair.user, pair.item];
+  const saes = pair.shared ? [pair.item] : [pair.user, pair.item];
   const grads = new Map<Sae, SaeGrads>(saes.map((s) => [s, allocGrads(s)]));
+  if (pair.shared) grads.set(pair.user, grads.get(pair.item)!);
   const adams = saes.map((s) => new Adam([s.params.W, s.params.bEnc], { lr: o.lr }));
+  const topLists =
+    o.beta > 0 && o.pairSources.includes('top') ? topItemsPerUser(data, trainUsers, o.topPairs) : null;
 
   const weights: LossWeights = {
     alpha: o.alpha,
@@ -98,7 +104,7 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
     const sum: LossParts = { emb: 0, pred: 0, l1: 0, kl: 0, total: 0 };
     let lr = o.lr;
     for (let s = 0; s < stepsPerEpoch; s++) {
-      const batch = makeBatch(o, data, userOrder, itemOrder, s, usersPerStep, rng);
+      const batch = makeBatch(o, data, topLists, userOrder, itemOrder, s, usersPerStep, rng);
       const { parts, user, item } = saeLoss(pair, data, batch, weights, grads);
       for (const key of Object.keys(sum) as (keyof LossParts)[]) sum[key] += parts[key] / stepsPerEpoch;
       lr = cosineLr(o, step++, totalSteps);
@@ -161,12 +167,33 @@ function predictionScale(data: SaeTrainData, trainUsers: Int32Array, rng: Rng): 
 }
 
 /**
- * Step s of an epoch: a slice of the shuffled items and users; L_pred pairs are random (user, item)
- * pairs within the batch and/or each user with one of its training positives (appended as item rows).
+ * For 'top' pairs: each train user's `n` highest-scored non-positive items under the frozen recommender,
+ * [nUsers × n] (rows of users outside trainUsers stay empty).
+ */
+function topItemsPerUser(data: SaeTrainData, trainUsers: Int32Array, n: number): Int32Array {
+  const d = data.dim;
+  const nn = Math.min(n, data.nItems);
+  const out = new Int32Array(data.nUsers * nn);
+  const scores = new Float32Array(data.nItems);
+  const { indptr, indices } = data.train;
+  for (const u of trainUsers) {
+    data.scorer.scoreAll(u, data.userEmb.subarray(u * d, u * d + d), data.itemEmb, scores);
+    const top = topKExcluding(scores, nn, indices, indptr[u], indptr[u + 1]);
+    out.set(top, u * nn);
+    for (let r = top.length; r < nn; r++) out[u * nn + r] = top[r % Math.max(1, top.length)] ?? 0;
+  }
+  return out;
+}
+
+/**
+ * Step s of an epoch: a slice of the shuffled items and users. L_pred pairs are random (user, item)
+ * pairs within the batch, and/or each user with one of its training positives or of its top-scored
+ * items (appended as extra item rows, which also join L_emb).
  */
 function makeBatch(
   o: ResolvedSaeOptions,
   data: SaeTrainData,
+  topLists: Int32Array | null,
   userOrder: Int32Array,
   itemOrder: Int32Array,
   s: number,
@@ -176,23 +203,28 @@ function makeBatch(
   const items0 = itemOrder.subarray(s * o.batchSize, Math.min(itemOrder.length, (s + 1) * o.batchSize));
   const uStart = Math.min(userOrder.length, s * usersPerStep);
   const users = userOrder.slice(uStart, Math.min(userOrder.length, uStart + usersPerStep));
-  const wantPos = o.beta > 0 && (o.pairSampling === 'positives' || o.pairSampling === 'mixed');
-  const wantRandom = o.beta > 0 && (o.pairSampling === 'random' || o.pairSampling === 'mixed');
+  const on = (src: 'random' | 'positives' | 'top'): boolean => o.beta > 0 && o.pairSources.includes(src);
   const { indptr, indices } = data.train;
   const extra: number[] = [];
   const pu: number[] = [];
   const pi: number[] = [];
-  if (wantPos) {
+  const addPair = (r: number, item: number): void => {
+    pu.push(r);
+    pi.push(items0.length + extra.length);
+    extra.push(item);
+  };
+  if (on('positives')) {
     for (let r = 0; r < users.length; r++) {
       const u = users[r];
       const deg = indptr[u + 1] - indptr[u];
-      if (deg === 0) continue;
-      pu.push(r);
-      pi.push(items0.length + extra.length);
-      extra.push(indices[indptr[u] + rng.nextInt(deg)]);
+      if (deg > 0) addPair(r, indices[indptr[u] + rng.nextInt(deg)]);
     }
   }
-  if (wantRandom && users.length > 0 && items0.length > 0) {
+  if (on('top') && topLists) {
+    const n = topLists.length / data.nUsers;
+    for (let r = 0; r < users.length; r++) addPair(r, topLists[users[r] * n + rng.nextInt(n)]);
+  }
+  if (on('random') && users.length > 0 && items0.length > 0) {
     for (let q = 0; q < o.pairsPerStep; q++) {
       pu.push(rng.nextInt(users.length));
       pi.push(rng.nextInt(items0.length));

@@ -33,5 +33,9 @@ export interface Sae {
 export interface SaePair {
   shared: boolean;
   user: Sae;
-  item: Sae; // the same object as `user` when shared
+  /**
+   * When shared: the same object as `user`, or (when user rows keep a different TopK k) an object with
+   * its own config but the very same `params` arrays. Encode users with `user`, items with `item`.
+   */
+  item: Sae;
 }

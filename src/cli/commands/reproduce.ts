@@ -1,0 +1,92 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MlError } from '../../ml/core/errors.ts';
+import { DATA_SPEC_HELP } from '../../ml/data/spec.ts';
+import { saveRecommender } from '../../ml/models/serialize.ts';
+import { ABLATION_BETAS } from '../../ml/pipeline/options.ts';
+import { reportMarkdown } from '../../ml/pipeline/report-md.ts';
+import { runPipeline } from '../../ml/pipeline/run.ts';
+import { saveSae } from '../../ml/sae/serialize.ts';
+import type { InterventionsReport } from '../../ml/steer/measure.ts';
+import { renderInterventionsMarkdown } from '../../ml/steer/report-md.ts';
+import { formatHelp, parseArgs } from '../args.ts';
+import { progressBar } from '../progress-bar.ts';
+
+export const summary = 'train recommender → SAE → evaluate → label; write report.json and report.md';
+
+const FLAGS = {
+  data: { type: 'string', default: 'synthetic', help: `data-source spec: ${DATA_SPEC_HELP}` },
+  model: { type: 'string', default: 'mf', choices: ['mf', 'ncf'], help: 'recommender kind' },
+  seed: { type: 'integer', default: 0, help: 'seed of the split, the recommender and the SAE' },
+  out: { type: 'string', default: 'runs/reproduce', help: 'output directory' },
+  ablation: { type: 'boolean', default: false, help: 'also retrain the SAE for β ∈ {0, 0.1, 1, 10}' },
+  frontier: {
+    type: 'string',
+    help: 'JSON array of SAE settings (e.g. [{"latents":256},{"k":4}]) to train and tabulate in report.md',
+  },
+  interventions: {
+    type: 'boolean',
+    default: false,
+    help: "measure steering interventions (report's interventions)",
+  },
+  sae: { type: 'string', help: 'JSON object of SAE options overriding the chosen setting' },
+  weights: { type: 'boolean', default: false, help: 'also write recommender.prsm and sae.prsm' },
+} as const;
+
+export async function run(argv: string[]): Promise<void> {
+  const { flags, help } = parseArgs(argv, FLAGS);
+  if (help) {
+    process.stdout.write(
+      formatHelp('prism reproduce --data SPEC --model mf|ncf [--seed 0] [--ablation] --out DIR', FLAGS),
+    );
+    return;
+  }
+  const model = flags.model as 'mf' | 'ncf';
+  const bar = progressBar(`reproduce ${model}`);
+  let lastStage = '';
+  const result = await runPipeline(
+    flags.data,
+    {
+      model,
+      seed: flags.seed,
+      sae: flags.sae ? parseJson(flags.sae, 'sae') : undefined,
+      ablation: flags.ablation ? ABLATION_BETAS : undefined,
+      frontier: flags.frontier ? parseJson(flags.frontier, 'frontier') : undefined,
+      interventions: flags.interventions,
+    },
+    (e) => {
+      if (e.stage !== lastStage) {
+        bar.done();
+        lastStage = e.stage;
+      }
+      bar.update({ ...e, message: undefined });
+    },
+  );
+  bar.done();
+  const { report } = result;
+  mkdirSync(flags.out, { recursive: true });
+  writeFileSync(join(flags.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const interventions = report.interventions
+    ? renderInterventionsMarkdown(report.interventions as InterventionsReport)
+    : undefined;
+  writeFileSync(
+    join(flags.out, 'report.md'),
+    reportMarkdown(report, result.bundle.dataset, { interventions }),
+  );
+  if (flags.weights) {
+    writeFileSync(join(flags.out, 'recommender.prsm'), saveRecommender(result.bundle.recommender));
+    writeFileSync(join(flags.out, 'sae.prsm'), saveSae(result.bundle.sae));
+  }
+  const f = report.fidelity;
+  process.stdout.write(
+    `${report.dataset.name} ${model}: HR@10 ${report.recommender['hr@10'].toFixed(3)} | SAE ${report.sae.latents} latents, L0 items ${report.sae.l0_items.toFixed(2)} | RBO@30 ${f['rbo@30'].toFixed(3)} Kendall ${f['kendall@30'].toFixed(3)} | MS ${report.ms.embedding.toFixed(3)} | ${report.timings.total_s.toFixed(1)} s wall, ${report.cpu_s.toFixed(1)} s CPU\nwrote ${join(flags.out, 'report.json')} and report.md\n`,
+  );
+}
+
+function parseJson<T>(text: string, flag: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new MlError('BAD_CONFIG', `--${flag}: not valid JSON: ${text}`, flag);
+  }
+}

@@ -1,0 +1,56 @@
+import type { RecommenderTrainOptions } from '../models/train.ts';
+import type { SaeTrainOptions } from '../sae/options.ts';
+
+/** Everything `runPipeline` (and `prism reproduce`, and the jobs) can set; every field has a default. */
+export interface PipelineOptions {
+  model: 'mf' | 'ncf';
+  seed?: number; // 0
+  /** Embedding size; default by dataset (20 ML-1M, 100 Last.FM). */
+  dim?: number;
+  /** Recommender options beyond dim/seed (epochs, lr, …). */
+  recommender?: Partial<RecommenderTrainOptions>;
+  /** SAE options; merged over the chosen setting (`chosenSaeOptions`). */
+  sae?: SaeTrainOptions;
+  /** Share of users held out of SAE training for fidelity (0.2). */
+  heldOutFraction?: number;
+  /** Users whose original/reconstructed lists go into report.fidelity.samples (200). */
+  fidelitySamples?: number;
+  /** β values for the ablation (each retrains the SAE); absent = no ablation. */
+  ablation?: number[];
+  /** SAE settings to train and evaluate for the frontier table; absent = none. */
+  frontier?: SaeTrainOptions[];
+  /** Measure steering interventions (needs src/ml/steer); default false. */
+  interventions?: boolean;
+}
+
+/** The paper's β ablation grid. */
+export const ABLATION_BETAS = [0, 0.1, 1, 10];
+
+/**
+ * The SAE setting `prism reproduce` uses by default (chosen from the frontier explored in
+ * bench/reproduce.ts; see report.md). A shared SAE as in the paper, TopK, Matryoshka prefixes so that
+ * coarse concept neurons exist, prediction-aware loss on random and top-ranked pairs.
+ */
+export function chosenSaeOptions(model: 'mf' | 'ncf', datasetName: string): SaeTrainOptions {
+  const base: SaeTrainOptions = {
+    latents: 512,
+    activation: 'topk',
+    k: 8,
+    matryoshka: [32, 128, 512],
+    shared: true,
+    preBias: true,
+    normalise: true,
+    init: 'data',
+    epochs: 30,
+    batchSize: 256,
+    lr: 3e-3,
+    lrFinal: 0.05,
+    alpha: 1,
+    beta: 1,
+    pairSampling: ['random', 'top'],
+    resampleDead: true,
+  };
+  void model;
+  void datasetName;
+  return base;
+}

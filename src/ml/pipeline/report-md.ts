@@ -1,0 +1,221 @@
+import { hierarchyMarkdown, markdownTable, mdCell } from '../concepts/report-md.ts';
+import type { Dataset } from '../data/types.ts';
+import type { FrontierRow, ReproduceReport } from './report.ts';
+
+const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '—');
+const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '—');
+
+/** The issue's targets that a report can check by itself (ML-1M fidelity/MS/L0 at the chosen setting). */
+export function targetLines(r: ReproduceReport): string[] {
+  const f = r.fidelity;
+  const ok = (b: boolean): string => (b ? 'met' : 'NOT met');
+  const lines = [
+    `- fidelity RBO@30 ${f3(f['rbo@30'])} (target ≥ 0.85: ${ok(f['rbo@30'] >= 0.85)}), Kendall τ-b ${f3(f['kendall@30'])} (≥ 0.72: ${ok(f['kendall@30'] >= 0.72)})`,
+    `- embedding MS ${f3(r.ms.embedding)} (≥ 0.82: ${ok(r.ms.embedding >= 0.82)}), mean item L0 ${f2(r.sae.l0_items)} (≤ 8: ${ok(r.sae.l0_items <= 8)})`,
+    `- concepts with a neuron of purity@20 ≥ 0.8: ${r.headline.concepts_purity20_ge_080} of ${r.concepts.length}`,
+  ];
+  const pop = r.headline.popularity;
+  lines.push(
+    pop
+      ? `- popularity neuron #${pop.neuron}: top-50 mean popularity percentile ${pop.popPct50.toFixed(2)} % (target ≤ 1.5 %: ${ok(pop.popPct50 <= 1.5)})`
+      : '- popularity neuron: none with 50 active items',
+  );
+  const eras = r.headline.eras.filter((e) => e.decadeShare50 >= 0.9);
+  lines.push(
+    `- era neurons with ≥ 90 % of their top-50 from one decade: ${eras.length ? eras.map((e) => `${e.decade}s (#${e.neuron}, ${(e.decadeShare50 * 100).toFixed(0)} %)`).join(', ') : 'none'} (target: two decades: ${ok(new Set(eras.map((e) => e.decade)).size >= 2)})`,
+  );
+  return lines;
+}
+
+export function frontierTable(rows: FrontierRow[]): string {
+  return markdownTable(
+    [
+      'latents',
+      'k (items/users)',
+      'matryoshka',
+      'β',
+      'λ1',
+      'epochs',
+      'RBO@30',
+      'Kendall',
+      'MS',
+      'L0 items',
+      'L0 users',
+      'EV',
+      'dead (items)',
+      'train s',
+    ],
+    rows.map((x) => [
+      String(x.latents),
+      x.k === null ? 'ReLU' : `${x.k}/${x.user_k}`,
+      x.matryoshka ? x.matryoshka.join('/') : '—',
+      String(x.beta),
+      String(x.l1),
+      String(x.epochs),
+      f3(x['rbo@30']),
+      f3(x['kendall@30']),
+      f3(x.ms),
+      f2(x.l0_items),
+      f2(x.l0_users),
+      f3(x.explained_variance),
+      String(x.dead_items),
+      f2(x.train_s),
+    ]),
+  );
+}
+
+/** A readable report.md: headline numbers, targets, ablation, frontier, labelled neurons, hierarchy. */
+export function reportMarkdown(
+  r: ReproduceReport,
+  dataset: Dataset,
+  extra: { interventions?: string } = {},
+): string {
+  const title = (i: string): string => {
+    const idx = dataset.items.index.get(i);
+    return idx === undefined ? i : (dataset.itemTitles[idx] ?? i);
+  };
+  const s = r.sae;
+  const out: string[] = [];
+  out.push(`# Prism reproduction: ${r.dataset.name}, ${r.recommender.model.toUpperCase()} (seed ${r.seed})`);
+  out.push('');
+  out.push(
+    `${r.dataset.users} users, ${r.dataset.items} items, ${r.dataset.interactions} interactions. Recommender d = ${r.recommender.dim}: HR@10 ${f3(r.recommender['hr@10'])}, NDCG@10 ${f3(r.recommender['ndcg@10'])} (full ranking, 5 held-out positives per user).`,
+  );
+  out.push('');
+  out.push('## Headline');
+  out.push('');
+  out.push(
+    markdownTable(
+      ['metric', 'value'],
+      [
+        [
+          'SAE',
+          `${s.latents} latents, ${s.k === null ? 'ReLU' : `TopK k = ${s.k} (users ${s.user_k})`}, ${s.shared ? 'shared by users and items' : 'one per side'}, Matryoshka ${s.matryoshka ? s.matryoshka.join('/') : 'off'}`,
+        ],
+        ['weights', `α ${s.alpha}, β ${s.beta}, λ1 ${s.l1}, λ2 ${s.kl}, ρ ${f3(s.rho)}, ${s.epochs} epochs`],
+        [
+          'fidelity (held-out users)',
+          `${r.fidelity.users} users: RBO@30 ${f3(r.fidelity['rbo@30'])}, Kendall τ-b ${f3(r.fidelity['kendall@30'])}`,
+        ],
+        [
+          'HR@10 / NDCG@10 with reconstructed embeddings',
+          `${f3(r.fidelity['hr@10'])} / ${f3(r.fidelity['ndcg@10'])}`,
+        ],
+        ['monosemanticity (embedding / metadata)', `${f3(r.ms.embedding)} / ${f3(r.ms.metadata)}`],
+        ['mean L0 (items / users)', `${f2(s.l0_items)} / ${f2(s.l0_users)}`],
+        ['dead neurons (all / on items)', `${s.dead} / ${s.dead_items}`],
+        [
+          'explained variance (all / items / users)',
+          `${f3(s.explained_variance)} / ${f3(s.explained_variance_items)} / ${f3(s.explained_variance_users)}`,
+        ],
+        ['relative squared error (items / users)', `${f3(s.rel_error_items)} / ${f3(s.rel_error_users)}`],
+        [
+          'timings (s)',
+          Object.entries(r.timings)
+            .map(([k, v]) => `${k.replace('_s', '')} ${f2(v)}`)
+            .join(', '),
+        ],
+        ['CPU seconds / peak RSS', `${f2(r.cpu_s)} s / ${r.peak_rss_mb} MB`],
+      ],
+    ),
+  );
+  out.push('');
+  out.push('## Targets (issue 3)');
+  out.push('');
+  out.push(...targetLines(r));
+  if (r.ablation) {
+    out.push('');
+    out.push('## β ablation (same setting, β varied)');
+    out.push('');
+    out.push(
+      markdownTable(
+        ['β', 'RBO@30', 'Kendall', 'MS', 'L0 items'],
+        r.ablation.map((a) => [
+          `${a.beta}${a.chosen ? ' (chosen)' : ''}`,
+          f3(a['rbo@30']),
+          f3(a['kendall@30']),
+          f3(a.ms),
+          f2(a.l0_items),
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(ablationVerdict(r));
+  }
+  if (r.frontier) {
+    out.push('');
+    out.push('## Frontier explored');
+    out.push('');
+    out.push(frontierTable(r.frontier));
+  }
+  out.push('');
+  out.push('## Concepts: best neuron per tag (≥ 1 % of items)');
+  out.push('');
+  out.push(
+    markdownTable(
+      ['concept', 'neuron', 'label', 'purity@10', 'purity@20', 'purity@50'],
+      r.concepts.map((c) => [
+        c.concept,
+        c.neuron < 0 ? '—' : String(c.neuron),
+        r.neurons.find((n) => n.index === c.neuron)?.label ?? '',
+        f2(c['purity@10']),
+        f2(c['purity@20']),
+        f2(c['purity@50']),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push('## Top labelled neurons');
+  out.push('');
+  const labelled = r.neurons
+    .filter((n) => n.kind !== 'unlabelled' && n.kind !== 'dead')
+    .sort((a, b) => b['purity@20'] - a['purity@20'] || a.index - b.index)
+    .slice(0, 30);
+  out.push(
+    markdownTable(
+      ['neuron', 'label', 'kind', 'purity@10/20/50', 'pop pct@50', 'decade (share@50)', 'top items'],
+      labelled.map((n) => [
+        String(n.index),
+        n.label,
+        n.kind,
+        `${f2(n['purity@10'])} / ${f2(n['purity@20'])} / ${f2(n['purity@50'])}`,
+        `${n['pop_pct@50'].toFixed(1)} %`,
+        n.decade === null ? '—' : `${n.decade}s (${(n['decade_share@50'] * 100).toFixed(0)} %)`,
+        n.top_items.slice(0, 3).map(title).join('; '),
+      ]),
+    ),
+  );
+  if (r.hierarchy) {
+    out.push('');
+    out.push(`## Matryoshka hierarchy (coarse prefix: first ${r.hierarchy.coarse} neurons)`);
+    out.push('');
+    out.push(hierarchyMarkdown(r.hierarchy));
+  }
+  if (extra.interventions) {
+    out.push('');
+    out.push(extra.interventions);
+  }
+  out.push('');
+  out.push('## Fidelity samples');
+  out.push('');
+  for (const smp of r.fidelity.samples.slice(0, 3)) {
+    out.push(
+      `- user ${mdCell(smp.user)}: original ${smp.original.slice(0, 10).join(', ')} … / reconstructed ${smp.reconstructed.slice(0, 10).join(', ')} …`,
+    );
+  }
+  out.push('');
+  return out.join('\n');
+}
+
+/** Says plainly whether the paper's trade-off (β up: fidelity up, MS down) holds in the ablation. */
+export function ablationVerdict(r: ReproduceReport): string {
+  const rows = r.ablation ?? [];
+  if (rows.length < 2) return '';
+  const lo = rows[0];
+  const hi = rows[rows.length - 1];
+  const fidelityUp = hi['rbo@30'] > lo['rbo@30'];
+  const msDown = hi.ms < lo.ms;
+  if (fidelityUp && msDown)
+    return `The paper's trade-off holds: from β = ${lo.beta} to β = ${hi.beta} RBO rises ${f3(lo['rbo@30'])} → ${f3(hi['rbo@30'])} while MS falls ${f3(lo.ms)} → ${f3(hi.ms)}.`;
+  return `The paper's trade-off does not hold as stated: from β = ${lo.beta} to β = ${hi.beta} RBO goes ${f3(lo['rbo@30'])} → ${f3(hi['rbo@30'])} and MS ${f3(lo.ms)} → ${f3(hi.ms)}.`;
+}

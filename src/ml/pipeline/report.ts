@@ -1,0 +1,247 @@
+import type { ConceptAnalysis } from '../concepts/analyse.ts';
+import type { MatryoshkaHierarchy } from '../concepts/hierarchy.ts';
+import type { EraNeuron, PopularityNeuron } from '../concepts/summary.ts';
+import type { Dataset } from '../data/types.ts';
+import type { SaeEvaluation, TrainedRecommender, TrainedSae } from './stages.ts';
+
+/** report.json of `prism reproduce` (issue 3 item 5). Ids are the dataset's own (MovieID, artistID). */
+export interface ReproduceReport {
+  dataset: { name: string; users: number; items: number; interactions: number };
+  recommender: { model: 'mf' | 'ncf'; dim: number; 'hr@10': number; 'ndcg@10': number; train_s: number };
+  sae: {
+    latents: number;
+    matryoshka: number[] | null;
+    alpha: number;
+    beta: number;
+    l1: number;
+    kl: number;
+    rho: number;
+    train_s: number;
+    l0_users: number;
+    l0_items: number;
+    dead: number;
+    explained_variance: number;
+    // beyond the required fields
+    k: number | null;
+    user_k: number | null;
+    shared: boolean;
+    epochs: number;
+    dead_items: number;
+    explained_variance_users: number;
+    explained_variance_items: number;
+    rel_error_users: number;
+    rel_error_items: number;
+  };
+  fidelity: {
+    users: number;
+    'rbo@30': number;
+    'kendall@30': number;
+    'hr@10': number;
+    'ndcg@10': number;
+    samples: { user: string; original: string[]; reconstructed: string[] }[];
+  };
+  ms: { embedding: number; metadata: number };
+  neurons: ReportNeuron[];
+  concepts: {
+    concept: string;
+    neuron: number;
+    'purity@10': number;
+    'purity@20': number;
+    'purity@50': number;
+  }[];
+  headline: {
+    popularity: PopularityNeuron | null;
+    eras: EraNeuron[];
+    /** Concepts (≥ 1 % of items) whose best neuron has purity@20 ≥ 0.8. */
+    concepts_purity20_ge_080: number;
+  };
+  hierarchy: MatryoshkaHierarchy | null;
+  ablation?: AblationRow[];
+  frontier?: FrontierRow[];
+  interventions?: unknown;
+  timings: {
+    load_s: number;
+    recommender_s: number;
+    sae_s: number;
+    eval_s: number;
+    label_s: number;
+    total_s: number;
+  };
+  /** CPU seconds (user + system) of the process over the same stages. */
+  cpu_s: number;
+  peak_rss_mb: number;
+  seed: number;
+}
+
+export interface ReportNeuron {
+  index: number;
+  label: string;
+  kind: string;
+  'purity@10': number;
+  'purity@20': number;
+  'purity@50': number;
+  'pop_pct@20': number;
+  'pop_pct@50': number;
+  decade: number | null;
+  'decade_share@50': number;
+  top_items: string[];
+  concept: string | null;
+  evidence: string;
+}
+
+export interface AblationRow {
+  beta: number;
+  'rbo@30': number;
+  'kendall@30': number;
+  ms: number;
+  l0_items: number;
+  chosen: boolean;
+}
+
+export interface FrontierRow {
+  latents: number;
+  k: number | null;
+  user_k: number | null;
+  matryoshka: number[] | null;
+  beta: number;
+  l1: number;
+  epochs: number;
+  'rbo@30': number;
+  'kendall@30': number;
+  ms: number;
+  l0_items: number;
+  l0_users: number;
+  explained_variance: number;
+  dead_items: number;
+  train_s: number;
+}
+
+const r4 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : x);
+
+/** One ablation/frontier measurement from a trained and evaluated SAE. */
+export function frontierRow(t: TrainedSae, e: SaeEvaluation): FrontierRow {
+  const o = t.options;
+  return {
+    latents: o.latents,
+    k: o.activation === 'relu' ? null : o.k,
+    user_k: o.activation === 'relu' ? null : (o.userK ?? o.k),
+    matryoshka: o.matryoshka ?? null,
+    beta: o.beta,
+    l1: o.l1,
+    epochs: o.epochs,
+    'rbo@30': r4(e.fidelity.rbo),
+    'kendall@30': r4(e.fidelity.kendall),
+    ms: r4(e.ms.embedding),
+    l0_items: r4(e.reconstruction.l0Items),
+    l0_users: r4(e.reconstruction.l0Users),
+    explained_variance: r4(e.reconstruction.explainedVariance),
+    dead_items: e.reconstruction.deadItems,
+    train_s: r4(t.seconds),
+  };
+}
+
+export function buildReport(input: {
+  dataset: Dataset;
+  model: 'mf' | 'ncf';
+  seed: number;
+  rec: TrainedRecommender;
+  trained: TrainedSae;
+  evaluation: SaeEvaluation;
+  labels: { analysis: ConceptAnalysis; hierarchy: MatryoshkaHierarchy | null };
+  timings: ReproduceReport['timings'];
+  cpuSeconds: number;
+  peakRssMb: number;
+}): ReproduceReport {
+  const { dataset, rec, trained, evaluation, labels } = input;
+  const itemId = (i: number): string => dataset.items.ids[i];
+  const userId = (u: number): string => dataset.users.ids[u];
+  const o = trained.options;
+  const rc = evaluation.reconstruction;
+  const f = evaluation.fidelity;
+  const { analysis } = labels;
+  return {
+    dataset: {
+      name: dataset.name,
+      users: dataset.users.ids.length,
+      items: dataset.items.ids.length,
+      interactions: dataset.interactions.indices.length,
+    },
+    recommender: {
+      model: input.model,
+      dim: rec.recommender.dim,
+      'hr@10': r4(rec.ranking.hr),
+      'ndcg@10': r4(rec.ranking.ndcg),
+      train_s: r4(rec.seconds),
+    },
+    sae: {
+      latents: o.latents,
+      matryoshka: o.matryoshka ?? null,
+      alpha: o.alpha,
+      beta: o.beta,
+      l1: o.l1,
+      kl: o.kl,
+      rho: r4(o.rho),
+      train_s: r4(trained.seconds),
+      l0_users: r4(rc.l0Users),
+      l0_items: r4(rc.l0Items),
+      dead: rc.dead,
+      explained_variance: r4(rc.explainedVariance),
+      k: o.activation === 'relu' ? null : o.k,
+      user_k: o.activation === 'relu' ? null : (o.userK ?? o.k),
+      shared: o.shared,
+      epochs: o.epochs,
+      dead_items: rc.deadItems,
+      explained_variance_users: r4(rc.explainedVarianceUsers),
+      explained_variance_items: r4(rc.explainedVarianceItems),
+      rel_error_users: r4(rc.relErrorUsers),
+      rel_error_items: r4(rc.relErrorItems),
+    },
+    fidelity: {
+      users: f.users,
+      'rbo@30': r4(f.rbo),
+      'kendall@30': r4(f.kendall),
+      'hr@10': r4(f.hr),
+      'ndcg@10': r4(f.ndcg),
+      samples: f.samples.map((s) => ({
+        user: userId(s.user),
+        original: Array.from(s.original, itemId),
+        reconstructed: Array.from(s.reconstructed, itemId),
+      })),
+    },
+    ms: { embedding: r4(evaluation.ms.embedding), metadata: r4(evaluation.ms.metadata) },
+    neurons: analysis.neurons
+      .filter((n) => n.kind !== 'dead')
+      .map((n) => ({
+        index: n.index,
+        label: n.label,
+        kind: n.kind,
+        'purity@10': r4(n.purity10),
+        'purity@20': r4(n.purity20),
+        'purity@50': r4(n.purity50),
+        'pop_pct@20': r4(n.popPct20),
+        'pop_pct@50': r4(n.popPct50),
+        decade: n.decade,
+        'decade_share@50': r4(n.decadeShare50),
+        top_items: n.topItems.map(itemId),
+        concept: n.concept,
+        evidence: n.evidence,
+      })),
+    concepts: analysis.concepts.map((c) => ({
+      concept: c.concept,
+      neuron: c.neuron,
+      'purity@10': r4(c.purity10),
+      'purity@20': r4(c.purity20),
+      'purity@50': r4(c.purity50),
+    })),
+    headline: {
+      popularity: analysis.popularity,
+      eras: analysis.eras,
+      concepts_purity20_ge_080: analysis.concepts.filter((c) => c.purity20 >= 0.8).length,
+    },
+    hierarchy: labels.hierarchy,
+    timings: input.timings,
+    cpu_s: r4(input.cpuSeconds),
+    peak_rss_mb: Math.round(input.peakRssMb),
+    seed: input.seed,
+  };
+}

@@ -1,0 +1,182 @@
+import type { ModelBundle } from '../bundle.ts';
+import type { ProgressCallback } from '../core/progress.ts';
+import type { Split } from '../data/types.ts';
+import { measureInterventions } from '../steer/measure.ts';
+import { chosenSaeOptions, type PipelineOptions } from './options.ts';
+import {
+  type AblationRow,
+  buildReport,
+  type FrontierRow,
+  frontierRow,
+  type ReproduceReport,
+} from './report.ts';
+import {
+  evaluateStage,
+  type Labelled,
+  type LoadedData,
+  labelStage,
+  loadStage,
+  makeBundle,
+  recommenderStage,
+  type SaeEvaluation,
+  saeStage,
+  type TrainedRecommender,
+  type TrainedSae,
+} from './stages.ts';
+
+export interface PipelineResult {
+  bundle: ModelBundle;
+  split: Split;
+  recommender: TrainedRecommender;
+  sae: TrainedSae;
+  evaluation: SaeEvaluation;
+  labels: Labelled;
+  report: ReproduceReport;
+}
+
+const round = (x: number): number => Math.round(x * 1000) / 1000;
+
+/**
+ * load → train recommender → train SAE → evaluate → label (→ β ablation, frontier, interventions when
+ * asked). Pure apart from reading the dataset: returns the bundle and the report; callers write files.
+ */
+export async function runPipeline(
+  spec: string,
+  opts: PipelineOptions,
+  onProgress?: ProgressCallback,
+  signal?: AbortSignal,
+): Promise<PipelineResult> {
+  const seed = opts.seed ?? 0;
+  const cpu0 = process.cpuUsage();
+  let peakRss = process.memoryUsage().rss;
+  const sampleRss = (): void => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  };
+  const t0 = performance.now();
+  const stage = (name: string, fraction: number, message?: string): void =>
+    onProgress?.({ stage: name, fraction, seconds: (performance.now() - t0) / 1000, message });
+
+  stage('load', 0);
+  const data: LoadedData = loadStage(spec, seed);
+  signal?.throwIfAborted();
+  sampleRss();
+
+  stage('recommender', 0);
+  const rec = recommenderStage(
+    data,
+    opts.model,
+    { seed, ...opts.recommender, dim: opts.dim },
+    onProgress,
+    signal,
+  );
+  sampleRss();
+  await yieldToEventLoop();
+
+  const saeOpts = { ...chosenSaeOptions(opts.model, data.dataset.name), ...opts.sae };
+  const heldOut = opts.heldOutFraction ?? 0.2;
+  stage('sae', 0);
+  const trained = saeStage(data, rec.recommender, saeOpts, heldOut, seed, onProgress, signal);
+  sampleRss();
+  await yieldToEventLoop();
+
+  stage('eval', 0);
+  const evaluation = evaluateStage(data, rec.recommender, trained, {
+    samples: opts.fidelitySamples ?? 200,
+    signal,
+  });
+  sampleRss();
+  stage('label', 0);
+  const labels = labelStage(data, trained.sae, evaluation);
+  sampleRss();
+  const bundle = makeBundle(data, rec.recommender, trained.sae, labels.analysis.neurons);
+  const totalSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+
+  const report = buildReport({
+    dataset: data.dataset,
+    model: opts.model,
+    seed,
+    rec,
+    trained,
+    evaluation,
+    labels,
+    timings: {
+      load_s: round(data.seconds),
+      recommender_s: round(rec.seconds),
+      sae_s: round(trained.seconds),
+      eval_s: round(evaluation.seconds),
+      label_s: round(labels.seconds),
+      total_s: round(totalSeconds),
+    },
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    peakRssMb: peakRss / 2 ** 20,
+  });
+
+  if (opts.ablation && opts.ablation.length > 0) {
+    const betas = [...new Set([...opts.ablation, trained.options.beta])].sort((a, b) => a - b);
+    const rows: AblationRow[] = [];
+    for (const [n, beta] of betas.entries()) {
+      stage('ablation', n / betas.length, `β = ${beta}`);
+      const row =
+        beta === trained.options.beta
+          ? frontierRow(trained, evaluation)
+          : measureSetting(data, rec, { ...saeOpts, beta }, heldOut, seed, signal);
+      rows.push({
+        beta,
+        'rbo@30': row['rbo@30'],
+        'kendall@30': row['kendall@30'],
+        ms: row.ms,
+        l0_items: row.l0_items,
+        chosen: beta === trained.options.beta,
+      });
+      sampleRss();
+      await yieldToEventLoop();
+    }
+    report.ablation = rows;
+  }
+
+  if (opts.frontier && opts.frontier.length > 0) {
+    const rows: FrontierRow[] = [];
+    for (const [n, setting] of opts.frontier.entries()) {
+      stage('frontier', n / opts.frontier.length, JSON.stringify(setting));
+      rows.push(measureSetting(data, rec, { ...saeOpts, ...setting }, heldOut, seed, signal));
+      sampleRss();
+      await yieldToEventLoop();
+    }
+    report.frontier = rows;
+  }
+
+  if (opts.interventions) {
+    stage('interventions', 0);
+    report.interventions = measureInterventions({
+      bundle,
+      split: data.split,
+      userCodes: evaluation.userCodes,
+      itemCodes: evaluation.itemCodes,
+      options: { seed, signal },
+    });
+    sampleRss();
+  }
+  report.peak_rss_mb = Math.round(peakRss / 2 ** 20);
+  stage('done', 1);
+  return { bundle, split: data.split, recommender: rec, sae: trained, evaluation, labels, report };
+}
+
+/** Trains and evaluates one more SAE setting on the same recommender (ablation, frontier). */
+function measureSetting(
+  data: LoadedData,
+  rec: TrainedRecommender,
+  opts: Parameters<typeof saeStage>[2],
+  heldOut: number,
+  seed: number,
+  signal?: AbortSignal,
+): FrontierRow {
+  const t = saeStage(data, rec.recommender, opts, heldOut, seed, undefined, signal);
+  const e = evaluateStage(data, rec.recommender, t, { samples: 0, signal });
+  return frontierRow(t, e);
+}
+
+/** Lets a worker thread's message handlers (cancellation, progress) run between long stages. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,214 @@
+import type { ModelBundle } from '../bundle.ts';
+import { analyseNeurons, type ConceptAnalysis } from '../concepts/analyse.ts';
+import { type MatryoshkaHierarchy, matryoshkaHierarchy } from '../concepts/hierarchy.ts';
+import type { NeuronInfo } from '../concepts/types.ts';
+import type { ProgressCallback } from '../core/progress.ts';
+import { loadDataset } from '../data/load.ts';
+import { splitHoldout } from '../data/split.ts';
+import { itemPopularity } from '../data/stats.ts';
+import type { Dataset, Split } from '../data/types.ts';
+import { type FidelityResult, holdOutUsers, measureFidelity } from '../eval/fidelity.ts';
+import { monosemanticityEmbedding, monosemanticityMetadata } from '../eval/monosemanticity.ts';
+import { evaluateRanking, type RankingMetrics } from '../eval/ranking.ts';
+import { type ReconstructionReport, reconstructionReport } from '../eval/reconstruction.ts';
+import { scorerFor, userScorer } from '../models/scorer.ts';
+import { defaultDim, type RecommenderTrainOptions, trainRecommender } from '../models/train.ts';
+import type { Recommender } from '../models/types.ts';
+import { reconstructAll } from '../sae/codes.ts';
+import type { SaeTrainOptions } from '../sae/options.ts';
+import { type SaeEpochStats, trainSaeDetailed } from '../sae/train.ts';
+import type { SaePair } from '../sae/types.ts';
+
+/**
+ * The pipeline's stages, each a pure function of its inputs (no file writes): the CLI, the benchmarks and
+ * the background jobs call the same ones, one by one or through runPipeline.
+ */
+
+const seconds = (t0: number): number => (performance.now() - t0) / 1000;
+
+export interface LoadedData {
+  dataset: Dataset;
+  split: Split;
+  /** Users per item in the training split. [nItems] */
+  popularity: Int32Array;
+  seconds: number;
+}
+
+/** Load (or generate) the dataset and hold out 5 positives per user (seeded). */
+export function loadStage(spec: string, seed = 0): LoadedData {
+  const t0 = performance.now();
+  const dataset = loadDataset(spec);
+  const split = splitHoldout(dataset.interactions, { seed });
+  return { dataset, split, popularity: itemPopularity(split.train), seconds: seconds(t0) };
+}
+
+export interface TrainedRecommender {
+  recommender: Recommender;
+  /** Full-ranking HR@10/NDCG@10 on the held-out positives. */
+  ranking: RankingMetrics;
+  seconds: number;
+}
+
+export function recommenderStage(
+  data: LoadedData,
+  kind: 'mf' | 'ncf',
+  opts: Partial<RecommenderTrainOptions> & { seed?: number; dim?: number } = {},
+  onProgress?: ProgressCallback,
+  signal?: AbortSignal,
+): TrainedRecommender {
+  const t0 = performance.now();
+  const dim = opts.dim ?? defaultDim(data.dataset.name);
+  const recommender = trainRecommender(kind, data.split.train, { ...opts, dim, onProgress, signal });
+  const trainSeconds = seconds(t0);
+  const ranking = evaluateRanking(userScorer(recommender), data.split, { k: 10, signal });
+  return { recommender, ranking, seconds: trainSeconds };
+}
+
+export interface TrainedSae {
+  sae: SaePair;
+  history: SaeEpochStats[];
+  /** Resolved options (every default filled in). */
+  options: Required<
+    Pick<SaeTrainOptions, 'latents' | 'k' | 'alpha' | 'beta' | 'l1' | 'kl' | 'rho' | 'shared' | 'epochs'>
+  > &
+    SaeTrainOptions;
+  /** Users the SAE never saw (fidelity is measured on them) and the ones it trained on. */
+  heldOutUsers: Int32Array;
+  trainUsers: Int32Array;
+  seconds: number;
+}
+
+export function saeStage(
+  data: LoadedData,
+  recommender: Recommender,
+  opts: SaeTrainOptions,
+  heldOutFraction = 0.2,
+  seed = 0,
+  onProgress?: ProgressCallback,
+  signal?: AbortSignal,
+): TrainedSae {
+  const t0 = performance.now();
+  const { train: trainUsers, heldOut } = holdOutUsers(recommender.nUsers, heldOutFraction, seed);
+  const res = trainSaeDetailed(
+    {
+      userEmb: recommender.params.userEmb,
+      itemEmb: recommender.params.itemEmb,
+      nUsers: recommender.nUsers,
+      nItems: recommender.nItems,
+      dim: recommender.dim,
+      scorer: scorerFor(recommender),
+      train: data.split.train,
+      trainUsers,
+    },
+    { seed, ...opts, onProgress, signal },
+  );
+  const { pairSources, matryoshka, ...rest } = res.options;
+  return {
+    sae: res.pair,
+    history: res.history,
+    options: { ...rest, pairSampling: pairSources, ...(matryoshka.length ? { matryoshka } : {}) },
+    heldOutUsers: heldOut,
+    trainUsers,
+    seconds: seconds(t0),
+  };
+}
+
+export interface SaeEvaluation {
+  reconstruction: ReconstructionReport;
+  fidelity: FidelityResult;
+  ms: { embedding: number; metadata: number };
+  userCodes: Float32Array; // [nUsers × latents]
+  itemCodes: Float32Array; // [nItems × latents]
+  seconds: number;
+}
+
+/** Codes, reconstruction quality, fidelity on the held-out users, monosemanticity. */
+export function evaluateStage(
+  data: LoadedData,
+  recommender: Recommender,
+  trained: Pick<TrainedSae, 'sae' | 'heldOutUsers'>,
+  opts: { samples?: number; signal?: AbortSignal } = {},
+): SaeEvaluation {
+  const t0 = performance.now();
+  const { nUsers, nItems, dim } = recommender;
+  const { userEmb, itemEmb } = recommender.params;
+  const latents = trained.sae.item.config.latents;
+  const r = reconstructAll(trained.sae, userEmb, itemEmb, nUsers, nItems);
+  const reconstruction = reconstructionReport({ userEmb, itemEmb, ...r, nUsers, nItems, dim, latents });
+  const fidelity = measureFidelity({
+    scorer: scorerFor(recommender),
+    userEmb,
+    itemEmb,
+    userRecon: r.userRecon,
+    itemRecon: r.itemRecon,
+    train: data.split.train,
+    users: trained.heldOutUsers,
+    samples: opts.samples ?? 200,
+    split: data.split,
+    signal: opts.signal,
+  });
+  const ms = {
+    embedding: monosemanticityEmbedding(r.itemCodes, latents, itemEmb, dim),
+    metadata: monosemanticityMetadata(r.itemCodes, latents, data.dataset.itemTags),
+  };
+  return {
+    reconstruction,
+    fidelity,
+    ms,
+    userCodes: r.userCodes,
+    itemCodes: r.itemCodes,
+    seconds: seconds(t0),
+  };
+}
+
+export interface Labelled {
+  analysis: ConceptAnalysis;
+  hierarchy: MatryoshkaHierarchy | null;
+  seconds: number;
+}
+
+/** Automatic concept discovery and labels; the Matryoshka hierarchy when the SAE is nested. */
+export function labelStage(
+  data: LoadedData,
+  sae: SaePair,
+  evaluation: Pick<SaeEvaluation, 'userCodes' | 'itemCodes'>,
+): Labelled {
+  const t0 = performance.now();
+  const latents = sae.item.config.latents;
+  const analysis = analyseNeurons({
+    dataset: data.dataset,
+    itemCodes: evaluation.itemCodes,
+    userCodes: evaluation.userCodes,
+    latents,
+    popularity: data.popularity,
+  });
+  const prefixes = sae.item.config.matryoshka;
+  const hierarchy =
+    prefixes && prefixes.length > 1
+      ? matryoshkaHierarchy({
+          itemCodes: evaluation.itemCodes,
+          latents,
+          coarse: prefixes[0],
+          neurons: analysis.neurons,
+          decoder: sae.item.params.W,
+          inputDim: sae.item.config.inputDim,
+        })
+      : null;
+  return { analysis, hierarchy, seconds: seconds(t0) };
+}
+
+/** The bundle the server serves: the catalogue with the training positives as its interactions. */
+export function makeBundle(
+  data: LoadedData,
+  recommender: Recommender,
+  sae: SaePair,
+  neurons: NeuronInfo[],
+): ModelBundle {
+  return {
+    dataset: { ...data.dataset, interactions: data.split.train },
+    recommender,
+    sae,
+    neurons,
+    popularity: data.popularity,
+  };
+}

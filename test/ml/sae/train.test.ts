@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { MlError } from '../../../src/ml/core/errors.ts';
+import { fillNormal, Rng } from '../../../src/ml/core/rng.ts';
+import type { Csr } from '../../../src/ml/data/types.ts';
+import { explainedVariance } from '../../../src/ml/eval/reconstruction.ts';
+import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
+import type { MfModel } from '../../../src/ml/models/types.ts';
+import { encodeAll, reconstructAll } from '../../../src/ml/sae/codes.ts';
+import { decode, encode } from '../../../src/ml/sae/model.ts';
+import { loadSae, saveSae } from '../../../src/ml/sae/serialize.ts';
+import { type SaeTrainData, trainSae, trainSaeDetailed } from '../../../src/ml/sae/train.ts';
+
+const DIM = 6;
+
+/** Embeddings that are sparse non-negative mixtures of 12 hidden directions (what an SAE should find). */
+function fixture(nUsers = 60, nItems = 90): { data: SaeTrainData; model: MfModel } {
+  const rng = new Rng(7);
+  const atoms = fillNormal(new Float32Array(12 * DIM), rng, 1);
+  const mix = (n: number): Float32Array => {
+    const out = new Float32Array(n * DIM);
+    for (let r = 0; r < n; r++)
+      for (let t = 0; t < 2; t++) {
+        const a = rng.nextInt(12);
+        const w = 0.5 + rng.nextFloat();
+        for (let c = 0; c < DIM; c++) out[r * DIM + c] += w * atoms[a * DIM + c];
+      }
+    return out;
+  };
+  const model: MfModel = {
+    kind: 'mf',
+    nUsers,
+    nItems,
+    dim: DIM,
+    params: {
+      userEmb: mix(nUsers),
+      itemEmb: mix(nItems),
+      userBias: new Float32Array(nUsers),
+      itemBias: fillNormal(new Float32Array(nItems), rng, 0.1),
+      globalBias: new Float32Array(1),
+    },
+  };
+  // two training positives per user
+  const indptr = Int32Array.from({ length: nUsers + 1 }, (_, u) => 2 * u);
+  const rows: number[] = [];
+  for (let u = 0; u < nUsers; u++) rows.push(...[u % nItems, (u * 7 + 3) % nItems].sort((a, b) => a - b));
+  const train: Csr = { rows: nUsers, cols: nItems, indptr, indices: Int32Array.from(rows) };
+  const data: SaeTrainData = {
+    userEmb: model.params.userEmb,
+    itemEmb: model.params.itemEmb,
+    nUsers,
+    nItems,
+    dim: DIM,
+    scorer: mfScorer(model),
+    train,
+  };
+  return { data, model };
+}
+
+const small = { latents: 24, k: 3, epochs: 30, batchSize: 16, lr: 1e-2 };
+
+describe('trainSae', () => {
+  it('learns to reconstruct sparse mixtures (explained variance > 0.9), TopK keeps k latents per row', () => {
+    const { data } = fixture();
+    const before = trainSae(data, { ...small, epochs: 0 });
+    const pair = trainSae(data, small);
+    const r0 = reconstructAll(before, data.userEmb, data.itemEmb, data.nUsers, data.nItems);
+    const r = reconstructAll(pair, data.userEmb, data.itemEmb, data.nUsers, data.nItems);
+    const ev0 = explainedVariance(data.itemEmb, r0.itemRecon, data.nItems, DIM);
+    const ev = explainedVariance(data.itemEmb, r.itemRecon, data.nItems, DIM);
+    expect(ev).toBeGreaterThan(0.9);
+    expect(ev).toBeGreaterThan(ev0 + 0.05);
+    for (let i = 0; i < data.nItems; i++) {
+      const active = r.itemCodes.subarray(i * 24, i * 24 + 24).filter((z) => z > 0).length;
+      expect(active).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it('is deterministic for a seed and differs across seeds', () => {
+    const { data } = fixture();
+    const a = trainSae(data, { ...small, epochs: 3, seed: 1 });
+    const b = trainSae(data, { ...small, epochs: 3, seed: 1 });
+    const c = trainSae(data, { ...small, epochs: 3, seed: 2 });
+    expect(Array.from(a.item.params.W)).toEqual(Array.from(b.item.params.W));
+    expect(Array.from(a.item.params.W)).not.toEqual(Array.from(c.item.params.W));
+  });
+
+  it('keeps held-out users out of the input statistics', () => {
+    const { data } = fixture();
+    data.userEmb.fill(100, 0, DIM); // user 0 is an outlier
+    const withAll = trainSae(data, { ...small, epochs: 0 });
+    const without = trainSae(
+      { ...data, trainUsers: Int32Array.from({ length: 59 }, (_, i) => i + 1) },
+      {
+        ...small,
+        epochs: 0,
+      },
+    );
+    expect(withAll.user.params.bPre[0]).toBeGreaterThan(without.user.params.bPre[0] + 0.5);
+  });
+
+  it('gives user rows their own k while sharing the weights (userK)', () => {
+    const { data } = fixture();
+    const pair = trainSae(data, { ...small, epochs: 2, userK: 6 });
+    expect(pair.shared).toBe(true);
+    expect(pair.user.params).toBe(pair.item.params);
+    expect(pair.user.config.k).toBe(6);
+    expect(pair.item.config.k).toBe(3);
+    const { userCodes } = encodeAll(pair, data.userEmb, data.itemEmb, data.nUsers, data.nItems);
+    const maxActive = Math.max(
+      ...Array.from(
+        { length: data.nUsers },
+        (_, u) => userCodes.subarray(u * 24, u * 24 + 24).filter((z) => z > 0).length,
+      ),
+    );
+    expect(maxActive).toBeGreaterThan(3);
+  });
+
+  it('Matryoshka: the first prefix reconstructs on its own better than without nesting', () => {
+    const { data } = fixture();
+    const prefixEv = (matryoshka?: number[]): number => {
+      const pair = trainSae(data, { ...small, matryoshka, beta: 0 });
+      const codes = encode(pair.item, data.itemEmb, data.nItems);
+      for (let i = 0; i < data.nItems; i++) codes.fill(0, i * 24 + 6, i * 24 + 24);
+      return explainedVariance(data.itemEmb, decode(pair.item, codes, data.nItems), data.nItems, DIM);
+    };
+    expect(prefixEv([6, 24])).toBeGreaterThan(prefixEv(undefined) + 0.1);
+  });
+
+  it('reports progress per epoch, dead counts, and stops when aborted', () => {
+    const { data } = fixture();
+    const events: number[] = [];
+    const res = trainSaeDetailed(data, {
+      ...small,
+      epochs: 4,
+      onProgress: (e) => events.push(e.epoch ?? -1),
+    });
+    expect(events).toEqual([1, 2, 3, 4]);
+    expect(res.history).toHaveLength(4);
+    expect(res.history[3].deadItems).toBeGreaterThanOrEqual(0);
+    expect(res.history[3].loss.total).toBeLessThan(res.history[0].loss.total);
+    const ctl = new AbortController();
+    ctl.abort();
+    expect(() => trainSae(data, { ...small, signal: ctl.signal })).toThrow();
+  });
+
+  it('rejects out-of-range options with BAD_CONFIG naming the option', () => {
+    const { data } = fixture();
+    try {
+      trainSae(data, { latents: 4, k: 9 });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(MlError);
+      expect((e as MlError).code).toBe('BAD_CONFIG');
+      expect((e as MlError).field).toBe('k');
+    }
+    expect(() => trainSae(data, { matryoshka: [64, 32] })).toThrow(/matryoshka/);
+  });
+});
+
+describe('saveSae / loadSae', () => {
+  it('round-trips shared, shared-with-userK and per-side SAEs exactly', () => {
+    const { data } = fixture();
+    for (const opts of [{}, { userK: 5 }, { shared: false }]) {
+      const pair = trainSae(data, { ...small, epochs: 2, ...opts });
+      const back = loadSae(saveSae(pair));
+      expect(back.shared).toBe(pair.shared);
+      expect(back.user.config).toEqual(pair.user.config);
+      expect(back.item.config).toEqual(pair.item.config);
+      if (pair.shared) expect(back.user.params).toBe(back.item.params);
+      const a = encodeAll(pair, data.userEmb, data.itemEmb, data.nUsers, data.nItems);
+      const b = encodeAll(back, data.userEmb, data.itemEmb, data.nUsers, data.nItems);
+      expect(Array.from(b.userCodes)).toEqual(Array.from(a.userCodes));
+      expect(Array.from(b.itemCodes)).toEqual(Array.from(a.itemCodes));
+    }
+  });
+  it('rejects a corrupted artifact', () => {
+    const { data } = fixture();
+    const bytes = saveSae(trainSae(data, { ...small, epochs: 1 }));
+    bytes[bytes.length - 3] ^= 0xff;
+    expect(() => loadSae(bytes)).toThrow(/checksum/);
+  });
+});
