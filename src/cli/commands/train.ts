@@ -16,6 +16,12 @@ export const summary = 'train an MF or NCF recommender, evaluate it (full rankin
 const FLAGS = {
   data: { type: 'string', default: 'synthetic', help: `data-source spec: ${DATA_SPEC_HELP}` },
   model: { type: 'string', default: 'mf', choices: ['mf', 'ncf'], help: 'recommender kind' },
+  objective: {
+    type: 'string',
+    default: 'ials',
+    choices: ['ials', 'logistic'],
+    help: 'MF training objective (implicit ALS, or the paper’s logistic loss)',
+  },
   dim: { type: 'integer', min: 1, help: 'embedding size (default 20; 100 for Last.FM)' },
   epochs: { type: 'integer', min: 0, help: 'epochs / ALS sweeps (default: the model’s own)' },
   lr: { type: 'number', min: 0, help: 'learning rate (NCF; MF only with its logistic objective)' },
@@ -29,6 +35,7 @@ const FLAGS = {
 export interface TrainReport {
   dataset: { name: string; users: number; items: number; interactions: number };
   model: 'mf' | 'ncf';
+  objective?: string; // MF only
   dim: number;
   epochs: number;
   seed: number;
@@ -73,6 +80,7 @@ export async function run(argv: string[]): Promise<void> {
     lr: flags.lr,
     l2: flags.l2,
     seed: flags.seed,
+    mf: { objective: flags.objective as 'ials' | 'logistic' },
     onProgress: (e) => {
       epochs = e.epochs ?? e.epoch ?? epochs;
       bar.update(e);
@@ -95,6 +103,7 @@ export async function run(argv: string[]): Promise<void> {
       interactions: interactions.indptr[interactions.rows],
     },
     model,
+    ...(model === 'mf' ? { objective: flags.objective } : {}),
     dim,
     epochs,
     seed: flags.seed,
