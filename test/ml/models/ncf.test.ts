@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { gradCheck } from '../../../src/ml/core/gradcheck.ts';
 import { Rng } from '../../../src/ml/core/rng.ts';
 import type { Csr } from '../../../src/ml/data/types.ts';
+import { trainMf } from '../../../src/ml/models/mf/train.ts';
 import { BatchKernel } from '../../../src/ml/models/ncf/batch.ts';
 import { ncfScorer } from '../../../src/ml/models/ncf/scorer.ts';
 import { trainNcf } from '../../../src/ml/models/ncf/train.ts';
@@ -149,6 +150,7 @@ describe('trainNcf', () => {
         lr: optimizer === 'adam' ? 0.01 : 0.2,
         batchSize: 256,
         seed: 1,
+        pretrain: 'none',
         onProgress: (e) => losses.push(e.loss ?? Number.NaN),
       });
       expect(losses.length).toBe(30);
@@ -175,6 +177,15 @@ describe('trainNcf', () => {
     expect(Array.from(b.params.userEmb)).toEqual(Array.from(a.params.userEmb));
     expect(Array.from(b.params.layers[1].W)).toEqual(Array.from(a.params.layers[1].W));
     expect(Array.from(c.params.userEmb)).not.toEqual(Array.from(a.params.userEmb));
+  });
+
+  it('by default starts the embeddings from an MF of the same dim and seed', () => {
+    const m = trainNcf(train, { dim: 4, epochs: 0, seed: 3 });
+    const mf = trainMf(train, { dim: 4, seed: 3 });
+    expect(Array.from(m.params.userEmb)).toEqual(Array.from(mf.params.userEmb));
+    expect(Array.from(m.params.itemEmb)).toEqual(Array.from(mf.params.itemEmb));
+    const r = trainNcf(train, { dim: 4, epochs: 0, seed: 3, pretrain: 'none' });
+    expect(Array.from(r.params.userEmb)).not.toEqual(Array.from(mf.params.userEmb));
   });
 
   it('starts from given embeddings (copied, not aliased) and stops when the signal aborts', () => {

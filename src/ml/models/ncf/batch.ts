@@ -1,74 +1,144 @@
 /**
  * One NCF mini-batch's forward and backward pass (mean BCE with logits over the batch's samples).
  *
- * Layer 1 is split as W₁ᵤ·u + W₁ᵢ·i: both halves are computed once per distinct user and item in the
- * batch, each sample adds them and runs only the hidden layers, and the per-sample layer-1 deltas are
- * summed per distinct row, then turned into W₁/b₁ and embedding-row gradients once.
+ * Layer 1 is split as W₁ᵤ·u + W₁ᵢ·i: each half is computed once per distinct user / item of the batch
+ * (one blocked product over the gathered rows), a sample adds its two halves and runs only the hidden
+ * layers (blocked, `CHUNK` samples at a time), and the per-sample layer-1 deltas are summed per distinct
+ * row, then turned into W₁/b₁ and embedding-row gradients with two more blocked products.
  */
 import type { Rng } from '../../core/rng.ts';
 import type { Csr } from '../../data/types.ts';
-import { backwardToFirst, forwardFromFirst, type LayerGrads, MlpTape, zeroGrads } from '../../nn/mlp.ts';
+import { gemmAB, gemmABt, gemmAtBAdd } from '../../nn/gemm.ts';
+import { type LayerGrads, zeroGrads } from '../../nn/mlp.ts';
+import { MlpBatch } from '../../nn/mlp-batch.ts';
 import type { DenseLayer, NcfModel } from '../types.ts';
 
+/** Samples per blocked forward/backward (a chunk's activations stay in cache). */
+const CHUNK = 128;
+
+/**
+ * The distinct rows (users or items) one side of a batch touches, with their layer-1 half and its
+ * accumulated delta. `col` is where this side's block starts in W₁'s columns.
+ */
+class Side {
+  readonly rows: number[] = [];
+  readonly slot: Int32Array; // [n] slot of a row in this batch (valid when stamp matches)
+  private readonly stamp: Int32Array; // [n]
+  private readonly emb: Float32Array; // [n × dim] gathered rows
+  readonly half: Float32Array; // [n × H] W₁-half · row (+ b₁ on the user side)
+  readonly delta: Float32Array; // [n × H] Σ ∂loss/∂pre₁ over the row's samples
+  private readonly w: Float32Array; // [H × dim] contiguous copy of this side's W₁ block
+  private readonly gw: Float32Array; // [H × dim]
+  private readonly gEmb: Float32Array; // [n × dim]
+
+  constructor(
+    n: number,
+    private readonly dim: number,
+    private readonly H: number,
+    private readonly col: number,
+  ) {
+    this.slot = new Int32Array(n);
+    this.stamp = new Int32Array(n).fill(-1);
+    this.emb = new Float32Array(n * dim);
+    this.half = new Float32Array(n * H);
+    this.delta = new Float32Array(n * H);
+    this.w = new Float32Array(H * dim);
+    this.gw = new Float32Array(H * dim);
+    this.gEmb = new Float32Array(n * dim);
+  }
+
+  touch(r: number, batchNo: number): void {
+    if (this.stamp[r] === batchNo) return;
+    this.stamp[r] = batchNo;
+    this.slot[r] = this.rows.length;
+    this.rows.push(r);
+  }
+
+  /** half = gathered rows · W-blockᵀ (+ bias), delta = 0. */
+  forward(table: Float32Array, first: DenseLayer, bias: Float32Array | undefined): void {
+    const { dim, H, col, rows, emb, w } = this;
+    const n = rows.length;
+    for (let s = 0; s < n; s++) emb.set(table.subarray(rows[s] * dim, (rows[s] + 1) * dim), s * dim);
+    for (let o = 0; o < H; o++)
+      w.set(first.W.subarray(o * first.inDim + col, o * first.inDim + col + dim), o * dim);
+    gemmABt(emb, w, this.half, n, H, dim, bias);
+    this.delta.fill(0, 0, n * H);
+  }
+
+  /** Adds this side's W₁ (and b₁) gradient into `g0` and scatters its row gradients into gTable. */
+  backward(g0: LayerGrads, first: DenseLayer, withBias: boolean, gTable: Float32Array): void {
+    const { dim, H, col, rows, emb, w, gw, gEmb, delta } = this;
+    const n = rows.length;
+    gw.fill(0);
+    gemmAtBAdd(delta, emb, gw, n, H, dim);
+    for (let o = 0; o < H; o++) {
+      const row = o * first.inDim + col;
+      for (let j = 0; j < dim; j++) g0.W[row + j] += gw[o * dim + j];
+    }
+    if (withBias) for (let s = 0; s < n; s++) for (let o = 0; o < H; o++) g0.b[o] += delta[s * H + o];
+    gemmAB(delta, w, gEmb, n, H, dim);
+    for (let s = 0; s < n; s++) {
+      const t = rows[s] * dim;
+      for (let j = 0; j < dim; j++) gTable[t + j] += gEmb[s * dim + j];
+    }
+  }
+}
+
 export class BatchKernel {
-  private readonly dim: number;
   private readonly H: number;
   private readonly layers: DenseLayer[];
-  private readonly tape: MlpTape;
+  private readonly mlp: MlpBatch;
+  private readonly dLogits = new Float32Array(CHUNK);
+  private readonly userSide: Side;
+  private readonly itemSide: Side;
   readonly grads: LayerGrads[];
-  readonly gUser: Float32Array; // [nUsers × dim], only touched rows non-zero
-  readonly gItem: Float32Array; // [nItems × dim]
-  readonly users: number[] = [];
-  readonly items: number[] = [];
-  private readonly uHalf: Float32Array; // [nUsers × H]
-  private readonly iHalf: Float32Array; // [nItems × H]
-  private readonly uDelta: Float32Array; // [nUsers × H]
-  private readonly iDelta: Float32Array; // [nItems × H]
-  private readonly userStamp: Int32Array; // batch number that last computed a user's half
-  private readonly itemStamp: Int32Array; // batch number that last computed an item's half
-  private readonly posStamp: Int32Array; // user+1 whose positives are marked
-  private sampleUser = new Int32Array(0);
-  private sampleItem = new Int32Array(0);
-  private sampleLabel = new Uint8Array(0);
+  readonly gUser: Float32Array; // [nUsers × dim], only rows in `users` non-zero
+  readonly gItem: Float32Array; // [nItems × dim], only rows in `items` non-zero
+  private readonly posStamp: Int32Array; // [nItems] user+1 whose positives are marked
+  private sampleUser = new Int32Array(1024);
+  private sampleItem = new Int32Array(1024);
+  private sampleLabel = new Uint8Array(1024);
   nSamples = 0;
   private batchNo = 0;
 
   constructor(private readonly model: NcfModel) {
-    this.dim = model.dim;
+    const { dim, nUsers, nItems } = model;
     this.layers = model.params.layers;
     this.H = this.layers[0].outDim;
-    this.tape = new MlpTape(this.layers);
+    this.mlp = new MlpBatch(this.layers, CHUNK);
     this.grads = zeroGrads(this.layers);
-    this.gUser = new Float32Array(model.nUsers * this.dim);
-    this.gItem = new Float32Array(model.nItems * this.dim);
-    this.uHalf = new Float32Array(model.nUsers * this.H);
-    this.iHalf = new Float32Array(model.nItems * this.H);
-    this.uDelta = new Float32Array(model.nUsers * this.H);
-    this.iDelta = new Float32Array(model.nItems * this.H);
-    this.userStamp = new Int32Array(model.nUsers).fill(-1);
-    this.itemStamp = new Int32Array(model.nItems).fill(-1);
-    this.posStamp = new Int32Array(model.nItems);
+    this.gUser = new Float32Array(nUsers * dim);
+    this.gItem = new Float32Array(nItems * dim);
+    this.userSide = new Side(nUsers, dim, this.H, 0);
+    this.itemSide = new Side(nItems, dim, this.H, dim);
+    this.posStamp = new Int32Array(nItems);
+  }
+
+  /** Distinct users / items of the current batch (the embedding rows with gradients). */
+  get users(): number[] {
+    return this.userSide.rows;
+  }
+  get items(): number[] {
+    return this.itemSide.rows;
   }
 
   begin(): void {
     this.batchNo++;
-    this.users.length = 0;
-    this.items.length = 0;
+    this.userSide.rows.length = 0;
+    this.itemSide.rows.length = 0;
     this.nSamples = 0;
   }
 
   private push(u: number, i: number, y: number): void {
     if (this.nSamples === this.sampleUser.length) {
-      const cap = Math.max(1024, this.nSamples * 2);
-      const su = new Int32Array(cap);
-      su.set(this.sampleUser);
-      const si = new Int32Array(cap);
-      si.set(this.sampleItem);
-      const sl = new Uint8Array(cap);
-      sl.set(this.sampleLabel);
-      this.sampleUser = su;
-      this.sampleItem = si;
-      this.sampleLabel = sl;
+      const grow = <T extends Int32Array | Uint8Array>(a: T, b: T): T => {
+        b.set(a);
+        return b;
+      };
+      const cap = this.nSamples * 2;
+      this.sampleUser = grow(this.sampleUser, new Int32Array(cap));
+      this.sampleItem = grow(this.sampleItem, new Int32Array(cap));
+      this.sampleLabel = grow(this.sampleLabel, new Uint8Array(cap));
     }
     this.sampleUser[this.nSamples] = u;
     this.sampleItem[this.nSamples] = i;
@@ -76,7 +146,7 @@ export class BatchKernel {
     this.nSamples++;
   }
 
-  /** Adds user u's positives and `ratio` sampled negatives per positive to the batch. */
+  /** Adds user u's positives and `ratio` uniformly sampled non-positives per positive. */
   addUser(train: Csr, u: number, ratio: number, rng: Rng): void {
     const { indptr, indices } = train;
     const a = indptr[u];
@@ -87,13 +157,12 @@ export class BatchKernel {
       this.posStamp[indices[p]] = mark;
       this.push(u, indices[p], 1);
     }
-    if (b - a < nI) {
-      const nNeg = (b - a) * ratio;
-      for (let k = 0; k < nNeg; k++) {
-        let j = rng.nextInt(nI);
-        while (this.posStamp[j] === mark) j = rng.nextInt(nI);
-        this.push(u, j, 0);
-      }
+    if (b - a >= nI) return;
+    const nNeg = (b - a) * ratio;
+    for (let k = 0; k < nNeg; k++) {
+      let j = rng.nextInt(nI);
+      while (this.posStamp[j] === mark) j = rng.nextInt(nI);
+      this.push(u, j, 0);
     }
   }
 
@@ -102,105 +171,56 @@ export class BatchKernel {
     for (let s = 0; s < users.length; s++) this.push(users[s], items[s], labels[s]);
   }
 
-  private touchUser(u: number): void {
-    if (this.userStamp[u] === this.batchNo) return;
-    this.userStamp[u] = this.batchNo;
-    this.users.push(u);
-    const { dim, H } = this;
-    const { W, b: b0, inDim } = this.layers[0];
-    const e = this.model.params.userEmb;
-    const x = u * dim;
-    const y = u * H;
-    for (let o = 0; o < H; o++) {
-      const row = o * inDim;
-      let s = b0[o];
-      for (let j = 0; j < dim; j++) s += W[row + j] * e[x + j];
-      this.uHalf[y + o] = s;
-      this.uDelta[y + o] = 0;
-    }
-  }
-
-  private touchItem(i: number): void {
-    if (this.itemStamp[i] === this.batchNo) return;
-    this.itemStamp[i] = this.batchNo;
-    this.items.push(i);
-    const { dim, H } = this;
-    const { W, inDim } = this.layers[0];
-    const e = this.model.params.itemEmb;
-    const x = i * dim;
-    const y = i * H;
-    for (let o = 0; o < H; o++) {
-      const row = o * inDim + dim;
-      let s = 0;
-      for (let j = 0; j < dim; j++) s += W[row + j] * e[x + j];
-      this.iHalf[y + o] = s;
-      this.iDelta[y + o] = 0;
-    }
-  }
-
-  /** Forward/backward over the batch's samples (mean BCE); returns the summed loss. */
+  /** Forward/backward over the batch's samples (gradients of the mean BCE); returns the summed loss. */
   run(): number {
-    const { H, layers, tape, grads } = this;
+    const { H, mlp, grads, userSide, itemSide, dLogits } = this;
+    const first = this.layers[0];
     const n = this.nSamples;
     const scale = 1 / Math.max(1, n);
-    const pre = tape.pre[0];
+    for (let s = 0; s < n; s++) {
+      userSide.touch(this.sampleUser[s], this.batchNo);
+      itemSide.touch(this.sampleItem[s], this.batchNo);
+    }
+    userSide.forward(this.model.params.userEmb, first, first.b);
+    itemSide.forward(this.model.params.itemEmb, first, undefined);
+    const uHalf = userSide.half;
+    const iHalf = itemSide.half;
+    const uDelta = userSide.delta;
+    const iDelta = itemSide.delta;
+    const pre = mlp.pre[0];
     let loss = 0;
-    for (let s = 0; s < n; s++) {
-      this.touchUser(this.sampleUser[s]);
-      this.touchItem(this.sampleItem[s]);
-    }
-    for (let s = 0; s < n; s++) {
-      const uo = this.sampleUser[s] * H;
-      const io = this.sampleItem[s] * H;
-      for (let o = 0; o < H; o++) pre[o] = this.uHalf[uo + o] + this.iHalf[io + o];
-      const z = forwardFromFirst(layers, tape);
-      const y = this.sampleLabel[s];
-      // BCE with logits: softplus(z) − y·z, computed stably; d/dz = σ(z) − y.
-      const ez = Math.exp(-Math.abs(z));
-      loss += Math.max(z, 0) - y * z + Math.log1p(ez);
-      const sig = z >= 0 ? 1 / (1 + ez) : ez / (1 + ez);
-      const d0 = backwardToFirst(layers, tape, (sig - y) * scale, grads);
-      for (let o = 0; o < H; o++) {
-        const d = d0[o];
-        if (d === 0) continue;
-        this.uDelta[uo + o] += d;
-        this.iDelta[io + o] += d;
+    for (let c0 = 0; c0 < n; c0 += CHUNK) {
+      const rows = Math.min(CHUNK, n - c0);
+      for (let r = 0; r < rows; r++) {
+        const uo = userSide.slot[this.sampleUser[c0 + r]] * H;
+        const io = itemSide.slot[this.sampleItem[c0 + r]] * H;
+        const po = r * H;
+        for (let o = 0; o < H; o++) pre[po + o] = uHalf[uo + o] + iHalf[io + o];
       }
-    }
-    this.firstLayerGrads();
-    return loss;
-  }
-
-  /** Turns per-row layer-1 deltas into W₁/b₁ gradients and embedding-row gradients. */
-  private firstLayerGrads(): void {
-    const { dim, H } = this;
-    const { W, inDim } = this.layers[0];
-    const gW = this.grads[0].W;
-    const gb = this.grads[0].b;
-    const rowsOf = (
-      rows: number[],
-      emb: Float32Array,
-      delta: Float32Array,
-      gEmb: Float32Array,
-      off: number,
-      bias: boolean,
-    ) => {
-      for (const r of rows) {
-        const x = r * dim;
-        const y = r * H;
+      const z = mlp.forward(rows);
+      for (let r = 0; r < rows; r++) {
+        const y = this.sampleLabel[c0 + r];
+        const zr = z[r];
+        // BCE with logits: softplus(z) − y·z, computed stably; d/dz = σ(z) − y.
+        const ez = Math.exp(-Math.abs(zr));
+        loss += Math.max(zr, 0) - y * zr + Math.log1p(ez);
+        const sig = zr >= 0 ? 1 / (1 + ez) : ez / (1 + ez);
+        dLogits[r] = (sig - y) * scale;
+      }
+      const d0 = mlp.backward(rows, dLogits, grads);
+      for (let r = 0; r < rows; r++) {
+        const uo = userSide.slot[this.sampleUser[c0 + r]] * H;
+        const io = itemSide.slot[this.sampleItem[c0 + r]] * H;
+        const po = r * H;
         for (let o = 0; o < H; o++) {
-          const d = delta[y + o];
-          if (d === 0) continue;
-          if (bias) gb[o] += d;
-          const row = o * inDim + off;
-          for (let j = 0; j < dim; j++) {
-            gW[row + j] += d * emb[x + j];
-            gEmb[x + j] += d * W[row + j];
-          }
+          const d = d0[po + o];
+          uDelta[uo + o] += d;
+          iDelta[io + o] += d;
         }
       }
-    };
-    rowsOf(this.users, this.model.params.userEmb, this.uDelta, this.gUser, 0, true);
-    rowsOf(this.items, this.model.params.itemEmb, this.iDelta, this.gItem, dim, false);
+    }
+    userSide.backward(grads[0], first, true, this.gUser);
+    itemSide.backward(grads[0], first, false, this.gItem);
+    return loss;
   }
 }

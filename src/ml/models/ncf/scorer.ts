@@ -6,7 +6,11 @@
  * are noticed) and each (user, item) pair then costs only the hidden layers.
  */
 import { backwardToFirst, forwardFromFirst, MlpTape } from '../../nn/mlp.ts';
+import { MlpBatch } from '../../nn/mlp-batch.ts';
 import type { NcfModel, PairScorer } from '../types.ts';
+
+/** Items scored per blocked forward in `scoreAll`. */
+const BLOCK = 128;
 
 /** Item half of layer 1 for every item: out[i·H + o] = Σⱼ W₁[o, dim + j]·itemEmb[i·dim + j]. */
 export function itemHalfOfFirstLayer(
@@ -51,6 +55,7 @@ export function ncfScorer(model: NcfModel): PairScorer {
   const b0 = first.b;
   const in0 = first.inDim;
   const tape = new MlpTape(layers);
+  const block = new MlpBatch(layers, BLOCK);
   const userHalf = new Float32Array(H);
   let cachedItems: Float32Array | null = null;
   let cachedPrint = 0;
@@ -107,12 +112,17 @@ export function ncfScorer(model: NcfModel): PairScorer {
         for (let j = 0; j < dim; j++) s += W0[row + j] * uVec[j];
         userHalf[o] = s;
       }
-      const pre = tape.pre[0];
+      const pre = block.pre[0];
       const n = itemEmb.length / dim;
-      for (let i = 0; i < n; i++) {
-        const y = i * H;
-        for (let o = 0; o < H; o++) pre[o] = userHalf[o] + q[y + o];
-        out[i] = forwardFromFirst(layers, tape);
+      for (let i0 = 0; i0 < n; i0 += BLOCK) {
+        const rows = Math.min(BLOCK, n - i0);
+        for (let r = 0; r < rows; r++) {
+          const y = (i0 + r) * H;
+          const po = r * H;
+          for (let o = 0; o < H; o++) pre[po + o] = userHalf[o] + q[y + o];
+        }
+        const z = block.forward(rows);
+        for (let r = 0; r < rows; r++) out[i0 + r] = z[r];
       }
     },
   };
