@@ -1,40 +1,52 @@
 /**
- * What each job type computes, inside its worker thread. Every step is a src/ml function (the same
- * ones the CLI's pipeline uses); this file only sequences them, reports progress, and packs the
- * results (artifacts as bytes, metrics, neurons, report) for the main thread to store.
+ * What each job type computes, inside its worker thread: the stage functions of src/ml/pipeline (the
+ * same ones `prism reproduce` and the benchmarks run), sequenced per job type, with progress reported
+ * and the results packed (artifacts as bytes, metrics, neurons, report) for the main thread to store.
  */
-import { analyseNeurons } from '../ml/concepts/analyse.ts';
 import type { NeuronInfo } from '../ml/concepts/types.ts';
 import { MlError } from '../ml/core/errors.ts';
-import { loadDataset } from '../ml/data/load.ts';
 import { loadCatalog, saveCatalog } from '../ml/data/serialize.ts';
-import { splitHoldout } from '../ml/data/split.ts';
 import { itemPopularity } from '../ml/data/stats.ts';
-import type { Dataset, Split } from '../ml/data/types.ts';
-import { holdOutUsers, measureFidelity } from '../ml/eval/fidelity.ts';
+import type { Dataset } from '../ml/data/types.ts';
+import { holdOutUsers } from '../ml/eval/fidelity.ts';
 import { evaluateRanking } from '../ml/eval/ranking.ts';
-import { reconstructionReport } from '../ml/eval/reconstruction.ts';
-import { scorerFor, userScorer } from '../ml/models/scorer.ts';
+import { userScorer } from '../ml/models/scorer.ts';
 import { loadRecommender, saveRecommender } from '../ml/models/serialize.ts';
-import { defaultDim, trainRecommender } from '../ml/models/train.ts';
 import type { Recommender } from '../ml/models/types.ts';
-import { encodeAll, reconstructAll } from '../ml/sae/codes.ts';
+import { chosenSaeOptions } from '../ml/pipeline/options.ts';
+import { buildReport } from '../ml/pipeline/report.ts';
+import {
+  evaluateStage,
+  type Labelled,
+  type LoadedData,
+  labelStage,
+  loadStage,
+  makeBundle,
+  recommenderStage,
+  type SaeEvaluation,
+  saeStage,
+  type TrainedRecommender,
+  type TrainedSae,
+} from '../ml/pipeline/stages.ts';
+import { encodeAll } from '../ml/sae/codes.ts';
+import type { SaeTrainOptions } from '../ml/sae/options.ts';
 import { loadSae, saveSae } from '../ml/sae/serialize.ts';
-import { trainSae } from '../ml/sae/train.ts';
 import type { SaePair } from '../ml/sae/types.ts';
 import type { JobParams, Metrics } from '../store/types.ts';
 import { type StageProgress, StageTracker } from './progress.ts';
 import type { BaseModelInput, WorkerInput, WorkerOutput } from './protocol.ts';
 
 export const DEFAULT_DATA_SPEC = 'synthetic';
-/** Share of users kept out of SAE training to measure fidelity on. */
+/** Share of users kept out of SAE training to measure fidelity on (the pipeline's default). */
 const FIDELITY_HOLDOUT = 0.2;
+/** Users whose original/reconstructed lists are kept in the report. */
+const FIDELITY_SAMPLES = 50;
 
 /** The training choices a version was made with, kept in its report so later jobs can redo the split. */
 export interface TrainingParams {
   data: string;
   model: 'mf' | 'ncf';
-  dim: number;
+  dim: number | null;
   epochs: number | null;
   seed: number;
   sae: JobParams['sae'] | null;
@@ -44,6 +56,7 @@ interface Ctx {
   input: WorkerInput;
   tracker: StageTracker;
   signal: AbortSignal;
+  cpu0: NodeJS.CpuUsage;
 }
 
 export async function runJobStages(
@@ -51,7 +64,12 @@ export async function runJobStages(
   signal: AbortSignal,
   onProgress: (p: StageProgress) => void,
 ): Promise<WorkerOutput> {
-  const ctx: Ctx = { input, tracker: new StageTracker(input.type, onProgress), signal };
+  const ctx: Ctx = {
+    input,
+    tracker: new StageTracker(input.type, onProgress),
+    signal,
+    cpu0: process.cpuUsage(),
+  };
   switch (input.type) {
     case 'pipeline':
       return pipelineJob(ctx);
@@ -69,316 +87,383 @@ export async function runJobStages(
 // ───────────────────────────── job types ─────────────────────────────
 
 function pipelineJob(ctx: Ctx): WorkerOutput {
-  const { dataset, split, training } = loadFresh(ctx);
-  const recommender = recommenderStage(ctx, split, training);
-  const sae = saeStage(ctx, recommender, split, training);
-  ctx.tracker.enter('evaluate');
-  const metrics = measure(ctx, recommender, sae, split, training.seed);
-  const { neurons, concepts } = labelStage(ctx, dataset, split, recommender, sae);
-  return pack(ctx, {
-    kind: 'full',
+  const training = trainingFromParams(ctx.input.params);
+  const data = load(ctx, training);
+  const rec = trainRecommenderStage(ctx, data, training);
+  const trained = trainSaeStage(ctx, data, rec.recommender, training);
+  const evaluation = evaluate(ctx, data, rec.recommender, trained);
+  const labels = label(ctx, data, trained.sae, evaluation);
+  return packFull(ctx, {
     training,
-    dataset,
-    split,
-    recommender,
-    sae,
-    neurons,
-    metrics,
-    extraReport: { concepts },
-    artifacts: { catalog: true, recommender: true, sae: true },
+    data,
+    rec,
+    trained,
+    evaluation,
+    labels,
+    artifacts: ['catalog', 'recommender', 'sae'],
   });
 }
 
 function trainRecommenderJob(ctx: Ctx): WorkerOutput {
-  const { dataset, split, training } = loadFresh(ctx);
-  const recommender = recommenderStage(ctx, split, training);
-  ctx.tracker.enter('evaluate');
-  const metrics = measure(ctx, recommender, null, split, training.seed);
-  return pack(ctx, {
-    kind: 'recommender',
-    training,
-    dataset,
-    split,
-    recommender,
-    sae: null,
-    neurons: null,
+  const training = trainingFromParams(ctx.input.params);
+  const data = load(ctx, training);
+  const rec = trainRecommenderStage(ctx, data, training);
+  ctx.tracker.enter('evaluate'); // the ranking metrics were measured by the recommender stage
+  const metrics: Metrics = { ranking: rec.ranking };
+  const timings = ctx.tracker.finish();
+  const dataset = catalogOf(data);
+  return {
+    version: {
+      kind: 'recommender',
+      datasetSpec: training.data,
+      datasetName: dataset.name,
+      recommenderKind: rec.recommender.kind,
+      dim: rec.recommender.dim,
+      latents: null,
+      nUsers: rec.recommender.nUsers,
+      nItems: rec.recommender.nItems,
+      neurons: null,
+      report: {
+        training,
+        dataset: datasetSummary(data),
+        recommender: { ranking: rec.ranking, train_s: rec.seconds },
+        timings,
+      },
+    },
+    artifacts: { catalog: saveCatalog(dataset), recommender: saveRecommender(rec.recommender) },
     metrics,
-    artifacts: { catalog: true, recommender: true },
-  });
+    summary: headline(metrics),
+    timings,
+  };
 }
 
 function trainSaeJob(ctx: Ctx): WorkerOutput {
   const base = needBase(ctx);
-  const { dataset, split, recommender, training: baseTraining } = loadBase(ctx, base);
-  const training = {
+  const baseTraining = trainingOf(base);
+  const p = ctx.input.params;
+  const training: TrainingParams = {
     ...baseTraining,
-    sae: ctx.input.params.sae ?? baseTraining.sae,
-    seed: ctx.input.params.seed ?? baseTraining.seed,
+    sae: p.sae ?? baseTraining.sae,
+    seed: p.seed ?? baseTraining.seed,
   };
-  const sae = saeStage(ctx, recommender, split, training);
-  ctx.tracker.enter('evaluate');
-  const metrics = measure(ctx, recommender, sae, split, training.seed);
-  const { neurons, concepts } = labelStage(ctx, dataset, split, recommender, sae);
-  return pack(ctx, {
-    kind: 'full',
+  const { data, recommender } = loadBase(ctx, base, baseTraining, true);
+  const rec = rankingOf(ctx, data, recommender);
+  const trained = trainSaeStage(ctx, data, recommender, training);
+  const evaluation = evaluate(ctx, data, recommender, trained);
+  const labels = label(ctx, data, trained.sae, evaluation);
+  return packFull(ctx, {
     training,
-    dataset,
-    split,
-    recommender,
-    sae,
-    neurons,
-    metrics: { ...metrics, ranking: base.metrics.ranking ?? metrics.ranking },
-    extraReport: { concepts, baseModelId: base.id },
-    artifacts: { sae: true },
+    data,
+    rec,
+    trained,
+    evaluation,
+    labels,
+    artifacts: ['sae'],
+    baseModelId: base.id,
   });
 }
 
 function evaluateJob(ctx: Ctx): WorkerOutput {
   const base = needBase(ctx);
-  const { split, recommender, sae, training } = loadBase(ctx, base);
+  const training = trainingOf(base);
+  const { data, recommender, sae } = loadBase(ctx, base, training, true);
   ctx.tracker.enter('evaluate');
-  const metrics = measure(ctx, recommender, sae, split, training.seed);
+  const ranking = evaluateRanking(userScorer(recommender), data.split, { k: 10, signal: ctx.signal });
+  let metrics: Metrics = { ranking };
+  if (sae) {
+    ctx.tracker.report(0.3);
+    const { heldOut } = holdOutUsers(recommender.nUsers, FIDELITY_HOLDOUT, training.seed);
+    const e = evaluateStage(
+      data,
+      recommender,
+      { sae, heldOutUsers: heldOut },
+      { samples: 0, signal: ctx.signal },
+    );
+    metrics = { ...metrics, ...saeMetrics(e) };
+  }
   return {
     version: null,
     artifacts: {},
     metrics,
-    summary: { baseModelId: base.id, ...headline(metrics) },
+    summary: { ...headline(metrics) },
     timings: ctx.tracker.finish(),
   };
 }
 
 function labelJob(ctx: Ctx): WorkerOutput {
   const base = needBase(ctx);
-  const { dataset, split, recommender, sae, training } = loadBase(ctx, base);
+  const training = trainingOf(base);
+  const { data, recommender, sae } = loadBase(ctx, base, training, false);
   if (!sae) throw new MlError('BAD_CONFIG', `model version ${base.id} has no SAE to label`, 'baseModelId');
-  const { neurons, concepts } = labelStage(ctx, dataset, split, recommender, sae);
-  return pack(ctx, {
-    kind: 'full',
-    training,
-    dataset,
-    split,
-    recommender,
+  ctx.tracker.enter('label');
+  const codes = encodeAll(
     sae,
-    neurons,
-    metrics: base.metrics,
-    extraReport: { concepts, baseModelId: base.id },
+    recommender.params.userEmb,
+    recommender.params.itemEmb,
+    recommender.nUsers,
+    recommender.nItems,
+  );
+  ctx.signal.throwIfAborted();
+  const labels = labelStage(data, sae, codes);
+  const neurons = labels.analysis.neurons;
+  const timings = ctx.tracker.finish();
+  const previous = (base.report ?? {}) as Record<string, unknown>;
+  return {
+    version: {
+      ...versionFields(training, data, recommender, sae, neurons),
+      report: {
+        ...previous,
+        training,
+        baseModelId: base.id,
+        concepts: labels.analysis.concepts,
+        hierarchy: labels.hierarchy,
+        relabelled: timings,
+      },
+    },
     artifacts: {},
-  });
+    metrics: base.metrics,
+    summary: { labelledNeurons: labelledCount(neurons), latents: sae.item.config.latents },
+    timings,
+  };
 }
 
 // ───────────────────────────── stages ─────────────────────────────
 
-function loadFresh(ctx: Ctx): { dataset: Dataset; split: Split; training: TrainingParams } {
-  const p = ctx.input.params;
+function load(ctx: Ctx, training: TrainingParams): LoadedData {
   ctx.tracker.enter('load');
-  const data = p.data ?? DEFAULT_DATA_SPEC;
-  const full = loadDataset(data);
+  const data = loadStage(training.data, training.seed);
   ctx.signal.throwIfAborted();
-  const training: TrainingParams = {
+  return data;
+}
+
+/**
+ * A stored version's recommender (and SAE) with its data. The held-out positives are not in the
+ * catalogue, so jobs that measure ranking quality reload the data and split them again with the same
+ * seed; labelling needs only the catalogue.
+ */
+function loadBase(ctx: Ctx, base: BaseModelInput, training: TrainingParams, needTestSplit: boolean) {
+  ctx.tracker.enter('load');
+  const catalog = loadCatalog(base.catalog);
+  const recommender = loadRecommender(base.recommender);
+  const sae = base.sae ? loadSae(base.sae) : null;
+  let data: LoadedData;
+  if (needTestSplit) {
+    data = loadStage(base.datasetSpec, training.seed);
+    if (data.split.train.indices.length !== catalog.interactions.indices.length) {
+      throw new MlError(
+        'BAD_CONFIG',
+        `the data behind "${base.datasetSpec}" changed since model version ${base.id} was trained`,
+        'data',
+      );
+    }
+  } else {
+    const train = catalog.interactions;
+    data = {
+      dataset: catalog,
+      split: { train, test: train, testUsers: new Int32Array(0) },
+      popularity: itemPopularity(train),
+      seconds: 0,
+    };
+  }
+  ctx.signal.throwIfAborted();
+  return { data, recommender, sae };
+}
+
+function trainRecommenderStage(ctx: Ctx, data: LoadedData, t: TrainingParams): TrainedRecommender {
+  ctx.tracker.enter('recommender');
+  return recommenderStage(
     data,
+    t.model,
+    {
+      seed: t.seed,
+      ...(t.dim !== null ? { dim: t.dim } : {}),
+      ...(t.epochs !== null ? { epochs: t.epochs } : {}),
+    },
+    ctx.tracker.callback(),
+    ctx.signal,
+  );
+}
+
+/** The recommender part of the report for a version that reuses a stored recommender. */
+function rankingOf(ctx: Ctx, data: LoadedData, recommender: Recommender): TrainedRecommender {
+  const ranking = evaluateRanking(userScorer(recommender), data.split, { k: 10, signal: ctx.signal });
+  return { recommender, ranking, seconds: 0 };
+}
+
+function trainSaeStage(ctx: Ctx, data: LoadedData, recommender: Recommender, t: TrainingParams): TrainedSae {
+  ctx.tracker.enter('sae');
+  return saeStage(
+    data,
+    recommender,
+    saeOptions(t, data.dataset.name),
+    FIDELITY_HOLDOUT,
+    t.seed,
+    ctx.tracker.callback(),
+    ctx.signal,
+  );
+}
+
+/** The pipeline's chosen SAE setting with the job's overrides; nesting is dropped when the width changes. */
+export function saeOptions(t: TrainingParams, datasetName: string): SaeTrainOptions {
+  const chosen = chosenSaeOptions(t.model, datasetName);
+  const own = t.sae ?? {};
+  const widthChanged = own.latents !== undefined && own.latents !== chosen.latents;
+  return { ...chosen, ...(widthChanged && own.matryoshka === undefined ? { matryoshka: [] } : {}), ...own };
+}
+
+function evaluate(ctx: Ctx, data: LoadedData, recommender: Recommender, trained: TrainedSae): SaeEvaluation {
+  ctx.tracker.enter('evaluate');
+  return evaluateStage(data, recommender, trained, { samples: FIDELITY_SAMPLES, signal: ctx.signal });
+}
+
+function label(ctx: Ctx, data: LoadedData, sae: SaePair, evaluation: SaeEvaluation): Labelled {
+  ctx.tracker.enter('label');
+  ctx.signal.throwIfAborted();
+  return labelStage(data, sae, evaluation);
+}
+
+// ───────────────────────────── packing ─────────────────────────────
+
+function packFull(
+  ctx: Ctx,
+  r: {
+    training: TrainingParams;
+    data: LoadedData;
+    rec: TrainedRecommender;
+    trained: TrainedSae;
+    evaluation: SaeEvaluation;
+    labels: Labelled;
+    artifacts: ('catalog' | 'recommender' | 'sae')[];
+    baseModelId?: number;
+  },
+): WorkerOutput {
+  ctx.signal.throwIfAborted();
+  const timings = ctx.tracker.finish();
+  const neurons = r.labels.analysis.neurons;
+  const bundle = makeBundle(r.data, r.rec.recommender, r.trained.sae, neurons);
+  const cpu = process.cpuUsage(ctx.cpu0);
+  const report = buildReport({
+    dataset: r.data.dataset,
+    model: r.rec.recommender.kind,
+    seed: r.training.seed,
+    rec: r.rec,
+    trained: r.trained,
+    evaluation: r.evaluation,
+    labels: r.labels,
+    timings: {
+      load_s: timings.load ?? 0,
+      recommender_s: timings.recommender ?? 0,
+      sae_s: timings.sae ?? 0,
+      eval_s: timings.evaluate ?? 0,
+      label_s: timings.label ?? 0,
+      total_s: Object.values(timings).reduce((a, b) => a + b, 0),
+    },
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    peakRssMb: process.memoryUsage().rss / 2 ** 20,
+  });
+  const metrics: Metrics = { ranking: r.rec.ranking, ...saeMetrics(r.evaluation) };
+  const want = new Set(r.artifacts);
+  return {
+    version: {
+      ...versionFields(r.training, r.data, r.rec.recommender, r.trained.sae, neurons),
+      report: {
+        ...report,
+        training: r.training,
+        catalog: datasetSummary(r.data),
+        ...(r.baseModelId !== undefined ? { baseModelId: r.baseModelId } : {}),
+      },
+    },
+    artifacts: {
+      catalog: want.has('catalog') ? saveCatalog(bundle.dataset) : undefined,
+      recommender: want.has('recommender') ? saveRecommender(bundle.recommender) : undefined,
+      sae: want.has('sae') ? saveSae(bundle.sae) : undefined,
+    },
+    metrics,
+    summary: {
+      ...headline(metrics),
+      latents: r.trained.sae.item.config.latents,
+      labelledNeurons: labelledCount(neurons),
+    },
+    timings,
+  };
+}
+
+function versionFields(
+  t: TrainingParams,
+  data: LoadedData,
+  rec: Recommender,
+  sae: SaePair,
+  neurons: NeuronInfo[],
+) {
+  return {
+    kind: 'full' as const,
+    datasetSpec: t.data,
+    datasetName: data.dataset.name,
+    recommenderKind: rec.kind,
+    dim: rec.dim,
+    latents: sae.item.config.latents,
+    nUsers: rec.nUsers,
+    nItems: rec.nItems,
+    neurons,
+  };
+}
+
+function saeMetrics(e: SaeEvaluation): Metrics {
+  const f = e.fidelity;
+  return {
+    reconstruction: e.reconstruction,
+    fidelity: { users: f.users, rbo: f.rbo, kendall: f.kendall, hr: f.hr, ndcg: f.ndcg },
+    monosemanticity: e.ms,
+  };
+}
+
+function catalogOf(data: LoadedData): Dataset {
+  return { ...data.dataset, interactions: data.split.train };
+}
+
+function datasetSummary(data: LoadedData) {
+  return {
+    name: data.dataset.name,
+    users: data.dataset.users.ids.length,
+    items: data.dataset.items.ids.length,
+    trainPositives: data.split.train.indices.length,
+    testUsers: data.split.testUsers.length,
+  };
+}
+
+function trainingFromParams(p: JobParams): TrainingParams {
+  return {
+    data: p.data ?? DEFAULT_DATA_SPEC,
     model: p.model ?? 'mf',
-    dim: p.dim ?? defaultDim(full.name),
+    dim: p.dim ?? null,
     epochs: p.epochs ?? null,
     seed: p.seed ?? 0,
     sae: p.sae ?? null,
   };
-  const split = splitHoldout(full.interactions, { seed: training.seed });
-  // The catalogue keeps the training positives: serving excludes them, evaluation holds the rest out.
-  return { dataset: { ...full, interactions: split.train }, split, training };
 }
-
-/**
- * A stored version's catalogue and recommender (and SAE), plus its hold-out split: the test positives
- * are not in the catalogue, so the original data are reloaded and split again with the same seed.
- */
-function loadBase(ctx: Ctx, base: BaseModelInput) {
-  ctx.tracker.enter('load');
-  const training = trainingOf(base);
-  const dataset = loadCatalog(base.catalog);
-  const recommender = loadRecommender(base.recommender);
-  const sae = base.sae ? loadSae(base.sae) : null;
-  const needsTest = ctx.input.type !== 'label';
-  const split: Split = needsTest
-    ? splitHoldout(loadDataset(base.datasetSpec).interactions, { seed: training.seed })
-    : { train: dataset.interactions, test: dataset.interactions, testUsers: new Int32Array(0) };
-  if (needsTest && split.train.indices.length !== dataset.interactions.indices.length) {
-    throw new MlError(
-      'BAD_CONFIG',
-      `the data behind "${base.datasetSpec}" changed since model version ${base.id} was trained`,
-      'data',
-    );
-  }
-  ctx.signal.throwIfAborted();
-  return { dataset, split, recommender, sae, training };
-}
-
-function recommenderStage(ctx: Ctx, split: Split, t: TrainingParams): Recommender {
-  ctx.tracker.enter('recommender');
-  return trainRecommender(t.model, split.train, {
-    dim: t.dim,
-    ...(t.epochs !== null ? { epochs: t.epochs } : {}),
-    seed: t.seed,
-    onProgress: ctx.tracker.callback(),
-    signal: ctx.signal,
-  });
-}
-
-function saeStage(ctx: Ctx, rec: Recommender, split: Split, t: TrainingParams): SaePair {
-  ctx.tracker.enter('sae');
-  const { train: trainUsers } = holdOutUsers(rec.nUsers, FIDELITY_HOLDOUT, t.seed);
-  return trainSae(
-    {
-      userEmb: rec.params.userEmb,
-      itemEmb: rec.params.itemEmb,
-      nUsers: rec.nUsers,
-      nItems: rec.nItems,
-      dim: rec.dim,
-      scorer: scorerFor(rec),
-      train: split.train,
-      trainUsers,
-    },
-    { seed: t.seed, ...(t.sae ?? {}), onProgress: ctx.tracker.callback(), signal: ctx.signal },
-  );
-}
-
-/** Ranking quality of the recommender, and of the SAE (reconstruction, fidelity) when there is one. */
-function measure(ctx: Ctx, rec: Recommender, sae: SaePair | null, split: Split, seed: number): Metrics {
-  const ranking = evaluateRanking(userScorer(rec), split, { k: 10, signal: ctx.signal });
-  if (!sae) return { ranking };
-  ctx.tracker.report(0.5);
-  const { userEmb, itemEmb } = rec.params;
-  const { userCodes, itemCodes } = encodeAll(sae, userEmb, itemEmb, rec.nUsers, rec.nItems);
-  const { userRecon, itemRecon } = reconstructAll(sae, userEmb, itemEmb, rec.nUsers, rec.nItems);
-  const reconstruction = reconstructionReport({
-    userEmb,
-    itemEmb,
-    userRecon,
-    itemRecon,
-    userCodes,
-    itemCodes,
-    nUsers: rec.nUsers,
-    nItems: rec.nItems,
-    dim: rec.dim,
-    latents: sae.item.config.latents,
-  });
-  const { heldOut } = holdOutUsers(rec.nUsers, FIDELITY_HOLDOUT, seed);
-  const fid = measureFidelity({
-    scorer: scorerFor(rec),
-    userEmb,
-    itemEmb,
-    userRecon,
-    itemRecon,
-    train: split.train,
-    users: heldOut,
-    split,
-    samples: 0,
-    signal: ctx.signal,
-  });
-  const fidelity = { users: fid.users, rbo: fid.rbo, kendall: fid.kendall, hr: fid.hr, ndcg: fid.ndcg };
-  return { ranking, reconstruction, fidelity };
-}
-
-function labelStage(ctx: Ctx, dataset: Dataset, split: Split, rec: Recommender, sae: SaePair) {
-  ctx.tracker.enter('label');
-  const { userCodes, itemCodes } = encodeAll(
-    sae,
-    rec.params.userEmb,
-    rec.params.itemEmb,
-    rec.nUsers,
-    rec.nItems,
-  );
-  ctx.signal.throwIfAborted();
-  return analyseNeurons({
-    dataset,
-    itemCodes,
-    userCodes,
-    latents: sae.item.config.latents,
-    popularity: itemPopularity(split.train),
-  });
-}
-
-// ───────────────────────────── helpers ─────────────────────────────
 
 function needBase(ctx: Ctx): BaseModelInput {
-  if (!ctx.input.base) {
+  if (!ctx.input.base)
     throw new MlError('BAD_CONFIG', `${ctx.input.type} needs a base model version`, 'baseModelId');
-  }
   return ctx.input.base;
 }
 
 function trainingOf(base: BaseModelInput): TrainingParams {
   const t = (base.report as { training?: TrainingParams } | null)?.training;
-  if (!t) {
+  if (!t)
     throw new MlError(
       'BAD_CONFIG',
       `model version ${base.id} has no training parameters in its report`,
       'baseModelId',
     );
-  }
   return t;
 }
+
+const labelledCount = (neurons: NeuronInfo[]): number =>
+  neurons.filter((n) => n.kind !== 'unlabelled' && n.kind !== 'dead').length;
 
 function headline(metrics: Metrics): Record<string, unknown> {
   const r = metrics.ranking as { hr?: number; ndcg?: number } | undefined;
   const f = metrics.fidelity as { rbo?: number } | undefined;
   return { hr10: r?.hr, ndcg10: r?.ndcg, fidelityRbo: f?.rbo };
-}
-
-function pack(
-  ctx: Ctx,
-  r: {
-    kind: 'full' | 'recommender';
-    training: TrainingParams;
-    dataset: Dataset;
-    split: Split;
-    recommender: Recommender;
-    sae: SaePair | null;
-    neurons: NeuronInfo[] | null;
-    metrics: Metrics;
-    extraReport?: Record<string, unknown>;
-    artifacts: { catalog?: boolean; recommender?: boolean; sae?: boolean };
-  },
-): WorkerOutput {
-  ctx.signal.throwIfAborted();
-  const timings = ctx.tracker.finish();
-  const latents = r.sae ? r.sae.item.config.latents : null;
-  const labelled = r.neurons
-    ? r.neurons.filter((n) => n.kind !== 'unlabelled' && n.kind !== 'dead').length
-    : null;
-  const report = {
-    training: r.training,
-    dataset: {
-      name: r.dataset.name,
-      users: r.dataset.users.ids.length,
-      items: r.dataset.items.ids.length,
-      trainPositives: r.split.train.indices.length,
-      testUsers: r.split.testUsers.length,
-    },
-    metrics: r.metrics,
-    labelledNeurons: labelled,
-    timings,
-    ...r.extraReport,
-  };
-  return {
-    version: {
-      kind: r.kind,
-      datasetSpec: r.training.data,
-      datasetName: r.dataset.name,
-      recommenderKind: r.recommender.kind,
-      dim: r.recommender.dim,
-      latents,
-      nUsers: r.recommender.nUsers,
-      nItems: r.recommender.nItems,
-      neurons: r.neurons,
-      report,
-    },
-    artifacts: {
-      catalog: r.artifacts.catalog ? saveCatalog(r.dataset) : undefined,
-      recommender: r.artifacts.recommender ? saveRecommender(r.recommender) : undefined,
-      sae: r.artifacts.sae && r.sae ? saveSae(r.sae) : undefined,
-    },
-    metrics: r.metrics,
-    summary: { ...headline(r.metrics), latents, labelledNeurons: labelled },
-    timings,
-  };
 }

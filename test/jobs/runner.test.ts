@@ -49,8 +49,14 @@ describe('job runner on the real pipeline', () => {
     expect(bundle.neurons).toHaveLength(16);
     expect(bundle.neurons.some((n) => n.label !== '')).toBe(true);
     // The catalogue holds training positives only (test positives are held out).
-    const report = store.models.report(version?.id as number) as { dataset: { trainPositives: number } };
-    expect(bundle.dataset.interactions.indices.length).toBe(report.dataset.trainPositives);
+    const report = store.models.report(version?.id as number) as {
+      dataset: { interactions: number };
+      catalog: { trainPositives: number; testUsers: number };
+      training: { seed: number };
+    };
+    expect(bundle.dataset.interactions.indices.length).toBe(report.catalog.trainPositives);
+    expect(report.dataset.interactions - report.catalog.trainPositives).toBe(5 * report.catalog.testUsers);
+    expect(report.training.seed).toBe(1);
   });
 
   it('train-sae on the active version reuses its catalogue and recommender by reference', async () => {
