@@ -20,6 +20,7 @@ import modelRoutes from './routes/models/index.ts';
 import neuronRoutes from './routes/neurons/index.ts';
 import policyRoutes from './routes/policies/index.ts';
 import userRoutes from './routes/users/index.ts';
+import { ErrorSchema } from './schemas/common.ts';
 
 export interface AppOptions {
   config: ServerConfig;
@@ -34,6 +35,7 @@ export const prismApp = fp(
   async function prismApp(app: FastifyInstance, opts: AppOptions) {
     const { config } = opts;
     installErrorHandlers(app);
+    app.addSchema(ErrorSchema);
 
     await app.register(sensiblePlugin);
     await app.register(swaggerPlugin);

@@ -11,7 +11,7 @@ export const ErrorSchema = Type.Object(
       Type.String({ description: 'The request field the error is about, e.g. body.name' }),
     ),
   },
-  { title: 'Error' },
+  { $id: 'Error', title: 'Error' },
 );
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -25,10 +25,13 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: 'No model is active yet',
 };
 
-/** Response schemas for the given error statuses, all with the one error body. */
+/**
+ * Response schemas for the given error statuses, all referencing the one error body (registered once
+ * with `addSchema`, so the OpenAPI document lists it once under components).
+ */
 export function errors(...statuses: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {};
-  for (const s of statuses) out[s] = { ...ErrorSchema, description: ERROR_DESCRIPTIONS[s] ?? 'Error' };
+  for (const s of statuses) out[s] = Type.Ref('Error', { description: ERROR_DESCRIPTIONS[s] ?? 'Error' });
   return out;
 }
 

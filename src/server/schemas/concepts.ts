@@ -9,7 +9,9 @@ export const ActiveNeuron = Type.Object({
 
 export const ProfileQuery = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: 500, default: 20, description: 'Strongest neurons to list' }),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 500, default: 20, description: 'Strongest neurons to list' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -79,8 +79,8 @@ export const JobListQuery = Type.Object(
   {
     status: Type.Optional(Type.Array(JobStatus, { maxItems: 5, description: 'Repeat or comma-separate' })),
     type: Type.Optional(JobType),
-    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-    offset: Type.Integer({ minimum: 0, default: 0 }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
   },
   { additionalProperties: false },
 );

@@ -23,8 +23,8 @@ export const ModelVersionSchema = Type.Object({
 export const ModelListQuery = Type.Object(
   {
     kind: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('recommender')])),
-    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-    offset: Type.Integer({ minimum: 0, default: 0 }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
   },
   { additionalProperties: false },
 );

@@ -24,8 +24,8 @@ export const NeuronListQuery = Type.Object(
       Type.String({ description: 'Only neurons whose label contains this (case-insensitive)' }),
     ),
     dead: Type.Optional(Type.Boolean()),
-    limit: Type.Integer({ minimum: 1, maximum: 5000, default: 100 }),
-    offset: Type.Integer({ minimum: 0, default: 0 }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 100 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
   },
   { additionalProperties: false },
 );
@@ -41,7 +41,11 @@ export const NeuronParams = Type.Object({
 });
 
 export const NeuronDetailQuery = Type.Object(
-  { limit: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Rows per list' }) },
+  {
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Rows per list' }),
+    ),
+  },
   { additionalProperties: false },
 );
 

@@ -44,7 +44,9 @@ export const CreatePolicyBody = Type.Object(
   {
     name: Name,
     policy: PolicyBody,
-    enabled: Type.Boolean({ default: true, description: 'Enabled policies apply to every request' }),
+    enabled: Type.Optional(
+      Type.Boolean({ default: true, description: 'Enabled policies apply to every request' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -100,14 +102,16 @@ export const PreviewBody = Type.Object(
     users: Type.Optional(
       Type.Array(Type.String(), { minItems: 1, maxItems: 200, description: 'Users to preview on' }),
     ),
-    sample: Type.Integer({
-      minimum: 1,
-      maximum: 200,
-      default: 20,
-      description: 'Users sampled when none are given',
-    }),
-    seed: Type.Integer({ default: 0 }),
-    k: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+    sample: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 200,
+        default: 20,
+        description: 'Users sampled when none are given',
+      }),
+    ),
+    seed: Type.Optional(Type.Integer({ default: 0 })),
+    k: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
   },
   { additionalProperties: false },
 );

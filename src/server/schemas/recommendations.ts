@@ -12,20 +12,26 @@ const IdList = (description: string) =>
 
 export const RecommendationsQuery = Type.Object(
   {
-    k: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'List length' }),
+    k: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'List length' })),
     exclude: Type.Optional(IdList('Item ids to leave out')),
-    explain: Type.Boolean({ default: false, description: 'Add per-neuron explanations to each item' }),
+    explain: Type.Optional(
+      Type.Boolean({ default: false, description: 'Add per-neuron explanations to each item' }),
+    ),
     policy: Type.Optional(IdList('Stored policies (ids or names) to apply besides the enabled ones')),
-    compare: Type.Boolean({
-      default: false,
-      description: 'Also return the unsteered list with RBO and Kendall τ between the two',
-    }),
-    topNeurons: Type.Integer({
-      minimum: 1,
-      maximum: 50,
-      default: 5,
-      description: 'Neuron contributions listed per explained item',
-    }),
+    compare: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Also return the unsteered list with RBO and Kendall τ between the two',
+      }),
+    ),
+    topNeurons: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 50,
+        default: 5,
+        description: 'Neuron contributions listed per explained item',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

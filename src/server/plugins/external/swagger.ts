@@ -15,6 +15,11 @@ export const OPENAPI_INFO = {
 export default fp(
   async function swaggerPlugin(app: FastifyInstance) {
     await app.register(swagger, {
+      // Shared schemas (addSchema with an $id) become components named by their $id.
+      refResolver: {
+        buildLocalReference: (json, _baseUri, _fragment, i) =>
+          typeof json.$id === 'string' ? json.$id : `def-${i}`,
+      },
       openapi: {
         openapi: '3.1.0',
         info: OPENAPI_INFO,

@@ -19,7 +19,7 @@ const items: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const { bundle, version } = app.models.require();
       const i = itemIndex(bundle, req.params.itemId);
-      const profile = activeNeurons(bundle, itemCode(bundle, i), req.query.limit);
+      const profile = activeNeurons(bundle, itemCode(bundle, i), req.query.limit ?? 20);
       const { itemTitles, itemTags, itemYears } = bundle.dataset;
       return {
         itemId: req.params.itemId,

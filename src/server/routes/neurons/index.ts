@@ -34,7 +34,11 @@ const neurons: FastifyPluginAsyncTypebox = async (app) => {
         if (label !== undefined && !s.label.toLowerCase().includes(label)) continue;
         all.push(s);
       }
-      return { modelId: version.id, total: all.length, neurons: all.slice(q.offset, q.offset + q.limit) };
+      return {
+        modelId: version.id,
+        total: all.length,
+        neurons: all.slice(q.offset ?? 0, (q.offset ?? 0) + (q.limit ?? 100)),
+      };
     },
   );
 
@@ -52,7 +56,7 @@ const neurons: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const { bundle, version } = app.models.require();
       const j = neuronIndex(bundle, req.params.neuron);
-      return { ...neuronDetail(bundle, j, req.query.limit), modelId: version.id };
+      return { ...neuronDetail(bundle, j, req.query.limit ?? 10), modelId: version.id };
     },
   );
 };

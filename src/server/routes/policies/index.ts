@@ -162,7 +162,13 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
       const users = idIndices(bundle.dataset.users.index, b.users, 'body.users', 'UNKNOWN_USER');
       return {
         modelId: version.id,
-        ...previewPolicies(bundle, { policies: chosen, users, sample: b.sample, seed: b.seed, k: b.k }),
+        ...previewPolicies(bundle, {
+          policies: chosen,
+          users,
+          sample: b.sample ?? 20,
+          seed: b.seed ?? 0,
+          k: b.k ?? 10,
+        }),
       };
     },
   );

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { OPENAPI_PATH, renderOpenApi } from '../../scripts/export-openapi.ts';
+
+describe('OpenAPI document', () => {
+  it('openapi/openapi.json matches the route schemas (run `npm run openapi` after changing them)', async () => {
+    const fromCode = await renderOpenApi();
+    expect(readFileSync(OPENAPI_PATH, 'utf8')).toBe(fromCode);
+  });
+
+  it('documents every route with parameters, bodies and error responses', async () => {
+    const doc = JSON.parse(await renderOpenApi());
+    const ops = Object.entries(
+      doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>,
+    ).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
+    expect(ops.length).toBeGreaterThanOrEqual(20);
+    for (const { path, method, op } of ops) {
+      if (path.startsWith('/health')) continue;
+      const codes = Object.keys(op.responses);
+      expect(
+        codes.some((c) => c.startsWith('2')),
+        `${method} ${path}`,
+      ).toBe(true);
+      expect(codes, `${method} ${path}`).toContain('400');
+      expect(codes, `${method} ${path}`).toContain('401');
+    }
+    expect(doc.components.schemas.Error.required).toEqual(['statusCode', 'code', 'error', 'message']);
+    const rec = doc.paths['/v1/users/{userId}/recommendations'].get;
+    expect(rec.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
+      ['compare', 'exclude', 'explain', 'k', 'policy', 'topNeurons', 'userId'].sort(),
+    );
+  });
+});
