@@ -49,6 +49,10 @@ export const IALS_DEFAULTS: Omit<IalsOptions, 'dim' | 'onProgress' | 'signal'> =
 
 export function trainIals(train: Csr, opts: IalsOptions): MfModel {
   const { dim, epochs, l2, regExponent: nu, unobservedWeight: w0, cgSteps, biases } = opts;
+  if (!(Number.isInteger(dim) && dim > 0))
+    throw new MlError('BAD_CONFIG', `dim must be a positive integer, got ${dim}`, 'dim');
+  if (!(Number.isInteger(cgSteps) && cgSteps > 0))
+    throw new MlError('BAD_CONFIG', `cgSteps must be a positive integer, got ${cgSteps}`, 'cgSteps');
   if (!(w0 > 0 && w0 <= 1))
     throw new MlError('BAD_CONFIG', `unobservedWeight must be in (0, 1], got ${w0}`, 'unobservedWeight');
   if (!(l2 >= 0)) throw new MlError('BAD_CONFIG', `l2 must be ≥ 0, got ${l2}`, 'l2');
