@@ -3,8 +3,10 @@ import type { NeuronInfo } from './types.ts';
 /**
  * Matryoshka hierarchy: which coarse neuron (first prefix, indices < `coarse`) each live finer neuron
  * refines. The parent of a fine neuron f is the coarse neuron c with the highest conditional co-activation
- * over items, P(c active | f active) = |{i : z_if > 0 ∧ z_ic > 0}| / |{i : z_if > 0}|; ties go to the
- * higher decoder cosine (when the decoder is given), then the lower index. A fine neuron whose best
+ * over items, P(c active | f active) = |{i : z_if > 0 ∧ z_ic > 0}| / |{i : z_if > 0}| (f's items lie inside
+ * c's); ties (several coarse neurons containing f entirely are common) go to the more specific coarse
+ * neuron (active on fewer items), then the higher decoder cosine (when the decoder is given), then the
+ * lower index. A fine neuron whose best
  * co-activation is below `minCoactivation` has no parent (listed in `orphans`).
  */
 export const MIN_COACTIVATION = 0.5;
@@ -49,11 +51,13 @@ export function matryoshkaHierarchy(input: HierarchyInput): MatryoshkaHierarchy 
   const nFine = latents - coarse;
   const joint = new Int32Array(Math.max(0, nFine) * coarse); // [fine × coarse] co-active item counts
   const fineActive = new Int32Array(Math.max(0, nFine));
+  const coarseActive = new Int32Array(coarse);
   const activeCoarse: number[] = [];
   for (let i = 0; i < nItems; i++) {
     const o = i * latents;
     activeCoarse.length = 0;
     for (let c = 0; c < coarse; c++) if (itemCodes[o + c] > 0) activeCoarse.push(c);
+    for (const c of activeCoarse) coarseActive[c]++;
     for (let f = coarse; f < latents; f++) {
       if (!(itemCodes[o + f] > 0)) continue;
       const row = (f - coarse) * coarse;
@@ -83,7 +87,10 @@ export function matryoshkaHierarchy(input: HierarchyInput): MatryoshkaHierarchy 
       const c = node.neuron;
       const co = n > 0 ? joint[(f - coarse) * coarse + c] / n : 0;
       const cos = cosine(f, c);
-      if (co > bestCo || (co === bestCo && cos !== null && bestCos !== null && cos > bestCos)) {
+      const tie = co === bestCo;
+      const moreSpecific = tie && coarseActive[c] < coarseActive[best];
+      const sameSupport = tie && coarseActive[c] === coarseActive[best];
+      if (co > bestCo || moreSpecific || (sameSupport && cos !== null && bestCos !== null && cos > bestCos)) {
         best = c;
         bestCo = co;
         bestCos = cos;

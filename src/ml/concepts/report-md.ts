@@ -68,23 +68,30 @@ export function conceptTableMarkdown(concepts: ConceptBest[], neurons: NeuronInf
   return markdownTable(['concept', 'best neuron', 'purity@10', 'purity@20', 'purity@50'], rows);
 }
 
-/** Nested list: each coarse neuron and the finer neurons that refine it. */
+/**
+ * Nested list: each coarse neuron and the finer neurons that refine it. By default only labelled children
+ * are listed (unlabelled ones are counted), and coarse neurons without a listed child are left out.
+ */
 export function hierarchyMarkdown(
   h: MatryoshkaHierarchy,
-  opts: { maxChildren?: number; withChildrenOnly?: boolean } = {},
+  opts: { maxChildren?: number; withChildrenOnly?: boolean; labelledOnly?: boolean } = {},
 ): string {
-  const { maxChildren = 8, withChildrenOnly = true } = opts;
+  const { maxChildren = 8, withChildrenOnly = true, labelledOnly = true } = opts;
+  const name = (n: number, label: string): string => mdCell(label ? `#${n} ${label}` : `#${n}`);
   const lines: string[] = [];
   for (const node of h.nodes) {
-    if (withChildrenOnly && node.children.length === 0) continue;
-    lines.push(`- **${mdCell(node.label ? `#${node.neuron} ${node.label}` : `#${node.neuron}`)}**`);
-    for (const c of node.children.slice(0, maxChildren)) {
+    const shown = labelledOnly ? node.children.filter((c) => c.label) : node.children;
+    if (withChildrenOnly && shown.length === 0) continue;
+    lines.push(`- **${name(node.neuron, node.label)}**`);
+    for (const c of shown.slice(0, maxChildren)) {
       const cos = c.cosine === null ? '' : `, decoder cos ${f2(c.cosine)}`;
-      lines.push(
-        `  - ${mdCell(c.label ? `#${c.neuron} ${c.label}` : `#${c.neuron}`)} (co-activation ${f2(c.coactivation)}${cos})`,
-      );
+      lines.push(`  - ${name(c.neuron, c.label)} (co-activation ${f2(c.coactivation)}${cos})`);
     }
-    if (node.children.length > maxChildren) lines.push(`  - … ${node.children.length - maxChildren} more`);
+    const hidden = node.children.length - Math.min(shown.length, maxChildren);
+    if (hidden > 0)
+      lines.push(
+        `  - … ${hidden} more${labelledOnly ? ' (unlabelled or beyond the first ' + maxChildren + ')' : ''}`,
+      );
   }
   if (h.orphans.length > 0)
     lines.push(

@@ -70,6 +70,19 @@ describe('matryoshkaHierarchy', () => {
     expect(h.nodes[0].children).toEqual([]);
   });
 
+  it('among coarse neurons that contain a fine one entirely, picks the most specific', () => {
+    // Neuron 2 fires on item 0; coarse 0 fires on items 0–2, coarse 1 on items 0–1: both contain it.
+    const codes = Float32Array.from([1, 1, 1, 1, 1, 0, 1, 0, 0]);
+    const h = matryoshkaHierarchy({
+      itemCodes: codes,
+      latents: 3,
+      coarse: 2,
+      neurons: [info(0, 'a'), info(1, 'b'), info(2, 'c')],
+    });
+    expect(h.nodes[1].children.map((c) => [c.neuron, c.coactivation])).toEqual([[2, 1]]);
+    expect(h.nodes[0].children).toEqual([]);
+  });
+
   it('skips dead neurons', () => {
     const dead = [info(0, 'Horror'), info(1, '', 'dead'), info(2, 'x'), info(3, 'y', 'dead'), info(4, '')];
     const h = matryoshkaHierarchy({ itemCodes, latents: 5, coarse: 2, neurons: dead });

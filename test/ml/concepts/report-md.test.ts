@@ -78,6 +78,27 @@ describe('report markdown', () => {
       orphans: [],
     });
     expect(md).toBe('- **#0 Horror**\n  - #3 1980s Horror (co-activation 0.90, decoder cos 0.50)');
+    const withUnlabelled = hierarchyMarkdown({
+      coarse: 2,
+      nodes: [
+        {
+          neuron: 0,
+          label: 'Horror',
+          children: [
+            { neuron: 3, label: '', coactivation: 1, cosine: null },
+            { neuron: 4, label: 'Slasher', coactivation: 0.8, cosine: null },
+          ],
+        },
+        { neuron: 1, label: '', children: [{ neuron: 5, label: '', coactivation: 1, cosine: null }] },
+      ],
+      orphans: [6],
+    });
+    expect(withUnlabelled.split('\n')).toEqual([
+      '- **#0 Horror**',
+      '  - #4 Slasher (co-activation 0.80)',
+      '  - … 1 more (unlabelled or beyond the first 8)',
+      '- (1 finer neurons with no coarse parent above the co-activation threshold)',
+    ]);
   });
 
   it('renders the headline neurons', () => {
