@@ -2,7 +2,6 @@
  * Messages between the job runner (main thread) and a job's worker thread. Artifacts travel as
  * Uint8Arrays whose buffers are transferred, not copied.
  */
-import type { NeuronInfo } from '../ml/concepts/types.ts';
 import type { JobParams, JobTimings, JobType, Metrics, ModelKind, RecommenderKind } from '../store/types.ts';
 
 /** The model version a train-sae / evaluate / label job starts from, with its stored artifacts. */
@@ -11,11 +10,11 @@ export interface BaseModelInput {
   kind: ModelKind;
   datasetSpec: string;
   metrics: Metrics;
-  report: unknown;
+  /** The version's report as stored (JSON text): it carries the training parameters. */
+  reportJson: string | null;
   catalog: Uint8Array;
   recommender: Uint8Array;
   sae: Uint8Array | null;
-  neurons: NeuronInfo[] | null;
 }
 
 export interface WorkerInput {
@@ -39,8 +38,9 @@ export interface WorkerOutput {
     latents: number | null;
     nUsers: number;
     nItems: number;
-    neurons: NeuronInfo[] | null;
-    report: unknown;
+    /** JSON text of NeuronInfo[] / the report, serialised in the worker to spare the main thread. */
+    neuronsJson: string | null;
+    reportJson: string;
   } | null;
   artifacts: { catalog?: Uint8Array; recommender?: Uint8Array; sae?: Uint8Array };
   metrics: Metrics;

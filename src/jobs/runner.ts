@@ -175,11 +175,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       kind: v.kind,
       datasetSpec: v.datasetSpec,
       metrics: v.metrics,
-      report: store.models.report(id),
+      reportJson: store.models.reportJson(id),
       catalog: store.artifacts.get(v.artifacts.catalog).slice(),
       recommender: store.artifacts.get(v.artifacts.recommender).slice(),
       sae: v.artifacts.sae ? store.artifacts.get(v.artifacts.sae).slice() : null,
-      neurons: store.models.neurons(id),
     };
   }
 
@@ -197,7 +196,16 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           .map((b) => b.buffer as ArrayBuffer)
       : [];
     const cancelFlag = createCancelFlag();
-    const worker = spawnTsWorker(WORKER_ENTRY, { input, cancelFlag } satisfies WorkerData, transfer);
+    let worker: Worker;
+    try {
+      worker = spawnTsWorker(WORKER_ENTRY, { input, cancelFlag } satisfies WorkerData, transfer);
+    } catch (err) {
+      settle(job, Date.now(), {
+        kind: 'failed',
+        error: `could not start a worker: ${(err as Error).message}`,
+      });
+      return;
+    }
     let outcome: FromWorker | null = null;
     let crash: Error | null = null;
     const run: Running = {
@@ -278,14 +286,15 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     const seconds = (Date.now() - startedAt) / 1000;
     try {
       if (s.kind === 'requeue') {
-        const back = store.jobs.requeue(job.id, s.error, { refundAttempt: true });
+        store.jobs.requeue(job.id, s.error, { refundAttempt: true });
         log?.info({ jobId: job.id }, 'job requeued at shutdown');
-        void back;
         return;
       }
       if (s.kind === 'done') {
+        const t0 = performance.now();
         const { job: finished, version, activated } = commitJobOutput(store, job, s.output);
-        log?.info({ jobId: job.id, seconds, modelId: version?.id, activated }, 'job succeeded');
+        const commitMs = Math.round(performance.now() - t0);
+        log?.info({ jobId: job.id, seconds, commitMs, modelId: version?.id, activated }, 'job succeeded');
         emit('job:finished', { job: finished, seconds, version });
         if (activated && version) emit('model:activated', { modelId: version.id, version, jobId: job.id });
         return;

@@ -122,13 +122,13 @@ function trainRecommenderJob(ctx: Ctx): WorkerOutput {
       latents: null,
       nUsers: rec.recommender.nUsers,
       nItems: rec.recommender.nItems,
-      neurons: null,
-      report: {
+      neuronsJson: null,
+      reportJson: JSON.stringify({
         training,
         dataset: datasetSummary(data),
         recommender: { ranking: rec.ranking, train_s: rec.seconds },
         timings,
-      },
+      }),
     },
     artifacts: { catalog: saveCatalog(dataset), recommender: saveRecommender(rec.recommender) },
     metrics,
@@ -207,18 +207,18 @@ function labelJob(ctx: Ctx): WorkerOutput {
   const labels = labelStage(data, sae, codes);
   const neurons = labels.analysis.neurons;
   const timings = ctx.tracker.finish();
-  const previous = (base.report ?? {}) as Record<string, unknown>;
+  const previous = JSON.parse(base.reportJson ?? '{}') as Record<string, unknown>;
   return {
     version: {
       ...versionFields(training, data, recommender, sae, neurons),
-      report: {
+      reportJson: JSON.stringify({
         ...previous,
         training,
         baseModelId: base.id,
         concepts: labels.analysis.concepts,
         hierarchy: labels.hierarchy,
         relabelled: timings,
-      },
+      }),
     },
     artifacts: {},
     metrics: base.metrics,
@@ -366,12 +366,12 @@ function packFull(
   return {
     version: {
       ...versionFields(r.training, r.data, r.rec.recommender, r.trained.sae, neurons),
-      report: {
+      reportJson: JSON.stringify({
         ...report,
         training: r.training,
         catalog: datasetSummary(r.data),
         ...(r.baseModelId !== undefined ? { baseModelId: r.baseModelId } : {}),
-      },
+      }),
     },
     artifacts: {
       catalog: want.has('catalog') ? saveCatalog(bundle.dataset) : undefined,
@@ -404,7 +404,7 @@ function versionFields(
     latents: sae.item.config.latents,
     nUsers: rec.nUsers,
     nItems: rec.nItems,
-    neurons,
+    neuronsJson: JSON.stringify(neurons),
   };
 }
 
@@ -449,7 +449,8 @@ function needBase(ctx: Ctx): BaseModelInput {
 }
 
 function trainingOf(base: BaseModelInput): TrainingParams {
-  const t = (base.report as { training?: TrainingParams } | null)?.training;
+  const report = JSON.parse(base.reportJson ?? 'null') as { training?: TrainingParams } | null;
+  const t = report?.training;
   if (!t)
     throw new MlError(
       'BAD_CONFIG',

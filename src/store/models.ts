@@ -104,8 +104,8 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
         nUsers: input.nUsers,
         nItems: input.nItems,
         metrics: JSON.stringify(input.metrics),
-        neurons: input.neurons ? JSON.stringify(input.neurons) : null,
-        report: input.report === undefined ? null : JSON.stringify(input.report),
+        neurons: input.neuronsJson ?? (input.neurons ? JSON.stringify(input.neurons) : null),
+        report: input.reportJson ?? (input.report === undefined ? null : JSON.stringify(input.report)),
         catalog: input.artifacts.catalog,
         recommender: input.artifacts.recommender,
         sae: input.artifacts.sae ?? null,
@@ -134,6 +134,10 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
     report(id) {
       mustGet(id);
       return parseJson<unknown>(selectReport.get(id) as string | null, null);
+    },
+    reportJson(id) {
+      mustGet(id);
+      return (selectReport.get(id) as string | null) ?? null;
     },
     loadBundle(id) {
       const v = mustGet(id);

@@ -85,6 +85,9 @@ export interface NewModelVersion {
   neurons?: NeuronInfo[] | null;
   /** The pipeline's report JSON. */
   report?: unknown;
+  /** `neurons` / `report` already serialised (a worker thread did it, so the main thread need not). */
+  neuronsJson?: string | null;
+  reportJson?: string;
   jobId?: number | null;
   parentId?: number | null;
 }
@@ -108,6 +111,8 @@ export interface ModelRepo {
   activate(id: number): ModelVersion;
   neurons(id: number): NeuronInfo[] | null;
   report(id: number): unknown;
+  /** The report as stored (JSON text), null when there is none. */
+  reportJson(id: number): string | null;
   /** Decodes the catalogue, recommender and SAE artifacts and the neurons into a servable bundle. */
   loadBundle(id: number): ModelBundle;
   /** Replaces a version's metrics (evaluate jobs). */
