@@ -11,18 +11,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ModelBundle } from '../src/ml/bundle.ts';
-import { analyseNeurons } from '../src/ml/concepts/analyse.ts';
-import { loadDataset } from '../src/ml/data/load.ts';
-import { splitHoldout } from '../src/ml/data/split.ts';
-import { itemPopularity } from '../src/ml/data/stats.ts';
 import type { Split } from '../src/ml/data/types.ts';
-import { scorerFor } from '../src/ml/models/scorer.ts';
 import { loadRecommender, saveRecommender } from '../src/ml/models/serialize.ts';
-import { defaultDim, trainRecommender } from '../src/ml/models/train.ts';
 import type { Recommender } from '../src/ml/models/types.ts';
+import { chosenSaeOptions } from '../src/ml/pipeline/options.ts';
+import { labelStage, loadStage, makeBundle, recommenderStage, saeStage } from '../src/ml/pipeline/stages.ts';
 import { encodeAll } from '../src/ml/sae/codes.ts';
 import { loadSae, saveSae } from '../src/ml/sae/serialize.ts';
-import { trainSae } from '../src/ml/sae/train.ts';
 import type { SaePair } from '../src/ml/sae/types.ts';
 import type { Policy } from '../src/ml/steer/policy.ts';
 import { recommend } from '../src/ml/steer/recommend.ts';
@@ -35,11 +30,13 @@ export interface BenchBundle {
   seconds: { recommender: number; sae: number };
 }
 
-/** Loads ML-1M (or any spec), trains (or loads from `cacheDir`) the recommender and SAE with defaults. */
+/**
+ * The pipeline's own stages (src/ml/pipeline/stages.ts) with its default SAE setting: load + split,
+ * recommender, SAE, codes, labels, bundle. `cacheDir` keeps the trained weights between runs.
+ */
 export function buildBundle(spec: string, kind: 'mf' | 'ncf', cacheDir?: string): BenchBundle {
-  const dataset = loadDataset(spec);
-  const split = splitHoldout(dataset.interactions);
-  const tag = `${dataset.name}-${kind}`;
+  const data = loadStage(spec);
+  const tag = `${data.dataset.name}-${kind}`;
   const cached = <T>(name: string, make: () => T, save: (x: T) => Uint8Array, load: (b: Uint8Array) => T) => {
     const path = cacheDir ? join(cacheDir, `${tag}.${name}.bin`) : null;
     if (path && existsSync(path)) return { value: load(new Uint8Array(readFileSync(path))), seconds: 0 };
@@ -54,45 +51,26 @@ export function buildBundle(spec: string, kind: 'mf' | 'ncf', cacheDir?: string)
   };
   const rec = cached<Recommender>(
     'recommender',
-    () => trainRecommender(kind, split.train, { dim: defaultDim(dataset.name) }),
+    () => recommenderStage(data, kind).recommender,
     saveRecommender,
     loadRecommender,
   );
   const model = rec.value;
-  const { userEmb, itemEmb } = model.params;
   const sae = cached<SaePair>(
     'sae',
-    () =>
-      trainSae({
-        userEmb,
-        itemEmb,
-        nUsers: model.nUsers,
-        nItems: model.nItems,
-        dim: model.dim,
-        scorer: scorerFor(model),
-        train: split.train,
-      }),
+    () => saeStage(data, model, chosenSaeOptions(kind, data.dataset.name)).sae,
     saveSae,
     loadSae,
   );
-  const { userCodes, itemCodes } = encodeAll(sae.value, userEmb, itemEmb, model.nUsers, model.nItems);
-  const popularity = itemPopularity(split.train);
-  const { neurons } = analyseNeurons({
-    dataset,
-    itemCodes,
-    userCodes,
-    latents: sae.value.user.config.latents,
-    popularity,
-  });
-  // Serve what was trained on: the bundle's interactions are the training positives.
-  const bundle: ModelBundle = {
-    dataset: { ...dataset, interactions: split.train },
-    recommender: model,
-    sae: sae.value,
-    neurons,
-    popularity,
+  const { userEmb, itemEmb } = model.params;
+  const codes = encodeAll(sae.value, userEmb, itemEmb, model.nUsers, model.nItems);
+  const { analysis } = labelStage(data, sae.value, codes);
+  return {
+    bundle: makeBundle(data, model, sae.value, analysis.neurons),
+    split: data.split,
+    ...codes,
+    seconds: { recommender: rec.seconds, sae: sae.seconds },
   };
-  return { bundle, split, userCodes, itemCodes, seconds: { recommender: rec.seconds, sae: sae.seconds } };
 }
 
 function arg(name: string, fallback?: string): string | undefined {

@@ -1,6 +1,5 @@
 import type { ModelBundle } from '../bundle.ts';
 import { MlError } from '../core/errors.ts';
-import { encode } from '../sae/model.ts';
 import type { SteerContext, SteeredItems } from './context.ts';
 import { writeEdited } from './edit.ts';
 import {
@@ -158,7 +157,7 @@ export function steerUser(ctx: SteerContext, compiled: readonly CompiledPolicy[]
   // Encode only when a segment must be checked or some policy targets this user.
   const needsCode = compiled.some((p) => p.userScoped && (p.segment !== null || targets(p, user, null)));
   if (!needsCode) return none;
-  const code = encode(ctx.userSae, uVec, 1);
+  const code = ctx.encodeUser(uVec);
   let edited: Float32Array | null = null;
   let replace = false;
   const itemViews: CompiledPolicy[] = [];
@@ -247,20 +246,30 @@ export function steeredItemCode(
 ): Float32Array {
   const { latents } = ctx;
   const code = ctx.itemCodes().subarray(item * latents, (item + 1) * latents);
+  if (!compiled.some((p) => p.side === 'item' && !p.userScoped)) return code;
   const out = new Float32Array(latents);
   return editItemCode(compiled, item, code, out) === null ? code : out;
 }
 
 /** One item as a user's item views left it. */
 export interface ViewedItem {
-  vec: Float32Array; // [dim]
-  code: Float32Array; // [latents]
+  vec: Float32Array; // [dim] the item vector this user's views left
+  base: Float32Array; // [latents] the item's code before the views (after global item policies)
+  changes: [number, number][]; // (neuron, new activation) the views wrote
+}
+
+/** The full code of a viewed item (for explanations). */
+export function viewedCode(v: ViewedItem): Float32Array {
+  const code = v.base.slice();
+  for (const [j, a] of v.changes) code[j] = a;
+  return code;
 }
 
 /**
  * Applies a user's item views: every item active on a view's neurons (the only ones a scale of those
- * neurons can move) is edited on top of the global matrix and
- * re-scored with the frozen scorer into `scores`. Returns the edited items (for explanations).
+ * neurons can move) is edited on top of the global matrix and re-scored with the frozen scorer into
+ * `scores`. Only the views' neurons are visited, so the cost is O(candidates × view neurons × dim).
+ * Returns the edited items (for explanations).
  */
 export function applyItemViews(
   ctx: SteerContext,
@@ -274,23 +283,43 @@ export function applyItemViews(
   const out = new Map<number, ViewedItem>();
   if (views.length === 0) return out;
   const { dim } = ctx;
+  const { W, inputScale } = ctx.itemSae.params;
+  const s = inputScale[0];
   // Scaling a neuron moves only items on which it is active; a `set`, or a global add/set that may have
   // switched the neuron on for more items, makes every item a candidate.
-  const viewNeurons = new Set(views.flatMap((p) => Array.from(p.neurons)));
+  const neurons = [...new Set(views.flatMap((p) => Array.from(p.neurons)))].sort((a, b) => a - b);
   const everyItem =
     views.some((p) => p.op !== 'scale') ||
     globalItemPolicies(compiled).some(
-      (p) => p.op !== 'scale' && Array.from(p.neurons).some((j) => viewNeurons.has(j)),
+      (p) => p.op !== 'scale' && Array.from(p.neurons).some((j) => neurons.includes(j)),
     );
-  const candidates = everyItem ? null : ctx.itemsActiveOn([...viewNeurons]);
+  const candidates = everyItem ? null : ctx.itemsActiveOn(neurons);
+  const values = new Float64Array(ctx.latents); // scratch: running activation of the views' neurons
   const visit = (i: number) => {
     const base = steeredItemCode(ctx, compiled, i);
-    const code = base.slice();
-    for (const p of views) applyEdit(p, code);
-    const vec = new Float32Array(dim);
-    writeEdited(ctx.itemSae, items.itemEmb.subarray(i * dim, (i + 1) * dim), base, code, 'delta', vec);
+    for (const j of neurons) values[j] = base[j];
+    for (const p of views) {
+      const { neurons: pn, operands, op } = p;
+      for (let r = 0; r < pn.length; r++) {
+        const j = pn[r];
+        if (op === 'scale') values[j] *= operands[r];
+        else if (op === 'add') values[j] += operands[r];
+        else values[j] = operands[r];
+      }
+    }
+    const vec = items.itemEmb.slice(i * dim, (i + 1) * dim);
+    const changes: [number, number][] = [];
+    for (const j of neurons) {
+      const a = Math.fround(values[j]);
+      const diff = a - base[j];
+      if (diff === 0) continue;
+      changes.push([j, a]);
+      const wo = j * dim;
+      for (let c = 0; c < dim; c++) vec[c] += diff * s * W[wo + c];
+    }
+    if (changes.length === 0) return;
     scores[i] = items.scorer.score(user, i, uVec, vec);
-    out.set(i, { vec, code });
+    out.set(i, { vec, base, changes });
   };
   if (candidates) for (const i of candidates) visit(i);
   else for (let i = 0; i < ctx.nItems; i++) visit(i);

@@ -3,6 +3,7 @@ import { neuronLabels } from '../explain/compact.ts';
 import { scorerFor } from '../models/scorer.ts';
 import type { PairScorer, Recommender } from '../models/types.ts';
 import { encode } from '../sae/model.ts';
+import { allocSparseCodes, encodeSparse, normaliseRows, type SparseCodes } from '../sae/sparse.ts';
 import type { Sae } from '../sae/types.ts';
 
 /** Embedding tables of either recommender kind. */
@@ -18,6 +19,7 @@ export interface SteeredItems {
 }
 
 const ITEM_CACHE_SIZE = 16;
+const ZERO_ROW = [0];
 
 /**
  * Per-bundle state that steering derives once and reuses across requests: neuron labels, the scorer,
@@ -46,6 +48,25 @@ export class SteerContext {
     this.nItems = model.nItems;
     this.labels = neuronLabels(bundle.neurons, this.latents);
     this.scorer = scorerFor(model);
+  }
+
+  private rowInput: Float32Array | null = null;
+  private rowCodes: SparseCodes | null = null;
+
+  /**
+   * The user SAE's code of one vector [latents] — the same activations as `encode`, without its
+   * 256-row block buffers (this runs once per request).
+   */
+  encodeUser(vec: Float32Array): Float32Array {
+    const sae = this.userSae;
+    this.rowInput ??= new Float32Array(this.dim);
+    this.rowCodes ??= allocSparseCodes(1, sae);
+    normaliseRows(sae, vec, ZERO_ROW, this.rowInput);
+    encodeSparse(sae, this.rowInput, 1, this.rowCodes);
+    const z = new Float32Array(this.latents);
+    const { idx, val, count } = this.rowCodes;
+    for (let a = 0; a < count[0]; a++) z[idx[a]] = val[a];
+    return z;
   }
 
   get userSae(): Sae {

@@ -58,7 +58,9 @@ export interface MeasureOptions {
   filterStrengths?: number[];
   filterUserStrengths?: number[];
   promoteStrengths?: number[];
+  /** Popularity strengths on the users' codes (additive), and on the items' codes (proportional). */
   popularityStrengths?: number[];
+  popularityItemStrengths?: number[];
   popularitySides?: ('items' | 'users')[];
   segmentShare?: number;
   audienceShare?: number;
@@ -244,11 +246,9 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
     const untargeted = Array.from(users).filter((u) => !inSegment.has(u));
     const sample = new Rng(1).shuffle(untargeted).slice(0, 200);
     const runs: [number, 'users' | 'items', 'delta' | 'replace'][] = [
-      ...(o.filterStrengths ?? [0, 0.5, 1, 1.5, 2, 2.5, 3, 4]).map((x): [number, 'items', 'delta'] => [
-        x,
-        'items',
-        'delta',
-      ]),
+      ...(o.filterStrengths ?? [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.25, 3.5, 4]).map(
+        (x): [number, 'items', 'delta'] => [x, 'items', 'delta'],
+      ),
       ...(o.filterUserStrengths ?? [0.5, 1, 2]).map((x): [number, 'users', 'delta'] => [x, 'users', 'delta']),
       [0, 'users', 'replace'],
     ];
@@ -398,8 +398,11 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
   };
   const plain = evaluate((u, out) => ctx.scorer.scoreAll(u, uVec(u), model.params.itemEmb, out));
   const sides = o.popularitySides ?? ['items', 'users'];
-  const strengths = o.popularityStrengths ?? [-0.25, -0.5, -0.75, -1, -1.5, -2, -3];
   sides.forEach((on, sideIndex) => {
+    const strengths =
+      on === 'users'
+        ? (o.popularityStrengths ?? [-0.1, -0.2, -0.3, -0.4, -0.5, -0.75, -1])
+        : (o.popularityItemStrengths ?? o.popularityStrengths ?? [-0.5, -1, -2, -4]);
     for (const strength of strengths) {
       const policies: Policy[] = popNeurons.map((neuron) => ({ kind: 'popularity', neuron, strength, on }));
       const compiled = compilePolicies(ctx, policies);

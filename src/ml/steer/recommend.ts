@@ -5,7 +5,6 @@ import { topKExcluding } from '../eval/topk.ts';
 import { explainMf } from '../explain/mf.ts';
 import { explainNcf } from '../explain/ncf.ts';
 import type { Explanation } from '../explain/types.ts';
-import { encode } from '../sae/model.ts';
 import {
   applyItemViews,
   type CompiledPolicy,
@@ -14,6 +13,7 @@ import {
   steerItems,
   steerUser,
   type ViewedItem,
+  viewedCode,
 } from './apply.ts';
 import { type SteerContext, steerContext } from './context.ts';
 import type { Policy } from './policy.ts';
@@ -114,7 +114,7 @@ export function recommend(
   const explainReq = opts.explain === true ? {} : opts.explain || null;
   const list = toItems(bundle, top, scores);
   if (explainReq) {
-    const uCode = steeredUser.editedCode ?? steeredUser.code ?? encode(ctx.userSae, steeredUser.vec, 1);
+    const uCode = steeredUser.editedCode ?? steeredUser.code ?? ctx.encodeUser(steeredUser.vec);
     for (const rec of list)
       rec.explanation = explainItem(
         ctx,
@@ -185,7 +185,7 @@ function explainItem(
   const { dim } = ctx;
   const view = viewed.get(item);
   const iVec = view ? view.vec : itemEmb.subarray(item * dim, (item + 1) * dim);
-  const iCode = view ? view.code : steeredItemCode(ctx, compiled, item);
+  const iCode = view ? viewedCode(view) : steeredItemCode(ctx, compiled, item);
   const model = ctx.bundle.recommender;
   const common = {
     user,

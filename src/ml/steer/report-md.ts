@@ -43,6 +43,7 @@ export function renderInterventionsMarkdown(r: InterventionsReport): string {
       r.filtering.map((f) => [
         f.concept,
         f.neurons.length > 3 ? `${f.neurons.length} (best ${f.neuron})` : f.neurons.join(', '),
+        f.on === 'items' ? 'items (as seen by the users)' : 'users',
         f.mode,
         String(f.strength),
         String(f.users),

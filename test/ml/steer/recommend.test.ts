@@ -273,3 +273,17 @@ describe('recommend', () => {
     expect(a.itemEmb).not.toEqual(model.params.itemEmb);
   });
 });
+
+describe('SteerContext.encodeUser', () => {
+  it('gives the same code as encode (ReLU and TopK)', () => {
+    for (const activation of ['relu', 'topk'] as const) {
+      const b = tinyBundle({ latents: 12, activation, seed: 9 });
+      const ctx = steerContext(b);
+      const m = b.recommender as MfModel;
+      for (let u = 0; u < m.nUsers; u += 3) {
+        const vec = m.params.userEmb.subarray(u * m.dim, (u + 1) * m.dim);
+        expect(ctx.encodeUser(vec)).toEqual(encode(b.sae.user, vec, 1));
+      }
+    }
+  });
+});
