@@ -14,7 +14,11 @@ export interface RecoveryReport {
 export function recoverInterrupted(
   store: Store,
   owner: JobOwner,
-  opts: { staleMs: number; isPidAlive?: (pid: number) => boolean },
+  opts: {
+    staleMs: number;
+    isPidAlive?: (pid: number) => boolean;
+    isRunningHere?: (jobId: number) => boolean;
+  },
 ): RecoveryReport {
   const report: RecoveryReport = { requeued: [], failed: [], cancelled: [] };
   for (const job of store.jobs.findInterrupted(owner, opts)) {

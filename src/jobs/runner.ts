@@ -140,7 +140,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
 
   const recover = (): RecoveryReport => {
     lastRecovery = Date.now();
-    const report = recoverInterrupted(store, owner, { staleMs, isPidAlive: opts.isPidAlive });
+    const report = recoverInterrupted(store, owner, {
+      staleMs,
+      isPidAlive: opts.isPidAlive,
+      isRunningHere: (id) => active.has(id),
+    });
     for (const job of report.requeued)
       log?.warn({ jobId: job.id, reason: job.error }, 'requeued interrupted job');
     for (const job of [...report.failed, ...report.cancelled]) {

@@ -197,7 +197,11 @@ export function createJobRepo(db: Db): JobRepo {
       const isAlive = opts.isPidAlive ?? isPidAlive;
       const cutoff = Date.now() - opts.staleMs;
       return (selectRunning.all() as JobRow[]).map(toJob).filter((job) => {
-        if (job.ownerInstance === owner.instanceId) return false;
+        if (job.ownerInstance === owner.instanceId) {
+          // Ours by name: interrupted only if this process is not running it (a previous incarnation
+          // that reused a fixed instance id), which only the caller knows.
+          return opts.isRunningHere !== undefined && !opts.isRunningHere(job.id);
+        }
         const stale = job.heartbeatAt === null || Date.parse(job.heartbeatAt) < cutoff;
         // Our own pid under another instance id is necessarily a previous incarnation (e.g. pid 1 in
         // a restarted container); a pid that no longer exists cannot be running anything.

@@ -241,9 +241,17 @@ export interface JobRepo {
   requeue(id: number, reason: string, opts?: { refundAttempt?: boolean }): Job;
   /**
    * Running jobs whose owner is gone: another instance id, and a heartbeat older than `staleMs` or
-   * an owner pid that no longer exists on this host (or equals ours: a previous incarnation).
+   * an owner pid that no longer exists on this host (or equals ours: a previous incarnation). Jobs
+   * under our own instance id count only when `isRunningHere` says this process is not running them.
    */
-  findInterrupted(owner: JobOwner, opts: { staleMs: number; isPidAlive?: (pid: number) => boolean }): Job[];
+  findInterrupted(
+    owner: JobOwner,
+    opts: {
+      staleMs: number;
+      isPidAlive?: (pid: number) => boolean;
+      isRunningHere?: (jobId: number) => boolean;
+    },
+  ): Job[];
 }
 
 // ───────────────────────────── policies ─────────────────────────────

@@ -94,6 +94,15 @@ describe('crash recovery at start-up', () => {
     expect(runner.recoverInterrupted()).toEqual({ requeued: [], failed: [], cancelled: [] });
   });
 
+  it('recovers a job left running under its own fixed instance id by a previous incarnation', () => {
+    const store = openStore(':memory:');
+    open.push({ store });
+    const job = store.jobs.enqueue('pipeline', SMALL);
+    store.jobs.claimNext({ instanceId: 'host-1', pid: process.pid });
+    const runner = createJobRunner({ store, instanceId: 'host-1' });
+    expect(runner.recoverInterrupted().requeued.map((j) => j.id)).toEqual([job.id]);
+  });
+
   it('close() requeues the running job with its attempt refunded, so a restart re-runs it', async () => {
     const store = openStore(':memory:');
     const runner = createJobRunner({ store, instanceId: 'a', progressThrottleMs: 0 });
