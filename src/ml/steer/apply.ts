@@ -254,22 +254,24 @@ export function steeredItemCode(
 /** One item as a user's item views left it. */
 export interface ViewedItem {
   vec: Float32Array; // [dim] the item vector this user's views left
-  base: Float32Array; // [latents] the item's code before the views (after global item policies)
-  changes: [number, number][]; // (neuron, new activation) the views wrote
+  code: Float32Array; // [latents] its code after the views
 }
 
-/** The full code of a viewed item (for explanations). */
-export function viewedCode(v: ViewedItem): Float32Array {
-  const code = v.base.slice();
-  for (const [j, a] of v.changes) code[j] = a;
-  return code;
+/** A user's item views, resolved: re-scores the items they move and can replay any one of them. */
+export interface ItemViews {
+  /** Items the views moved (their scores were rewritten). */
+  moved: number;
+  /** The item as the views left it, or null when they do not move it (for explanations). */
+  view(item: number): ViewedItem | null;
 }
+
+const NO_VIEWS: ItemViews = { moved: 0, view: () => null };
 
 /**
  * Applies a user's item views: every item active on a view's neurons (the only ones a scale of those
  * neurons can move) is edited on top of the global matrix and re-scored with the frozen scorer into
- * `scores`. Only the views' neurons are visited, so the cost is O(candidates × view neurons × dim).
- * Returns the edited items (for explanations).
+ * `scores`. Only the views' neurons are visited and nothing is allocated per item, so the cost is
+ * O(candidates × (view neurons × dim + one score)).
  */
 export function applyItemViews(
   ctx: SteerContext,
@@ -279,9 +281,8 @@ export function applyItemViews(
   uVec: Float32Array,
   items: SteeredItems,
   scores: Float32Array,
-): Map<number, ViewedItem> {
-  const out = new Map<number, ViewedItem>();
-  if (views.length === 0) return out;
+): ItemViews {
+  if (views.length === 0) return NO_VIEWS;
   const { dim } = ctx;
   const { W, inputScale } = ctx.itemSae.params;
   const s = inputScale[0];
@@ -294,8 +295,10 @@ export function applyItemViews(
       (p) => p.op !== 'scale' && Array.from(p.neurons).some((j) => neurons.includes(j)),
     );
   const candidates = everyItem ? null : ctx.itemsActiveOn(neurons);
-  const values = new Float64Array(ctx.latents); // scratch: running activation of the views' neurons
-  const visit = (i: number) => {
+  const values = new Float64Array(ctx.latents); // running activation of the views' neurons
+  const vec = new Float32Array(dim);
+  /** Writes item i's viewed vector into `into`; false when the views leave it unchanged. */
+  const edit = (i: number, into: Float32Array, code: Float32Array | null): boolean => {
     const base = steeredItemCode(ctx, compiled, i);
     for (const j of neurons) values[j] = base[j];
     for (const p of views) {
@@ -307,21 +310,33 @@ export function applyItemViews(
         else values[j] = operands[r];
       }
     }
-    const vec = items.itemEmb.slice(i * dim, (i + 1) * dim);
-    const changes: [number, number][] = [];
+    into.set(items.itemEmb.subarray(i * dim, (i + 1) * dim));
+    if (code) code.set(base);
+    let changed = false;
     for (const j of neurons) {
       const a = Math.fround(values[j]);
       const diff = a - base[j];
       if (diff === 0) continue;
-      changes.push([j, a]);
+      changed = true;
+      if (code) code[j] = a;
       const wo = j * dim;
-      for (let c = 0; c < dim; c++) vec[c] += diff * s * W[wo + c];
+      for (let c = 0; c < dim; c++) into[c] += diff * s * W[wo + c];
     }
-    if (changes.length === 0) return;
+    return changed;
+  };
+  let moved = 0;
+  const visit = (i: number) => {
+    if (!edit(i, vec, null)) return;
     scores[i] = items.scorer.score(user, i, uVec, vec);
-    out.set(i, { vec, base, changes });
+    moved++;
   };
   if (candidates) for (const i of candidates) visit(i);
   else for (let i = 0; i < ctx.nItems; i++) visit(i);
-  return out;
+  return {
+    moved,
+    view(i) {
+      const out = { vec: new Float32Array(dim), code: new Float32Array(ctx.latents) };
+      return edit(i, out.vec, out.code) ? out : null;
+    },
+  };
 }

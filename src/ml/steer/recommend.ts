@@ -9,11 +9,10 @@ import {
   applyItemViews,
   type CompiledPolicy,
   compilePolicies,
+  type ItemViews,
   steeredItemCode,
   steerItems,
   steerUser,
-  type ViewedItem,
-  viewedCode,
 } from './apply.ts';
 import { type SteerContext, steerContext } from './context.ts';
 import type { Policy } from './policy.ts';
@@ -109,7 +108,7 @@ export function recommend(
   items.scorer.scoreAll(user, steeredUser.vec, items.itemEmb, scores);
   const viewed = applyItemViews(ctx, compiled, steeredUser.itemViews, user, steeredUser.vec, items, scores);
   const top = topKExcluding(scores, k, exclude);
-  const steered = steeredUser.editedCode !== null || items.changed || viewed.size > 0;
+  const steered = steeredUser.editedCode !== null || items.changed || viewed.moved > 0;
 
   const explainReq = opts.explain === true ? {} : opts.explain || null;
   const list = toItems(bundle, top, scores);
@@ -179,13 +178,13 @@ function explainItem(
   uVec: Float32Array,
   uCode: Float32Array,
   itemEmb: Float32Array,
-  viewed: Map<number, ViewedItem>,
+  viewed: ItemViews,
   req: ExplainRequest,
 ): Explanation {
   const { dim } = ctx;
-  const view = viewed.get(item);
+  const view = viewed.view(item);
   const iVec = view ? view.vec : itemEmb.subarray(item * dim, (item + 1) * dim);
-  const iCode = view ? viewedCode(view) : steeredItemCode(ctx, compiled, item);
+  const iCode = view ? view.code : steeredItemCode(ctx, compiled, item);
   const model = ctx.bundle.recommender;
   const common = {
     user,
