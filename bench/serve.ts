@@ -5,16 +5,17 @@
  *   (a) recommendations k=10   (b) + explain=true   (c) + one suppress policy   (d) (a) while a training
  *   job runs in the background
  * requests/s, p50/p99 latency, ratio of each to hello-world; JSON to bench/results/serve.json.
- * Users rotate over the whole catalogue; the response cache is off unless --cache N (then also reported).
+ * Users rotate over the whole catalogue. Every scenario runs twice: with the response cache off (each
+ * request scores, explains and steers) and with the default cache (10 000 entries), hit rates reported.
  *
  *   npm run bench:serve -- --data-root ../shared/data [--duration 10] [--connections 50]
- *                          [--db var/bench-serve.db] [--cache 0] [--retrain]
+ *                          [--db /tmp/prism-bench-serve.db] [--cache 0,10000] [--retrain] [--data SPEC]
  *
  * Loopback only (127.0.0.1). Training the bench model runs once (minutes); later runs reuse the DB.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
@@ -31,7 +32,10 @@ interface Args {
   duration: number;
   connections: number;
   db: string;
-  cache: number;
+  /** Data spec to serve instead of ML-1M under --data-root (e.g. a synthetic stand-in elsewhere). */
+  data: string | undefined;
+  /** Response-cache sizes to run the scenarios with (0 = off). */
+  cacheModes: number[];
   retrain: boolean;
 }
 
@@ -51,8 +55,14 @@ function parseArgs(argv: string[]): Args {
     dataRoot: resolve(get('data-root') ?? '../shared/data'),
     duration: num('duration', 10),
     connections: num('connections', 50),
-    db: resolve(get('db') ?? join(ROOT, 'var/bench-serve.db')),
-    cache: num('cache', 0),
+    // Outside the repository by default: the DB holds the ML-1M catalogue (data licences).
+    db: resolve(get('db') ?? join(tmpdir(), 'prism-bench-serve.db')),
+    data: get('data'),
+    cacheModes: (get('cache') ?? '0,10000').split(',').map((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`--cache takes sizes like 0,10000, got "${v}"`);
+      return n;
+    }),
     retrain: argv.includes('--retrain'),
   };
 }
@@ -180,25 +190,35 @@ interface Row {
   path: string;
   result: LoadResult;
   ratio: number;
+  /** Share of requests answered from the response cache (null when it is off). */
+  cacheHitRate: number | null;
   p99VsIdle?: number;
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const spec = `movielens-1m:${join(args.dataRoot, 'ml-1m')}`;
-  mkdirSync(dirname(args.db), { recursive: true });
-  const store = openStore(args.db);
-  const { version, trainSeconds } = await ensureModel(store, spec, args.retrain);
-  // Leftovers of earlier runs: no queued jobs, no bench policy.
+interface ModeReport {
+  responseCache: number;
+  rows: Row[];
+  trainingJobRanThroughout: boolean;
+  trainingJobStageAtEnd: string | null;
+  serverProcess: { wall_s: number; cpu_s: number };
+  targets: Record<string, boolean>;
+}
+
+/** One full set of scenarios against a server built with the given response-cache size. */
+async function runMode(
+  args: Args,
+  store: Store,
+  spec: string,
+  cacheSize: number,
+): Promise<ModeReport & { concept: string }> {
   for (const j of store.jobs.list({ status: ['queued', 'running'] }))
     store.jobs.finish(j.id, { status: 'cancelled', error: 'bench cleanup' });
   const old = store.policies.getByName('bench-suppress');
   if (old) store.policies.delete(old.id);
 
-  const app = await buildApp({ store, config: { recCacheSize: args.cache, logLevel: 'silent' }, jobs: {} });
+  const app = await buildApp({ store, config: { recCacheSize: cacheSize, logLevel: 'silent' }, jobs: {} });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
-
   const hello = Fastify({ logger: false });
   hello.get('/hello', async () => ({ hello: 'world' }));
   await hello.listen({ host: '127.0.0.1', port: 0 });
@@ -229,18 +249,37 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const load = (url: string, paths: string[]) =>
     runLoad({ url, paths, connections: args.connections, duration: args.duration });
+  const cacheCounts = async () => {
+    const m = await app.metrics.recCache.get();
+    const v = (r: string) => m.values.find((x) => x.labels.result === r)?.value ?? 0;
+    return { hit: v('hit'), miss: v('miss') };
+  };
 
-  // Warm-up (JIT, caches of the steering context) — not measured.
-  await load(base, rec('&explain=true&policy=bench-suppress').slice(0, 500)).catch(() => undefined);
+  // Warm-up (JIT, steering caches; k=9 so the measured responses are not pre-cached).
+  await load(
+    base,
+    rec('&explain=true&policy=bench-suppress')
+      .map((p) => p.replace('k=10', 'k=9'))
+      .slice(0, 2000),
+  );
 
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const rows: Row[] = [];
   const helloRes = await load(`http://127.0.0.1:${helloPort}`, ['/hello']);
-  rows.push({ scenario: 'hello-world', path: '/hello', result: helloRes, ratio: 1 });
+  rows.push({ scenario: 'hello-world', path: '/hello', result: helloRes, ratio: 1, cacheHitRate: null });
   const scenario = async (name: string, paths: string[]) => {
+    const c0 = await cacheCounts();
     const result = await load(base, paths);
-    rows.push({ scenario: name, path: paths[0], result, ratio: result.rps / helloRes.rps });
+    const c1 = await cacheCounts();
+    const lookups = c1.hit + c1.miss - c0.hit - c0.miss;
+    rows.push({
+      scenario: name,
+      path: paths[0],
+      result,
+      ratio: result.rps / helloRes.rps,
+      cacheHitRate: cacheSize > 0 && lookups > 0 ? (c1.hit - c0.hit) / lookups : null,
+    });
     return result;
   };
   const idle = await scenario('a: recommendations k=10', rec(''));
@@ -257,6 +296,7 @@ async function main(): Promise<void> {
       }
     };
     app.runner.on('job:started', on);
+    if (app.runner.running().includes(train.id)) res();
   });
   await new Promise((r) => setTimeout(r, 1500)); // past worker start-up, into data loading/training
   const during = await scenario('d: (a) during a training job', rec(''));
@@ -269,6 +309,55 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   await app.close();
   await hello.close();
+  return {
+    concept,
+    responseCache: cacheSize,
+    rows,
+    trainingJobRanThroughout: stillRunning,
+    trainingJobStageAtEnd: trainJob?.stage ?? null,
+    serverProcess: { wall_s: wall, cpu_s: (cpu.user + cpu.system) / 1e6 },
+    targets: {
+      'b_rps_ratio>=0.5': rows[2].ratio >= 0.5,
+      'b_p99<=10ms': rows[2].result.p99 <= 10,
+      'c_rps_ratio>=0.4': rows[3].ratio >= 0.4,
+      'd_p99<=2x_idle': (rows[4].p99VsIdle ?? Number.POSITIVE_INFINITY) <= 2,
+    },
+  };
+}
+
+function printMode(m: ModeReport): void {
+  console.log(`\nresponse cache: ${m.responseCache > 0 ? `${m.responseCache} entries` : 'off'}`);
+  console.log('scenario                          req/s   p50 ms  p99 ms  ratio  cache hits  non-2xx');
+  for (const r of m.rows) {
+    const hits = r.cacheHitRate === null ? '-' : `${(r.cacheHitRate * 100).toFixed(0)}%`;
+    console.log(
+      `${r.scenario.padEnd(32)} ${r.result.rps.toFixed(0).padStart(6)}  ${r.result.p50.toFixed(1).padStart(6)} ${r.result.p99.toFixed(1).padStart(7)}  ${r.ratio.toFixed(2).padStart(5)}  ${hits.padStart(10)}  ${String(r.result.non2xx + r.result.errors).padStart(7)}`,
+    );
+  }
+  console.log(
+    `(d) p99 / idle p99 = ${(m.rows[4].p99VsIdle ?? 0).toFixed(2)}; training job still running at the end: ${m.trainingJobRanThroughout} (stage ${m.trainingJobStageAtEnd})`,
+  );
+  console.log(
+    `server process: wall ${m.serverProcess.wall_s.toFixed(1)} s, CPU ${m.serverProcess.cpu_s.toFixed(1)} s`,
+  );
+  console.log(`targets: ${JSON.stringify(m.targets)}`);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const spec = args.data ?? `movielens-1m:${join(args.dataRoot, 'ml-1m')}`;
+  mkdirSync(dirname(args.db), { recursive: true });
+  const store = openStore(args.db);
+  const { version, trainSeconds } = await ensureModel(store, spec, args.retrain);
+  console.log(
+    `Prism serving on ${version.datasetName} (model ${version.id}, MF dim ${version.dim}, SAE ${version.latents} latents), ${args.connections} connections × ${args.duration} s per scenario, users rotating over the catalogue`,
+  );
+  const modes: (ModeReport & { concept: string })[] = [];
+  for (const size of args.cacheModes) {
+    const m = await runMode(args, store, spec, size);
+    printMode(m);
+    modes.push(m);
+  }
   store.close();
 
   const report = {
@@ -276,48 +365,21 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     node: process.version,
     cpus: cpus().length,
-    note: 'one machine, 2 cores shared with other work; autocannon runs in its own process on the same cores',
+    note: 'one machine with 2 cores shared with other work; autocannon runs in its own process on the same cores; request logging off for both servers',
     dataset: spec,
     modelId: version.id,
     latents: version.latents,
     dim: version.dim,
     trainSeconds,
-    suppressConcept: concept,
+    suppressConcept: modes[0]?.concept,
     connections: args.connections,
     durationSeconds: args.duration,
-    responseCache: args.cache,
-    trainingJobRanThroughout: stillRunning,
-    trainingJobStageAtEnd: trainJob?.stage ?? null,
-    serverProcess: { wall_s: wall, cpu_s: (cpu.user + cpu.system) / 1e6 },
-    rows,
-    targets: {
-      'b_rps_ratio>=0.5': rows[2].ratio >= 0.5,
-      'b_p99<=10ms': rows[2].result.p99 <= 10,
-      'c_rps_ratio>=0.4': rows[3].ratio >= 0.4,
-      'd_p99<=2x_idle': (rows[4].p99VsIdle ?? Infinity) <= 2,
-    },
+    modes: modes.map(({ concept: _c, ...m }) => m),
   };
   const outDir = join(ROOT, 'bench/results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'serve.json'), `${JSON.stringify(report, null, 2)}\n`);
-
-  console.log(
-    `\nPrism serving on ${version.datasetName} (model ${version.id}, MF dim ${version.dim}, SAE ${version.latents} latents), ${args.connections} connections × ${args.duration} s, cache ${args.cache ? args.cache : 'off'}`,
-  );
-  console.log('scenario                          req/s     p50 ms  p99 ms  ratio  non-2xx');
-  for (const r of rows) {
-    console.log(
-      `${r.scenario.padEnd(32)} ${r.result.rps.toFixed(0).padStart(7)}  ${r.result.p50.toFixed(1).padStart(7)} ${r.result.p99.toFixed(1).padStart(7)}  ${r.ratio.toFixed(2).padStart(5)}  ${String(r.result.non2xx + r.result.errors).padStart(7)}`,
-    );
-  }
-  console.log(
-    `(d) p99 / idle p99 = ${(rows[4].p99VsIdle ?? 0).toFixed(2)}; training job still running at the end: ${stillRunning} (stage ${trainJob?.stage})`,
-  );
-  console.log(
-    `server process: wall ${wall.toFixed(1)} s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`,
-  );
-  console.log(`targets: ${JSON.stringify(report.targets)}`);
-  console.log('JSON: bench/results/serve.json');
+  console.log('\nJSON: bench/results/serve.json');
 }
 
 if (process.argv.includes('--load')) {

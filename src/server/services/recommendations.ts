@@ -9,12 +9,12 @@ type ItemOut = RecommendationsResponseT['items'][number];
 
 /**
  * The hot path: resolve ids, pick the live policies (every enabled one plus those named in the query),
- * call `recommend`, shape the response. Responses are cached by everything they depend on, including
- * the model version and the policies' revision, so an edit to a policy or a model switch is never
- * served stale.
+ * call `recommend`, shape the response. Serialised responses are cached by everything they depend on,
+ * including the model version and the policies' revision, so an edit to a policy or a model switch is
+ * never served stale, and a hit costs neither scoring nor serialisation.
  */
 export class RecommendationService {
-  private readonly cache: LruCache<RecommendationsResponseT>;
+  private readonly cache: LruCache<string>;
 
   constructor(
     private readonly policies: PolicyService,
@@ -24,7 +24,13 @@ export class RecommendationService {
     this.cache = new LruCache(cacheSize);
   }
 
-  get(active: ActiveModel, userId: string, q: RecommendationsQueryT): RecommendationsResponseT {
+  /** The JSON body; `serialize` is the route's response serialiser. */
+  get(
+    active: ActiveModel,
+    userId: string,
+    q: RecommendationsQueryT,
+    serialize: (r: RecommendationsResponseT) => string,
+  ): string {
     const { bundle, version } = active;
     const user = userIndex(bundle, userId);
     const snap = this.policies.live(bundle);
@@ -36,9 +42,23 @@ export class RecommendationService {
     if (key) {
       const hit = this.cache.get(key);
       this.onCache?.(hit !== undefined);
-      if (hit) return hit;
+      if (hit !== undefined) return hit;
     }
+    const body = serialize(this.compute(active, user, q, refs, excludeIds));
+    if (key) this.cache.set(key, body);
+    return body;
+  }
 
+  /** The response object, uncached. */
+  compute(
+    active: ActiveModel,
+    user: number,
+    q: RecommendationsQueryT,
+    refs: string[],
+    excludeIds: string[],
+  ): RecommendationsResponseT {
+    const { bundle, version } = active;
+    const snap = this.policies.live(bundle);
     const exclude = idIndices(bundle.dataset.items.index, excludeIds, 'query.exclude', 'UNKNOWN_ITEM');
     const chosen: LivePolicy[] = snap.enabled.slice();
     for (const p of this.policies.resolve(bundle, refs, 'query.policy'))
@@ -65,7 +85,6 @@ export class RecommendationService {
       response.unsteered = result.unsteered.items.map(toItem);
       response.comparison = { rbo: result.unsteered.rbo, kendallTau: result.unsteered.kendallTau };
     }
-    if (key) this.cache.set(key, response);
     return response;
   }
 

@@ -20,7 +20,13 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: RecommendationsResponse, ...errors(...READ_ERRORS) },
       },
     },
-    async (req) => app.recommendations.get(app.models.require(), req.params.userId, req.query),
+    async (req, reply) => {
+      const body = app.recommendations.get(app.models.require(), req.params.userId, req.query, (r) =>
+        String(reply.serialize(r)),
+      );
+      // A string is sent as is: it is the route's own serialisation, possibly from the cache.
+      return reply.type('application/json; charset=utf-8').send(body as never);
+    },
   );
 
   app.get(
