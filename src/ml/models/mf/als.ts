@@ -2,27 +2,36 @@ import type { Csr } from '../../data/types.ts';
 
 /**
  * Implicit-feedback alternating least squares (iALS, Hu/Koren/Volinsky 2008; regularisation as in
- * Rendle et al. 2022, "Revisiting the performance of iALS on item recommendation benchmarks"), with
- * per-row solves by a few warm-started conjugate-gradient steps (as in benfred/implicit).
+ * Rendle et al. 2022, "Revisiting the performance of iALS on item recommendation benchmarks";
+ * popularity-weighted unobserved pairs as in eALS, He et al. 2016), with per-row solves by a few
+ * warm-started conjugate-gradient steps (as in benfred/implicit).
  *
  * One half-sweep fixes one side's features F [nOther × D] and solves every row x of the other side for
  *
- *   Σ_j w_j (p_j − o_j − x·f_j)² + λ_row ‖x‖²,   w_j = w1 (observed, p_j = 1) or w0 (unobserved, p_j = 0)
+ *   Σ_j w_j (p_j − o_j − x·f_j)² + λ_row ‖x‖²,   w_j = w1 (observed, p_j = 1) or c_j (unobserved, p_j = 0)
  *
  * where o_j is a fixed per-column offset (the other side's bias, when biases are folded in as an extra
- * constant dimension). Its normal equations A x = b are
+ * constant dimension) and the unobserved weight c depends either on the column j (solving users against
+ * popularity-weighted items) or on the row (solving items, each with its own weight). Normal equations
+ * A x = b:
  *
- *   A = w0·FᵀF + (w1 − w0)·Σ_obs f_j f_jᵀ + λ_row·I
- *   b = −w0·Fᵀo + Σ_obs (w1 − (w1 − w0)·o_j) f_j
+ *   A = Σ_j c_j f_j f_jᵀ + Σ_obs (w1 − c_j) f_j f_jᵀ + λ_row·I
+ *   b = −Σ_j c_j o_j f_j + Σ_obs (w1 − (w1 − c_j)·o_j) f_j
  *
- * The Gramian FᵀF and Fᵀo are computed once per half-sweep, so a CG step costs O(D² + nnz_row·D) and
- * never touches the unobserved entries.
+ * The weighted Gramian Σ_j c_j f_j f_jᵀ (and Σ_j c_j o_j f_j) is computed once per half-sweep — for row
+ * weights, once unweighted and scaled per row — so a CG step costs O(D² + nnz_row·D) and never touches
+ * the unobserved entries.
  */
+export interface UnobservedWeights {
+  by: 'column' | 'row';
+  weights: Float64Array; // [nOther] for 'column', [n] for 'row'
+}
+
 export interface AlsSideInput {
   rows: Csr; // [n × nOther] observed positives of the side being solved
   features: Float64Array; // [nOther × D] fixed features of the other side (float64: no conversions in the hot loops)
   offsets: Float32Array | null; // [nOther] fixed additive score term per column, or none
-  w0: number; // weight of unobserved pairs
+  unobserved: UnobservedWeights;
   w1: number; // weight of observed pairs
   reg: Float64Array; // [n] λ per row
   cgSteps: number;
@@ -31,7 +40,7 @@ export interface AlsSideInput {
 /** Scratch buffers for one dimension D, reused across half-sweeps. */
 export class AlsWorkspace {
   readonly gram: Float64Array; // [D × D]
-  readonly fo: Float64Array; // [D] Fᵀo
+  readonly fo: Float64Array; // [D] Σ_j c_j o_j f_j
   readonly r: Float64Array;
   readonly p: Float64Array;
   readonly ap: Float64Array;
@@ -46,66 +55,69 @@ export class AlsWorkspace {
   }
 }
 
-/** Gram = w0·FᵀF and fo = w0·Fᵀo, upper and lower triangles both filled. */
+/**
+ * gram = Σ_j c_j f_j f_jᵀ and fo = Σ_j c_j o_j f_j, with c the column weights of `unobserved` (or 1 for
+ * row weights, which `solveSide` applies per row).
+ */
 export function computeGramian(
   features: Float64Array,
   offsets: Float32Array | null,
   nOther: number,
-  w0: number,
+  unobserved: UnobservedWeights,
   ws: AlsWorkspace,
 ): void {
   const { D, gram, fo } = ws;
+  const col = unobserved.by === 'column' ? unobserved.weights : null;
   gram.fill(0);
   fo.fill(0);
   for (let j = 0; j < nOther; j++) {
     const off = j * D;
-    const o = offsets ? offsets[j] : 0;
+    const c = col ? col[j] : 1;
+    const co = offsets ? c * offsets[j] : 0;
     for (let a = 0; a < D; a++) {
       const fa = features[off + a];
-      fo[a] += fa * o;
+      fo[a] += fa * co;
+      const cfa = c * fa;
       const row = a * D;
-      for (let b = a; b < D; b++) gram[row + b] += fa * features[off + b];
+      for (let b = a; b < D; b++) gram[row + b] += cfa * features[off + b];
     }
   }
-  for (let a = 0; a < D; a++) {
-    fo[a] *= w0;
-    for (let b = a; b < D; b++) {
-      const v = gram[a * D + b] * w0;
-      gram[a * D + b] = v;
-      gram[b * D + a] = v;
-    }
-  }
+  for (let a = 0; a < D; a++) for (let b = a + 1; b < D; b++) gram[b * D + a] = gram[a * D + b];
 }
 
 /**
- * Updates every row of `x` [n × D] in place by `cgSteps` CG steps on its normal equations.
- * Returns Σ_rows (loss_row(x_old) − const), i.e. the objective before the update up to the constant
- * Σ w (p − o)², which the caller adds (see `objectiveConstant`). Rows with no observations are still
- * solved (they pull towards −Fᵀo, i.e. towards a score of 0).
+ * Updates every row of `x` [n × D] in place by `cgSteps` CG steps on its normal equations (after
+ * `computeGramian` on the same features, offsets and weights). Returns Σ_rows (loss_row(x_old) − const),
+ * i.e. the objective before the update up to the constant Σ w (p − o)², which the caller adds (see
+ * `objectiveConstant`). Rows with no observations are still solved (towards a score of 0).
  */
 export function solveSide(input: AlsSideInput, x: Float32Array, ws: AlsWorkspace): number {
-  const { rows, features: f, offsets, w0, w1, reg, cgSteps } = input;
+  const { rows, features: f, offsets, w1, reg, cgSteps } = input;
+  const byRow = input.unobserved.by === 'row';
+  const c = input.unobserved.weights;
   const { D, gram, fo, r, p, ap, xv } = ws;
   const { indptr, indices } = rows;
-  const dw = w1 - w0;
   let lossBefore = 0;
   for (let u = 0; u < rows.rows; u++) {
     const xo = u * D;
     const lam = reg[u];
+    const gs = byRow ? c[u] : 1; // scale of the Gramian for this row
+    const dwRow = w1 - gs;
     const start = indptr[u];
     const end = indptr[u + 1];
-    // r = b − A x, accumulated as −fo − (G + λ) x + Σ_obs (w1 − dw·(o_j + f_j·x)) f_j
+    // r = b − A x = −gs·fo − (gs·G + λ) x + Σ_obs (w1 − dw_j·(o_j + f_j·x)) f_j,  dw_j = w1 − c_j
     let bx = 0; // b·x, for the objective
     for (let a = 0; a < D; a++) xv[a] = x[xo + a];
     for (let a = 0; a < D; a++) {
-      r[a] = -(fo[a] + lam * xv[a] + dotAt(gram, a * D, xv, D));
-      bx -= fo[a] * xv[a];
+      r[a] = -(gs * (fo[a] + dotAt(gram, a * D, xv, D)) + lam * xv[a]);
+      bx -= gs * fo[a] * xv[a];
     }
     for (let n = start; n < end; n++) {
-      const fj = indices[n] * D;
+      const j = indices[n];
+      const fj = j * D;
+      const dw = byRow ? dwRow : w1 - c[j];
       const dot = dotAt(f, fj, xv, D);
-      const o = offsets ? offsets[indices[n]] : 0;
-      const coef = w1 - dw * o;
+      const coef = offsets ? w1 - dw * offsets[j] : w1;
       bx += coef * dot;
       axpyAt(coef - dw * dot, f, fj, r, D);
     }
@@ -113,16 +125,18 @@ export function solveSide(input: AlsSideInput, x: Float32Array, ws: AlsWorkspace
     let xr = 0;
     let rs = 0;
     for (let a = 0; a < D; a++) {
-      xr += x[xo + a] * r[a];
+      xr += xv[a] * r[a];
       p[a] = r[a];
       rs += r[a] * r[a];
     }
     lossBefore += -xr - bx;
     for (let it = 0; it < cgSteps && rs > 1e-20; it++) {
       // ap = A p
-      for (let a = 0; a < D; a++) ap[a] = lam * p[a] + dotAt(gram, a * D, p, D);
+      for (let a = 0; a < D; a++) ap[a] = gs * dotAt(gram, a * D, p, D) + lam * p[a];
       for (let n = start; n < end; n++) {
-        const fj = indices[n] * D;
+        const j = indices[n];
+        const fj = j * D;
+        const dw = byRow ? dwRow : w1 - c[j];
         axpyAt(dw * dotAt(f, fj, p, D), f, fj, ap, D);
       }
       let pap = 0;
@@ -145,15 +159,25 @@ export function solveSide(input: AlsSideInput, x: Float32Array, ws: AlsWorkspace
 }
 
 /** Σ_rows Σ_j w (p − o)² for the offsets of the solved side's columns: the part `solveSide` omits. */
-export function objectiveConstant(rows: Csr, offsets: Float32Array | null, w0: number, w1: number): number {
-  let sumO2 = 0;
-  const nOther = rows.cols;
-  if (offsets) for (let j = 0; j < nOther; j++) sumO2 += offsets[j] * offsets[j];
-  let total = rows.rows * w0 * sumO2 + rows.indptr[rows.rows] * w1;
-  if (offsets) {
-    for (let n = 0; n < rows.indptr[rows.rows]; n++) {
-      const o = offsets[rows.indices[n]];
-      total += w1 * (1 - o) * (1 - o) - w1 - w0 * o * o;
+export function objectiveConstant(
+  rows: Csr,
+  offsets: Float32Array | null,
+  unobserved: UnobservedWeights,
+  w1: number,
+): number {
+  const nnz = rows.indptr[rows.rows];
+  if (!offsets) return nnz * w1;
+  const byRow = unobserved.by === 'row';
+  const c = unobserved.weights;
+  let sumO2 = 0; // Σ_j o_j², or Σ_j c_j o_j² for column weights
+  for (let j = 0; j < rows.cols; j++) sumO2 += (byRow ? 1 : c[j]) * offsets[j] * offsets[j];
+  let total = 0;
+  for (let u = 0; u < rows.rows; u++) {
+    total += (byRow ? c[u] : 1) * sumO2;
+    for (let n = rows.indptr[u]; n < rows.indptr[u + 1]; n++) {
+      const j = rows.indices[n];
+      const o = offsets[j];
+      total += w1 * (1 - o) * (1 - o) - (byRow ? c[u] : c[j]) * o * o;
     }
   }
   return total;

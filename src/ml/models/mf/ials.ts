@@ -1,21 +1,23 @@
 import { MlError } from '../../core/errors.ts';
 import type { ProgressCallback } from '../../core/progress.ts';
 import { Rng } from '../../core/rng.ts';
-import { transposeCsr } from '../../data/stats.ts';
+import { itemPopularity, transposeCsr } from '../../data/stats.ts';
 import type { Csr } from '../../data/types.ts';
 import type { MfModel } from '../types.ts';
-import { AlsWorkspace, computeGramian, objectiveConstant, solveSide } from './als.ts';
+import { AlsWorkspace, computeGramian, objectiveConstant, solveSide, type UnobservedWeights } from './als.ts';
 import { emptyMfModel } from './model.ts';
 
 /**
  * Options of the implicit-ALS objective (see als.ts for the maths):
  *
- *   L = Σ_(u,i) observed (1 − s_ui)² + w0 · Σ_(u,i) unobserved s_ui²
- *       + l2 · Σ_u (|I_u| + w0·nItems)^ν ‖[x_u, b_u]‖² + l2 · Σ_i (|U_i| + w0·nUsers)^ν ‖[y_i, b_i]‖²
+ *   L = Σ_(u,i) observed (1 − s_ui)² + Σ_(u,i) unobserved c_i · s_ui²
+ *       + l2 · Σ_u (|I_u| + Σ_i c_i)^ν ‖[x_u, b_u]‖² + l2 · Σ_i (|U_i| + c_i·nUsers)^ν ‖[y_i, b_i]‖²
  *
- * with s_ui = x_u·y_i + b_u + b_i. The observed weight is 1; `unobservedWeight` (w0) plays the role of
- * 1/(1+α) in the confidence formulation. Biases are folded in as an extra constant dimension: while users
- * are solved, items contribute features [y_i, 1] and a fixed offset b_i (and symmetrically).
+ * with s_ui = x_u·y_i + b_u + b_i and c_i = min(1, w0 · pop_i^β / mean_j pop_j^β): an unobserved popular
+ * item is stronger evidence of dislike than an unobserved rare one (eALS). The observed weight is 1, so
+ * w0 (`unobservedWeight`) plays the role of 1/(1+α) in the confidence formulation; β = 0 is plain iALS.
+ * Biases are folded in as an extra constant dimension: while users are solved, items contribute features
+ * [y_i, 1] and a fixed offset b_i (and symmetrically).
  */
 export interface IalsOptions {
   dim: number;
@@ -23,7 +25,8 @@ export interface IalsOptions {
   seed: number;
   l2: number;
   regExponent: number; // ν: 0 = plain λ, 1 = λ scaled by the row's total weight
-  unobservedWeight: number; // w0
+  unobservedWeight: number; // w0, the mean unobserved weight
+  popularityExponent: number; // β
   cgSteps: number;
   biases: boolean;
   initStd: number;
@@ -42,6 +45,7 @@ export const IALS_DEFAULTS: Omit<IalsOptions, 'dim' | 'onProgress' | 'signal'> =
   l2: 0.01,
   regExponent: 1,
   unobservedWeight: 0.25,
+  popularityExponent: 0.5,
   cgSteps: 3,
   biases: false,
   initStd: 0.1,
@@ -55,6 +59,12 @@ export function trainIals(train: Csr, opts: IalsOptions): MfModel {
     throw new MlError('BAD_CONFIG', `cgSteps must be a positive integer, got ${cgSteps}`, 'cgSteps');
   if (!(w0 > 0 && w0 <= 1))
     throw new MlError('BAD_CONFIG', `unobservedWeight must be in (0, 1], got ${w0}`, 'unobservedWeight');
+  if (!(opts.popularityExponent >= 0))
+    throw new MlError(
+      'BAD_CONFIG',
+      `popularityExponent must be ≥ 0, got ${opts.popularityExponent}`,
+      'popularityExponent',
+    );
   if (!(l2 >= 0)) throw new MlError('BAD_CONFIG', `l2 must be ≥ 0, got ${l2}`, 'l2');
   const nU = train.rows;
   const nI = train.cols;
@@ -65,8 +75,17 @@ export function trainIals(train: Csr, opts: IalsOptions): MfModel {
   const std = opts.initStd / Math.sqrt(dim);
   for (let i = 0; i < nI; i++) for (let k = 0; k < dim; k++) items[i * D + k] = rng.normal() * std;
   const byItem = transposeCsr(train);
-  const regU = rowRegularisation(train, nI, w0, l2, nu);
-  const regI = rowRegularisation(byItem, nU, w0, l2, nu);
+  const itemWeights = unobservedItemWeights(train, w0, opts.popularityExponent);
+  const byColumn: UnobservedWeights = { by: 'column', weights: itemWeights }; // solving users
+  const byRowW: UnobservedWeights = { by: 'row', weights: itemWeights }; // solving items
+  const massU = new Float64Array(nU).fill(itemWeights.reduce((a, b) => a + b, 0));
+  const regU = rowRegularisation(train, massU, l2, nu);
+  const regI = rowRegularisation(
+    byItem,
+    itemWeights.map((c) => c * nU),
+    l2,
+    nu,
+  );
   const ws = new AlsWorkspace(D);
   const featU = new Float64Array(nU * D);
   const featI = new Float64Array(nI * D);
@@ -76,18 +95,22 @@ export function trainIals(train: Csr, opts: IalsOptions): MfModel {
   for (let epoch = 1; epoch <= epochs; epoch++) {
     opts.signal?.throwIfAborted();
     asFeatures(items, nI, D, biases, featI, offI);
-    computeGramian(featI, offI, nI, w0, ws);
-    solveSide({ rows: train, features: featI, offsets: offI, w0, w1: 1, reg: regU, cgSteps }, users, ws);
+    computeGramian(featI, offI, nI, byColumn, ws);
+    solveSide(
+      { rows: train, features: featI, offsets: offI, unobserved: byColumn, w1: 1, reg: regU, cgSteps },
+      users,
+      ws,
+    );
     asFeatures(users, nU, D, biases, featU, offU);
-    computeGramian(featU, offU, nU, w0, ws);
+    computeGramian(featU, offU, nU, byRowW, ws);
     // The item half-sweep measures the objective at its starting point (after this epoch's user update).
     const partial = solveSide(
-      { rows: byItem, features: featU, offsets: offU, w0, w1: 1, reg: regI, cgSteps },
+      { rows: byItem, features: featU, offsets: offU, unobserved: byRowW, w1: 1, reg: regI, cgSteps },
       items,
       ws,
     );
     if (opts.onProgress) {
-      const loss = partial + objectiveConstant(byItem, offU, w0, 1) + regNorm(users, regU, D);
+      const loss = partial + objectiveConstant(byItem, offU, byRowW, 1) + regNorm(users, regU, D);
       opts.onProgress({
         stage: 'recommender',
         epoch,
@@ -104,17 +127,28 @@ export function trainIals(train: Csr, opts: IalsOptions): MfModel {
   return model;
 }
 
-/** λ_row = l2 · (nnz_row + w0 · nOther)^ν */
+/** λ_row = l2 · (nnz_row + unobservedMass_row)^ν */
 export function rowRegularisation(
   rows: Csr,
-  nOther: number,
-  w0: number,
+  unobservedMass: Float64Array,
   l2: number,
   nu: number,
 ): Float64Array {
   const reg = new Float64Array(rows.rows);
-  for (let r = 0; r < rows.rows; r++) reg[r] = l2 * (rows.indptr[r + 1] - rows.indptr[r] + w0 * nOther) ** nu;
+  for (let r = 0; r < rows.rows; r++)
+    reg[r] = l2 * (rows.indptr[r + 1] - rows.indptr[r] + unobservedMass[r]) ** nu;
   return reg;
+}
+
+/** c_i = min(1, w0 · pop_i^β / mean_j pop_j^β); uniform w0 when β = 0. */
+export function unobservedItemWeights(train: Csr, w0: number, beta: number): Float64Array {
+  const pop = itemPopularity(train);
+  const c = new Float64Array(train.cols);
+  let mean = 0;
+  for (let i = 0; i < c.length; i++) mean += c[i] = pop[i] ** beta;
+  mean /= Math.max(1, c.length);
+  for (let i = 0; i < c.length; i++) c[i] = Math.min(1, (w0 * c[i]) / mean);
+  return c;
 }
 
 /** The fixed side's features: [emb, 1] with its bias moved to the offsets (or plain emb without biases). */

@@ -20,6 +20,7 @@ export interface MfTrainOptions {
   l2?: number;
   // iALS
   unobservedWeight?: number;
+  popularityExponent?: number;
   regExponent?: number;
   cgSteps?: number;
   biases?: boolean;
