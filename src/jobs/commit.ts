@@ -2,6 +2,17 @@ import type { Job, JobResult, ModelVersion, Store } from '../store/types.ts';
 import { activatesOnSuccess } from './params.ts';
 import type { WorkerOutput } from './protocol.ts';
 
+/** The job's row no longer allows saving its results (cancelled, finished or taken over meanwhile). */
+export class CommitRefused extends Error {
+  constructor(
+    message: string,
+    readonly cancelled: boolean,
+  ) {
+    super(message);
+    this.name = 'CommitRefused';
+  }
+}
+
 export interface CommitResult {
   job: Job;
   version: ModelVersion | null;
@@ -11,10 +22,27 @@ export interface CommitResult {
 /**
  * Writes everything a job produced — artifacts, the model version (metrics, neurons, report), its
  * activation when asked, and the job's success — in ONE transaction: a crash or error part-way leaves
- * the database exactly as before, so what is served never changes half-way.
+ * the database exactly as before, so what is served never changes half-way. Inside the transaction
+ * the job row must still be running under `job.ownerInstance` with no cancel requested (CommitRefused
+ * otherwise): saving is the job's last step, and a cancel that arrived before it wins.
  */
-export function commitJobOutput(store: Store, job: Job, output: WorkerOutput): CommitResult {
+export function commitJobOutput(
+  store: Store,
+  job: Pick<Job, 'id' | 'type' | 'params' | 'ownerInstance'>,
+  output: WorkerOutput,
+): CommitResult {
   return store.transaction(() => {
+    const current = store.jobs.get(job.id);
+    if (current?.status !== 'running') {
+      throw new CommitRefused(
+        `job ${job.id} is ${current?.status ?? 'gone'}; its results were not saved`,
+        false,
+      );
+    }
+    if (current.cancelRequested) throw new CommitRefused('cancelled before its results were saved', true);
+    if (current.ownerInstance !== job.ownerInstance) {
+      throw new CommitRefused(`job ${job.id} was taken over by instance ${current.ownerInstance}`, false);
+    }
     const base = job.params.baseModelId !== undefined ? store.models.get(job.params.baseModelId) : null;
     let version: ModelVersion | null = null;
     let activated = false;

@@ -53,6 +53,11 @@ export interface WorkerOutput {
 export interface WorkerData {
   input: WorkerInput;
   cancelFlag: Int32Array;
+  /**
+   * When the database is a file, the worker saves the results itself through its own connection, so
+   * the main thread never blocks on writing megabytes of artifacts; null = post them back instead.
+   */
+  commit: { dbPath: string; ownerInstance: string } | null;
 }
 
 export type ToWorker = { type: 'cancel' };
@@ -60,4 +65,5 @@ export type ToWorker = { type: 'cancel' };
 export type FromWorker =
   | { type: 'progress'; stage: string; progress: number; timings: JobTimings; message?: string }
   | { type: 'done'; output: WorkerOutput }
+  | { type: 'committed'; modelId: number | null; activated: boolean }
   | { type: 'error'; message: string; code: string | null; cancelled: boolean };

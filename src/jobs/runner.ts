@@ -4,7 +4,7 @@ import type { Worker } from 'node:worker_threads';
 import { StoreError } from '../store/errors.ts';
 import type { Job, JobListFilter, JobParams, JobType, ModelVersion, Store } from '../store/types.ts';
 import { createCancelFlag, raiseCancelFlag } from './cancel-flag.ts';
-import { commitJobOutput } from './commit.ts';
+import { CommitRefused, commitJobOutput } from './commit.ts';
 import { normaliseJobParams } from './params.ts';
 import type {
   BaseModelInput,
@@ -43,6 +43,11 @@ export interface JobRunnerOptions {
   cancelGraceMs?: number;
   /** Minimum interval between progress writes of one job (250). */
   progressThrottleMs?: number;
+  /**
+   * Let a job's worker save its results through its own connection (default true; only possible for
+   * a file database). Off, the results travel back and the main thread writes them.
+   */
+  commitInWorker?: boolean;
   /** Test hook: decides whether another process's pid is alive. */
   isPidAlive?: (pid: number) => boolean;
 }
@@ -123,6 +128,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const cancelGraceMs = opts.cancelGraceMs ?? 5000;
   const throttleMs = opts.progressThrottleMs ?? 250;
   const log = opts.logger;
+  const workerCommit =
+    opts.commitInWorker !== false && store.path !== ':memory:'
+      ? { dbPath: store.path, ownerInstance: instanceId }
+      : null;
   const emitter = new EventEmitter();
   const active = new Map<number, Running>();
   let started = false;
@@ -202,7 +211,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     const cancelFlag = createCancelFlag();
     let worker: Worker;
     try {
-      worker = spawnTsWorker(WORKER_ENTRY, { input, cancelFlag } satisfies WorkerData, transfer);
+      const data: WorkerData = { input, cancelFlag, commit: workerCommit };
+      worker = spawnTsWorker(WORKER_ENTRY, data, transfer);
     } catch (err) {
       settle(job, Date.now(), {
         kind: 'failed',
@@ -263,6 +273,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
 
   type Settlement =
     | { kind: 'done'; output: WorkerOutput }
+    | { kind: 'committed'; modelId: number | null; activated: boolean }
     | { kind: 'failed'; error: string }
     | { kind: 'cancelled'; error: string }
     | { kind: 'requeue'; error: string };
@@ -270,6 +281,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   function decide(run: Running, outcome: FromWorker | null, crash: Error | null, code: number): Settlement {
     const cancelRequested =
       run.stopReason === 'cancel' || store.jobs.get(run.job.id)?.cancelRequested === true;
+    if (outcome?.type === 'committed')
+      return { kind: 'committed', modelId: outcome.modelId, activated: outcome.activated };
     if (outcome?.type === 'done') {
       // Saving is a step too: a cancel that arrived before it wins.
       return cancelRequested
@@ -294,6 +307,15 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         log?.info({ jobId: job.id }, 'job requeued at shutdown');
         return;
       }
+      if (s.kind === 'committed') {
+        const finished = store.jobs.get(job.id);
+        const version = s.modelId === null ? null : store.models.get(s.modelId);
+        if (!finished) return;
+        log?.info({ jobId: job.id, seconds, modelId: s.modelId, activated: s.activated }, 'job succeeded');
+        emit('job:finished', { job: finished, seconds, version });
+        if (s.activated && version) emit('model:activated', { modelId: version.id, version, jobId: job.id });
+        return;
+      }
       if (s.kind === 'done') {
         const t0 = performance.now();
         const { job: finished, version, activated } = commitJobOutput(store, job, s.output);
@@ -301,6 +323,14 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         log?.info({ jobId: job.id, seconds, commitMs, modelId: version?.id, activated }, 'job succeeded');
         emit('job:finished', { job: finished, seconds, version });
         if (activated && version) emit('model:activated', { modelId: version.id, version, jobId: job.id });
+        return;
+      }
+      const row = store.jobs.get(job.id);
+      if (row?.status !== 'running' || row.ownerInstance !== instanceId) {
+        log?.warn(
+          { jobId: job.id, status: row?.status, owner: row?.ownerInstance },
+          'job row changed hands; left as is',
+        );
         return;
       }
       const finished = store.jobs.finish(job.id, { status: s.kind, error: s.error });
@@ -311,6 +341,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       emit('job:finished', { job: finished, seconds, version: null });
     } catch (err) {
       // The commit transaction rolled back: nothing of the job's output is stored.
+      if (err instanceof CommitRefused) {
+        if (err.cancelled) settle(job, startedAt, { kind: 'cancelled', error: err.message });
+        else log?.warn({ jobId: job.id, reason: err.message }, 'results not saved');
+        return;
+      }
       const message = `saving the job's results failed: ${(err as Error).message}`;
       log?.error({ err, jobId: job.id }, message);
       try {

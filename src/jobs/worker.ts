@@ -1,35 +1,67 @@
 /**
- * Worker-thread entry of one job: runs the job's stages (./stages.ts, which call src/ml) and posts
- * progress, then the output with its artifact buffers transferred. A 'cancel' message aborts the
- * signal the ML code checks between steps (via a shared flag: see ./cancel-flag.ts).
+ * Worker-thread entry of one job: runs the job's stages (./stages.ts, which call src/ml), posts
+ * progress, then saves the results in one transaction through its own SQLite connection (file
+ * databases) or posts them back with their buffers transferred (in-memory databases). Cancellation
+ * reaches the ML code's signal through a shared flag (./cancel-flag.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { MlError } from '../ml/core/errors.ts';
+import { openStore } from '../store/index.ts';
 import { signalFromFlag } from './cancel-flag.ts';
-import type { FromWorker, ToWorker, WorkerData } from './protocol.ts';
+import { CommitRefused, commitJobOutput } from './commit.ts';
+import type { FromWorker, ToWorker, WorkerData, WorkerOutput } from './protocol.ts';
 import { runJobStages } from './stages.ts';
 
 const port = parentPort;
 if (!port) throw new Error('src/jobs/worker.ts must run in a worker thread');
 
-const { input, cancelFlag } = workerData as WorkerData;
+const { input, cancelFlag, commit } = workerData as WorkerData;
 const { signal, controller } = signalFromFlag(cancelFlag);
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'cancel') controller.abort(new MlError('CANCELLED', 'job cancelled'));
 });
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
+function save(output: WorkerOutput, target: NonNullable<WorkerData['commit']>): FromWorker {
+  signal.throwIfAborted();
+  const store = openStore(target.dbPath, { migrate: false });
+  try {
+    const job = {
+      id: input.jobId,
+      type: input.type,
+      params: input.params,
+      ownerInstance: target.ownerInstance,
+    };
+    const { version, activated } = commitJobOutput(store, job, output);
+    return { type: 'committed', modelId: version?.id ?? null, activated };
+  } finally {
+    store.close();
+  }
+}
+
 try {
   const output = await runJobStages(input, signal, (p) => post({ type: 'progress', ...p }));
-  const transfer = Object.values(output.artifacts)
-    .filter((a): a is Uint8Array => a !== undefined)
-    .map((a) => a.buffer as ArrayBuffer);
-  post({ type: 'done', output }, [...new Set(transfer)]);
+  if (commit) {
+    post(save(output, commit));
+  } else {
+    const transfer = Object.values(output.artifacts)
+      .filter((a): a is Uint8Array => a !== undefined)
+      .map((a) => a.buffer as ArrayBuffer);
+    post({ type: 'done', output }, [...new Set(transfer)]);
+  }
 } catch (err) {
-  const cancelled = signal.aborted || (err instanceof MlError && err.code === 'CANCELLED');
+  const cancelled =
+    signal.aborted ||
+    (err instanceof MlError && err.code === 'CANCELLED') ||
+    (err instanceof CommitRefused && err.cancelled);
+  const why = err instanceof Error ? err.message : String(err);
   post({
     type: 'error',
-    message: cancelled ? 'cancelled' : err instanceof Error ? err.message : String(err),
+    message: cancelled
+      ? 'cancelled'
+      : err instanceof CommitRefused || (!(err instanceof MlError) && /SQLITE|database/i.test(why))
+        ? `saving the job's results failed: ${why}`
+        : why,
     code: err instanceof MlError ? err.code : null,
     cancelled,
   });

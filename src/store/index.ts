@@ -27,6 +27,8 @@ export interface OpenStoreOptions {
   migrationsDir?: string;
   /** Milliseconds a writer waits for another connection's lock (default 5000). */
   busyTimeoutMs?: number;
+  /** Apply pending migrations (default true; a second connection to a migrated file may skip it). */
+  migrate?: boolean;
 }
 
 export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
@@ -38,7 +40,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
     db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
-    applyMigrations(db, readMigrations(opts.migrationsDir));
+    if (opts.migrate !== false) applyMigrations(db, readMigrations(opts.migrationsDir));
   } catch (err) {
     db.close();
     throw err;
@@ -46,6 +48,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
   const artifacts = createArtifactRepo(db);
   return {
     db,
+    path: inMemory ? ':memory:' : path,
     artifacts,
     models: createModelRepo(db, artifacts),
     jobs: createJobRepo(db),

@@ -296,6 +296,8 @@ export interface PolicyRepo {
 
 export interface Store {
   db: Db;
+  /** The database file (':memory:' for an in-memory store, which other threads cannot open). */
+  path: string;
   artifacts: ArtifactRepo;
   models: ModelRepo;
   jobs: JobRepo;

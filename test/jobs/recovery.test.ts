@@ -69,6 +69,7 @@ describe('crash recovery at start-up', () => {
     const done = finished(runner, job.id);
     runner.start();
     const { job: after } = await done;
+    expect(after.error).toBeNull();
     expect(after).toMatchObject({ status: 'succeeded', attempts: 2, ownerInstance: 'survivor' });
     expect(store.models.active()?.jobId).toBe(job.id);
   });
