@@ -10,7 +10,7 @@ import type { NeuronKind } from './types.ts';
  *     minShareFor(base) = max(MIN_SHARE, base + GAP_FRACTION · (1 − base))
  *
  * i.e. at least 60 %, and at least half-way from the base rate to 100 % (Drama at 40 % of items needs 0.7,
- * the 1990s at 63 % of ML-1M movies need 0.82, Horror at 9 % needs 0.6).
+ * the 1990s at 58 % of ML-1M movies need 0.79, Horror at 9 % needs 0.6).
  *
  * - **concept**: the tag with the highest purity@20 (ties: @50, @10, rarer tag, name) whose purity@20
  *   reaches minShareFor(its base rate). (@20 only: a TopK SAE's neuron may be active on fewer than 50
