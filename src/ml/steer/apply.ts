@@ -295,6 +295,18 @@ export function applyItemViews(
       (p) => p.op !== 'scale' && Array.from(p.neurons).some((j) => neurons.includes(j)),
     );
   const candidates = everyItem ? null : ctx.itemsActiveOn(neurons);
+  // A suppress view only weakens the concept's pull: with a dot-product scorer, neuron j moves item
+  // scores by −α·z_ij·s·(u·W_j), so it is applied to the neurons with u·W_j > 0 and no concept item
+  // can gain. (With an MLP scorer there is no such sign; every neuron is applied.)
+  const skip = new Set<number>();
+  if (ctx.bundle.recommender.kind === 'mf')
+    for (const p of views)
+      if (p.policy.kind === 'suppress')
+        for (const j of p.neurons) {
+          let pull = 0;
+          for (let c = 0; c < dim; c++) pull += uVec[c] * W[j * dim + c];
+          if (pull <= 0) skip.add(j);
+        }
   const values = new Float64Array(ctx.latents); // running activation of the views' neurons
   const vec = new Float32Array(dim);
   /** Writes item i's viewed vector into `into`; false when the views leave it unchanged. */
@@ -305,6 +317,7 @@ export function applyItemViews(
       const { neurons: pn, operands, op } = p;
       for (let r = 0; r < pn.length; r++) {
         const j = pn[r];
+        if (p.policy.kind === 'suppress' && skip.has(j)) continue;
         if (op === 'scale') values[j] *= operands[r];
         else if (op === 'add') values[j] += operands[r];
         else values[j] = operands[r];

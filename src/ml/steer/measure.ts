@@ -246,9 +246,11 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
     const untargeted = Array.from(users).filter((u) => !inSegment.has(u));
     const sample = new Rng(1).shuffle(untargeted).slice(0, 200);
     const runs: [number, 'users' | 'items', 'delta' | 'replace'][] = [
-      ...(o.filterStrengths ?? [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.25, 3.5, 4]).map(
-        (x): [number, 'items', 'delta'] => [x, 'items', 'delta'],
-      ),
+      ...(o.filterStrengths ?? [0, 0.5, 1, 2, 3, 4, 5, 6, 8]).map((x): [number, 'items', 'delta'] => [
+        x,
+        'items',
+        'delta',
+      ]),
       ...(o.filterUserStrengths ?? [0.5, 1, 2]).map((x): [number, 'users', 'delta'] => [x, 'users', 'delta']),
       [0, 'users', 'replace'],
     ];

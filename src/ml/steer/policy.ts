@@ -10,8 +10,9 @@ import { MlError } from '../core/errors.ts';
  * Strength semantics (strength 0 is always the identity):
  * - suppress   z'_j = (1 − strength)·z_j   (1 silences the neuron, > 1 pushes against it), for the targeted
  *              users, on `on: 'items'` (default) the codes of the items as this user sees them — only
- *              items carrying the neuron move, nothing else in the list does — or on `on: 'users'` the
- *              user's own code (the paper's way; shifts the user's whole vector)
+ *              items carrying the neuron move, nothing else in the list does; with MF only the neurons
+ *              that pull this user's scores up (u·W_j > 0) are scaled, so no item can gain — or on
+ *              `on: 'users'` the user's own code (the paper's way; shifts the user's whole vector)
  * - boost      (users)  z'_j = z_j + strength·ref_j        ref_j = the neuron's largest activation over users
  * - promote    (items)  z'_j = z_j + strength·ref_j        ref_j = the neuron's largest activation over items
  * - popularity (every item, or users) on the popularity neuron(s), σ_j = +1 for a neuron that fires on

@@ -5,7 +5,7 @@ import { explainMf } from '../../../src/ml/explain/mf.ts';
 import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
 import type { MfModel } from '../../../src/ml/models/types.ts';
 import { encode } from '../../../src/ml/sae/model.ts';
-import { compilePolicies, steerItems, steerUser } from '../../../src/ml/steer/apply.ts';
+import { applyItemViews, compilePolicies, steerItems, steerUser } from '../../../src/ml/steer/apply.ts';
 import { steerContext } from '../../../src/ml/steer/context.ts';
 import type { Policy } from '../../../src/ml/steer/policy.ts';
 import { recommend } from '../../../src/ml/steer/recommend.ts';
@@ -224,6 +224,11 @@ describe('recommend', () => {
     const { W, inputScale } = bundle.sae.item.params;
     const codes = ctx.itemCodes();
     const full = global.slice();
+    // The suppress view applies only when neuron j pulls this user's scores up (u·W_j > 0).
+    const uRow = model.params.userEmb.subarray(user * dim, (user + 1) * dim);
+    let pull = 0;
+    for (let c = 0; c < dim; c++) pull += uRow[c] * W[j * dim + c];
+    expect(pull).toBeGreaterThan(0);
     let moved = 0;
     for (let i = 0; i < model.nItems; i++) {
       const z = codes[i * 10 + j]; // popularity edits neuron 1 only, so neuron j's activation is the original
@@ -248,6 +253,34 @@ describe('recommend', () => {
     mfScorer(model).scoreAll(8, model.params.userEmb.subarray(8 * dim, 9 * dim), global, scores);
     expect(other.items.map((x) => x.index)).toEqual(
       Array.from(topKExcluding(scores, 12, indices, indptr[8], indptr[9])),
+    );
+  });
+
+  it('a suppress view never raises the score of any item (property, MF)', () => {
+    const ctx = steerContext(bundle);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: nUsers - 1 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 3 }),
+        fc.double({ min: 0, max: 20, noNaN: true }),
+        (user, neurons, strength) => {
+          const policies: Policy[] = neurons.map((neuron) => ({
+            kind: 'suppress',
+            neuron,
+            strength,
+            all: true,
+          }));
+          const compiled = compilePolicies(ctx, policies);
+          const su = steerUser(ctx, compiled, user);
+          const items = steerItems(ctx, compiled);
+          const before = new Float32Array(model.nItems);
+          items.scorer.scoreAll(user, su.vec, items.itemEmb, before);
+          const after = before.slice();
+          applyItemViews(ctx, compiled, su.itemViews, user, su.vec, items, after);
+          for (let i = 0; i < model.nItems; i++) expect(after[i]).toBeLessThanOrEqual(before[i] + 1e-5);
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 
