@@ -43,6 +43,7 @@ export class MlpBatch {
         const len = n * layers[l].outDim;
         for (let t = 0; t < len; t++) {
           const v = z[t];
+          // biome-ignore lint/complexity/useMathMinMax: a branch beats Math.max in this hot loop
           a[t] = v > 0 ? v : 0;
         }
       }

@@ -5,7 +5,7 @@ import type { Csr } from '../../../src/ml/data/types.ts';
 import { trainMf } from '../../../src/ml/models/mf/train.ts';
 import { BatchKernel } from '../../../src/ml/models/ncf/batch.ts';
 import { ncfScorer } from '../../../src/ml/models/ncf/scorer.ts';
-import { trainNcf } from '../../../src/ml/models/ncf/train.ts';
+import { defaultEpochs, trainNcf } from '../../../src/ml/models/ncf/train.ts';
 import type { NcfModel } from '../../../src/ml/models/types.ts';
 import { initMlp } from '../../../src/ml/nn/mlp.ts';
 
@@ -204,5 +204,12 @@ describe('trainNcf', () => {
       }),
     ).toThrow();
     expect(() => trainNcf(train, { dim: 0 })).toThrow(/dim/);
+  });
+
+  it('default epochs follow a sample budget, clamped to [2, 6]', () => {
+    expect(defaultEpochs(2.9e6)).toBe(2); // ML-1M, 2 negatives per positive
+    expect(defaultEpochs(1.5e6)).toBe(4);
+    expect(defaultEpochs(1e3)).toBe(6);
+    expect(defaultEpochs(1e9)).toBe(2);
   });
 });
