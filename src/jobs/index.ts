@@ -4,7 +4,7 @@
  * Public API:
  *
  *   createJobRunner({ store, workers?, instanceId?, logger?, heartbeatMs?, staleMs?, pollMs?,
- *                     cancelGraceMs?, progressThrottleMs? }): JobRunner
+ *                     cancelGraceMs?, progressThrottleMs?, commitInWorker?, isPidAlive? }): JobRunner
  *     runner.enqueue(type: JobType, params?: JobParams, { maxAttempts? }?): Job     // throws JobParamsError (field) / StoreError('NOT_FOUND')
  *     runner.cancel(id: number): Job | null          // null = unknown id
  *     runner.get(id: number): Job | null
@@ -33,9 +33,18 @@
  *   const active = store.models.active(); if (active) registry.swap(store.models.loadBundle(active.id));
  *   app.addHook('onClose', async () => { await runner.close(); store.close(); });
  *
- * Job types and their params: see JobParams in src/store/types.ts. Every job runs in its own worker
- * thread; results are written in one transaction (src/jobs/commit.ts); failed or cancelled jobs write
- * nothing but their own row.
+ * Job types and their params: see JobParams in src/store/types.ts (pipeline activates its version
+ * unless activate: false; train-sae and label only with activate: true; evaluate merges new metrics
+ * into its base version; train-recommender records a recommender-only version).
+ *
+ * How a job runs: claimed atomically from the queue → its own worker thread (src/jobs/worker.ts,
+ * started through a tsx bootstrap: see spawn.ts) runs the src/ml/pipeline stages → progress/stage
+ * posted to the main thread, written to the job row at most every progressThrottleMs → results
+ * (artifacts, version, metrics, neurons, report, activation, job success) written in ONE transaction
+ * (src/jobs/commit.ts) — by the worker through its own connection for a file database, so the HTTP
+ * event loop never writes megabytes; by the main thread for ':memory:'. Failed or cancelled jobs
+ * write nothing but their own row. Cancellation: a shared flag the ML code's signal checks between
+ * steps (cancel-flag.ts), then worker.terminate() after cancelGraceMs. Crash recovery: recovery.ts.
  */
 export { bootstrapSpecFromEnv, ensureBootstrapModel } from './bootstrap.ts';
 export { JobParamsError, normaliseJobParams } from './params.ts';
