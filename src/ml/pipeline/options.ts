@@ -15,12 +15,25 @@ export interface PipelineOptions {
   heldOutFraction?: number;
   /** Users whose original/reconstructed lists go into report.fidelity.samples (200). */
   fidelitySamples?: number;
+  /** Cap on the held-out users fidelity compares lists for (seeded sample); default all for MF, 600 for NCF. */
+  fidelityUsers?: number;
+  /** Cap on the test users of full-ranking HR/NDCG (seeded sample); default all for MF, 1000 for NCF. */
+  evalUsers?: number;
   /** β values for the ablation (each retrains the SAE); absent = no ablation. */
   ablation?: number[];
   /** SAE settings to train and evaluate for the frontier table; absent = none. */
   frontier?: SaeTrainOptions[];
   /** Measure steering interventions (needs src/ml/steer); default false. */
   interventions?: boolean;
+}
+
+/** NCF scores every item through an MLP per user (~100× MF's cost): its evaluations use user samples. */
+export function evaluationCaps(opts: PipelineOptions): { fidelityUsers?: number; evalUsers?: number } {
+  const ncf = opts.model === 'ncf';
+  return {
+    fidelityUsers: opts.fidelityUsers ?? (ncf ? 600 : undefined),
+    evalUsers: opts.evalUsers ?? (ncf ? 1000 : undefined),
+  };
 }
 
 /** The paper's β ablation grid. */

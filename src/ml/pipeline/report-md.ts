@@ -47,7 +47,7 @@ export function frontierTable(rows: FrontierRow[]): string {
     ],
     rows.map((x) => [
       String(x.latents),
-      x.k === null ? 'ReLU' : `${x.k}/${x.user_k}`,
+      x.k === null ? 'ReLU' : `${x.k}/${x.user_k}${x.batch_topk ? ' (BatchTopK)' : ''}`,
       x.matryoshka ? x.matryoshka.join('/') : '—',
       String(x.beta),
       String(x.l1),

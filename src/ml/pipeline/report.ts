@@ -7,7 +7,15 @@ import type { SaeEvaluation, TrainedRecommender, TrainedSae } from './stages.ts'
 /** report.json of `prism reproduce` (issue 3 item 5). Ids are the dataset's own (MovieID, artistID). */
 export interface ReproduceReport {
   dataset: { name: string; users: number; items: number; interactions: number };
-  recommender: { model: 'mf' | 'ncf'; dim: number; 'hr@10': number; 'ndcg@10': number; train_s: number };
+  recommender: {
+    model: 'mf' | 'ncf';
+    dim: number;
+    'hr@10': number;
+    'ndcg@10': number;
+    train_s: number;
+    /** Test users HR/NDCG were averaged over (a seeded sample for NCF). */
+    eval_users: number;
+  };
   sae: {
     latents: number;
     matryoshka: number[] | null;
@@ -100,6 +108,7 @@ export interface AblationRow {
 
 export interface FrontierRow {
   latents: number;
+  batch_topk: boolean;
   k: number | null;
   user_k: number | null;
   matryoshka: number[] | null;
@@ -123,6 +132,7 @@ export function frontierRow(t: TrainedSae, e: SaeEvaluation): FrontierRow {
   const o = t.options;
   return {
     latents: o.latents,
+    batch_topk: o.batchTopK === true,
     k: o.activation === 'relu' ? null : o.k,
     user_k: o.activation === 'relu' ? null : (o.userK ?? o.k),
     matryoshka: o.matryoshka ?? null,
@@ -172,6 +182,7 @@ export function buildReport(input: {
       'hr@10': r4(rec.ranking.hr),
       'ndcg@10': r4(rec.ranking.ndcg),
       train_s: r4(rec.seconds),
+      eval_users: rec.ranking.users,
     },
     sae: {
       latents: o.latents,

@@ -2,7 +2,7 @@ import type { ModelBundle } from '../bundle.ts';
 import type { ProgressCallback } from '../core/progress.ts';
 import type { Split } from '../data/types.ts';
 import { measureInterventions } from '../steer/measure.ts';
-import { chosenSaeOptions, type PipelineOptions } from './options.ts';
+import { chosenSaeOptions, evaluationCaps, type PipelineOptions } from './options.ts';
 import {
   type AblationRow,
   buildReport,
@@ -62,10 +62,11 @@ export async function runPipeline(
   sampleRss();
 
   stage('recommender', 0);
+  const caps = evaluationCaps(opts);
   const rec = recommenderStage(
     data,
     opts.model,
-    { seed, ...opts.recommender, dim: opts.dim },
+    { seed, ...opts.recommender, dim: opts.dim, maxEvalUsers: caps.evalUsers },
     onProgress,
     signal,
   );
@@ -80,9 +81,10 @@ export async function runPipeline(
   await yieldToEventLoop();
 
   stage('eval', 0);
+  const evalOpts = { maxUsers: caps.fidelityUsers, maxEvalUsers: caps.evalUsers, seed, signal };
   const evaluation = evaluateStage(data, rec.recommender, trained, {
+    ...evalOpts,
     samples: opts.fidelitySamples ?? 200,
-    signal,
   });
   sampleRss();
   stage('label', 0);
@@ -120,7 +122,7 @@ export async function runPipeline(
       const row =
         beta === trained.options.beta
           ? frontierRow(trained, evaluation)
-          : measureSetting(data, rec, { ...saeOpts, beta }, heldOut, seed, signal);
+          : measureSetting(data, rec, { ...saeOpts, beta }, heldOut, evalOpts);
       rows.push({
         beta,
         'rbo@30': row['rbo@30'],
@@ -139,7 +141,7 @@ export async function runPipeline(
     const rows: FrontierRow[] = [];
     for (const [n, setting] of opts.frontier.entries()) {
       stage('frontier', n / opts.frontier.length, JSON.stringify(setting));
-      rows.push(measureSetting(data, rec, { ...saeOpts, ...setting }, heldOut, seed, signal));
+      rows.push(measureSetting(data, rec, { ...saeOpts, ...setting }, heldOut, evalOpts));
       sampleRss();
       await yieldToEventLoop();
     }
@@ -168,11 +170,10 @@ function measureSetting(
   rec: TrainedRecommender,
   opts: Parameters<typeof saeStage>[2],
   heldOut: number,
-  seed: number,
-  signal?: AbortSignal,
+  evalOpts: { maxUsers?: number; maxEvalUsers?: number; seed: number; signal?: AbortSignal },
 ): FrontierRow {
-  const t = saeStage(data, rec.recommender, opts, heldOut, seed, undefined, signal);
-  const e = evaluateStage(data, rec.recommender, t, { samples: 0, signal });
+  const t = saeStage(data, rec.recommender, opts, heldOut, evalOpts.seed, undefined, evalOpts.signal);
+  const e = evaluateStage(data, rec.recommender, t, { ...evalOpts, samples: 0 });
   return frontierRow(t, e);
 }
 

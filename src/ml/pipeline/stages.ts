@@ -3,6 +3,7 @@ import { analyseNeurons, type ConceptAnalysis } from '../concepts/analyse.ts';
 import { type MatryoshkaHierarchy, matryoshkaHierarchy } from '../concepts/hierarchy.ts';
 import type { NeuronInfo } from '../concepts/types.ts';
 import type { ProgressCallback } from '../core/progress.ts';
+import { Rng } from '../core/rng.ts';
 import { loadDataset } from '../data/load.ts';
 import { splitHoldout } from '../data/split.ts';
 import { itemPopularity } from '../data/stats.ts';
@@ -49,18 +50,31 @@ export interface TrainedRecommender {
   seconds: number;
 }
 
+/**
+ * The split with at most `maxUsers` test users (a seeded sample), for full-ranking evaluation of models
+ * whose per-user scoring is dear (NCF runs an MLP per item).
+ */
+export function sampleTestUsers(split: Split, maxUsers: number | undefined, seed = 0): Split {
+  if (maxUsers === undefined || split.testUsers.length <= maxUsers) return split;
+  const order = split.testUsers.slice();
+  new Rng(seed ^ 0x7e57).shuffle(order);
+  return { ...split, testUsers: order.slice(0, maxUsers).sort() };
+}
+
 export function recommenderStage(
   data: LoadedData,
   kind: 'mf' | 'ncf',
-  opts: Partial<RecommenderTrainOptions> & { seed?: number; dim?: number } = {},
+  opts: Partial<RecommenderTrainOptions> & { seed?: number; dim?: number; maxEvalUsers?: number } = {},
   onProgress?: ProgressCallback,
   signal?: AbortSignal,
 ): TrainedRecommender {
   const t0 = performance.now();
   const dim = opts.dim ?? defaultDim(data.dataset.name);
-  const recommender = trainRecommender(kind, data.split.train, { ...opts, dim, onProgress, signal });
+  const { maxEvalUsers, ...trainOpts } = opts;
+  const recommender = trainRecommender(kind, data.split.train, { ...trainOpts, dim, onProgress, signal });
   const trainSeconds = seconds(t0);
-  const ranking = evaluateRanking(userScorer(recommender), data.split, { k: 10, signal });
+  const evalSplit = sampleTestUsers(data.split, maxEvalUsers, opts.seed);
+  const ranking = evaluateRanking(userScorer(recommender), evalSplit, { k: 10, signal });
   return { recommender, ranking, seconds: trainSeconds };
 }
 
@@ -127,7 +141,13 @@ export function evaluateStage(
   data: LoadedData,
   recommender: Recommender,
   trained: Pick<TrainedSae, 'sae' | 'heldOutUsers'>,
-  opts: { samples?: number; signal?: AbortSignal } = {},
+  opts: {
+    samples?: number;
+    maxUsers?: number;
+    maxEvalUsers?: number;
+    seed?: number;
+    signal?: AbortSignal;
+  } = {},
 ): SaeEvaluation {
   const t0 = performance.now();
   const { nUsers, nItems, dim } = recommender;
@@ -142,9 +162,9 @@ export function evaluateStage(
     userRecon: r.userRecon,
     itemRecon: r.itemRecon,
     train: data.split.train,
-    users: trained.heldOutUsers,
+    users: sampleUsers(trained.heldOutUsers, opts.maxUsers, opts.seed),
     samples: opts.samples ?? 200,
-    split: data.split,
+    split: sampleTestUsers(data.split, opts.maxEvalUsers, opts.seed),
     signal: opts.signal,
   });
   const ms = {
@@ -159,6 +179,14 @@ export function evaluateStage(
     itemCodes: r.itemCodes,
     seconds: seconds(t0),
   };
+}
+
+/** At most `max` of `users` (seeded sample, ascending). */
+function sampleUsers(users: Int32Array, max: number | undefined, seed = 0): Int32Array {
+  if (max === undefined || users.length <= max) return users;
+  const order = users.slice();
+  new Rng(seed ^ 0xf1de).shuffle(order);
+  return order.slice(0, max).sort();
 }
 
 export interface Labelled {

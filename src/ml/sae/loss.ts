@@ -3,6 +3,7 @@ import {
   allocSparseCodes,
   decodeSparseRow,
   encodeSparse,
+  keepBatchTopK,
   normaliseRows,
   type SparseCodes,
 } from './sparse.ts';
@@ -35,6 +36,8 @@ export interface LossWeights {
   predScale: number;
   /** Matryoshka prefix sizes, ascending, last = latents; [latents] without nesting. */
   prefixes: number[];
+  /** BatchTopK: mean active latents per row of each side's batch (absent = per-row TopK/ReLU only). */
+  batchK?: { user: number; item: number };
 }
 
 export interface LossParts {
@@ -79,13 +82,20 @@ export function allocGrads(sae: Sae): SaeGrads {
   return { W: new Float32Array(sae.params.W.length), bEnc: new Float32Array(sae.params.bEnc.length) };
 }
 
-export function forwardSide(sae: Sae, emb: Float32Array, rows: Int32Array, grads: SaeGrads): SideState {
+export function forwardSide(
+  sae: Sae,
+  emb: Float32Array,
+  rows: Int32Array,
+  grads: SaeGrads,
+  batchK?: number,
+): SideState {
   const n = rows.length;
   const d = sae.config.inputDim;
   const xh = new Float32Array(n * d);
   normaliseRows(sae, emb, rows, xh);
   const codes = allocSparseCodes(n, sae);
   encodeSparse(sae, xh, n, codes);
+  if (batchK !== undefined) keepBatchTopK(codes, Math.round(batchK * n));
   return { sae, n, xh, codes, dz: new Float32Array(n * codes.cap), dRecon: new Float32Array(n * d), grads };
 }
 
@@ -286,8 +296,8 @@ export function saeLoss(
     g.W.fill(0);
     g.bEnc.fill(0);
   }
-  const user = forwardSide(pair.user, input.userEmb, batch.users, grads.get(pair.user)!);
-  const item = forwardSide(pair.item, input.itemEmb, batch.items, grads.get(pair.item)!);
+  const user = forwardSide(pair.user, input.userEmb, batch.users, grads.get(pair.user)!, w.batchK?.user);
+  const item = forwardSide(pair.item, input.itemEmb, batch.items, grads.get(pair.item)!, w.batchK?.item);
   const emb = embLoss(user, w.prefixes, w.alpha) + embLoss(item, w.prefixes, w.alpha);
   const pred = predLoss(
     input.scorer,

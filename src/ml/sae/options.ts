@@ -57,6 +57,14 @@ export interface SaeTrainOptions {
   pairsPerStep?: number;
   /** For 'top' pairs: how many of each user's highest-scored non-positive items to draw from. */
   topPairs?: number;
+  /**
+   * BatchTopK: each batch keeps k active latents per row on average (userK for user rows) instead of k
+   * per row, so rows that need more (large, popular items) get more; served with a global threshold
+   * calibrated after training so the mean item L0 is k (each row capped at maxK).
+   */
+  batchTopK?: boolean;
+  /** Per-row cap on active latents with batchTopK (default 4·k). */
+  maxK?: number;
   /** TopK for user rows (default k). With a shared SAE the user side shares the weights but may keep more
    * latents per row: item codes stay sparse (concepts, MS), user reconstructions stay faithful. */
   userK?: number;
@@ -66,8 +74,10 @@ export interface SaeTrainOptions {
   kl?: number;
   /** ρ: target activation rate; default k / latents for TopK, 0.05 otherwise. */
   rho?: number;
-  /** Re-initialise neurons that fired on no item row during an epoch (until 80 % of training). */
+  /** Re-initialise neurons that fired on fewer than `minItemFires` item rows during an epoch (until 80 % of training). */
   resampleDead?: boolean;
+  /** Item firings per epoch below which a neuron counts as dead for resampling (default 1). */
+  minItemFires?: number;
   seed?: number;
   onProgress?: ProgressCallback;
   signal?: Cancellation;
@@ -103,6 +113,8 @@ export const SAE_DEFAULTS = {
   l1: 0,
   kl: 0,
   resampleDead: true,
+  batchTopK: false,
+  minItemFires: 1,
   seed: 0,
 } as const satisfies SaeTrainOptions;
 
@@ -129,6 +141,9 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
   const userK = opts.userK ?? o.k;
   if (!Number.isInteger(userK) || userK < 1 || userK > o.latents) bad('userK', `must be in 1..latents`);
   if (!Number.isInteger(o.topPairs) || o.topPairs < 1) bad('topPairs', 'must be a positive integer');
+  const maxK = Math.min(o.latents, opts.maxK ?? 4 * Math.max(o.k, userK));
+  if (!Number.isInteger(maxK) || maxK < Math.max(o.k, userK) || maxK < 1)
+    bad('maxK', `must be an integer in max(k, userK)..latents`);
   const matryoshka = opts.matryoshka && opts.matryoshka.length > 0 ? [...opts.matryoshka] : [];
   if (matryoshka.length > 0) {
     if (matryoshka[matryoshka.length - 1] !== o.latents) matryoshka.push(o.latents);
@@ -142,7 +157,7 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
   if (!(rho > 0 && rho < 1)) bad('rho', 'must be in (0, 1)');
   if (!(dim >= 1)) bad('dim', 'must be ≥ 1');
   const { pairSampling: _ps, ...rest } = o;
-  return { ...rest, userK, rho, matryoshka, pairSources } as ResolvedSaeOptions;
+  return { ...rest, userK, maxK, rho, matryoshka, pairSources } as ResolvedSaeOptions;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

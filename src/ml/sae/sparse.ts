@@ -38,6 +38,7 @@ export function encodeSparse(sae: Sae, xh: Float32Array, n: number, codes: Spars
   const { inputDim: d, latents: m } = sae.config;
   const { W, bEnc } = sae.params;
   const pre = new Float32Array(4 * m);
+  const thr = sae.config.threshold ?? 0;
   // Four rows at a time: each encoder row is loaded once per block (the hot loop of SAE training).
   for (let r0 = 0; r0 < n; r0 += 4) {
     const rows = Math.min(4, n - r0);
@@ -64,12 +65,19 @@ export function encodeSparse(sae: Sae, xh: Float32Array, n: number, codes: Spars
       pre[2 * m + j] = a2;
       pre[3 * m + j] = a3;
     }
-    for (let q = 0; q < rows; q++) selectActive(pre, q * m, m, codes, r0 + q);
+    for (let q = 0; q < rows; q++) selectActive(pre, q * m, m, codes, r0 + q, thr);
   }
 }
 
 /** ReLU, then (TopK) the `cap` largest, strongest first; a later index never displaces an equal value. */
-function selectActive(pre: Float32Array, off: number, m: number, codes: SparseCodes, r: number): void {
+function selectActive(
+  pre: Float32Array,
+  off: number,
+  m: number,
+  codes: SparseCodes,
+  r: number,
+  thr: number,
+): void {
   const cap = codes.cap;
   const co = r * cap;
   const { idx, val } = codes;
@@ -77,7 +85,7 @@ function selectActive(pre: Float32Array, off: number, m: number, codes: SparseCo
   if (cap >= m) {
     for (let j = 0; j < m; j++) {
       const v = pre[off + j];
-      if (v > 0) {
+      if (v > thr) {
         idx[co + cnt] = j;
         val[co + cnt++] = v;
       }
@@ -85,7 +93,7 @@ function selectActive(pre: Float32Array, off: number, m: number, codes: SparseCo
   } else {
     for (let j = 0; j < m; j++) {
       const v = pre[off + j];
-      if (v <= 0 || (cnt === cap && v <= val[co + cnt - 1])) continue;
+      if (v <= thr || (cnt === cap && v <= val[co + cnt - 1])) continue;
       let p = cnt < cap ? cnt++ : cap - 1;
       while (p > 0 && val[co + p - 1] < v) {
         val[co + p] = val[co + p - 1];
@@ -97,6 +105,27 @@ function selectActive(pre: Float32Array, off: number, m: number, codes: SparseCo
     }
   }
   codes.count[r] = cnt;
+}
+
+/**
+ * BatchTopK: keeps the `budget` largest activations over all rows of a batch (each row's list is sorted,
+ * so this is a threshold on the merged lists), truncating every row's list in place.
+ */
+export function keepBatchTopK(codes: SparseCodes, budget: number): void {
+  let total = 0;
+  for (let r = 0; r < codes.n; r++) total += codes.count[r];
+  if (total <= budget) return;
+  const all = new Float32Array(total);
+  let t = 0;
+  for (let r = 0; r < codes.n; r++)
+    for (let a = 0; a < codes.count[r]; a++) all[t++] = codes.val[r * codes.cap + a];
+  all.sort();
+  const thr = all[total - budget]; // the budget-th largest; keep values ≥ it (ties may keep a few more)
+  for (let r = 0; r < codes.n; r++) {
+    let c = 0;
+    while (c < codes.count[r] && codes.val[r * codes.cap + c] >= thr) c++;
+    codes.count[r] = c;
+  }
 }
 
 /** Decoder output in the normalised space for the active latents with index < prefix: Σ z_j W_j. */

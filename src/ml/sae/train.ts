@@ -50,17 +50,23 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
   const allItems = Int32Array.from({ length: data.nItems }, (_, i) => i);
   const userSrc: RowSource = { emb: data.userEmb, rows: trainUsers };
   const itemSrc: RowSource = { emb: data.itemEmb, rows: allItems };
+  const batchTopK = o.batchTopK && o.activation === 'topk';
   const config: SaeConfig = {
     inputDim: d,
     latents: o.latents,
     activation: o.activation,
-    ...(o.activation === 'topk' ? { k: o.k } : {}),
+    ...(o.activation === 'topk' ? { k: batchTopK ? o.maxK : o.k } : {}),
     ...(o.matryoshka.length > 0 ? { matryoshka: o.matryoshka } : {}),
   };
   const make = (sources: RowSource[]): Sae =>
     initSae(config, inputStats(sources, d, o.preBias, o.normalise), sources, o.init, rng.fork());
+  // User rows get their own config (same params) when their k or threshold may differ from the items'.
   const withUserK = (sae: Sae): Sae =>
-    o.activation === 'topk' && o.userK !== o.k ? { ...sae, config: { ...sae.config, k: o.userK } } : sae;
+    batchTopK
+      ? { ...sae, config: { ...sae.config } }
+      : o.activation === 'topk' && o.userK !== o.k
+        ? { ...sae, config: { ...sae.config, k: o.userK } }
+        : sae;
   let pair: SaePair;
   if (o.shared) {
     const sae = make([userSrc, itemSrc]);
@@ -83,6 +89,7 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
     rho: o.rho,
     predScale: predictionScale(data, trainUsers, rng.fork()),
     prefixes: o.matryoshka.length > 0 ? o.matryoshka : [o.latents],
+    ...(batchTopK ? { batchK: { user: o.userK, item: o.k } } : {}),
   };
   const stepsPerEpoch = Math.max(1, Math.ceil(data.nItems / o.batchSize));
   const usersPerStep = Math.max(1, Math.ceil(trainUsers.length / stepsPerEpoch));
@@ -120,8 +127,8 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
     const deadUsers = countZero(userFires[0]);
     let resampled = 0;
     if (o.resampleDead && epoch + 1 < Math.floor(o.epochs * 0.8)) {
-      resampled += resampleDead(pair.item, itemFires[itemSae], data.itemEmb, allItems, rng);
-      if (!pair.shared) resampled += resampleDead(pair.user, userFires[0], data.userEmb, trainUsers, rng);
+      resampled += resampleDead(pair.item, itemFires[itemSae], data.itemEmb, allItems, rng, o.minItemFires);
+      if (!pair.shared) resampled += resampleDead(pair.user, userFires[0], data.userEmb, trainUsers, rng, 1);
     }
     history.push({ epoch: epoch + 1, loss: sum, deadItems, deadUsers, resampled, lr });
     o.onProgress?.({
@@ -134,7 +141,34 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
       message: `emb ${sum.emb.toFixed(4)} pred ${sum.pred.toFixed(4)} dead(items) ${deadItems}`,
     });
   }
+  if (batchTopK) {
+    pair.item.config.threshold = calibrateThreshold(pair.item, data.itemEmb, allItems, o.k);
+    pair.user.config.threshold = calibrateThreshold(pair.user, data.userEmb, trainUsers, o.userK);
+  }
   return { pair, history, options: o };
+}
+
+/**
+ * The global threshold θ that leaves `k` active latents per row on average over `rows` (the (k·n+1)-th
+ * largest activation; 0 when fewer are active), for serving a BatchTopK SAE.
+ */
+export function calibrateThreshold(sae: Sae, emb: Float32Array, rows: Int32Array, k: number): number {
+  const n = rows.length;
+  const d = sae.config.inputDim;
+  const xh = new Float32Array(n * d);
+  const saved = sae.config.threshold;
+  sae.config.threshold = undefined;
+  normaliseRows(sae, emb, rows, xh);
+  const codes = allocSparseCodes(n, sae);
+  encodeSparse(sae, xh, n, codes);
+  sae.config.threshold = saved;
+  const vals: number[] = [];
+  for (let r = 0; r < n; r++)
+    for (let a = 0; a < codes.count[r]; a++) vals.push(codes.val[r * codes.cap + a]);
+  const budget = Math.floor(k * n);
+  if (vals.length <= budget) return 0;
+  vals.sort((a, b) => b - a);
+  return vals[budget];
 }
 
 function cosineLr(o: ResolvedSaeOptions, step: number, total: number): number {
@@ -251,19 +285,27 @@ function countZero(a: Int32Array): number {
 }
 
 /**
- * Points every dead neuron (no firing on this side in the last epoch) at a row the SAE reconstructs
+ * Points every dead neuron (fewer than `minFires` firings on this side in the last epoch; the
+ * monosemanticity score counts a neuron active on < 2 items as 0) at a row the SAE reconstructs
  * badly (sampled ∝ squared error from 1024 random rows), with the mean norm of the live rows.
  */
-function resampleDead(sae: Sae, fires: Int32Array, emb: Float32Array, rows: Int32Array, rng: Rng): number {
+function resampleDead(
+  sae: Sae,
+  fires: Int32Array,
+  emb: Float32Array,
+  rows: Int32Array,
+  rng: Rng,
+  minFires: number,
+): number {
   const dead: number[] = [];
-  for (let j = 0; j < fires.length; j++) if (fires[j] === 0) dead.push(j);
+  for (let j = 0; j < fires.length; j++) if (fires[j] < minFires) dead.push(j);
   if (dead.length === 0 || rows.length === 0) return 0;
   const { inputDim: d, latents: m } = sae.config;
   const W = sae.params.W;
   let liveNorm = 0;
   let live = 0;
   for (let j = 0; j < m; j++) {
-    if (fires[j] === 0) continue;
+    if (fires[j] < minFires) continue;
     let s = 0;
     for (let c = 0; c < d; c++) s += W[j * d + c] ** 2;
     liveNorm += Math.sqrt(s);

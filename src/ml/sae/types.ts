@@ -3,7 +3,7 @@
  * decoder (Wᵀ), optional pre-bias and input normalisation, optional Matryoshka prefixes.
  *
  *   x̂ = (x − bPre) / inputScale
- *   z = act(W x̂ + bEnc)                  z: [latents]
+ *   z = act(W x̂ + bEnc)                  z: [latents]   (ReLU; TopK keeps the k largest; zero ≤ threshold)
  *   x̃ = inputScale · (Wᵀ z) + bPre       x̃: [inputDim]
  */
 export interface SaeConfig {
@@ -14,6 +14,12 @@ export interface SaeConfig {
   k?: number;
   /** Matryoshka prefix sizes m1 < … < latents (the last equals `latents`); absent = no nesting. */
   matryoshka?: number[];
+  /**
+   * Activations ≤ threshold are zeroed (a JumpReLU-style global threshold; absent = 0). A BatchTopK SAE
+   * is trained with a per-batch budget of k active latents per row on average and served with this
+   * threshold, calibrated so the mean item L0 equals k (`k` then caps each row).
+   */
+  threshold?: number;
 }
 
 export interface SaeParams {

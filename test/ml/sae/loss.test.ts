@@ -143,6 +143,10 @@ describe('SAE loss gradients (finite differences)', () => {
           const [pair, model, scorer] = setup(5);
           check(pair, model, scorer, { ...none, kl: 0.4, rho: 0.2 });
         });
+        it(`L_emb + L_pred with a BatchTopK budget (${tag})`, () => {
+          const [pair, model, scorer] = setup(8); // a seed whose activations sit ≥ eps from the batch cut
+          check(pair, model, scorer, { ...none, alpha: 1, beta: 1, batchK: { user: 1.5, item: 2 } });
+        });
         it(`all terms together (${tag})`, () => {
           const [pair, model, scorer] = setup(6, [3, M]);
           check(pair, model, scorer, {

@@ -115,6 +115,25 @@ describe('trainSae', () => {
     expect(maxActive).toBeGreaterThan(3);
   });
 
+  it('BatchTopK: serves with a calibrated threshold so the mean item L0 is at most k, rows vary', () => {
+    const { data } = fixture();
+    const pair = trainSae(data, { ...small, k: 2, batchTopK: true, maxK: 6 });
+    expect(pair.user.params).toBe(pair.item.params);
+    expect(pair.item.config.threshold).toBeGreaterThan(0);
+    const { itemCodes } = encodeAll(pair, data.userEmb, data.itemEmb, data.nUsers, data.nItems);
+    const perRow = Array.from(
+      { length: data.nItems },
+      (_, i) => itemCodes.subarray(i * 24, i * 24 + 24).filter((z) => z > 0).length,
+    );
+    const mean = perRow.reduce((a, b) => a + b, 0) / data.nItems;
+    expect(mean).toBeLessThanOrEqual(2);
+    expect(mean).toBeGreaterThan(1.5);
+    expect(Math.max(...perRow)).toBeGreaterThan(2);
+    const back = loadSae(saveSae(pair));
+    expect(back.item.config.threshold).toBe(pair.item.config.threshold);
+    expect(back.user.params).toBe(back.item.params);
+  });
+
   it('Matryoshka: the first prefix reconstructs on its own better than without nesting', () => {
     const { data } = fixture();
     const prefixEv = (matryoshka?: number[]): number => {
