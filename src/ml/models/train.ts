@@ -18,7 +18,9 @@ export interface RecommenderTrainOptions {
 }
 
 export function trainRecommender(kind: 'mf' | 'ncf', train: Csr, opts: RecommenderTrainOptions): Recommender {
-  const { mf, ncf, ...common } = opts;
+  const { mf, ncf, ...rest } = opts;
+  // Common options left undefined must not mask a kind-specific value.
+  const common = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as typeof rest;
   return kind === 'mf' ? trainMf(train, { ...mf, ...common }) : trainNcf(train, { ...ncf, ...common });
 }
 

@@ -115,3 +115,11 @@ describe('trainRecommender / defaultDim / scorerFor', () => {
     expect(defaultDim('synthetic')).toBe(20);
   });
 });
+
+describe('trainRecommender option merging', () => {
+  it('lets kind-specific options through when the common ones are undefined', () => {
+    const a = trainRecommender('mf', data, { dim: 4, epochs: undefined, mf: { epochs: 1 } });
+    const b = trainMf(data, { dim: 4, epochs: 1 });
+    expect(Array.from(a.params.itemEmb)).toEqual(Array.from(b.params.itemEmb));
+  });
+});
