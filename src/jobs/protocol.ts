@@ -21,6 +21,7 @@ export interface WorkerInput {
   jobId: number;
   type: JobType;
   params: JobParams;
+  /** Filled by the main thread for in-memory stores; otherwise the worker reads params.baseModelId. */
   base: BaseModelInput | null;
 }
 

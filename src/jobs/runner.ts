@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
-import { StoreError } from '../store/errors.ts';
 import type { Job, JobListFilter, JobParams, JobType, ModelVersion, Store } from '../store/types.ts';
+import { readBaseModel } from './base.ts';
 import { createCancelFlag, raiseCancelFlag } from './cancel-flag.ts';
 import { CommitRefused, commitJobOutput } from './commit.ts';
 import { normaliseJobParams } from './params.ts';
@@ -178,21 +178,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     }
   }
 
+  /** The base version's artifacts; a worker with its own connection reads them itself. */
   function baseInput(job: Job): BaseModelInput | null {
     const id = job.params.baseModelId;
-    if (id === undefined) return null;
-    const v = store.models.get(id);
-    if (!v) throw new StoreError('NOT_FOUND', `base model version ${id} no longer exists`);
-    return {
-      id: v.id,
-      kind: v.kind,
-      datasetSpec: v.datasetSpec,
-      metrics: v.metrics,
-      reportJson: store.models.reportJson(id),
-      catalog: store.artifacts.get(v.artifacts.catalog).slice(),
-      recommender: store.artifacts.get(v.artifacts.recommender).slice(),
-      sae: v.artifacts.sae ? store.artifacts.get(v.artifacts.sae).slice() : null,
-    };
+    if (id === undefined || workerCommit) return null;
+    return readBaseModel(store, id);
   }
 
   function launch(job: Job): void {

@@ -7,9 +7,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { MlError } from '../ml/core/errors.ts';
 import { openStore } from '../store/index.ts';
+import { readBaseModel } from './base.ts';
 import { signalFromFlag } from './cancel-flag.ts';
 import { CommitRefused, commitJobOutput } from './commit.ts';
-import type { FromWorker, ToWorker, WorkerData, WorkerOutput } from './protocol.ts';
+import type { FromWorker, ToWorker, WorkerData, WorkerInput, WorkerOutput } from './protocol.ts';
 import { runJobStages } from './stages.ts';
 
 const port = parentPort;
@@ -39,8 +40,20 @@ function save(output: WorkerOutput, target: NonNullable<WorkerData['commit']>): 
   }
 }
 
+/** The base version straight from the database (file stores), sparing the main thread the read. */
+function withBase(): WorkerInput {
+  const id = input.params.baseModelId;
+  if (input.base || id === undefined || !commit) return input;
+  const store = openStore(commit.dbPath, { migrate: false });
+  try {
+    return { ...input, base: readBaseModel(store, id) };
+  } finally {
+    store.close();
+  }
+}
+
 try {
-  const output = await runJobStages(input, signal, (p) => post({ type: 'progress', ...p }));
+  const output = await runJobStages(withBase(), signal, (p) => post({ type: 'progress', ...p }));
   if (commit) {
     post(save(output, commit));
   } else {

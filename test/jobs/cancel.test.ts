@@ -5,7 +5,7 @@ import type { WorkerOutput } from '../../src/jobs/protocol.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { ModelVersion, Store } from '../../src/store/types.ts';
 import { insertFullVersion } from '../store/fixtures.ts';
-import { artifactCount, finished, reachedStage, SLOW } from './helpers.ts';
+import { artifactCount, finished, reachedStage, SLOW, SMALL } from './helpers.ts';
 
 let store: Store;
 let runner: JobRunner;
@@ -80,5 +80,17 @@ describe('cancellation and failure never change what is served', () => {
     expect(store.jobs.get(job.id)?.status).toBe('running');
     store.jobs.finish(job.id, { status: 'failed', error: 'test' });
     unchanged();
+  });
+
+  it('an in-memory store gets results back from the worker and saves them on the main thread', async () => {
+    const job = runner.enqueue('pipeline', { ...SMALL, activate: false });
+    const { job: done, version } = await finished(runner, job.id);
+    expect(done.status).toBe('succeeded');
+    expect(version).toMatchObject({ kind: 'full', active: false, jobId: job.id });
+    expect(artifactCount(store.db)).toBe(6);
+    expect(store.models.active()?.id).toBe(served.id);
+    const evaluated = await finished(runner, runner.enqueue('evaluate', { baseModelId: version?.id }).id);
+    expect(evaluated.job.status).toBe('succeeded');
+    expect(store.models.get(version?.id as number)?.metrics).toHaveProperty('fidelity.rbo');
   });
 });

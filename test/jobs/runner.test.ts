@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobRunner, type JobRunner, type ModelActivatedEvent } from '../../src/jobs/index.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -10,7 +13,8 @@ const activations: ModelActivatedEvent[] = [];
 const stages: string[] = [];
 
 beforeAll(() => {
-  store = openStore(':memory:');
+  // A file database, as in production: workers read base versions and save results themselves.
+  store = openStore(join(mkdtempSync(join(tmpdir(), 'prism-runner-')), 'prism.db'));
   runner = createJobRunner({ store, instanceId: 'test', workers: 2, progressThrottleMs: 0 });
   runner.on('model:activated', (e) => activations.push(e));
   runner.on('job:progress', (p) => stages.push(p.stage));
