@@ -77,9 +77,7 @@ export function computeGramian(
     for (let a = 0; a < D; a++) {
       const fa = features[off + a];
       fo[a] += fa * co;
-      const cfa = c * fa;
-      const row = a * D;
-      for (let b = a; b < D; b++) gram[row + b] += cfa * features[off + b];
+      axpyAt(c * fa, features, off + a, gram, a * D + a, D - a); // upper triangle of row a
     }
   }
   for (let a = 0; a < D; a++) for (let b = a + 1; b < D; b++) gram[b * D + a] = gram[a * D + b];
@@ -119,7 +117,7 @@ export function solveSide(input: AlsSideInput, x: Float32Array, ws: AlsWorkspace
       const dot = dotAt(f, fj, xv, D);
       const coef = offsets ? w1 - dw * offsets[j] : w1;
       bx += coef * dot;
-      axpyAt(coef - dw * dot, f, fj, r, D);
+      axpyAt(coef - dw * dot, f, fj, r, 0, D);
     }
     // loss(x) − const = xᵀAx − 2 bᵀx = xᵀ(b − r) − 2 bᵀx = −x·r − b·x
     let xr = 0;
@@ -137,7 +135,7 @@ export function solveSide(input: AlsSideInput, x: Float32Array, ws: AlsWorkspace
         const j = indices[n];
         const fj = j * D;
         const dw = byRow ? dwRow : w1 - c[j];
-        axpyAt(dw * dotAt(f, fj, p, D), f, fj, ap, D);
+        axpyAt(dw * dotAt(f, fj, p, D), f, fj, ap, 0, D);
       }
       let pap = 0;
       for (let a = 0; a < D; a++) pap += p[a] * ap[a];
@@ -202,14 +200,14 @@ function dotAt(f: Float64Array, at: number, v: Float64Array, D: number): number 
   return s0 + s1 + (s2 + s3);
 }
 
-/** out += c · f[at .. at+D) */
-function axpyAt(c: number, f: Float64Array, at: number, out: Float64Array, D: number): void {
+/** out[outAt .. outAt+n) += c · f[at .. at+n) */
+function axpyAt(c: number, f: Float64Array, at: number, out: Float64Array, outAt: number, n: number): void {
   let a = 0;
-  for (; a + 3 < D; a += 4) {
-    out[a] += c * f[at + a];
-    out[a + 1] += c * f[at + a + 1];
-    out[a + 2] += c * f[at + a + 2];
-    out[a + 3] += c * f[at + a + 3];
+  for (; a + 3 < n; a += 4) {
+    out[outAt + a] += c * f[at + a];
+    out[outAt + a + 1] += c * f[at + a + 1];
+    out[outAt + a + 2] += c * f[at + a + 2];
+    out[outAt + a + 3] += c * f[at + a + 3];
   }
-  for (; a < D; a++) out[a] += c * f[at + a];
+  for (; a < n; a++) out[outAt + a] += c * f[at + a];
 }
