@@ -292,6 +292,14 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   function settle(job: Job, startedAt: number, s: Settlement): void {
     const seconds = (Date.now() - startedAt) / 1000;
     try {
+      if (s.kind === 'requeue' || s.kind === 'failed' || s.kind === 'cancelled') {
+        const row = store.jobs.get(job.id);
+        if (row?.status === 'succeeded' && row.ownerInstance === instanceId) {
+          // The worker saved its results but stopped before saying so.
+          const modelId = typeof row.result?.modelId === 'number' ? row.result.modelId : null;
+          s = { kind: 'committed', modelId, activated: row.result?.activated === true };
+        }
+      }
       if (s.kind === 'requeue') {
         store.jobs.requeue(job.id, s.error, { refundAttempt: true });
         log?.info({ jobId: job.id }, 'job requeued at shutdown');
