@@ -132,3 +132,23 @@ describe('headline neurons', () => {
     expect(neurons[2].label).toBe('popular 1990s');
   });
 });
+
+describe('a catalogue without tags or years', () => {
+  it('labels by popularity only and lists no concepts', () => {
+    const dataset = fixture();
+    dataset.itemTags = dataset.itemTags.map(() => []);
+    dataset.itemYears = new Int32Array(N);
+    const { neurons, concepts, eras } = analyseNeurons({ dataset, ...codes(), latents: L, popularity: pop });
+    expect(concepts).toEqual([]);
+    expect(eras).toEqual([]);
+    expect(neurons[0]).toMatchObject({
+      kind: 'unlabelled',
+      bestTag: null,
+      purity20: 0,
+      decade: null,
+      decadeShare50: 0,
+    });
+    expect(neurons[2]).toMatchObject({ kind: 'popularity', label: 'popular' });
+    expect(neurons[0].evidence).toContain('no tags');
+  });
+});
