@@ -268,10 +268,16 @@ export interface ItemViews {
 const NO_VIEWS: ItemViews = { moved: 0, view: () => null };
 
 /**
- * Applies a user's item views: every item active on a view's neurons (the only ones a scale of those
- * neurons can move) is edited on top of the global matrix and re-scored with the frozen scorer into
- * `scores`. Only the views' neurons are visited and nothing is allocated per item, so the cost is
- * O(candidates × (view neurons × dim + one score)).
+ * Applies a user's item views and re-scores what they move into `scores`.
+ *
+ * Every op acts on one neuron alone, so the views compose per neuron into one affine map
+ * a ↦ m·a + c. A scale-only map moves just the items on which the neuron is active; an add/set (c ≠ 0),
+ * or a global add/set on the same neuron, moves every item. A suppress view only weakens the concept's
+ * pull: with MF, neuron j moves item scores by (a' − a)·s·(u·W_j), so it is applied only where
+ * u·W_j > 0 and no item can gain (with an MLP there is no such sign; every neuron is applied).
+ *
+ * MF re-scores in closed form — Δscore_i = Σ_j (a'_ij − a_ij)·s·(u·W_j), one multiply-add per (item,
+ * active neuron) — and an MLP re-scores each moved item with the frozen scorer.
  */
 export function applyItemViews(
   ctx: SteerContext,
@@ -283,73 +289,110 @@ export function applyItemViews(
   scores: Float32Array,
 ): ItemViews {
   if (views.length === 0) return NO_VIEWS;
-  const { dim } = ctx;
+  const { dim, latents, nItems } = ctx;
   const { W, inputScale } = ctx.itemSae.params;
   const s = inputScale[0];
-  // Scaling a neuron moves only items on which it is active; a `set`, or a global add/set that may have
-  // switched the neuron on for more items, makes every item a candidate.
-  const neurons = [...new Set(views.flatMap((p) => Array.from(p.neurons)))].sort((a, b) => a - b);
-  const everyItem =
-    views.some((p) => p.op !== 'scale') ||
-    globalItemPolicies(compiled).some(
-      (p) => p.op !== 'scale' && Array.from(p.neurons).some((j) => neurons.includes(j)),
-    );
-  const candidates = everyItem ? null : ctx.itemsActiveOn(neurons);
-  // A suppress view only weakens the concept's pull: with a dot-product scorer, neuron j moves item
-  // scores by −α·z_ij·s·(u·W_j), so it is applied to the neurons with u·W_j > 0 and no concept item
-  // can gain. (With an MLP scorer there is no such sign; every neuron is applied.)
-  const skip = new Set<number>();
-  if (ctx.bundle.recommender.kind === 'mf')
-    for (const p of views)
-      if (p.policy.kind === 'suppress')
-        for (const j of p.neurons) {
-          let pull = 0;
-          for (let c = 0; c < dim; c++) pull += uVec[c] * W[j * dim + c];
-          if (pull <= 0) skip.add(j);
-        }
-  const values = new Float64Array(ctx.latents); // running activation of the views' neurons
-  const vec = new Float32Array(dim);
-  /** Writes item i's viewed vector into `into`; false when the views leave it unchanged. */
-  const edit = (i: number, into: Float32Array, code: Float32Array | null): boolean => {
-    const base = steeredItemCode(ctx, compiled, i);
-    for (const j of neurons) values[j] = base[j];
-    for (const p of views) {
-      const { neurons: pn, operands, op } = p;
-      for (let r = 0; r < pn.length; r++) {
-        const j = pn[r];
-        if (p.policy.kind === 'suppress' && skip.has(j)) continue;
-        if (op === 'scale') values[j] *= operands[r];
-        else if (op === 'add') values[j] += operands[r];
-        else values[j] = operands[r];
+  const isMf = ctx.bundle.recommender.kind === 'mf';
+  const pullOf = (j: number) => {
+    let pull = 0;
+    for (let c = 0; c < dim; c++) pull += uVec[c] * W[j * dim + c];
+    return s * pull;
+  };
+  // Per neuron: the views' ops composed into one affine map, identity maps dropped.
+  const maps = new Map<number, { m: number; c: number; pull: number }>();
+  for (const p of views) {
+    const { neurons, operands, op } = p;
+    for (let r = 0; r < neurons.length; r++) {
+      const j = neurons[r];
+      let f = maps.get(j);
+      if (!f) {
+        const pull = isMf ? pullOf(j) : 0;
+        if (isMf && p.policy.kind === 'suppress' && pull <= 0) continue;
+        f = { m: 1, c: 0, pull };
+        maps.set(j, f);
+      }
+      const v = operands[r];
+      if (op === 'scale') {
+        f.m *= v;
+        f.c *= v;
+      } else if (op === 'add') f.c += v;
+      else {
+        f.m = 0;
+        f.c = v;
       }
     }
-    into.set(items.itemEmb.subarray(i * dim, (i + 1) * dim));
-    if (code) code.set(base);
+  }
+  for (const [j, f] of maps) if (f.m === 1 && f.c === 0) maps.delete(j);
+  if (maps.size === 0) return NO_VIEWS;
+  const neurons = [...maps.keys()].sort((a, b) => a - b);
+
+  const global = globalItemPolicies(compiled);
+  const globallyEdited = new Set(global.flatMap((p) => Array.from(p.neurons)));
+  const codes = ctx.itemCodes();
+  /** Item i's activation of neuron j before the views (after the global item policies). */
+  const before = (i: number, j: number) =>
+    globallyEdited.has(j) ? steeredItemCode(ctx, compiled, i)[j] : codes[i * latents + j];
+  const movesAll = (j: number) =>
+    maps.get(j)!.c !== 0 || global.some((p) => p.op !== 'scale' && p.neurons.includes(j));
+  const moved = new Uint8Array(nItems);
+  let count = 0;
+  const mark = (i: number) => {
+    if (moved[i] === 0) {
+      moved[i] = 1;
+      count++;
+    }
+  };
+
+  if (isMf) {
+    for (const j of neurons) {
+      const { m, c, pull } = maps.get(j)!;
+      const visit = (i: number) => {
+        const a = before(i, j);
+        const d = Math.fround(m * a + c) - a;
+        if (d === 0) return;
+        scores[i] += d * pull;
+        mark(i);
+      };
+      if (movesAll(j)) for (let i = 0; i < nItems; i++) visit(i);
+      else for (const i of ctx.itemsActiveOn([j])) visit(i);
+    }
+  } else {
+    const vec = new Float32Array(dim);
+    const candidates = neurons.some(movesAll) ? null : ctx.itemsActiveOn(neurons);
+    const visit = (i: number) => {
+      if (editViewed(i, vec, null)) {
+        scores[i] = items.scorer.score(user, i, uVec, vec);
+        mark(i);
+      }
+    };
+    if (candidates) for (const i of candidates) visit(i);
+    else for (let i = 0; i < nItems; i++) visit(i);
+  }
+
+  /** Item i as the views leave it, into `vec` (and `code`); false when they leave it unchanged. */
+  function editViewed(i: number, vec: Float32Array, code: Float32Array | null): boolean {
+    vec.set(items.itemEmb.subarray(i * dim, (i + 1) * dim));
+    if (code) code.set(steeredItemCode(ctx, compiled, i));
     let changed = false;
     for (const j of neurons) {
-      const a = Math.fround(values[j]);
-      const diff = a - base[j];
-      if (diff === 0) continue;
+      const { m, c } = maps.get(j)!;
+      const a = before(i, j);
+      const a2 = Math.fround(m * a + c);
+      const d = a2 - a;
+      if (d === 0) continue;
       changed = true;
-      if (code) code[j] = a;
+      if (code) code[j] = a2;
       const wo = j * dim;
-      for (let c = 0; c < dim; c++) into[c] += diff * s * W[wo + c];
+      for (let k = 0; k < dim; k++) vec[k] += d * s * W[wo + k];
     }
     return changed;
-  };
-  let moved = 0;
-  const visit = (i: number) => {
-    if (!edit(i, vec, null)) return;
-    scores[i] = items.scorer.score(user, i, uVec, vec);
-    moved++;
-  };
-  if (candidates) for (const i of candidates) visit(i);
-  else for (let i = 0; i < ctx.nItems; i++) visit(i);
+  }
+
   return {
-    moved,
+    moved: count,
     view(i) {
-      const out = { vec: new Float32Array(dim), code: new Float32Array(ctx.latents) };
-      return edit(i, out.vec, out.code) ? out : null;
+      const out = { vec: new Float32Array(dim), code: new Float32Array(latents) };
+      return editViewed(i, out.vec, out.code) ? out : null;
     },
   };
 }

@@ -117,10 +117,24 @@ export function policySide(p: Policy): 'user' | 'item' {
  */
 export function resolveConcept(neurons: readonly NeuronInfo[], concept: string, field = 'concept'): number[] {
   const key = concept.trim().toLowerCase();
+  let memo = conceptMemo.get(neurons);
+  if (!memo) conceptMemo.set(neurons, (memo = new Map()));
+  let hit = memo.get(key);
+  if (!hit) {
+    hit = matchConcept(neurons, key);
+    memo.set(key, hit);
+  }
+  if (hit.length === 0)
+    throw new MlError('UNKNOWN_CONCEPT', `no neuron is labelled with concept "${concept}"`, field);
+  return hit.slice();
+}
+
+/** Resolved concepts per neuron list (a bundle's labels do not change once it is built). */
+const conceptMemo = new WeakMap<readonly NeuronInfo[], Map<string, number[]>>();
+
+function matchConcept(neurons: readonly NeuronInfo[], key: string): number[] {
   let hits = neurons.filter((n) => n.label.toLowerCase() === key || n.concept?.toLowerCase() === key);
   if (hits.length === 0 && key === 'popularity') hits = neurons.filter((n) => n.kind === 'popularity');
-  if (hits.length === 0)
-    throw new MlError('UNKNOWN_CONCEPT', `no neuron is labelled with concept "${concept}"`, field);
   return hits.map((n) => n.index).sort((a, b) => a - b);
 }
 

@@ -320,3 +320,30 @@ describe('SteerContext.encodeUser', () => {
     }
   });
 });
+
+describe('item views with an MLP scorer', () => {
+  it('re-score the moved items with the frozen NCF, as a full per-user item matrix would', () => {
+    const b = tinyBundle({ kind: 'ncf', latents: 10, seed: 4 });
+    const ncf = b.recommender;
+    const d = ncf.dim;
+    const user = 3;
+    const policies: Policy[] = [{ kind: 'suppress', neuron: 2, strength: 1.5, users: ['u4'] }];
+    const ctx = steerContext(b);
+    const codes = ctx.itemCodes();
+    const { W, inputScale } = b.sae.item.params;
+    const full = ncf.params.itemEmb.slice();
+    for (let i = 0; i < ncf.nItems; i++)
+      for (let c = 0; c < d; c++) full[i * d + c] -= 1.5 * codes[i * 10 + 2] * inputScale[0] * W[2 * d + c];
+    const scores = new Float32Array(ncf.nItems);
+    ctx.scorer.scoreAll(user, ncf.params.userEmb.subarray(user * d, (user + 1) * d), full, scores);
+    const { indptr, indices } = b.dataset.interactions;
+    const r = recommend(b, user, { k: 10, policies, explain: { steps: 8 } });
+    expect(r.items.map((x) => x.index)).toEqual(
+      Array.from(topKExcluding(scores, 10, indices, indptr[user], indptr[user + 1])),
+    );
+    for (const x of r.items) {
+      expect(x.score).toBeCloseTo(scores[x.index], 4);
+      expect(x.explanation!.score).toBeCloseTo(x.score, 4);
+    }
+  });
+});
