@@ -41,6 +41,7 @@ describe('start-up', () => {
     const notReady = await app.inject({ url: '/health/ready' });
     expect(notReady.statusCode).toBe(503);
     expect(notReady.json()).toMatchObject({ status: 'not-ready', modelId: null });
+    expect(notReady.json().reason).toContain(`pipeline job ${jobs[0].id}`);
     const early = await app.inject({ url: '/v1/users/1/recommendations' });
     expect(early.statusCode).toBe(503);
     expect(early.json().code).toBe('NOT_READY');

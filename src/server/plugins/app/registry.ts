@@ -42,7 +42,17 @@ export class ModelRegistry {
   notReadyReason(): string {
     if (this.loading) return this.loading;
     if (this.lastError) return `loading the active model failed: ${this.lastError}`;
-    return 'no model version is active (a bootstrap pipeline job may be running)';
+    const pending = this.store.jobs
+      .list({ status: ['running', 'queued'], type: 'pipeline', limit: 1 })
+      .find((j) => j.params.activate !== false);
+    if (pending) {
+      const where =
+        pending.status === 'running'
+          ? `stage ${pending.stage ?? 'start'}, ${Math.round(pending.progress * 100)}%`
+          : 'queued';
+      return `no model version is active yet; pipeline job ${pending.id} on ${pending.params.data ?? 'synthetic'} will activate one (${where})`;
+    }
+    return 'no model version is active: enqueue a pipeline job (POST /v1/jobs) or activate a version';
   }
 
   /** Loads whatever version the store marks active (start-up). */
