@@ -25,7 +25,7 @@ import { type Policy, resolveConcept } from './policy.ts';
  * Effect of the interventions, measured as the report's `interventions` section (issue 4 item 3).
  *
  * Automatic choices (override with options):
- * - Concepts: on MovieLens the paper's ("Horror" filtered, "Children's") promoted) when the tags exist;
+ * - Concepts: on MovieLens the paper's ("Horror" filtered, "Children's" promoted) when the tags exist;
  *   otherwise the tags on ≥ 1 % of items ranked by their best neuron's purity@20 — the first is filtered,
  *   the second promoted.
  * - Concept neurons: filtering suppresses every neuron labelled with the concept (label or concept tag;
@@ -36,16 +36,18 @@ import { type Policy, resolveConcept } from './policy.ts';
  *   the items' codes as those users see them (default) and, for comparison, on the users' own codes.
  *   share = the concept's share of the top-30; collateral_rbo = RBO (p 0.9, depth 30, truncated as in
  *   eval/fidelity.ts, so identical lists score 0.958) between the top-30 lists computed WITHOUT the
- *   concept's items, before vs after. Strength 0 runs in delta and replace mode to show what the delta
- *   mode saves; `untargeted_changed` counts sampled other users whose list moved (must be 0 in delta mode).
+ *   concept's items, before vs after. Strength 0 also runs in replace mode (users' codes) to show what
+ *   the delta mode saves; `untargeted_changed` counts sampled other users whose list moved (must be 0 in delta mode).
  * - Promotion: audience pool = the `audienceShare` (10 %) of users with the concept neuron most active.
  *   Item = among the concept's items in the neuron's top-50, the one outside the most pool members'
  *   top-20 (ties: stronger activation); audience = pool members without it in their top-20 (nor in
  *   training). A `promote` policy on that item; success = share of the audience for whom it enters the
- *   top-30 (top-10) — at strength 0 that is those who had it at ranks 21–30 — ; others_rising = share of the remaining users (not in the pool, item not in their
- *   top-30 before nor in training) for whom it enters the top-30.
+ *   top-30 (top-10) — at strength 0, those who already had it at ranks 21–30; others_rising = share of
+ *   the remaining users (not in the pool, item neither in their top-30 before nor in training) for whom
+ *   it enters the top-30.
  * - Popularity: the popularity neurons (pick.ts) edited by a `popularity` policy on every item or every
- *   user; long-tail = items outside the 20 % most popular; long-tail share of all top-10 slots and
+ *   user (with MF the item side trades accuracy far worse: much of the popularity sits in the item
+ *   bias, which no SAE edit reaches); long-tail = items outside the 20 % most popular; long-tail share of all top-10 slots and
  *   HR@10/NDCG@10 (full ranking) over the split's test users.
  * - Users: every user for MF; for NCF (an MLP pass per user is ~100× dearer) a seeded sample of
  *   `maxUsers` (default 1000).
