@@ -206,10 +206,10 @@ describe('trainNcf', () => {
     expect(() => trainNcf(train, { dim: 0 })).toThrow(/dim/);
   });
 
-  it('default epochs follow a sample budget, clamped to [2, 6]', () => {
+  it('default epochs follow a sample budget, clamped to [2, 4]', () => {
     expect(defaultEpochs(2.9e6)).toBe(2); // ML-1M, 2 negatives per positive
-    expect(defaultEpochs(1.5e6)).toBe(4);
-    expect(defaultEpochs(1e3)).toBe(6);
+    expect(defaultEpochs(2e6)).toBe(3);
+    expect(defaultEpochs(1e3)).toBe(4);
     expect(defaultEpochs(1e9)).toBe(2);
   });
 });

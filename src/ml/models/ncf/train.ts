@@ -6,6 +6,12 @@
  * about `batchSize` samples. Layer 1 is split as W₁ᵤ·u + W₁ᵢ·i, computed once per distinct user and item
  * in the batch; its gradients are accumulated per distinct row and applied once, so a sample costs only
  * the hidden layers.
+ *
+ * Recipe (why it is fast): the embeddings start from a ~2 s iALS MF of the same dim (the NeuMF
+ * pre-training trick), so the MLP only has to learn to read good embeddings; then Adam 3e-3, 2
+ * negatives per positive, batches of ~4096 samples, a few epochs. A pure-JS MLP step costs ~8 µs per
+ * sample, so on ML-1M (2.9M samples per epoch) the default 2 epochs take ~45 CPU seconds and beat the
+ * paper code's 30 epochs (HR@10 0.567 → ~0.6).
  */
 import { MlError } from '../../core/errors.ts';
 import type { ProgressCallback } from '../../core/progress.ts';
@@ -23,8 +29,8 @@ export interface NcfTrainOptions {
   hidden?: number[];
   /**
    * Default: a budget of about 6M samples (positives plus their negatives) — an MLP step costs the same
-   * on any dataset, so large datasets get few epochs and small ones more — clamped to [2, 6]. With MF
-   * pre-training that is enough: ML-1M gets 2, Last.FM 6.
+   * on any dataset, so large datasets get few epochs and small ones more — clamped to [2, 4]. With MF
+   * pre-training that is enough: ML-1M gets 2, Last.FM 4.
    */
   epochs?: number;
   lr?: number; // default 3e-3 (Adam), 0.05 (SGD)
@@ -165,9 +171,9 @@ export function trainNcf(train: Csr, opts: NcfTrainOptions): NcfModel {
 
 const SAMPLE_BUDGET = 6e6;
 
-/** Epochs that fit SAMPLE_BUDGET samples, clamped to [2, 6]. */
+/** Epochs that fit SAMPLE_BUDGET samples, clamped to [2, 4]. */
 export function defaultEpochs(samplesPerEpoch: number): number {
-  return Math.max(2, Math.min(6, Math.round(SAMPLE_BUDGET / Math.max(1, samplesPerEpoch))));
+  return Math.max(2, Math.min(4, Math.round(SAMPLE_BUDGET / Math.max(1, samplesPerEpoch))));
 }
 
 type Stepper = (kernel: BatchKernel) => void;
