@@ -31,6 +31,7 @@ export function renderInterventionsMarkdown(r: InterventionsReport): string {
       [
         'concept',
         'neurons',
+        'codes edited',
         'mode',
         'strength',
         'users',

@@ -70,7 +70,17 @@ describe('measureInterventions', () => {
     expect(md).toContain('#### Filtering');
     expect(md).toContain('#### Promotion');
     expect(md).toContain('#### Popularity');
-    expect(md.split('\n').filter((l) => l.startsWith('| Horror')).length).toBe(report.filtering.length);
+    const lines = md.split('\n');
+    expect(lines.filter((l) => l.startsWith('| Horror')).length).toBe(report.filtering.length);
+    // Every table row has as many cells as its header.
+    const cells = (l: string) => l.split(' | ').length;
+    for (const header of lines.filter(
+      (l) => l.startsWith('| concept') || l.startsWith('| item') || l.startsWith('| on'),
+    )) {
+      const at = lines.indexOf(header);
+      for (let r = at + 1; r < lines.length && lines[r].startsWith('|'); r++)
+        expect(cells(lines[r])).toBe(cells(header));
+    }
   });
 });
 
