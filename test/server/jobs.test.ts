@@ -29,6 +29,7 @@ describe('jobs', () => {
     });
     expect(res.statusCode).toBe(202);
     const job = res.json();
+    const event = finished(app.runner, job.id);
     expect(res.headers.location).toBe(`/v1/jobs/${job.id}`);
     expect(job).toMatchObject({ url: `/v1/jobs/${job.id}`, type: 'pipeline', status: 'queued', progress: 0 });
     const stages = new Set<string>();
@@ -46,6 +47,7 @@ describe('jobs', () => {
     expect(model).toMatchObject({ kind: 'full', active: false, jobId: job.id });
     // Still serving the version that was active before (activate: false).
     expect((await app.inject({ url: '/health/ready' })).json().modelId).toBe(TEMPLATE.active);
+    await event; // the runner's event (metrics) may trail the row's status by a moment
     expect((await app.inject({ url: '/metrics' })).body).toMatch(
       /prism_jobs_finished_total\{type="pipeline",status="succeeded"\} 1/,
     );
