@@ -41,20 +41,22 @@ export const ABLATION_BETAS = [0, 0.1, 1, 10];
 
 /**
  * The SAE setting `prism reproduce` uses by default (chosen from the frontier explored in
- * bench/reproduce.ts; see report.md). A shared SAE as in the paper, TopK, Matryoshka prefixes so that
- * coarse concept neurons exist, prediction-aware loss on random and top-ranked pairs.
+ * bench/reproduce.ts; see report.md). A shared SAE as in the paper, TopK k = 8 over 1024 latents,
+ * Matryoshka prefixes 32/128 so that coarse concept neurons exist, prediction-aware loss on random and
+ * top-ranked pairs, neurons firing on fewer than 3 items resampled (the monosemanticity score counts a
+ * neuron on < 2 items as 0).
  */
 export function chosenSaeOptions(model: 'mf' | 'ncf', datasetName: string): SaeTrainOptions {
   const base: SaeTrainOptions = {
-    latents: 512,
+    latents: 1024,
     activation: 'topk',
     k: 8,
-    matryoshka: [32, 128, 512],
+    matryoshka: [32, 128, 1024],
     shared: true,
     preBias: true,
     normalise: true,
     init: 'data',
-    epochs: 30,
+    epochs: 25,
     batchSize: 256,
     lr: 3e-3,
     lrFinal: 0.05,
@@ -62,6 +64,7 @@ export function chosenSaeOptions(model: 'mf' | 'ncf', datasetName: string): SaeT
     beta: 1,
     pairSampling: ['random', 'top'],
     resampleDead: true,
+    minItemFires: 3,
   };
   void model;
   void datasetName;

@@ -59,6 +59,8 @@ export interface SaeBatch {
   items: Int32Array;
   pairU: Int32Array; // [P] positions into `users`
   pairI: Int32Array; // [P] positions into `items`
+  /** Leading rows of `items` that are the epoch's own slice (the rest were appended for L_pred pairs). */
+  baseItems?: number;
 }
 
 export interface SaeLossInput {

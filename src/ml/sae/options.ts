@@ -74,7 +74,7 @@ export interface SaeTrainOptions {
   kl?: number;
   /** ρ: target activation rate; default k / latents for TopK, 0.05 otherwise. */
   rho?: number;
-  /** Re-initialise neurons that fired on fewer than `minItemFires` item rows during an epoch (until 80 % of training). */
+  /** Re-initialise neurons that fired on fewer than `minItemFires` item rows during an epoch (until two epochs before the end). */
   resampleDead?: boolean;
   /** Item firings per epoch below which a neuron counts as dead for resampling (default 1). */
   minItemFires?: number;

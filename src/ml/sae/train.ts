@@ -119,14 +119,15 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
         const g = grads.get(sae)!;
         adams[k].step([g.W, g.bEnc], lr);
       });
-      countFires(user.codes, userFires[0]);
-      countFires(item.codes, itemFires[pair.shared ? 0 : 1]);
+      countFires(user.codes, userFires[0], user.n);
+      countFires(item.codes, itemFires[pair.shared ? 0 : 1], batch.baseItems ?? item.n);
     }
     const itemSae = pair.shared ? 0 : 1;
     const deadItems = countZero(itemFires[itemSae]);
     const deadUsers = countZero(userFires[0]);
     let resampled = 0;
-    if (o.resampleDead && epoch + 1 < Math.floor(o.epochs * 0.8)) {
+    // Resample until two epochs before the end, so the last epochs settle the new neurons.
+    if (o.resampleDead && epoch + 2 < o.epochs) {
       resampled += resampleDead(pair.item, itemFires[itemSae], data.itemEmb, allItems, rng, o.minItemFires);
       if (!pair.shared) resampled += resampleDead(pair.user, userFires[0], data.userEmb, trainUsers, rng, 1);
     }
@@ -267,14 +268,16 @@ function makeBatch(
   const items = new Int32Array(items0.length + extra.length);
   items.set(items0);
   items.set(extra, items0.length);
-  return { users, items, pairU: Int32Array.from(pu), pairI: Int32Array.from(pi) };
+  return { users, items, pairU: Int32Array.from(pu), pairI: Int32Array.from(pi), baseItems: items0.length };
 }
 
+/** Adds, per latent, how many of the first `rows` rows it is active on. */
 function countFires(
   codes: { n: number; cap: number; idx: Int32Array; count: Int32Array },
   fires: Int32Array,
+  rows: number,
 ): void {
-  for (let r = 0; r < codes.n; r++)
+  for (let r = 0; r < rows; r++)
     for (let a = 0; a < codes.count[r]; a++) fires[codes.idx[r * codes.cap + a]]++;
 }
 
@@ -285,7 +288,7 @@ function countZero(a: Int32Array): number {
 }
 
 /**
- * Points every dead neuron (fewer than `minFires` firings on this side in the last epoch; the
+ * Points every dead neuron (fewer than `minFires` rows of this side's epoch slice; the
  * monosemanticity score counts a neuron active on < 2 items as 0) at a row the SAE reconstructs
  * badly (sampled ∝ squared error from 1024 random rows), with the mean norm of the live rows.
  */
