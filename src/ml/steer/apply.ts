@@ -68,11 +68,9 @@ export function compilePolicy(ctx: SteerContext, policy: Policy, prefix = ''): C
       // every item would move every score of a user by the same amount and change no ranking).
       // Users: additive (σ·strength·ref), so it reaches users whose sparse code lacks the neuron.
       op = side === 'item' ? 'scale' : 'add';
-      const info = new Map(bundle.neurons.map((n) => [n.index, n]));
       const ref = side === 'user' && strength !== 0 ? ctx.userRef() : null;
       neurons.forEach((j, r) => {
-        const n = info.get(j);
-        const sign = n && (n.label.startsWith('niche') || n.popPct50 > 50) ? -1 : 1;
+        const sign = ctx.popularitySign[j];
         operands[r] = ref ? sign * strength * ref[j] : side === 'item' ? 1 + sign * strength : 0;
       });
       break;

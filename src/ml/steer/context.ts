@@ -31,6 +31,8 @@ export class SteerContext {
   readonly latents: number;
   readonly dim: number;
   readonly labels: string[];
+  /** +1 for a neuron that fires on popular items, −1 for a "niche" one (label, else top-50 percentile). */
+  readonly popularitySign: Int8Array;
   readonly scorer: PairScorer;
   readonly nUsers: number;
   readonly nItems: number;
@@ -47,6 +49,10 @@ export class SteerContext {
     this.nUsers = model.nUsers;
     this.nItems = model.nItems;
     this.labels = neuronLabels(bundle.neurons, this.latents);
+    this.popularitySign = new Int8Array(this.latents).fill(1);
+    for (const n of bundle.neurons)
+      if (n.index >= 0 && n.index < this.latents && (n.label.startsWith('niche') || n.popPct50 > 50))
+        this.popularitySign[n.index] = -1;
     this.scorer = scorerFor(model);
   }
 
