@@ -36,6 +36,10 @@ export const prismApp = fp(
     const { config } = opts;
     installErrorHandlers(app);
     app.addSchema(ErrorSchema);
+    // Echo the request id (generated, or the caller's x-request-id) so logs and clients can be matched.
+    app.addHook('onRequest', async (req, reply) => {
+      reply.header('x-request-id', req.id);
+    });
 
     await app.register(sensiblePlugin);
     await app.register(swaggerPlugin);

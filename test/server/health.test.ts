@@ -16,10 +16,13 @@ describe('health', () => {
     store.close();
   });
 
-  it('is live at once', async () => {
+  it('is live at once, echoing the request id', async () => {
     const res = await app.inject({ url: '/health/live' });
     expect(res.statusCode).toBe(200);
     expect(res.json().status).toBe('ok');
+    expect(res.headers['x-request-id']).toMatch(/^[a-z0-9]+-[a-z0-9]+$/);
+    const traced = await app.inject({ url: '/health/live', headers: { 'x-request-id': 'trace-42' } });
+    expect(traced.headers['x-request-id']).toBe('trace-42');
   });
 
   it('is not ready without an active model', async () => {
@@ -47,5 +50,6 @@ describe('health', () => {
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain('http_request_duration_seconds_bucket');
     expect(metrics.body).toContain('route="/health/live"');
+    expect(metrics.body).toContain('prism_jobs{status="queued"} 0');
   });
 });
