@@ -43,7 +43,7 @@ export const ABLATION_BETAS = [0, 0.1, 1, 10];
  * The SAE setting `prism reproduce` uses by default (chosen from the frontier explored in
  * bench/reproduce.ts; see report.md). A shared SAE as in the paper, TopK k = 8 over 1024 latents,
  * Matryoshka prefixes 32/128 so that coarse concept neurons exist, prediction-aware loss on random and
- * top-ranked pairs, neurons firing on fewer than 3 items resampled (the monosemanticity score counts a
+ * top-ranked pairs (β = 3), neurons firing on fewer than 2 items resampled (the monosemanticity score counts a
  * neuron on < 2 items as 0).
  */
 export function chosenSaeOptions(model: 'mf' | 'ncf', datasetName: string): SaeTrainOptions {
@@ -56,15 +56,15 @@ export function chosenSaeOptions(model: 'mf' | 'ncf', datasetName: string): SaeT
     preBias: true,
     normalise: true,
     init: 'data',
-    epochs: 25,
+    epochs: 30,
     batchSize: 256,
     lr: 3e-3,
     lrFinal: 0.05,
     alpha: 1,
-    beta: 1,
+    beta: 3,
     pairSampling: ['random', 'top'],
     resampleDead: true,
-    minItemFires: 3,
+    minItemFires: 2,
   };
   void model;
   void datasetName;
