@@ -26,8 +26,8 @@ import { type Policy, resolveConcept } from './policy.ts';
  *
  * Automatic choices (override with options):
  * - Concepts: on MovieLens the paper's ("Horror" filtered, "Children's" promoted) when the tags exist;
- *   otherwise the tags on ≥ 1 % of items ranked by their best neuron's purity@20 — the first is filtered,
- *   the second promoted.
+ *   otherwise among the tags on ≥ 1 % of items (see `autoConcepts`) the most specific one whose best
+ *   neuron has purity@20 ≥ 0.9 is filtered and the sharpest other one promoted.
  * - Concept neurons: filtering suppresses every neuron labelled with the concept (label or concept tag;
  *   the best neuron by purity@20 when none is labelled); promotion goes through the one neuron among the
  *   concept's purest (purity@20 within 0.2 of the best) that the most users carry (pick.ts).
@@ -202,17 +202,13 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
 
   const paper = PAPER_CHOICES[bundle.dataset.name];
   const hasTag = (c: string) => conceptMask(bundle, c).some((v) => v === 1);
-  let ranked: ReturnType<typeof rankConcepts> | null = null;
-  const auto = (r: number) => {
-    ranked ??= rankConcepts(bundle, itemCodes);
-    return ranked[Math.min(r, ranked.length - 1)]?.concept;
-  };
+  let auto: { filter: string; promote: string } | null = null;
+  const autoChoice = () => (auto ??= autoConcepts(rankConcepts(bundle, itemCodes)));
   const filterConcepts =
-    o.filterConcepts ??
-    (paper?.filter.every(hasTag) ? paper.filter : ([auto(0)].filter(Boolean) as string[]));
+    o.filterConcepts ?? (paper?.filter.every(hasTag) ? paper.filter : [autoChoice().filter].filter(Boolean));
   const promoteConcepts =
     o.promoteConcepts ??
-    (paper?.promote.every(hasTag) ? paper.promote : ([auto(1)].filter(Boolean) as string[]));
+    (paper?.promote.every(hasTag) ? paper.promote : [autoChoice().promote].filter(Boolean));
 
   // ---- Filtering -------------------------------------------------------------------------------------
   const filtering: FilteringRow[] = [];
@@ -439,6 +435,21 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
     targets: checkTargets(filtering, promotion, popularity),
     choices,
   };
+}
+
+/**
+ * Without the paper's choices: filter the most specific sharp concept (fewest items among those whose
+ * best neuron has purity@20 ≥ 0.9 — a genre like Horror rather than a catch-all like "indie"), promote
+ * through the sharpest of the others (ranked by purity, then breadth).
+ */
+export function autoConcepts(ranked: ReturnType<typeof rankConcepts>): { filter: string; promote: string } {
+  if (ranked.length === 0) return { filter: '', promote: '' };
+  const sharp = ranked.filter((c) => c.purity20 >= 0.9);
+  const filter = (sharp.length > 0 ? sharp : ranked)
+    .slice()
+    .sort((a, b) => a.items - b.items || a.concept.localeCompare(b.concept))[0].concept;
+  const promote = ranked.find((c) => c.concept !== filter)?.concept ?? filter;
+  return { filter, promote };
 }
 
 /** The issue's targets, checked on the rows (weakest passing strength reported). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { splitHoldout } from '../../../src/ml/data/split.ts';
-import { checkTargets, measureInterventions } from '../../../src/ml/steer/measure.ts';
+import { autoConcepts, checkTargets, measureInterventions } from '../../../src/ml/steer/measure.ts';
 import { renderInterventionsMarkdown } from '../../../src/ml/steer/report-md.ts';
 import { tinyBundle } from './fixture.ts';
 
@@ -120,5 +120,17 @@ describe('checkTargets', () => {
     expect(t.filtering).toMatchObject({ met: true, strength: 2 });
     expect(t.promotion.met).toBe(false);
     expect(t.popularity.met).toBe(false); // HR fell 12 %
+  });
+});
+
+describe('autoConcepts', () => {
+  it('filters the most specific sharp concept and promotes the sharpest other one', () => {
+    const c = (concept: string, purity20: number, items: number) => ({ concept, neuron: 0, purity20, items });
+    expect(autoConcepts([c('indie', 1, 900), c('metal', 0.95, 120), c('jazz', 0.6, 50)])).toEqual({
+      filter: 'metal',
+      promote: 'indie',
+    });
+    expect(autoConcepts([c('a', 0.5, 10), c('b', 0.4, 5)])).toEqual({ filter: 'b', promote: 'a' });
+    expect(autoConcepts([])).toEqual({ filter: '', promote: '' });
   });
 });
