@@ -1,7 +1,7 @@
 /**
  * A ReLU multi-layer perceptron over `DenseLayer`s (W row-major [out × in]): every layer but the last is
- * followed by ReLU, the last produces one logit. Per-sample kernels that skip the zeros ReLU leaves
- * (about half of each hidden layer), so the work per sample is roughly halved against dense loops.
+ * followed by ReLU, the last produces one logit. These are the per-sample kernels (one (user, item) pair:
+ * the SAE's `scoreWithGrad`); `mlp-batch.ts` runs the same network on blocks of rows.
  *
  * The first layer is split off: callers fill `tape.pre[0]` (W₁x + b₁) themselves because NCF computes it
  * as W₁ᵤ·u + W₁ᵢ·i + b₁ from cached halves; `forwardFromFirst` runs the rest, and `backwardToFirst`
@@ -16,23 +16,18 @@ export interface LayerGrads {
   b: Float32Array;
 }
 
-/** Per-sample scratch space: pre-activations, ReLU outputs, their active indices and deltas. */
+/** Per-sample scratch space: pre-activations, ReLU outputs and deltas. */
 export class MlpTape {
   /** pre[l]: W_l·x + b_l, [layers[l].outDim] */
   readonly pre: Float32Array[];
   /** act[l]: ReLU(pre[l]) for hidden layers, [layers[l].outDim] */
   readonly act: Float32Array[];
-  /** active[l][0 .. nActive[l]): indices where act[l] > 0 */
-  readonly active: Int32Array[];
-  readonly nActive: Int32Array;
   /** delta[l]: ∂loss/∂pre[l] */
   readonly delta: Float32Array[];
 
   constructor(layers: DenseLayer[]) {
     this.pre = layers.map((l) => new Float32Array(l.outDim));
     this.act = layers.map((l) => new Float32Array(l.outDim));
-    this.active = layers.map((l) => new Int32Array(l.outDim));
-    this.nActive = new Int32Array(layers.length);
     this.delta = layers.map((l) => new Float32Array(l.outDim));
   }
 }
@@ -57,20 +52,11 @@ export function zeroGrads(layers: DenseLayer[]): LayerGrads[] {
   return layers.map((l) => ({ W: new Float32Array(l.W.length), b: new Float32Array(l.b.length) }));
 }
 
-/** ReLU of pre[l] into act[l], recording the active indices. */
+/** ReLU of pre[l] into act[l]. */
 function relu(tape: MlpTape, l: number): void {
   const pre = tape.pre[l];
   const act = tape.act[l];
-  const idx = tape.active[l];
-  let n = 0;
-  for (let o = 0; o < pre.length; o++) {
-    const v = pre[o];
-    if (v > 0) {
-      act[o] = v;
-      idx[n++] = o;
-    } else act[o] = 0;
-  }
-  tape.nActive[l] = n;
+  for (let o = 0; o < pre.length; o++) act[o] = Math.max(pre[o], 0);
 }
 
 /**
@@ -171,15 +157,4 @@ export function backwardToFirst(
     for (let j = 0; j < inDim; j++) if (x[j] === 0) dx[j] = 0;
   }
   return tape.delta[0];
-}
-
-/** y = W x + b for one layer with a dense input (used for the first layer on arbitrary vectors). */
-export function denseForward(layer: DenseLayer, x: ArrayLike<number>, y: Float32Array): void {
-  const { W, b, inDim, outDim } = layer;
-  for (let o = 0; o < outDim; o++) {
-    const row = o * inDim;
-    let s = b[o];
-    for (let j = 0; j < inDim; j++) s += W[row + j] * x[j];
-    y[o] = s;
-  }
 }
