@@ -152,10 +152,12 @@ export function steerUser(ctx: SteerContext, compiled: readonly CompiledPolicy[]
   const scoped = compiled.some((p) => p.userScoped);
   const none: SteeredUser = { vec: uVec, code: null, editedCode: null, itemViews: [], applied };
   if (!scoped) return none;
-  // Encode only when a segment must be checked or some policy targets this user.
-  const needsCode = compiled.some((p) => p.userScoped && (p.segment !== null || targets(p, user, null)));
-  if (!needsCode) return none;
-  const code = ctx.encodeUser(uVec);
+  // Encode only when a segment must be checked or a user-side policy targets this user (item views
+  // need no user code; explanations fetch the memoised one).
+  const needsCode = compiled.some(
+    (p) => p.userScoped && (p.segment !== null || (p.side === 'user' && targets(p, user, null))),
+  );
+  const code = needsCode ? ctx.userCode(user) : null;
   let edited: Float32Array | null = null;
   let replace = false;
   const itemViews: CompiledPolicy[] = [];
@@ -166,11 +168,11 @@ export function steerUser(ctx: SteerContext, compiled: readonly CompiledPolicy[]
       itemViews.push(p);
       return;
     }
-    edited ??= code.slice();
+    edited ??= (code as Float32Array).slice(); // a user-side policy targeting the user implies needsCode
     applyEdit(p, edited);
     if (p.mode === 'replace') replace = true;
   });
-  if (!edited) return { vec: uVec, code, editedCode: null, itemViews, applied };
+  if (!edited || !code) return { vec: uVec, code, editedCode: null, itemViews, applied };
   const vec = writeEdited(
     ctx.userSae,
     uVec,
@@ -266,28 +268,168 @@ export interface ItemViews {
 const NO_VIEWS: ItemViews = { moved: 0, view: () => null };
 
 /**
- * Applies a user's item views and re-scores what they move into `scores`.
+ * A user's item views resolved for one request: per neuron, the views' ops composed into one affine map
+ * a ↦ m·a + c (identity maps dropped), with the neuron's MF pull s·(u·W_j).
+ */
+export class ItemViewPlan {
+  /** Neurons the views move, ascending; m, c, pull aligned with them. */
+  readonly neurons: number[];
+  readonly m: number[] = [];
+  readonly c: number[] = [];
+  readonly pull: number[] = [];
+  readonly isMf: boolean;
+  private readonly global: CompiledPolicy[];
+  private readonly globallyEdited: Set<number>;
+
+  constructor(
+    private readonly ctx: SteerContext,
+    private readonly compiled: readonly CompiledPolicy[],
+    maps: Map<number, { m: number; c: number; pull: number }>,
+    private readonly uVec: Float32Array,
+    private readonly items: SteeredItems,
+  ) {
+    this.isMf = ctx.bundle.recommender.kind === 'mf';
+    this.neurons = [...maps.keys()].sort((a, b) => a - b);
+    for (const j of this.neurons) {
+      const f = maps.get(j)!;
+      this.m.push(f.m);
+      this.c.push(f.c);
+      this.pull.push(f.pull);
+    }
+    this.global = globalItemPolicies(compiled);
+    this.globallyEdited = new Set(this.global.flatMap((p) => Array.from(p.neurons)));
+  }
+
+  /** Item i's activation of neuron j before the views (after the global item policies). */
+  before(i: number, j: number): number {
+    return this.globallyEdited.has(j)
+      ? steeredItemCode(this.ctx, this.compiled, i)[j]
+      : this.ctx.itemCodes()[i * this.ctx.latents + j];
+  }
+
+  /** Whether the r-th neuron's map moves every item (an add/set, or a global add/set on it). */
+  movesAll(r: number): boolean {
+    const j = this.neurons[r];
+    return this.c[r] !== 0 || this.global.some((p) => p.op !== 'scale' && p.neurons.includes(j));
+  }
+
+  /** Whether only items active on the views' neurons can move (no map moves every item). */
+  get sparse(): boolean {
+    for (let r = 0; r < this.neurons.length; r++) if (this.movesAll(r)) return false;
+    return true;
+  }
+
+  /**
+   * MF closed form for one item: its score after the views given its score before, or NaN when the
+   * views leave it unchanged. Neurons in ascending order, one Float32 rounding per step, exactly as the
+   * full pass accumulates into its Float32Array.
+   */
+  rescoreMf(i: number, score: number): number {
+    let s = score;
+    let changed = false;
+    for (let r = 0; r < this.neurons.length; r++) {
+      const a = this.before(i, this.neurons[r]);
+      const d = Math.fround(this.m[r] * a + this.c[r]) - a;
+      if (d === 0) continue;
+      s = Math.fround(s + d * this.pull[r]);
+      changed = true;
+    }
+    return changed ? s : Number.NaN;
+  }
+
+  /** Item i as the views leave it, into `vec` (and `code`); false when they leave it unchanged. */
+  editViewed(i: number, vec: Float32Array, code: Float32Array | null): boolean {
+    const { dim } = this.ctx;
+    const { W, inputScale } = this.ctx.itemSae.params;
+    const s = inputScale[0];
+    vec.set(this.items.itemEmb.subarray(i * dim, (i + 1) * dim));
+    if (code) code.set(steeredItemCode(this.ctx, this.compiled, i));
+    let changed = false;
+    for (let r = 0; r < this.neurons.length; r++) {
+      const j = this.neurons[r];
+      const a = this.before(i, j);
+      const a2 = Math.fround(this.m[r] * a + this.c[r]);
+      const d = a2 - a;
+      if (d === 0) continue;
+      changed = true;
+      if (code) code[j] = a2;
+      const wo = j * dim;
+      for (let k = 0; k < dim; k++) vec[k] += d * s * W[wo + k];
+    }
+    return changed;
+  }
+
+  /** The ItemViews handle for explanations, given how many items the views moved. */
+  views(moved: number): ItemViews {
+    const { dim, latents } = this.ctx;
+    return {
+      moved,
+      view: (i) => {
+        const out = { vec: new Float32Array(dim), code: new Float32Array(latents) };
+        return this.editViewed(i, out.vec, out.code) ? out : null;
+      },
+    };
+  }
+
+  /** Re-scores every item the views move into `scores` (the whole catalogue's scores). */
+  applyAll(user: number, scores: Float32Array): ItemViews {
+    const { dim, nItems } = this.ctx;
+    const moved = new Uint8Array(nItems);
+    let count = 0;
+    const mark = (i: number) => {
+      if (moved[i] === 0) {
+        moved[i] = 1;
+        count++;
+      }
+    };
+    if (this.isMf) {
+      for (let r = 0; r < this.neurons.length; r++) {
+        const j = this.neurons[r];
+        const { m, c, pull } = { m: this.m[r], c: this.c[r], pull: this.pull[r] };
+        const visit = (i: number) => {
+          const a = this.before(i, j);
+          const d = Math.fround(m * a + c) - a;
+          if (d === 0) return;
+          scores[i] += d * pull;
+          mark(i);
+        };
+        if (this.movesAll(r)) for (let i = 0; i < nItems; i++) visit(i);
+        else for (const i of this.ctx.itemsActiveOn([j])) visit(i);
+      }
+    } else {
+      const vec = new Float32Array(dim);
+      const candidates = this.sparse ? this.ctx.itemsActiveOn(this.neurons) : null;
+      const visit = (i: number) => {
+        if (this.editViewed(i, vec, null)) {
+          scores[i] = this.items.scorer.score(user, i, this.uVec, vec);
+          mark(i);
+        }
+      };
+      if (candidates) for (const i of candidates) visit(i);
+      else for (let i = 0; i < nItems; i++) visit(i);
+    }
+    return this.views(count);
+  }
+}
+
+/**
+ * Resolves a user's item views into a plan, or null when they move nothing.
  *
  * Every op acts on one neuron alone, so the views compose per neuron into one affine map
  * a ↦ m·a + c. A scale-only map moves just the items on which the neuron is active; an add/set (c ≠ 0),
  * or a global add/set on the same neuron, moves every item. A suppress view only weakens the concept's
  * pull: with MF, neuron j moves item scores by (a' − a)·s·(u·W_j), so it is applied only where
  * u·W_j > 0 and no item can gain (with an MLP there is no such sign; every neuron is applied).
- *
- * MF re-scores in closed form — Δscore_i = Σ_j (a'_ij − a_ij)·s·(u·W_j), one multiply-add per (item,
- * active neuron) — and an MLP re-scores each moved item with the frozen scorer.
  */
-export function applyItemViews(
+export function planItemViews(
   ctx: SteerContext,
   compiled: readonly CompiledPolicy[],
   views: readonly CompiledPolicy[],
-  user: number,
   uVec: Float32Array,
   items: SteeredItems,
-  scores: Float32Array,
-): ItemViews {
-  if (views.length === 0) return NO_VIEWS;
-  const { dim, latents, nItems } = ctx;
+): ItemViewPlan | null {
+  if (views.length === 0) return null;
+  const { dim } = ctx;
   const { W, inputScale } = ctx.itemSae.params;
   const s = inputScale[0];
   const isMf = ctx.bundle.recommender.kind === 'mf';
@@ -296,7 +438,6 @@ export function applyItemViews(
     for (let c = 0; c < dim; c++) pull += uVec[c] * W[j * dim + c];
     return s * pull;
   };
-  // Per neuron: the views' ops composed into one affine map, identity maps dropped.
   const maps = new Map<number, { m: number; c: number; pull: number }>();
   for (const p of views) {
     const { neurons, operands, op } = p;
@@ -321,76 +462,24 @@ export function applyItemViews(
     }
   }
   for (const [j, f] of maps) if (f.m === 1 && f.c === 0) maps.delete(j);
-  if (maps.size === 0) return NO_VIEWS;
-  const neurons = [...maps.keys()].sort((a, b) => a - b);
+  if (maps.size === 0) return null;
+  return new ItemViewPlan(ctx, compiled, maps, uVec, items);
+}
 
-  const global = globalItemPolicies(compiled);
-  const globallyEdited = new Set(global.flatMap((p) => Array.from(p.neurons)));
-  const codes = ctx.itemCodes();
-  /** Item i's activation of neuron j before the views (after the global item policies). */
-  const before = (i: number, j: number) =>
-    globallyEdited.has(j) ? steeredItemCode(ctx, compiled, i)[j] : codes[i * latents + j];
-  const movesAll = (j: number) =>
-    maps.get(j)!.c !== 0 || global.some((p) => p.op !== 'scale' && p.neurons.includes(j));
-  const moved = new Uint8Array(nItems);
-  let count = 0;
-  const mark = (i: number) => {
-    if (moved[i] === 0) {
-      moved[i] = 1;
-      count++;
-    }
-  };
-
-  if (isMf) {
-    for (const j of neurons) {
-      const { m, c, pull } = maps.get(j)!;
-      const visit = (i: number) => {
-        const a = before(i, j);
-        const d = Math.fround(m * a + c) - a;
-        if (d === 0) return;
-        scores[i] += d * pull;
-        mark(i);
-      };
-      if (movesAll(j)) for (let i = 0; i < nItems; i++) visit(i);
-      else for (const i of ctx.itemsActiveOn([j])) visit(i);
-    }
-  } else {
-    const vec = new Float32Array(dim);
-    const candidates = neurons.some(movesAll) ? null : ctx.itemsActiveOn(neurons);
-    const visit = (i: number) => {
-      if (editViewed(i, vec, null)) {
-        scores[i] = items.scorer.score(user, i, uVec, vec);
-        mark(i);
-      }
-    };
-    if (candidates) for (const i of candidates) visit(i);
-    else for (let i = 0; i < nItems; i++) visit(i);
-  }
-
-  /** Item i as the views leave it, into `vec` (and `code`); false when they leave it unchanged. */
-  function editViewed(i: number, vec: Float32Array, code: Float32Array | null): boolean {
-    vec.set(items.itemEmb.subarray(i * dim, (i + 1) * dim));
-    if (code) code.set(steeredItemCode(ctx, compiled, i));
-    let changed = false;
-    for (const j of neurons) {
-      const { m, c } = maps.get(j)!;
-      const a = before(i, j);
-      const a2 = Math.fround(m * a + c);
-      const d = a2 - a;
-      if (d === 0) continue;
-      changed = true;
-      if (code) code[j] = a2;
-      const wo = j * dim;
-      for (let k = 0; k < dim; k++) vec[k] += d * s * W[wo + k];
-    }
-    return changed;
-  }
-
-  return {
-    moved: count,
-    view(i) {
-      const out = { vec: new Float32Array(dim), code: new Float32Array(latents) };
-      return editViewed(i, out.vec, out.code) ? out : null;
-    },
-  };
+/**
+ * Applies a user's item views and re-scores what they move into `scores` (see `planItemViews`).
+ * MF re-scores in closed form — Δscore_i = Σ_j (a'_ij − a_ij)·s·(u·W_j), one multiply-add per (item,
+ * active neuron) — and an MLP re-scores each moved item with the frozen scorer.
+ */
+export function applyItemViews(
+  ctx: SteerContext,
+  compiled: readonly CompiledPolicy[],
+  views: readonly CompiledPolicy[],
+  user: number,
+  uVec: Float32Array,
+  items: SteeredItems,
+  scores: Float32Array,
+): ItemViews {
+  const plan = planItemViews(ctx, compiled, views, uVec, items);
+  return plan ? plan.applyAll(user, scores) : NO_VIEWS;
 }

@@ -5,6 +5,7 @@ import type { PairScorer, Recommender } from '../models/types.ts';
 import { encode } from '../sae/model.ts';
 import { allocSparseCodes, encodeSparse, normaliseRows, type SparseCodes } from '../sae/sparse.ts';
 import type { Sae } from '../sae/types.ts';
+import { CANDIDATES_PER_USER, CandidateLists } from './candidates.ts';
 
 /** Embedding tables of either recommender kind. */
 export function embeddings(model: Recommender): { userEmb: Float32Array; itemEmb: Float32Array } {
@@ -41,6 +42,15 @@ export class SteerContext {
   private itemRefCache: Float64Array | null = null;
   private readonly itemCache = new Map<string, SteeredItems>();
   private activeItemsCache: Int32Array[] | null = null;
+  private candidateLists: CandidateLists | null | undefined;
+  private candidateSize = CANDIDATES_PER_USER;
+  /** Per user: the nonzero entries of the unedited user's code (memo of `encodeUser`). */
+  private readonly userCodes: ({ idx: Int32Array; val: Float32Array } | undefined)[];
+  private readonly marks: Int32Array;
+  private readonly marks2: Int32Array;
+  private markGen = 0;
+  /** Per-item scratch scores [nItems] for the request path (synchronous, so one buffer serves all). */
+  readonly itemScratch: Float32Array;
 
   constructor(readonly bundle: ModelBundle) {
     const model = bundle.recommender;
@@ -54,6 +64,79 @@ export class SteerContext {
       if (n.index >= 0 && n.index < this.latents && (n.label.startsWith('niche') || n.popPct50 > 50))
         this.popularitySign[n.index] = -1;
     this.scorer = scorerFor(model);
+    this.userCodes = new Array(this.nUsers);
+    this.marks = new Int32Array(this.nItems);
+    this.marks2 = new Int32Array(this.nItems);
+    this.itemScratch = new Float32Array(this.nItems);
+  }
+
+  /**
+   * The exact unsteered top-N per user (MF only; null for NCF or when they would not fit in memory).
+   * `fill` computes every user's list now (model activation) instead of on each user's first request.
+   */
+  candidates(fill = false): CandidateLists | null {
+    if (this.candidateLists === undefined)
+      this.candidateLists =
+        this.bundle.recommender.kind === 'mf' &&
+        this.candidateSize > 0 &&
+        CandidateLists.fits(this.bundle, this.candidateSize)
+          ? new CandidateLists(this.bundle, this.scorer, this.candidateSize)
+          : null;
+    if (fill) this.candidateLists?.fillAll();
+    return this.candidateLists;
+  }
+
+  /** Sets the candidate-list length (0: none, every request scores the whole catalogue); drops the lists. */
+  configureCandidates(size: number): void {
+    this.candidateSize = size;
+    this.candidateLists = undefined;
+  }
+
+  /**
+   * A fresh generation of per-item marks (one Int32Array reused by every request): `mark(i, tag)`
+   * then `markOf(i) === gen + tag`. Returns the generation base; tags 0..3.
+   */
+  nextMarks(): number {
+    this.markGen += 4;
+    if (this.markGen > 0x7ffffff0) {
+      this.marks.fill(0);
+      this.marks2.fill(0);
+      this.markGen = 4;
+    }
+    return this.markGen;
+  }
+
+  get itemMarks(): Int32Array {
+    return this.marks;
+  }
+
+  /** A second, independent set of marks under the same generation. */
+  get itemMarks2(): Int32Array {
+    return this.marks2;
+  }
+
+  /** The code of user `user`'s own (unedited) vector: `encodeUser` of its row, memoised sparsely. */
+  userCode(user: number): Float32Array {
+    let hit = this.userCodes[user];
+    if (!hit) {
+      const { dim } = this;
+      const z = this.encodeUser(
+        this.bundle.recommender.params.userEmb.subarray(user * dim, (user + 1) * dim),
+      );
+      let nnz = 0;
+      for (let j = 0; j < z.length; j++) if (z[j] !== 0) nnz++;
+      hit = { idx: new Int32Array(nnz), val: new Float32Array(nnz) };
+      for (let j = 0, w = 0; j < z.length; j++)
+        if (z[j] !== 0) {
+          hit.idx[w] = j;
+          hit.val[w++] = z[j];
+        }
+      this.userCodes[user] = hit;
+      return z;
+    }
+    const z = new Float32Array(this.latents);
+    for (let a = 0; a < hit.idx.length; a++) z[hit.idx[a]] = hit.val[a];
+    return z;
   }
 
   private rowInput: Float32Array | null = null;

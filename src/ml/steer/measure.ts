@@ -39,8 +39,9 @@ import { type Policy, resolveConcept } from './policy.ts';
  *   concept's items, before vs after. Strength 0 also runs in replace mode (users' codes) to show what
  *   the delta mode saves; `untargeted_changed` counts sampled other users whose list moved (must be 0 in delta mode).
  * - Promotion: audience pool = the `audienceShare` (10 %) of users with the concept neuron most active.
- *   Item = among the concept's items in the neuron's top-50, the one outside the most pool members'
- *   top-20 (ties: stronger activation); audience = pool members without it in their top-20 (nor in
+ *   Item = among the concept's items in the neuron's top-50 that are at least as popular as the median
+ *   item (all of them when none is), the one outside the most pool members' top-20 (ties: stronger
+ *   activation); audience = pool members without it in their top-20 (nor in
  *   training). A `promote` policy on that item; success = share of the audience for whom it enters the
  *   top-30 (top-10) — at strength 0, those who already had it at ranks 21–30; others_rising = share of
  *   the remaining users (not in the pool, item neither in their top-30 before nor in training) for whom
@@ -310,7 +311,12 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
     );
     const inPool = new Set(pool);
     const top50 = topItemsOf(itemCodes, latents, neuron, 50);
-    const candidates = top50.filter((i) => mask[i] === 1);
+    // The concept's items among the neuron's top-50, as popular as the catalogue's median item at least
+    // (an item almost nobody interacted with keeps a near-random embedding the recommender ignores).
+    const medianPop = median(bundle.popularity);
+    const onConcept = top50.filter((i) => mask[i] === 1);
+    const known = onConcept.filter((i) => bundle.popularity[i] >= medianPop);
+    const candidates = known.length > 0 ? known : onConcept;
     const rank = (u: number, item: number) => base.get(u)!.top.indexOf(item); // −1 when outside the top-31
     const isPositive = (u: number, item: number) =>
       contains(train.indices, train.indptr[u], train.indptr[u + 1], item);
@@ -490,6 +496,11 @@ function labelledNeurons(bundle: ModelBundle, concept: string): number[] {
   } catch {
     return [];
   }
+}
+
+function median(values: Int32Array): number {
+  const sorted = Int32Array.from(values).sort();
+  return sorted.length ? sorted[sorted.length >> 1] : 0;
 }
 
 function sameList(a: Int32Array, b: Int32Array): boolean {

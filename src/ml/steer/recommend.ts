@@ -6,14 +6,16 @@ import { explainMf } from '../explain/mf.ts';
 import { explainNcf } from '../explain/ncf.ts';
 import type { Explanation } from '../explain/types.ts';
 import {
-  applyItemViews,
   type CompiledPolicy,
   compilePolicies,
+  type ItemViewPlan,
   type ItemViews,
+  planItemViews,
   steeredItemCode,
   steerItems,
   steerUser,
 } from './apply.ts';
+import type { CandidateLists } from './candidates.ts';
 import { type SteerContext, steerContext } from './context.ts';
 import type { Policy } from './policy.ts';
 
@@ -100,20 +102,40 @@ export function recommend(
   if (!Number.isInteger(k) || k < 1)
     throw new MlError('BAD_CONFIG', `k must be a positive integer, got ${k}`, 'k');
   const compiled = compilePolicies(ctx, opts.policies ?? []);
-  const exclude = exclusionList(bundle, user, opts);
 
   const steeredUser = steerUser(ctx, compiled, user);
   const items = steerItems(ctx, compiled);
-  const scores = new Float32Array(ctx.nItems);
-  items.scorer.scoreAll(user, steeredUser.vec, items.itemEmb, scores);
-  const viewed = applyItemViews(ctx, compiled, steeredUser.itemViews, user, steeredUser.vec, items, scores);
-  const top = topKExcluding(scores, k, exclude);
+  const plan = planItemViews(ctx, compiled, steeredUser.itemViews, steeredUser.vec, items);
+  // Fast path: the user's own vector and the unedited item matrix, so the exact candidate list applies.
+  const fast =
+    steeredUser.editedCode === null && !items.changed && !opts.includeSeen
+      ? fastTop(ctx, user, k, opts.exclude, plan)
+      : null;
+  const lists = ctx.candidates();
+  if (lists) lists.stats[fast ? 'fast' : 'fallback']++;
+  let top: Int32Array;
+  let list: RecommendedItem[];
+  let viewed: ItemViews;
+  let full: { scores: Float32Array; exclude: Int32Array } | null = null;
+  if (fast) {
+    top = fast.top;
+    list = toItems(bundle, top, fast.scores, true);
+    viewed = plan ? plan.views(fast.moved) : NO_VIEWS;
+  } else {
+    const exclude = exclusionList(bundle, user, opts);
+    const scores = new Float32Array(ctx.nItems);
+    items.scorer.scoreAll(user, steeredUser.vec, items.itemEmb, scores);
+    viewed = plan ? plan.applyAll(user, scores) : NO_VIEWS;
+    top = topKExcluding(scores, k, exclude);
+    list = toItems(bundle, top, scores, false);
+    full = { scores, exclude };
+  }
   const steered = steeredUser.editedCode !== null || items.changed || viewed.moved > 0;
 
   const explainReq = opts.explain === true ? {} : opts.explain || null;
-  const list = toItems(bundle, top, scores);
   if (explainReq) {
-    const uCode = steeredUser.editedCode ?? steeredUser.code ?? ctx.encodeUser(steeredUser.vec);
+    // Without a user-side edit the scored vector is the user's own row, whose code is memoised.
+    const uCode = steeredUser.editedCode ?? steeredUser.code ?? ctx.userCode(user);
     for (const rec of list)
       rec.explanation = explainItem(
         ctx,
@@ -144,15 +166,27 @@ export function recommend(
 
   if (opts.compare) {
     let baseTop = top;
-    let baseScores = scores;
+    let baseItems = list;
     if (steered) {
-      const { userEmb, itemEmb } = bundle.recommender.params;
-      baseScores = new Float32Array(ctx.nItems);
-      ctx.scorer.scoreAll(user, userEmb.subarray(user * ctx.dim, (user + 1) * ctx.dim), itemEmb, baseScores);
-      baseTop = topKExcluding(baseScores, k, exclude);
-    }
+      const base = full ? null : fastTop(ctx, user, k, opts.exclude, null);
+      if (base) {
+        baseTop = base.top;
+        baseItems = toItems(bundle, baseTop, base.scores, true);
+      } else {
+        const { userEmb, itemEmb } = bundle.recommender.params;
+        const baseScores = new Float32Array(ctx.nItems);
+        ctx.scorer.scoreAll(
+          user,
+          userEmb.subarray(user * ctx.dim, (user + 1) * ctx.dim),
+          itemEmb,
+          baseScores,
+        );
+        baseTop = topKExcluding(baseScores, k, full ? full.exclude : exclusionList(bundle, user, opts));
+        baseItems = toItems(bundle, baseTop, baseScores, false);
+      }
+    } else baseItems = toItems(bundle, top, full ? full.scores : fast!.scores, !full);
     result.unsteered = {
-      items: toItems(bundle, baseTop, baseScores),
+      items: baseItems,
       rbo: rbo(top, baseTop, 0.9, k),
       kendallTau: kendallTauB(top, baseTop, k),
     };
@@ -160,14 +194,166 @@ export function recommend(
   return result;
 }
 
-function toItems(bundle: ModelBundle, top: Int32Array, scores: Float32Array): RecommendedItem[] {
+const NO_VIEWS: ItemViews = { moved: 0, view: () => null };
+
+/**
+ * The top k from the user's exact candidate list (see candidates.ts), re-scoring the list and the items
+ * an MF item-view plan moves; null when the list cannot prove the result exact (the caller then scores
+ * the whole catalogue). `scores` is aligned with `top` (by rank).
+ */
+function fastTop(
+  ctx: SteerContext,
+  user: number,
+  k: number,
+  extra: ArrayLike<number> | undefined,
+  plan: ItemViewPlan | null,
+): { top: Int32Array; scores: Float32Array; moved: number } | null {
+  const lists = ctx.candidates();
+  if (!lists || (plan && (!plan.isMf || !plan.sparse))) return null;
+  const n = lists.ensure(user);
+  const cItems = lists.itemsOf(user);
+  const cScores = lists.scoresOf(user);
+  const marks = ctx.itemMarks;
+  const gen = ctx.nextMarks();
+  const EXCLUDED = gen;
+  const LISTED = gen + 1;
+  const RISING = gen + 2;
+  if (extra) for (let e = 0; e < extra.length; e++) marks[extra[e]] = EXCLUDED;
+  if (plan) {
+    const { indptr, indices } = ctx.bundle.dataset.interactions;
+    for (let p = indptr[user]; p < indptr[user + 1]; p++) marks[indices[p]] = EXCLUDED;
+  }
+  const idx = new Int32Array(n);
+  const val = new Float32Array(n);
+  let count = 0;
+  for (let r = 0; r < n; r++) {
+    const i = cItems[r];
+    if (marks[i] === EXCLUDED) continue;
+    idx[count] = i;
+    val[count++] = cScores[r];
+  }
+  let moved = 0;
+  if (!plan) return finishTop(lists, user, n, k, idx, val, count, 0);
+
+  // The views' neurons in ascending order, each over the items active on it — the full pass's order,
+  // so each listed item's score takes the same Float32 steps. An unlisted item whose score only goes
+  // down stays below the list's last entry; one that can rise is re-scored alone.
+  const work = ctx.itemScratch;
+  for (let r = 0; r < count; r++) {
+    work[idx[r]] = val[r];
+    marks[idx[r]] = LISTED;
+  }
+  const movedMarks = ctx.itemMarks2;
+  const codes = ctx.itemCodes();
+  const { latents } = ctx;
+  const rising: number[] = [];
+  for (let q = 0; q < plan.neurons.length; q++) {
+    const j = plan.neurons[q];
+    const m = plan.m[q];
+    const c = plan.c[q];
+    const pull = plan.pull[q];
+    const active = ctx.itemsActiveOn([j]);
+    for (let t = 0; t < active.length; t++) {
+      const i = active[t];
+      const a0 = codes[i * latents + j];
+      const d = Math.fround(m * a0 + c) - a0;
+      if (d === 0) continue;
+      if (movedMarks[i] !== gen) {
+        movedMarks[i] = gen;
+        moved++;
+      }
+      const mark = marks[i];
+      if (mark === LISTED) work[i] += d * pull;
+      else if (mark !== EXCLUDED && mark !== RISING && d * pull > 0) {
+        marks[i] = RISING;
+        rising.push(i);
+      }
+    }
+  }
+  for (let r = 0; r < count; r++) val[r] = work[idx[r]];
+  if (rising.length === 0) return finishTop(lists, user, n, k, idx, val, count, moved);
+  const riseScores = new Float32Array(rising.length);
+  lists.scoreRows(user, rising, rising.length, riseScores);
+  const allIdx = new Int32Array(count + rising.length);
+  const allVal = new Float32Array(count + rising.length);
+  allIdx.set(idx.subarray(0, count));
+  allVal.set(val.subarray(0, count));
+  for (let r = 0; r < rising.length; r++) {
+    const s2 = plan.rescoreMf(rising[r], riseScores[r]);
+    allIdx[count + r] = rising[r];
+    allVal[count + r] = s2 === s2 ? s2 : riseScores[r];
+  }
+  return finishTop(lists, user, n, k, allIdx, allVal, count + rising.length, moved);
+}
+
+/** The top k of the candidates idx/val[0..count), or null when the list's bound cannot prove it exact. */
+function finishTop(
+  lists: CandidateLists,
+  user: number,
+  n: number,
+  k: number,
+  idx: Int32Array,
+  val: Float32Array,
+  count: number,
+  moved: number,
+): { top: Int32Array; scores: Float32Array; moved: number } | null {
+  const cItems = lists.itemsOf(user);
+  const cScores = lists.scoresOf(user);
+  const kk = Math.min(k, count);
+  const order = topOrder(idx, val, count, kk);
+  if (!lists.complete(n)) {
+    // Every item off the list and not moved ranks below the list's last entry (T, iN).
+    if (kk < k) return null;
+    const last = order[kk - 1];
+    if (better(cScores[n - 1], cItems[n - 1], val[last], idx[last])) return null;
+  }
+  const top = new Int32Array(kk);
+  const scores = new Float32Array(kk);
+  for (let r = 0; r < kk; r++) {
+    top[r] = idx[order[r]];
+    scores[r] = val[order[r]];
+  }
+  return { top, scores, moved };
+}
+
+/** Positions of the kk best (score desc, index asc) of idx/val[0..count), best first (insertion; kk small). */
+function topOrder(idx: Int32Array, val: Float32Array, count: number, kk: number): Int32Array {
+  const order = new Int32Array(kk);
+  let size = 0;
+  for (let p = 0; p < count; p++) {
+    const s = val[p];
+    if (s !== s) continue;
+    const i = idx[p];
+    if (size === kk && !better(s, i, val[order[size - 1]], idx[order[size - 1]])) continue;
+    let q = size < kk ? size++ : size - 1;
+    while (q > 0 && better(s, i, val[order[q - 1]], idx[order[q - 1]])) {
+      order[q] = order[q - 1];
+      q--;
+    }
+    order[q] = p;
+  }
+  return size === kk ? order : order.subarray(0, size);
+}
+
+/** True when (s, i) ranks above (t, j): higher score first, then lower index (as topKExcluding). */
+function better(s: number, i: number, t: number, j: number): boolean {
+  return s > t || (s === t && i < j);
+}
+
+/** `scores` indexed by item, or by rank when `byRank`. */
+function toItems(
+  bundle: ModelBundle,
+  top: Int32Array,
+  scores: Float32Array,
+  byRank: boolean,
+): RecommendedItem[] {
   const { items, itemTitles } = bundle.dataset;
-  return Array.from(top, (i) => ({
-    index: i,
-    item: items.ids[i],
-    title: itemTitles[i] ?? '',
-    score: scores[i],
-  }));
+  const out: RecommendedItem[] = new Array(top.length);
+  for (let r = 0; r < top.length; r++) {
+    const i = top[r];
+    out[r] = { index: i, item: items.ids[i], title: itemTitles[i] ?? '', score: scores[byRank ? r : i] };
+  }
+  return out;
 }
 
 function explainItem(
