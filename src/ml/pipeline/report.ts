@@ -115,6 +115,7 @@ export interface FrontierRow {
   beta: number;
   l1: number;
   epochs: number;
+  min_item_fires: number;
   'rbo@30': number;
   'kendall@30': number;
   ms: number;
@@ -139,6 +140,7 @@ export function frontierRow(t: TrainedSae, e: SaeEvaluation): FrontierRow {
     beta: o.beta,
     l1: o.l1,
     epochs: o.epochs,
+    min_item_fires: o.minItemFires ?? 1,
     'rbo@30': r4(e.fidelity.rbo),
     'kendall@30': r4(e.fidelity.kendall),
     ms: r4(e.ms.embedding),
