@@ -319,24 +319,6 @@ export class ItemViewPlan {
     return true;
   }
 
-  /**
-   * MF closed form for one item: its score after the views given its score before, or NaN when the
-   * views leave it unchanged. Neurons in ascending order, one Float32 rounding per step, exactly as the
-   * full pass accumulates into its Float32Array.
-   */
-  rescoreMf(i: number, score: number): number {
-    let s = score;
-    let changed = false;
-    for (let r = 0; r < this.neurons.length; r++) {
-      const a = this.before(i, this.neurons[r]);
-      const d = Math.fround(this.m[r] * a + this.c[r]) - a;
-      if (d === 0) continue;
-      s = Math.fround(s + d * this.pull[r]);
-      changed = true;
-    }
-    return changed ? s : Number.NaN;
-  }
-
   /** Item i as the views leave it, into `vec` (and `code`); false when they leave it unchanged. */
   editViewed(i: number, vec: Float32Array, code: Float32Array | null): boolean {
     const { dim } = this.ctx;

@@ -217,7 +217,6 @@ function fastTop(
   const gen = ctx.nextMarks();
   const EXCLUDED = gen;
   const LISTED = gen + 1;
-  const RISING = gen + 2;
   if (extra) for (let e = 0; e < extra.length; e++) marks[extra[e]] = EXCLUDED;
   if (plan) {
     const { indptr, indices } = ctx.bundle.dataset.interactions;
@@ -237,7 +236,8 @@ function fastTop(
 
   // The views' neurons in ascending order, each over the items active on it — the full pass's order,
   // so each listed item's score takes the same Float32 steps. An unlisted item whose score only goes
-  // down stays below the list's last entry; one that can rise is re-scored alone.
+  // down (every suppress view) stays below the list's last entry; one that could rise sends the request
+  // to the full pass.
   const work = ctx.itemScratch;
   for (let r = 0; r < count; r++) {
     work[idx[r]] = val[r];
@@ -246,7 +246,6 @@ function fastTop(
   const movedMarks = ctx.itemMarks2;
   const codes = ctx.itemCodes();
   const { latents } = ctx;
-  const rising: number[] = [];
   for (let q = 0; q < plan.neurons.length; q++) {
     const j = plan.neurons[q];
     const m = plan.m[q];
@@ -264,26 +263,11 @@ function fastTop(
       }
       const mark = marks[i];
       if (mark === LISTED) work[i] += d * pull;
-      else if (mark !== EXCLUDED && mark !== RISING && d * pull > 0) {
-        marks[i] = RISING;
-        rising.push(i);
-      }
+      else if (mark !== EXCLUDED && d * pull > 0) return null;
     }
   }
   for (let r = 0; r < count; r++) val[r] = work[idx[r]];
-  if (rising.length === 0) return finishTop(lists, user, n, k, idx, val, count, moved);
-  const riseScores = new Float32Array(rising.length);
-  lists.scoreRows(user, rising, rising.length, riseScores);
-  const allIdx = new Int32Array(count + rising.length);
-  const allVal = new Float32Array(count + rising.length);
-  allIdx.set(idx.subarray(0, count));
-  allVal.set(val.subarray(0, count));
-  for (let r = 0; r < rising.length; r++) {
-    const s2 = plan.rescoreMf(rising[r], riseScores[r]);
-    allIdx[count + r] = rising[r];
-    allVal[count + r] = s2 === s2 ? s2 : riseScores[r];
-  }
-  return finishTop(lists, user, n, k, allIdx, allVal, count + rising.length, moved);
+  return finishTop(lists, user, n, k, idx, val, count, moved);
 }
 
 /** The top k of the candidates idx/val[0..count), or null when the list's bound cannot prove it exact. */
@@ -322,7 +306,7 @@ function topOrder(idx: Int32Array, val: Float32Array, count: number, kk: number)
   let size = 0;
   for (let p = 0; p < count; p++) {
     const s = val[p];
-    if (s !== s) continue;
+    if (Number.isNaN(s)) continue;
     const i = idx[p];
     if (size === kk && !better(s, i, val[order[size - 1]], idx[order[size - 1]])) continue;
     let q = size < kk ? size++ : size - 1;
