@@ -46,7 +46,8 @@ export const ABLATION_BETAS = [0, 0.1, 1, 10];
  * top-ranked pairs (β = 3), neurons firing on fewer than 2 items resampled (the monosemanticity score counts a
  * neuron on < 2 items as 0).
  */
-export function chosenSaeOptions(model: 'mf' | 'ncf', datasetName: string): SaeTrainOptions {
+/** One setting for every dataset and recommender for now (the arguments leave room for per-case tuning). */
+export function chosenSaeOptions(_model: 'mf' | 'ncf', _datasetName: string): SaeTrainOptions {
   const base: SaeTrainOptions = {
     latents: 1024,
     activation: 'topk',
@@ -66,7 +67,5 @@ export function chosenSaeOptions(model: 'mf' | 'ncf', datasetName: string): SaeT
     resampleDead: true,
     minItemFires: 2,
   };
-  void model;
-  void datasetName;
   return base;
 }
