@@ -22,7 +22,7 @@ export function topKExcluding(
       if (ex < excludeEnd && exclude[ex] === i) continue;
     }
     const s = scores[i];
-    if (s !== s) continue; // NaN never ranks
+    if (Number.isNaN(s)) continue; // NaN never ranks
     if (size < kk) {
       heapIdx[size] = i;
       heapVal[size] = s;
