@@ -35,6 +35,11 @@ export interface MfExplainInput {
   labels: readonly string[]; // [latents] neuron labels ("" when unlabelled)
   side?: 'user' | 'item';
   topN?: number;
+  /**
+   * The other side's reconstruction decode(otherSae, otherCode) [dim], when the caller keeps it (e.g.
+   * the unedited items' reconstructions); decoded here otherwise.
+   */
+  otherRecon?: Float32Array;
 }
 
 export function explainMf(input: MfExplainInput): Explanation {
@@ -49,9 +54,10 @@ export function explainMf(input: MfExplainInput): Explanation {
   // Decompose over `own` side's code against the other side's reconstruction.
   const own = side === 'user' ? { sae: userSae, code: uCode } : { sae: itemSae, code: iCode };
   const otherRecon =
-    side === 'user'
+    input.otherRecon ??
+    (side === 'user'
       ? decode(itemSae, iCode, 1, new Float32Array(dim))
-      : decode(userSae, uCode, 1, new Float32Array(dim));
+      : decode(userSae, uCode, 1, new Float32Array(dim)));
   const { W, bPre, inputScale } = own.sae.params;
   const s = inputScale[0];
   const m = own.sae.config.latents;

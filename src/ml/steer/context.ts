@@ -2,7 +2,7 @@ import type { ModelBundle } from '../bundle.ts';
 import { neuronLabels } from '../explain/compact.ts';
 import { scorerFor } from '../models/scorer.ts';
 import type { PairScorer, Recommender } from '../models/types.ts';
-import { encode } from '../sae/model.ts';
+import { decode, encode } from '../sae/model.ts';
 import { allocSparseCodes, encodeSparse, normaliseRows, type SparseCodes } from '../sae/sparse.ts';
 import type { Sae } from '../sae/types.ts';
 import { CANDIDATES_PER_USER, CandidateLists } from './candidates.ts';
@@ -115,6 +115,11 @@ export class SteerContext {
     return this.marks2;
   }
 
+  /** Memoises every user's code now (model activation), so no request pays for encoding. */
+  fillUserCodes(): void {
+    for (let u = 0; u < this.nUsers; u++) if (!this.userCodes[u]) this.userCode(u);
+  }
+
   /** The code of user `user`'s own (unedited) vector: `encodeUser` of its row, memoised sparsely. */
   userCode(user: number): Float32Array {
     let hit = this.userCodes[user];
@@ -186,6 +191,20 @@ export class SteerContext {
     const set = new Set<number>();
     for (const j of neurons) for (const i of this.activeItemsCache[j]) set.add(i);
     return Int32Array.from(set).sort();
+  }
+
+  private itemReconCache: Float32Array | null = null;
+
+  /** Reconstructions decode(itemSae, code) of the unedited item codes [nItems × dim] (explanations). */
+  itemRecons(): Float32Array {
+    if (!this.itemReconCache)
+      this.itemReconCache = decode(
+        this.itemSae,
+        this.itemCodes(),
+        this.nItems,
+        new Float32Array(this.nItems * this.dim),
+      );
+    return this.itemReconCache;
   }
 
   /** Largest activation of each neuron over items [latents]. */

@@ -356,7 +356,28 @@ function explainItem(
   const iVec = view ? view.vec : itemEmb.subarray(item * dim, (item + 1) * dim);
   const iCode = view ? view.code : steeredItemCode(ctx, compiled, item);
   const model = ctx.bundle.recommender;
-  const common = {
+  if (model.kind === 'mf') {
+    const side = req.side ?? 'user';
+    // The unedited item's reconstruction is kept per bundle (same decode, same floats).
+    const original = !view && iCode.buffer === ctx.itemCodes().buffer;
+    return explainMf({
+      model,
+      user,
+      item,
+      uVec,
+      iVec,
+      uCode,
+      iCode,
+      userSae: ctx.userSae,
+      itemSae: ctx.itemSae,
+      labels: ctx.labels,
+      side,
+      topN: req.topN,
+      otherRecon:
+        original && side === 'user' ? ctx.itemRecons().subarray(item * dim, (item + 1) * dim) : undefined,
+    });
+  }
+  return explainNcf({
     user,
     item,
     uVec,
@@ -366,7 +387,8 @@ function explainItem(
     userSae: ctx.userSae,
     itemSae: ctx.itemSae,
     labels: ctx.labels,
-  };
-  if (model.kind === 'mf') return explainMf({ ...common, model, side: req.side, topN: req.topN });
-  return explainNcf({ ...common, scorer: ctx.scorer, steps: req.steps, topN: req.topN });
+    scorer: ctx.scorer,
+    steps: req.steps,
+    topN: req.topN,
+  });
 }

@@ -105,6 +105,8 @@ export class ModelRegistry {
       // Every user's exact unsteered top-N (MF; ~one scoring pass, 0.8 s CPU on ML-1M): requests then
       // skip scoring the catalogue whenever the list proves the answer exact (src/ml/steer/candidates.ts).
       ctx.candidates(true);
+      ctx.fillUserCodes();
+      ctx.itemRecons();
       return bundle;
     } finally {
       this.loading = null;
