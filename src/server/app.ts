@@ -37,8 +37,10 @@ export const prismApp = fp(
     installErrorHandlers(app);
     app.addSchema(ErrorSchema);
     // Echo the request id (generated, or the caller's x-request-id) so logs and clients can be matched.
-    app.addHook('onRequest', async (req, reply) => {
+    // A callback hook, not an async one: no promise per request on the hot path.
+    app.addHook('onRequest', (req, reply, done) => {
       reply.header('x-request-id', req.id);
+      done();
     });
 
     await app.register(sensiblePlugin);
@@ -50,7 +52,8 @@ export const prismApp = fp(
       collectJobCounts: () => jobCounts(app.store),
     });
     await app.register(authPlugin, { config });
-    await app.register(registryPlugin);
+    // Several server processes: each follows the store's active version (one of them runs the jobs).
+    await app.register(registryPlugin, { pollMs: config.processes > 1 ? 1000 : 0 });
     await app.register(runnerPlugin, { config, jobs: opts.jobs ?? {} });
     await app.register(servicesPlugin, { config });
 

@@ -22,6 +22,11 @@ export interface ServerConfig {
   logLevel: string;
   /** Entries in the recommendations response cache (0 = off). */
   recCacheSize: number;
+  /**
+   * HTTP server processes (node:cluster, sharing the port). 1 = this process only. With more, the first
+   * process also runs the jobs and every process follows model activations through the store.
+   */
+  processes: number;
 }
 
 /** A configuration value that failed validation; `variable` names it. */
@@ -48,6 +53,7 @@ const KNOWN = [
   'PRISM_BODY_LIMIT',
   'PRISM_LOG_LEVEL',
   'PRISM_REC_CACHE',
+  'PRISM_PROCESSES',
 ] as const;
 
 /**
@@ -76,6 +82,7 @@ export function parseConfig(src: Source): ServerConfig {
     readsOpen: bool(src, 'PRISM_READS_OPEN', true),
     bodyLimit: int(src, 'PRISM_BODY_LIMIT', 256 * 1024, 1024, 64 * 1024 * 1024),
     recCacheSize: int(src, 'PRISM_REC_CACHE', 10_000, 0, 10_000_000),
+    processes: int(src, 'PRISM_PROCESSES', 1, 1, 64),
     logLevel: oneOf(src, 'PRISM_LOG_LEVEL', 'info', [
       'fatal',
       'error',

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
 
@@ -18,10 +19,14 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  if (config.processes > 1 && cluster.isPrimary) return runPrimary(config.processes);
+  // With several processes, only the first runs jobs (the queue's claims are per process).
+  const runsJobs = cluster.isPrimary || process.env.PRISM_PROCESS_INDEX === '0';
+
   const app = await buildApp({
     config,
     logger: { level: config.logLevel },
-    jobs: { bootstrap: true },
+    jobs: runsJobs ? { bootstrap: true } : false,
   });
 
   let closing = false;
@@ -52,6 +57,32 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
   await app.listen({ port: config.port, host: config.host });
+}
+
+/**
+ * PRISM_PROCESSES > 1: forks that many server processes sharing the port (node:cluster), restarts one
+ * that dies unexpectedly, and passes SIGINT/SIGTERM on so each shuts down gracefully.
+ */
+function runPrimary(n: number): void {
+  let stopping = false;
+  const fork = (index: number) => {
+    const worker = cluster.fork({ PRISM_PROCESS_INDEX: String(index) });
+    worker.on('exit', (code, signal) => {
+      if (stopping) return;
+      console.error(`prism: server process ${index} exited (${signal ?? code}); restarting it`);
+      fork(index);
+    });
+  };
+  for (let i = 0; i < n; i++) fork(i);
+  const stop = (signal: NodeJS.Signals) => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  cluster.on('exit', () => {
+    if (stopping && Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+  });
 }
 
 main().catch((err) => {

@@ -73,12 +73,19 @@ export default fp(
     };
     app.decorate('metrics', metrics);
 
-    app.addHook('onResponse', async (req, reply) => {
+    // One labelled child per (method, route, status), kept: observing it skips prom-client's label
+    // hashing, and the callback hook costs no promise per request.
+    const children = new Map<string, ReturnType<typeof latency.labels>>();
+    app.addHook('onResponse', (req, reply, done) => {
       const route = req.routeOptions.url ?? 'unmatched';
-      latency.observe(
-        { method: req.method, route, status_code: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
+      const key = `${req.method} ${reply.statusCode} ${route}`;
+      let child = children.get(key);
+      if (!child) {
+        child = latency.labels({ method: req.method, route, status_code: String(reply.statusCode) });
+        children.set(key, child);
+      }
+      child.observe(reply.elapsedTime / 1000);
+      done();
     });
 
     app.get('/metrics', { schema: { hide: true }, config: { auth: 'none' } }, async (_req, reply) => {

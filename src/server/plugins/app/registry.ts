@@ -129,10 +129,19 @@ declare module 'fastify' {
 }
 
 export default fp(
-  async function registryPlugin(app: FastifyInstance) {
+  async function registryPlugin(app: FastifyInstance, opts: { pollMs?: number }) {
     const registry = new ModelRegistry(app.store, app.log);
     app.decorate('models', registry);
     registry.loadActive();
+    // Another process (or instance) may activate a version: follow the store's active row.
+    if (opts.pollMs && opts.pollMs > 0) {
+      const timer = setInterval(() => {
+        const v = app.store.models.active();
+        if (v && v.id !== registry.current?.version.id) registry.swapTo(v.id);
+      }, opts.pollMs);
+      timer.unref();
+      app.addHook('onClose', async () => clearInterval(timer));
+    }
   },
   { name: 'registry', dependencies: ['store'] },
 );
