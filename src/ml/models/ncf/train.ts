@@ -87,6 +87,7 @@ export function trainNcf(train: Csr, opts: NcfTrainOptions): NcfModel {
   if (hidden.length === 0 || hidden.some((h) => !(Number.isInteger(h) && h > 0)))
     throw new MlError('BAD_CONFIG', `hidden must be positive integers, got [${hidden}]`, 'hidden');
 
+  const started = performance.now();
   const nU = train.rows;
   const nI = train.cols;
   const rng = new Rng(opts.seed ?? 0);
@@ -133,7 +134,6 @@ export function trainNcf(train: Csr, opts: NcfTrainOptions): NcfModel {
 
   const step = makeStepper(model, optimizer, lr, embLr, l2);
   const kernel = new BatchKernel(model);
-  const started = performance.now();
   const users = new Int32Array(nU);
   let nActive = 0;
   for (let u = 0; u < nU; u++) if (train.indptr[u + 1] > train.indptr[u]) users[nActive++] = u;
