@@ -10,11 +10,16 @@
  *
  *   npm run bench:serve -- --data-root ../shared/data [--duration 10] [--connections 50]
  *                          [--db /tmp/prism-bench-serve.db] [--cache 0,10000] [--retrain] [--data SPEC]
+ *                          [--processes 4]
+ *
+ * `--processes N` adds a run of `src/server/server.ts` with PRISM_PROCESSES=N (node:cluster, response
+ * cache off) on the same database, against a single-process hello world measured in that same run.
  *
  * Loopback only (127.0.0.1). Training the bench model runs once (minutes); later runs reuse the DB.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +42,8 @@ interface Args {
   /** Response-cache sizes to run the scenarios with (0 = off). */
   cacheModes: number[];
   retrain: boolean;
+  /** Server processes of the extra multi-process run (0 = none). */
+  processes: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -64,6 +71,7 @@ function parseArgs(argv: string[]): Args {
       return n;
     }),
     retrain: argv.includes('--retrain'),
+    processes: num('processes', 0),
   };
 }
 
@@ -325,8 +333,143 @@ async function runMode(
   };
 }
 
-function printMode(m: ModeReport): void {
-  console.log(`\nresponse cache: ${m.responseCache > 0 ? `${m.responseCache} entries` : 'off'}`);
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/**
+ * The scenarios against `npm start`'s entry point with PRISM_PROCESSES = n (cache off), and a
+ * single-process hello world measured in the same run (the ratios' denominator).
+ */
+async function runCluster(args: Args, spec: string, n: number): Promise<ModeReport & { processes: number }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server/server.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      PRISM_PROCESSES: String(n),
+      PRISM_DB: args.db,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PRISM_REC_CACHE: '0',
+      PRISM_LOG_LEVEL: 'silent',
+      PRISM_API_KEYS: '',
+      PRISM_RATE_LIMIT: '',
+    },
+  });
+  try {
+    const until = Date.now() + 180_000;
+    for (;;) {
+      const ok = await fetch(`${base}/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > until) throw new Error('the multi-process server did not become ready in 180 s');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // Every process answers ready once it has loaded the model; give the last ones time to load.
+    await new Promise((r) => setTimeout(r, 3000 + 500 * n));
+    const hello = Fastify({ logger: false });
+    hello.get('/hello', async () => ({ hello: 'world' }));
+    await hello.listen({ host: '127.0.0.1', port: 0 });
+    const helloPort = (hello.server.address() as { port: number }).port;
+    const ids = await userIds(args.db);
+    const rec = (extra: string) =>
+      ids.map((u) => `/v1/users/${encodeURIComponent(u)}/recommendations?k=10${extra}`);
+    const load = (url: string, paths: string[]) =>
+      runLoad({ url, paths, connections: args.connections, duration: args.duration });
+    await load(
+      base,
+      rec('&explain=true&policy=bench-suppress')
+        .map((p) => p.replace('k=10', 'k=9'))
+        .slice(0, 4000),
+    );
+    const rows: Row[] = [];
+    const helloRes = await load(`http://127.0.0.1:${helloPort}`, ['/hello']);
+    await hello.close();
+    rows.push({
+      scenario: 'hello-world (1 process)',
+      path: '/hello',
+      result: helloRes,
+      ratio: 1,
+      cacheHitRate: null,
+    });
+    const scenario = async (name: string, paths: string[]) => {
+      const result = await load(base, paths);
+      rows.push({
+        scenario: name,
+        path: paths[0],
+        result,
+        ratio: result.rps / helloRes.rps,
+        cacheHitRate: null,
+      });
+      return result;
+    };
+    const idle = await scenario(`a: k=10, ${n} processes`, rec(''));
+    await scenario(`b: explain=true, ${n} processes`, rec('&explain=true'));
+    await scenario(`c: one suppress policy, ${n} processes`, rec('&policy=bench-suppress'));
+    const job = (await fetch(`${base}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'pipeline', params: { data: spec, model: 'mf', activate: false } }),
+    }).then((r) => r.json())) as { id: number };
+    const status = async () =>
+      (await fetch(`${base}/v1/jobs/${job.id}`).then((r) => r.json())) as {
+        status: string;
+        stage: string | null;
+      };
+    for (let t = 0; t < 60 && (await status()).status !== 'running'; t++)
+      await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 1500));
+    const during = await scenario(`d: (a) during training, ${n} processes`, rec(''));
+    const end = await status();
+    rows[rows.length - 1].p99VsIdle = during.p99 / idle.p99;
+    await fetch(`${base}/v1/jobs/${job.id}/cancel`, { method: 'POST' });
+    return {
+      processes: n,
+      responseCache: 0,
+      rows,
+      trainingJobRanThroughout: end.status === 'running',
+      trainingJobStageAtEnd: end.stage,
+      serverProcess: { wall_s: 0, cpu_s: 0 },
+      targets: {
+        'b_rps_ratio>=0.5': rows[2].ratio >= 0.5,
+        'b_p99<=10ms': rows[2].result.p99 <= 10,
+        'c_rps_ratio>=0.4': rows[3].ratio >= 0.4,
+        'd_p99<=2x_idle': (rows[4].p99VsIdle ?? Number.POSITIVE_INFINITY) <= 2,
+      },
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+async function userIds(db: string): Promise<string[]> {
+  const store = openStore(db);
+  try {
+    const active = store.models.active();
+    if (!active) throw new Error('no active model in the bench database');
+    return store.models.loadBundle(active.id).dataset.users.ids;
+  } finally {
+    store.close();
+  }
+}
+
+function printMode(m: ModeReport & { processes?: number }): void {
+  console.log(
+    `\nresponse cache: ${m.responseCache > 0 ? `${m.responseCache} entries` : 'off'}${m.processes ? `; ${m.processes} server processes (ratios against a single-process hello world)` : ''}`,
+  );
   console.log('scenario                          req/s   p50 ms  p99 ms  ratio  cache hits  non-2xx');
   for (const r of m.rows) {
     const hits = r.cacheHitRate === null ? '-' : `${(r.cacheHitRate * 100).toFixed(0)}%`;
@@ -358,6 +501,12 @@ async function main(): Promise<void> {
     printMode(m);
     modes.push(m);
   }
+  const clusterModes: (ModeReport & { processes: number })[] = [];
+  if (args.processes > 1) {
+    const m = await runCluster(args, spec, args.processes);
+    printMode(m);
+    clusterModes.push(m);
+  }
   store.close();
 
   const report = {
@@ -375,6 +524,7 @@ async function main(): Promise<void> {
     connections: args.connections,
     durationSeconds: args.duration,
     modes: modes.map(({ concept: _c, ...m }) => m),
+    multiProcess: clusterModes,
   };
   const outDir = join(ROOT, 'bench/results');
   mkdirSync(outDir, { recursive: true });

@@ -178,6 +178,24 @@ export class SteerContext {
     return this.itemCodesCache;
   }
 
+  private scratchIdx = new Int32Array(0);
+  private scratchVal = new Float32Array(0);
+
+  /** Two reusable buffers of at least n entries for the request path (synchronous: one caller at a time). */
+  candidateScratch(n: number): { idx: Int32Array; val: Float32Array } {
+    if (this.scratchIdx.length < n) {
+      this.scratchIdx = new Int32Array(n);
+      this.scratchVal = new Float32Array(n);
+    }
+    return { idx: this.scratchIdx, val: this.scratchVal };
+  }
+
+  /** Items whose (unedited) code has neuron j active, ascending. */
+  itemsActiveOnNeuron(j: number): Int32Array {
+    if (!this.activeItemsCache) this.itemsActiveOn([j]);
+    return (this.activeItemsCache as Int32Array[])[j];
+  }
+
   /** Items whose (unedited) code has any of `neurons` active, ascending. */
   itemsActiveOn(neurons: readonly number[]): Int32Array {
     if (!this.activeItemsCache) {

@@ -222,8 +222,8 @@ function fastTop(
     const { indptr, indices } = ctx.bundle.dataset.interactions;
     for (let p = indptr[user]; p < indptr[user + 1]; p++) marks[indices[p]] = EXCLUDED;
   }
-  const idx = new Int32Array(n);
-  const val = new Float32Array(n);
+  // Reused per-context buffers (the request path is synchronous): no ArrayBuffer per request.
+  const { idx, val } = ctx.candidateScratch(n);
   let count = 0;
   for (let r = 0; r < n; r++) {
     const i = cItems[r];
@@ -251,7 +251,7 @@ function fastTop(
     const m = plan.m[q];
     const c = plan.c[q];
     const pull = plan.pull[q];
-    const active = ctx.itemsActiveOn([j]);
+    const active = ctx.itemsActiveOnNeuron(j);
     for (let t = 0; t < active.length; t++) {
       const i = active[t];
       const a0 = codes[i * latents + j];
