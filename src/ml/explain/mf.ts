@@ -40,6 +40,8 @@ export interface MfExplainInput {
    * the unedited items' reconstructions); decoded here otherwise.
    */
   otherRecon?: Float32Array;
+  /** The own side's active neurons (ascending indices where its code is nonzero), when known. */
+  ownActive?: Int32Array;
 }
 
 export function explainMf(input: MfExplainInput): Explanation {
@@ -66,7 +68,10 @@ export function explainMf(input: MfExplainInput): Explanation {
   for (let c = 0; c < dim; c++) base += bPre[c] * otherRecon[c];
 
   const all: NeuronContribution[] = [];
-  for (let j = 0; j < m; j++) {
+  const active = input.ownActive;
+  const count = active ? active.length : m;
+  for (let r = 0; r < count; r++) {
+    const j = active ? active[r] : r;
     const a = own.code[j];
     if (a === 0) continue;
     let dot = 0;

@@ -136,6 +136,7 @@ export function recommend(
   if (explainReq) {
     // Without a user-side edit the scored vector is the user's own row, whose code is memoised.
     const uCode = steeredUser.editedCode ?? steeredUser.code ?? ctx.userCode(user);
+    const uActive = activeIndices(uCode);
     for (const rec of list)
       rec.explanation = explainItem(
         ctx,
@@ -147,6 +148,7 @@ export function recommend(
         items.itemEmb,
         viewed,
         explainReq,
+        uActive,
       );
   }
 
@@ -192,6 +194,15 @@ export function recommend(
     };
   }
   return result;
+}
+
+/** Ascending indices of the nonzero entries of a code. */
+function activeIndices(code: Float32Array): Int32Array {
+  let n = 0;
+  for (let j = 0; j < code.length; j++) if (code[j] !== 0) n++;
+  const out = new Int32Array(n);
+  for (let j = 0, w = 0; j < code.length; j++) if (code[j] !== 0) out[w++] = j;
+  return out;
 }
 
 const NO_VIEWS: ItemViews = { moved: 0, view: () => null };
@@ -350,6 +361,7 @@ function explainItem(
   itemEmb: Float32Array,
   viewed: ItemViews,
   req: ExplainRequest,
+  uActive: Int32Array,
 ): Explanation {
   const { dim } = ctx;
   const view = viewed.view(item);
@@ -373,6 +385,7 @@ function explainItem(
       labels: ctx.labels,
       side,
       topN: req.topN,
+      ownActive: side === 'user' ? uActive : undefined,
       otherRecon:
         original && side === 'user' ? ctx.itemRecons().subarray(item * dim, (item + 1) * dim) : undefined,
     });
