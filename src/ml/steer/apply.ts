@@ -415,11 +415,6 @@ export function planItemViews(
   const { W, inputScale } = ctx.itemSae.params;
   const s = inputScale[0];
   const isMf = ctx.bundle.recommender.kind === 'mf';
-  const pullOf = (j: number) => {
-    let pull = 0;
-    for (let c = 0; c < dim; c++) pull += uVec[c] * W[j * dim + c];
-    return s * pull;
-  };
   const maps = new Map<number, { m: number; c: number; pull: number }>();
   for (const p of views) {
     const { neurons, operands, op } = p;
@@ -427,7 +422,11 @@ export function planItemViews(
       const j = neurons[r];
       let f = maps.get(j);
       if (!f) {
-        const pull = isMf ? pullOf(j) : 0;
+        let pull = 0;
+        if (isMf) {
+          for (let c = 0; c < dim; c++) pull += uVec[c] * W[j * dim + c];
+          pull *= s;
+        }
         if (isMf && p.policy.kind === 'suppress' && pull <= 0) continue;
         f = { m: 1, c: 0, pull };
         maps.set(j, f);

@@ -196,6 +196,26 @@ export class SteerContext {
     return (this.activeItemsCache as Int32Array[])[j];
   }
 
+  private activeValsCache: Float32Array[] | null = null;
+
+  /**
+   * Neuron j's activations on `itemsActiveOnNeuron(j)`, aligned with it: read in sequence instead of
+   * one cache line of the [nItems × latents] code matrix per item.
+   */
+  itemActivationsOnNeuron(j: number): Float32Array {
+    if (!this.activeValsCache) {
+      const codes = this.itemCodes();
+      this.activeValsCache = [];
+      for (let n = 0; n < this.latents; n++) {
+        const items = this.itemsActiveOnNeuron(n);
+        const vals = new Float32Array(items.length);
+        for (let t = 0; t < items.length; t++) vals[t] = codes[items[t] * this.latents + n];
+        this.activeValsCache.push(vals);
+      }
+    }
+    return this.activeValsCache[j];
+  }
+
   /** Items whose (unedited) code has any of `neurons` active, ascending. */
   itemsActiveOn(neurons: readonly number[]): Int32Array {
     if (!this.activeItemsCache) {

@@ -255,17 +255,16 @@ function fastTop(
     marks[idx[r]] = LISTED;
   }
   const movedMarks = ctx.itemMarks2;
-  const codes = ctx.itemCodes();
-  const { latents } = ctx;
   for (let q = 0; q < plan.neurons.length; q++) {
     const j = plan.neurons[q];
     const m = plan.m[q];
     const c = plan.c[q];
     const pull = plan.pull[q];
     const active = ctx.itemsActiveOnNeuron(j);
+    const acts = ctx.itemActivationsOnNeuron(j);
     for (let t = 0; t < active.length; t++) {
       const i = active[t];
-      const a0 = codes[i * latents + j];
+      const a0 = acts[t];
       const d = Math.fround(m * a0 + c) - a0;
       if (d === 0) continue;
       if (movedMarks[i] !== gen) {

@@ -107,6 +107,7 @@ export class ModelRegistry {
       ctx.candidates(true);
       ctx.fillUserCodes();
       ctx.itemRecons();
+      ctx.itemActivationsOnNeuron(0);
       return bundle;
     } finally {
       this.loading = null;
