@@ -36,6 +36,12 @@ export interface SaeTrainOptions {
   shared?: boolean;
   /** Subtract the mean embedding before encoding (added back after decoding). */
   preBias?: boolean;
+  /**
+   * With a shared SAE and preBias: each side subtracts its own mean (users' and items' mean embeddings
+   * differ), so no latent budget goes into encoding the offset between the two clouds. W, bEnc and
+   * inputScale stay shared, so a neuron means the same direction on both sides.
+   */
+  sidePreBias?: boolean;
   /** Divide centred inputs by one scalar so the mean squared row norm is 1. */
   normalise?: boolean;
   /** 'data': encoder rows start as random (normalised) data rows; 'random': Gaussian unit rows. */
@@ -98,6 +104,7 @@ export const SAE_DEFAULTS = {
   k: 8,
   shared: true,
   preBias: true,
+  sidePreBias: false,
   normalise: true,
   init: 'data',
   epochs: 40,

@@ -26,6 +26,9 @@ export function saveSae(pair: SaePair): Uint8Array {
   }
   // A shared SAE may still give user rows their own TopK k (same weights): keep the item config too.
   if (pair.shared) configs.item = pair.item.config;
+  // …and its own pre-bias (sidePreBias): W, bEnc and inputScale are the user's.
+  if (pair.shared && pair.item.params.bPre !== pair.user.params.bPre)
+    tensors['item.bPre'] = pair.item.params.bPre;
   return encodeArtifact(KIND, { shared: pair.shared, configs }, tensors, shapes);
 }
 
@@ -55,8 +58,15 @@ export function loadSae(bytes: Uint8Array): SaePair {
   };
   const user = read('user');
   if (!shared) return { shared, user, item: read('item') };
-  const itemConfig = configs?.item;
-  if (!itemConfig || JSON.stringify(itemConfig) === JSON.stringify(user.config))
+  const itemConfig = configs?.item ?? user.config;
+  const itemBPre = art.tensors['item.bPre'];
+  if (
+    itemBPre !== undefined &&
+    !(itemBPre instanceof Float32Array && itemBPre.length === user.config.inputDim)
+  )
+    throw new MlError('BAD_ARTIFACT', 'sae artifact: tensor item.bPre not length inputDim', 'bPre');
+  if (itemBPre === undefined && JSON.stringify(itemConfig) === JSON.stringify(user.config))
     return { shared, user, item: user };
-  return { shared, user, item: { kind: 'sae', config: itemConfig, params: user.params } };
+  const params = itemBPre ? { ...user.params, bPre: itemBPre } : user.params;
+  return { shared, user, item: { kind: 'sae', config: itemConfig, params } };
 }

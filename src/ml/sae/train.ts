@@ -70,7 +70,16 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
   let pair: SaePair;
   if (o.shared) {
     const sae = make([userSrc, itemSrc]);
-    pair = { shared: true, user: withUserK(sae), item: sae }; // user shares `params` with item
+    if (o.sidePreBias && o.preBias) {
+      // Each side keeps its own mean; W, bEnc and inputScale stay the very same arrays.
+      const own = (src: RowSource): Sae => ({
+        ...sae,
+        params: { ...sae.params, bPre: inputStats([src], d, true, false).bPre },
+      });
+      pair = { shared: true, user: withUserK(own(userSrc)), item: own(itemSrc) };
+    } else {
+      pair = { shared: true, user: withUserK(sae), item: sae }; // user shares `params` with item
+    }
   } else {
     pair = { shared: false, user: withUserK(make([userSrc])), item: make([itemSrc]) };
   }

@@ -115,6 +115,26 @@ describe('trainSae', () => {
     expect(maxActive).toBeGreaterThan(3);
   });
 
+  it('sidePreBias: each side subtracts its own mean, W and bEnc stay shared', () => {
+    const { data } = fixture();
+    // Shift the users' cloud so the two sides' means differ.
+    const userEmb = data.userEmb.map((x, i) => (i % data.dim === 0 ? x + 2 : x));
+    const shifted = { ...data, userEmb };
+    const pair = trainSae(shifted, { ...small, epochs: 1, sidePreBias: true });
+    expect(pair.user.params.W).toBe(pair.item.params.W);
+    expect(pair.user.params.bEnc).toBe(pair.item.params.bEnc);
+    expect(pair.user.params.inputScale).toBe(pair.item.params.inputScale);
+    const mean = (emb: Float32Array, n: number, c: number): number => {
+      let s = 0;
+      for (let r = 0; r < n; r++) s += emb[r * data.dim + c];
+      return s / n;
+    };
+    expect(pair.user.params.bPre[0]).toBeCloseTo(mean(userEmb, data.nUsers, 0), 4);
+    expect(pair.item.params.bPre[0]).toBeCloseTo(mean(data.itemEmb, data.nItems, 0), 4);
+    const plain = trainSae(shifted, { ...small, epochs: 1 });
+    expect(plain.user.params.bPre).toBe(plain.item.params.bPre);
+  });
+
   it('BatchTopK: serves with a calibrated threshold so the mean item L0 is at most k, rows vary', () => {
     const { data } = fixture();
     const pair = trainSae(data, { ...small, k: 2, batchTopK: true, maxK: 6 });
@@ -179,13 +199,15 @@ describe('trainSae', () => {
 describe('saveSae / loadSae', () => {
   it('round-trips shared, shared-with-userK and per-side SAEs exactly', () => {
     const { data } = fixture();
-    for (const opts of [{}, { userK: 5 }, { shared: false }]) {
+    for (const opts of [{}, { userK: 5 }, { shared: false }, { userK: 5, sidePreBias: true }]) {
       const pair = trainSae(data, { ...small, epochs: 2, ...opts });
       const back = loadSae(saveSae(pair));
       expect(back.shared).toBe(pair.shared);
       expect(back.user.config).toEqual(pair.user.config);
       expect(back.item.config).toEqual(pair.item.config);
-      if (pair.shared) expect(back.user.params).toBe(back.item.params);
+      if (pair.shared && !('sidePreBias' in opts)) expect(back.user.params).toBe(back.item.params);
+      if (pair.shared) expect(back.user.params.W).toBe(back.item.params.W);
+      expect(Array.from(back.item.params.bPre)).toEqual(Array.from(pair.item.params.bPre));
       const a = encodeAll(pair, data.userEmb, data.itemEmb, data.nUsers, data.nItems);
       const b = encodeAll(back, data.userEmb, data.itemEmb, data.nUsers, data.nItems);
       expect(Array.from(b.userCodes)).toEqual(Array.from(a.userCodes));
