@@ -41,9 +41,11 @@ export const ABLATION_BETAS = [0, 0.1, 1, 10];
 
 /**
  * The SAE setting `prism reproduce` uses by default (chosen from the frontier explored in
- * bench/reproduce.ts; see report.md). A shared SAE as in the paper, TopK k = 8 over 1024 latents (user rows
- * k = 12: same weights, user reconstructions closer — fidelity RBO 0.573 → 0.595, Kendall 0.300 → 0.335 on
- * ML-1M MF; see src/ml/sae/README.md for the frontier),
+ * bench/reproduce.ts; see report.md). A shared SAE as in the paper, TopK k = 8 over 1024 latents for users
+ * and items alike. (User rows at k = 12 on the same weights reconstruct users a little better — fidelity RBO
+ * 0.573 → 0.595, Kendall 0.300 → 0.335 on ML-1M MF, see src/ml/sae/README.md — but the denser user codes
+ * make concept filtering leak: Horror cut by 91 % costs collateral RBO 0.775 instead of 0.858. Both miss the
+ * fidelity target, so the setting that keeps steering clean wins.)
  * Matryoshka prefixes 32/128 so that coarse concept neurons exist, prediction-aware loss on random and
  * top-ranked pairs (β = 3), neurons firing on fewer than 2 items resampled (the monosemanticity score counts a
  * neuron on < 2 items as 0).
@@ -54,7 +56,6 @@ export function chosenSaeOptions(_model: 'mf' | 'ncf', _datasetName: string): Sa
     latents: 1024,
     activation: 'topk',
     k: 8,
-    userK: 12,
     matryoshka: [32, 128, 1024],
     shared: true,
     preBias: true,

@@ -407,8 +407,8 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
   sides.forEach((on, sideIndex) => {
     const strengths =
       on === 'users'
-        ? (o.popularityStrengths ?? [-0.1, -0.2, -0.3, -0.4, -0.5, -0.75, -1])
-        : (o.popularityItemStrengths ?? o.popularityStrengths ?? [-0.5, -1, -2, -4]);
+        ? (o.popularityStrengths ?? [-0.025, -0.05, -0.075, -0.1, -0.15, -0.2, -0.3, -0.5, -0.75, -1])
+        : (o.popularityItemStrengths ?? o.popularityStrengths ?? [-0.25, -0.5, -1, -2, -4]);
     for (const strength of strengths) {
       const policies: Policy[] = popNeurons.map((neuron) => ({ kind: 'popularity', neuron, strength, on }));
       const compiled = compilePolicies(ctx, policies);
