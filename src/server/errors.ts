@@ -92,7 +92,7 @@ export function toErrorBody(err: unknown): ErrorBody {
     const status = STORE_STATUS[err.code] ?? 500;
     return status >= 500
       ? body(status, 'INTERNAL', 'Internal Server Error')
-      : body(status, err.code, err.message);
+      : body(status, err.code, err.message, err.field ? `body.${err.field}` : undefined);
   }
   const fe = err as FastifyError & { validation?: ValidationItem[]; validationContext?: string };
   if (fe?.validation) {

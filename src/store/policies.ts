@@ -34,7 +34,7 @@ export function createPolicyRepo(db: Db): PolicyRepo {
   const bump = db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'policies'");
   const revision = db.prepare("SELECT value FROM counters WHERE name = 'policies'").pluck();
 
-  const conflict = (name: string) => new StoreError('CONFLICT', `a policy named "${name}" already exists`);
+  const conflict = (name: string) => new StoreError('CONFLICT', `a policy named "${name}" already exists`, 'name');
 
   const create = db.transaction(
     <P>(input: { name: string; policy: P; enabled?: boolean }): PolicyRecord<P> => {
@@ -64,7 +64,11 @@ export function createPolicyRepo(db: Db): PolicyRepo {
       const row = selectOne.get(id) as PolicyRow | undefined;
       if (!row) return null;
       if (expectedVersion !== undefined && row.version !== expectedVersion) {
-        throw new StoreError('CONFLICT', `policy ${id} is at version ${row.version}, not ${expectedVersion}`);
+        throw new StoreError(
+          'CONFLICT',
+          `policy ${id} is at version ${row.version}, not ${expectedVersion}`,
+          'expectedVersion',
+        );
       }
       try {
         const next = db

@@ -131,7 +131,6 @@ export const JOB_TYPES: readonly JobType[] = [
 ];
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
 /** SAE options passed through to the SAE trainer (all optional; defaults are the pipeline's). */
 export interface SaeJobOptions {

@@ -124,5 +124,6 @@ describe('jobs', () => {
     });
     expect(noBase.statusCode).toBe(404);
     expect(noBase.json().message).toContain('77');
+    expect(noBase.json().field).toBe('body.params.baseModelId');
   });
 });

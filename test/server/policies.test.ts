@@ -67,7 +67,7 @@ describe('policies CRUD', () => {
       payload: { enabled: true, expectedVersion: 1 },
     });
     expect(stale.statusCode).toBe(409);
-    expect(stale.json().code).toBe('CONFLICT');
+    expect(stale.json()).toMatchObject({ code: 'CONFLICT', field: 'body.expectedVersion' });
 
     const dup = await app.inject({
       method: 'POST',
@@ -75,6 +75,16 @@ describe('policies CRUD', () => {
       payload: { name: 'calm', policy: { kind: 'suppress', concept, strength: 1, all: true } },
     });
     expect(dup.statusCode).toBe(409);
+    expect(dup.json().field).toBe('body.name');
+
+    // An all-digit name would be read as an id by /v1/policies/{id or name}.
+    const digits = await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: { name: '1', policy: { kind: 'suppress', concept, strength: 1, all: true } },
+    });
+    expect(digits.statusCode).toBe(400);
+    expect(digits.json().field).toBe('body.name');
 
     const del = await app.inject({ method: 'DELETE', url: `/v1/policies/${rec.id}` });
     expect(del.statusCode).toBe(204);

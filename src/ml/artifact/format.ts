@@ -130,19 +130,6 @@ export function decodeArtifact(bytes: Uint8Array, expectKind?: string): Artifact
   return { kind: header.kind, meta: header.meta, tensors, shapes };
 }
 
-/** Reads only the JSON header (kind, meta, shapes), without verifying the payload. */
-export function peekArtifactHeader(bytes: Uint8Array): {
-  kind: string;
-  version: number;
-  meta: Record<string, unknown>;
-  sha256: string;
-} {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = view.getUint32(4, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Header;
-  return { kind: header.kind, version: header.version, meta: header.meta, sha256: header.sha256 };
-}
-
 function align8(n: number): number {
   return (n + 7) & ~7;
 }

@@ -92,4 +92,3 @@ export function filterCsr(csr: Csr, keepRows: Uint8Array, keepCols: Uint8Array):
   };
 }
 
-export const rowLength = (csr: Csr, r: number): number => csr.indptr[r + 1] - csr.indptr[r];
