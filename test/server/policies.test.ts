@@ -217,6 +217,14 @@ describe('POST /v1/policies/preview', () => {
     });
     expect(badUser.statusCode).toBe(400);
     expect(badUser.json()).toMatchObject({ code: 'UNKNOWN_USER', field: 'body.users' });
+    const many = Array.from({ length: 201 }, (_, r) => bundle.dataset.users.ids[r % 10]).join(',');
+    const tooMany = await app.inject({
+      method: 'POST',
+      url: '/v1/policies/preview',
+      payload: { policyIds: ['p1'], users: [many] },
+    });
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().field).toBe('body.users');
     const none = await app.inject({ method: 'POST', url: '/v1/policies/preview', payload: { users } });
     expect(none.statusCode).toBe(400);
     expect(none.json().field).toBe('body.policies');

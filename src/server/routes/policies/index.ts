@@ -17,6 +17,9 @@ import {
 import { idIndices } from '../../services/lookup.ts';
 import { previewPolicies } from '../../services/preview.ts';
 
+/** Users one preview may run on (each is a full recommend()). */
+const MAX_PREVIEW_USERS = 200;
+
 const security = [{ bearer: [] }];
 
 const policies: FastifyPluginAsyncTypebox = async (app) => {
@@ -160,6 +163,9 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
       else if (b.policyIds) chosen = svc.resolve(bundle, b.policyIds, 'body.policyIds').map((p) => p.policy);
       else throw new ApiError(400, 'VALIDATION', 'body must have policies or policyIds', 'body.policies');
       const users = idIndices(bundle.dataset.users.index, b.users, 'body.users', 'UNKNOWN_USER');
+      // Entries may hold comma-separated ids, so the schema's maxItems alone does not bound the work.
+      if (users.length > MAX_PREVIEW_USERS)
+        throw new ApiError(400, 'VALIDATION', `at most ${MAX_PREVIEW_USERS} users per preview`, 'body.users');
       return {
         modelId: version.id,
         ...previewPolicies(bundle, {
