@@ -50,7 +50,8 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
       p.baseModelId = active?.id;
     }
     const base = store.models.get(p.baseModelId as number);
-    if (!base) throw new StoreError('NOT_FOUND', `model version ${p.baseModelId} not found`, 'params.baseModelId');
+    if (!base)
+      throw new StoreError('NOT_FOUND', `model version ${p.baseModelId} not found`, 'params.baseModelId');
     if (type === 'label' && base.kind !== 'full')
       fail('baseModelId', `names recommender-only version ${base.id}; label needs an SAE`);
   }

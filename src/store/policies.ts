@@ -34,7 +34,8 @@ export function createPolicyRepo(db: Db): PolicyRepo {
   const bump = db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'policies'");
   const revision = db.prepare("SELECT value FROM counters WHERE name = 'policies'").pluck();
 
-  const conflict = (name: string) => new StoreError('CONFLICT', `a policy named "${name}" already exists`, 'name');
+  const conflict = (name: string) =>
+    new StoreError('CONFLICT', `a policy named "${name}" already exists`, 'name');
 
   const create = db.transaction(
     <P>(input: { name: string; policy: P; enabled?: boolean }): PolicyRecord<P> => {

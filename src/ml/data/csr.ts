@@ -91,4 +91,3 @@ export function filterCsr(csr: Csr, keepRows: Uint8Array, keepCols: Uint8Array):
     values: csr.values ? Float32Array.from(values) : undefined,
   };
 }
-

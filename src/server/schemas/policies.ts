@@ -38,7 +38,11 @@ export const PolicyBody = Type.Object(
   { additionalProperties: false, title: 'Policy' },
 );
 
-const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^(?![0-9]+$)[A-Za-z0-9][A-Za-z0-9 _.:-]*$' }); // all digits = an id
+const Name = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: '^(?![0-9]+$)[A-Za-z0-9][A-Za-z0-9 _.:-]*$',
+}); // all digits = an id
 
 export const CreatePolicyBody = Type.Object(
   {
