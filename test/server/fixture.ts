@@ -6,6 +6,7 @@ import { createJobRunner, type JobFinishedEvent, type JobRunner } from '../../sr
 import { type BuildAppOptions, buildApp } from '../../src/server/app.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { JobParams, Store } from '../../src/store/types.ts';
+import { finished as jobFinished } from '../jobs/helpers.ts';
 
 /** A pipeline small enough to train in a couple of seconds (synthetic data with planted genres). */
 export const SMALL: JobParams = {
@@ -26,20 +27,9 @@ export const TEMPLATE = {
   recommenderOnly: 3,
 };
 
+/** The jobs tests' helper, with a longer default wait (server tests share the machine with more work). */
 export function finished(runner: JobRunner, jobId: number, timeoutMs = 60_000): Promise<JobFinishedEvent> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`job ${jobId} did not finish in ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    const on = (e: JobFinishedEvent) => {
-      if (e.job.id !== jobId) return;
-      clearTimeout(timer);
-      runner.off('job:finished', on);
-      resolve(e);
-    };
-    runner.on('job:finished', on);
-  });
+  return jobFinished(runner, jobId, timeoutMs);
 }
 
 /**
