@@ -1,3 +1,4 @@
+import { blankNeuron } from '../../src/ml/concepts/neuron.ts';
 import type { NeuronInfo } from '../../src/ml/concepts/types.ts';
 import { saveCatalog } from '../../src/ml/data/serialize.ts';
 import { generateSynthetic } from '../../src/ml/data/synthetic.ts';
@@ -42,23 +43,22 @@ export function fixtureArtifacts(seed = 0, dim = 4, latents = 8) {
 }
 
 export function fixtureNeurons(n: number): NeuronInfo[] {
-  return Array.from({ length: n }, (_, index) => ({
-    index,
-    label: `concept ${index}`,
-    kind: 'concept' as const,
-    concept: `tag${index}`,
-    purity10: 0.5,
-    purity20: 0.5,
-    purity50: 0.5,
-    popPct20: 50,
-    popPct50: 50,
-    decade: null,
-    decadeShare50: 0,
-    itemDensity: 0.1,
-    userDensity: 0.1,
-    topItems: [0, 1],
-    evidence: 'fixture',
-  }));
+  return Array.from({ length: n }, (_, index) =>
+    blankNeuron(index, {
+      label: `concept ${index}`,
+      kind: 'concept',
+      concept: `tag${index}`,
+      purity10: 0.5,
+      purity20: 0.5,
+      purity50: 0.5,
+      popPct20: 50,
+      popPct50: 50,
+      itemDensity: 0.1,
+      userDensity: 0.1,
+      topItems: [0, 1],
+      evidence: 'fixture',
+    }),
+  );
 }
 
 /** Stores a fixture's artifacts and records a 'full' version over them. */

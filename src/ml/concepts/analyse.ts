@@ -9,6 +9,7 @@ import {
   topActivatingItems,
 } from '../eval/concept-metrics.ts';
 import { type ConceptEvidence, conceptPasses, labelNeuron } from './label.ts';
+import { blankNeuron } from './neuron.ts';
 import { type EraNeuron, eraNeurons, type PopularityNeuron, popularityNeuron } from './summary.ts';
 import { buildTagIndex, type TagIndex } from './tags.ts';
 import type { ConceptBest, NeuronInfo } from './types.ts';
@@ -183,22 +184,11 @@ function columnDensity(codes: Float32Array, latents: number, j: number): number 
 }
 
 function deadNeuron(index: number): NeuronInfo {
-  return {
-    index,
-    label: '',
+  return blankNeuron(index, {
     kind: 'dead',
-    concept: null,
     bestTag: null,
-    purity10: 0,
-    purity20: 0,
-    purity50: 0,
     popPct20: 100,
     popPct50: 100,
-    decade: null,
-    decadeShare50: 0,
-    itemDensity: 0,
-    userDensity: 0,
-    topItems: [],
     evidence: 'Dead: active on no item and no user.',
-  };
+  });
 }

@@ -1,4 +1,5 @@
 import type { ModelBundle } from '../../ml/bundle.ts';
+import { blankNeuron } from '../../ml/concepts/neuron.ts';
 import type { NeuronInfo } from '../../ml/concepts/types.ts';
 import { topKExcluding } from '../../ml/eval/topk.ts';
 import { encode } from '../../ml/sae/model.ts';
@@ -20,25 +21,7 @@ export interface NeuronSummaryT {
 /** The neuron's info, or a placeholder for a latent the labelling left out. */
 export function neuronInfo(bundle: ModelBundle, j: number): NeuronInfo {
   const hit = bundle.neurons[j]?.index === j ? bundle.neurons[j] : bundle.neurons.find((n) => n.index === j);
-  return (
-    hit ?? {
-      index: j,
-      label: '',
-      kind: 'unlabelled',
-      concept: null,
-      purity10: 0,
-      purity20: 0,
-      purity50: 0,
-      popPct20: 0,
-      popPct50: 0,
-      decade: null,
-      decadeShare50: 0,
-      itemDensity: 0,
-      userDensity: 0,
-      topItems: [],
-      evidence: 'not analysed',
-    }
-  );
+  return hit ?? blankNeuron(j, { evidence: 'not analysed' });
 }
 
 export function summarise(n: NeuronInfo): NeuronSummaryT {

@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { matryoshkaHierarchy } from '../../../src/ml/concepts/hierarchy.ts';
+import { blankNeuron } from '../../../src/ml/concepts/neuron.ts';
 import type { NeuronInfo } from '../../../src/ml/concepts/types.ts';
 
-const info = (index: number, label: string, kind: NeuronInfo['kind'] = 'concept'): NeuronInfo => ({
-  index,
-  label,
-  kind,
-  concept: null,
-  purity10: 0,
-  purity20: 0,
-  purity50: 0,
-  popPct20: 0,
-  popPct50: 0,
-  decade: null,
-  decadeShare50: 0,
-  itemDensity: 0,
-  userDensity: 0,
-  topItems: [],
-  evidence: '',
-});
+const info = (index: number, label: string, kind: NeuronInfo['kind'] = 'concept'): NeuronInfo =>
+  blankNeuron(index, { label, kind });
 
 describe('matryoshkaHierarchy', () => {
   // 6 items × 5 latents; coarse = 2 (neurons 0 "Horror", 1 "Comedy").

@@ -1,25 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { blankNeuron } from '../../../src/ml/concepts/neuron.ts';
 import { eraNeurons, popularityNeuron } from '../../../src/ml/concepts/summary.ts';
 import type { NeuronInfo } from '../../../src/ml/concepts/types.ts';
 
-const n = (index: number, over: Partial<NeuronInfo>): NeuronInfo => ({
-  index,
-  label: '',
-  kind: 'unlabelled',
-  concept: null,
-  purity10: 0,
-  purity20: 0,
-  purity50: 0,
-  popPct20: 50,
-  popPct50: 50,
-  decade: null,
-  decadeShare50: 0,
-  itemDensity: 0.1,
-  userDensity: 0.1,
-  topItems: Array.from({ length: 50 }, (_, i) => i),
-  evidence: '',
-  ...over,
-});
+const n = (index: number, over: Partial<NeuronInfo>): NeuronInfo =>
+  blankNeuron(index, {
+    popPct20: 50,
+    popPct50: 50,
+    itemDensity: 0.1,
+    userDensity: 0.1,
+    topItems: Array.from({ length: 50 }, (_, i) => i),
+    ...over,
+  });
 
 describe('headline neurons', () => {
   it('popularity neuron needs a full top-50 list and ignores dead neurons', () => {

@@ -1,4 +1,5 @@
 import type { ModelBundle } from '../../../src/ml/bundle.ts';
+import { blankNeuron } from '../../../src/ml/concepts/neuron.ts';
 import type { NeuronInfo } from '../../../src/ml/concepts/types.ts';
 import { Rng } from '../../../src/ml/core/rng.ts';
 import type { Csr, Dataset } from '../../../src/ml/data/types.ts';
@@ -87,24 +88,16 @@ function randomCsr(rows: number, cols: number, perRow: number, rng: Rng): Csr {
 }
 
 export function neuron(index: number, label: string, extra: Partial<NeuronInfo> = {}): NeuronInfo {
-  return {
-    index,
+  return blankNeuron(index, {
     label,
     kind: label === '' ? 'unlabelled' : 'concept',
     concept: label === '' ? null : label,
-    purity10: 0,
-    purity20: 0,
-    purity50: 0,
     popPct20: 50,
     popPct50: 50,
-    decade: null,
-    decadeShare50: 0,
     itemDensity: 0.1,
     userDensity: 0.1,
-    topItems: [],
-    evidence: '',
     ...extra,
-  };
+  });
 }
 
 export interface FixtureOptions {
