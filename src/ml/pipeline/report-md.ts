@@ -30,6 +30,7 @@ export function targetLines(r: ReproduceReport): string[] {
 export function frontierTable(rows: FrontierRow[]): string {
   return markdownTable(
     [
+      'coding',
       'latents',
       'k (items/users)',
       'matryoshka',
@@ -47,6 +48,7 @@ export function frontierTable(rows: FrontierRow[]): string {
       'train s',
     ],
     rows.map((x) => [
+      x.coding,
       String(x.latents),
       x.k === null ? 'ReLU' : `${x.k}/${x.user_k}${x.batch_topk ? ' (BatchTopK)' : ''}`,
       x.matryoshka ? x.matryoshka.join('/') : '—',
@@ -94,6 +96,7 @@ export function reportMarkdown(
           'SAE',
           `${s.latents} latents, ${s.k === null ? 'ReLU' : `TopK k = ${s.k} (users ${s.user_k})`}, ${s.shared ? 'shared by users and items' : 'one per side'}, Matryoshka ${s.matryoshka ? s.matryoshka.join('/') : 'off'}`,
         ],
+        ['codes', s.coding],
         ['weights', `α ${s.alpha}, β ${s.beta}, λ1 ${s.l1}, λ2 ${s.kl}, ρ ${f3(s.rho)}, ${s.epochs} epochs`],
         [
           'fidelity (held-out users)',

@@ -2,6 +2,7 @@ import type { ConceptAnalysis } from '../concepts/analyse.ts';
 import type { MatryoshkaHierarchy } from '../concepts/hierarchy.ts';
 import type { EraNeuron, PopularityNeuron } from '../concepts/summary.ts';
 import type { Dataset } from '../data/types.ts';
+import { PURSUIT_DEFAULTS } from '../sae/options.ts';
 import type { SaeEvaluation, TrainedRecommender, TrainedSae } from './stages.ts';
 
 /** report.json of `prism reproduce` (issue 3 item 5). Ids are the dataset's own (MovieID, artistID). */
@@ -39,6 +40,8 @@ export interface ReproduceReport {
     explained_variance_items: number;
     rel_error_users: number;
     rel_error_items: number;
+    /** How codes are found: 'encoder' (the paper's SAE) or a pursuit description (see src/ml/sae/pursuit.ts). */
+    coding: string;
   };
   fidelity: {
     users: number;
@@ -107,6 +110,7 @@ export interface AblationRow {
 }
 
 export interface FrontierRow {
+  coding: string;
   latents: number;
   batch_topk: boolean;
   k: number | null;
@@ -128,10 +132,20 @@ export interface FrontierRow {
 
 const r4 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : x);
 
+/** 'encoder', or e.g. 'pursuit (items: 8 of encoder top-16; users: 12 of all)'. */
+export function codingOf(o: TrainedSae['options']): string {
+  const p = o.pursuit;
+  if (!p) return 'encoder';
+  const full = { ...PURSUIT_DEFAULTS, ...p };
+  const pool = (n: number) => (n > 0 ? `encoder top-${n}` : 'all');
+  return `pursuit (items: ${o.k} of ${pool(full.itemPool)}; users: ${full.userK} of ${pool(full.userPool)})`;
+}
+
 /** One ablation/frontier measurement from a trained and evaluated SAE. */
 export function frontierRow(t: TrainedSae, e: SaeEvaluation): FrontierRow {
   const o = t.options;
   return {
+    coding: codingOf(o),
     latents: o.latents,
     batch_topk: o.batchTopK === true,
     k: o.activation === 'relu' ? null : o.k,
@@ -208,6 +222,7 @@ export function buildReport(input: {
       explained_variance_items: r4(rc.explainedVarianceItems),
       rel_error_users: r4(rc.relErrorUsers),
       rel_error_items: r4(rc.relErrorItems),
+      coding: codingOf(o),
     },
     fidelity: {
       users: f.users,

@@ -116,11 +116,16 @@ export function saeStage(
     },
     { seed, ...opts, onProgress, signal },
   );
-  const { pairSources, matryoshka, ...rest } = res.options;
+  const { pairSources, matryoshka, pursuit, ...rest } = res.options;
   return {
     sae: res.pair,
     history: res.history,
-    options: { ...rest, pairSampling: pairSources, ...(matryoshka.length ? { matryoshka } : {}) },
+    options: {
+      ...rest,
+      pairSampling: pairSources,
+      ...(matryoshka.length ? { matryoshka } : {}),
+      ...(pursuit ? { pursuit } : {}),
+    },
     heldOutUsers: heldOut,
     trainUsers,
     seconds: seconds(t0),

@@ -1,5 +1,15 @@
-import { allocSparseCodes, encodeSparse, normaliseRows } from './sparse.ts';
+import { pursueSparse } from './pursuit.ts';
+import { allocSparseCodes, encodeSparse, normaliseRows, type SparseCodes } from './sparse.ts';
 import type { Sae } from './types.ts';
+
+/**
+ * Codes of n normalised rows xh [n × inputDim]: the encoder's, or pursuit's when the config asks for it
+ * (every inference path goes through here; training always uses the encoder).
+ */
+export function inferSparse(sae: Sae, xh: Float32Array, n: number, codes: SparseCodes): void {
+  if (sae.config.pursuit) pursueSparse(sae, xh, n, codes, sae.config.pursuit);
+  else encodeSparse(sae, xh, n, codes);
+}
 
 /**
  * Encodes n rows of x [n × inputDim] into codes [n × latents]. Pure; allocates the output unless
@@ -16,7 +26,7 @@ export function encode(sae: Sae, x: Float32Array, n: number, out?: Float32Array)
     const len = Math.min(block, n - r0);
     for (let q = 0; q < len; q++) rows[q] = r0 + q;
     normaliseRows(sae, x, rows.subarray(0, len), xh);
-    encodeSparse(sae, xh, len, codes);
+    inferSparse(sae, xh, len, codes);
     z.fill(0, r0 * m, (r0 + len) * m);
     for (let q = 0; q < len; q++) {
       const zo = (r0 + q) * m;

@@ -84,15 +84,42 @@ export interface SaeTrainOptions {
   resampleDead?: boolean;
   /** Item firings per epoch below which a neuron counts as dead for resampling (default 1). */
   minItemFires?: number;
+  /**
+   * Serve codes by non-negative matching pursuit over the trained dictionary (pursuit.ts) instead of the
+   * encoder, after adapting the dictionary to it (refine.ts). Absent = the encoder (the paper's SAE).
+   */
+  pursuit?: PursuitOptions;
   seed?: number;
   onProgress?: ProgressCallback;
   signal?: Cancellation;
 }
 
+export interface PursuitOptions {
+  /** Atoms per user code (default 12; items use `k`). */
+  userK?: number;
+  /** Item candidates: the encoder's top `itemPool` latents (default 16; 0 = all). */
+  itemPool?: number;
+  /** User candidates (default 0 = all latents). */
+  userPool?: number;
+  /** Dictionary refinement rounds (default 3) and atom sweeps per round (default 3). */
+  rounds?: number;
+  sweeps?: number;
+}
+
+export const PURSUIT_DEFAULTS: Required<PursuitOptions> = {
+  userK: 12,
+  itemPool: 16,
+  userPool: 0,
+  rounds: 3,
+  sweeps: 3,
+};
+
 export type ResolvedSaeOptions = Required<
-  Omit<SaeTrainOptions, 'onProgress' | 'signal' | 'matryoshka' | 'pairSampling'>
+  Omit<SaeTrainOptions, 'onProgress' | 'signal' | 'matryoshka' | 'pairSampling' | 'pursuit'>
 > & {
   matryoshka: number[];
+  /** Pursuit coding with every default filled in; null = the encoder. */
+  pursuit: Required<PursuitOptions> | null;
   pairSources: PairSource[];
   onProgress?: ProgressCallback;
   signal?: Cancellation;
@@ -163,8 +190,16 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
   const rho = opts.rho ?? (o.activation === 'topk' ? o.k / o.latents : 0.05);
   if (!(rho > 0 && rho < 1)) bad('rho', 'must be in (0, 1)');
   if (!(dim >= 1)) bad('dim', 'must be ≥ 1');
+  const pursuit = opts.pursuit ? { ...PURSUIT_DEFAULTS, ...stripUndefined(opts.pursuit) } : null;
+  if (pursuit) {
+    for (const f of ['userK', 'itemPool', 'userPool', 'rounds', 'sweeps'] as const)
+      if (!Number.isInteger(pursuit[f]) || pursuit[f] < 0 || pursuit[f] > o.latents)
+        bad(`pursuit.${f}`, `must be an integer in 0..latents, got ${pursuit[f]}`);
+    if (pursuit.userK < 1) bad('pursuit.userK', 'must be ≥ 1');
+    if (o.activation !== 'topk' || o.batchTopK) bad('pursuit', 'needs activation topk without batchTopK');
+  }
   const { pairSampling: _ps, ...rest } = o;
-  return { ...rest, userK, maxK, rho, matryoshka, pairSources } as ResolvedSaeOptions;
+  return { ...rest, userK, maxK, rho, matryoshka, pairSources, pursuit } as ResolvedSaeOptions;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -13,8 +13,12 @@ export interface SparseCodes {
 }
 
 export function allocSparseCodes(n: number, sae: Sae): SparseCodes {
-  const { latents, activation, k } = sae.config;
-  const cap = activation === 'topk' && k !== undefined ? Math.min(k, latents) : latents;
+  const { latents, activation, k, pursuit } = sae.config;
+  const cap = pursuit
+    ? Math.min(pursuit.k, latents)
+    : activation === 'topk' && k !== undefined
+      ? Math.min(k, latents)
+      : latents;
   return { n, cap, idx: new Int32Array(n * cap), val: new Float32Array(n * cap), count: new Int32Array(n) };
 }
 

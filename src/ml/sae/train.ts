@@ -16,6 +16,7 @@ import {
   type SaeTrainData,
   type SaeTrainOptions,
 } from './options.ts';
+import { refineDictionary } from './refine.ts';
 import { allocSparseCodes, decodeSparseRow, encodeSparse, normaliseRows } from './sparse.ts';
 import type { Sae, SaeConfig, SaePair } from './types.ts';
 
@@ -155,7 +156,36 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
     pair.item.config.threshold = calibrateThreshold(pair.item, data.itemEmb, allItems, o.k);
     pair.user.config.threshold = calibrateThreshold(pair.user, data.userEmb, trainUsers, o.userK);
   }
+  if (o.pursuit) pair = withPursuit(pair, o, data, trainUsers, allItems);
   return { pair, history, options: o };
+}
+
+/**
+ * Switches both sides to pursuit coding (new config objects, the same params) and adapts the dictionary
+ * to it on the training users and all items.
+ */
+function withPursuit(
+  pair: SaePair,
+  o: ResolvedSaeOptions,
+  data: SaeTrainData,
+  trainUsers: Int32Array,
+  allItems: Int32Array,
+): SaePair {
+  const p = o.pursuit as NonNullable<ResolvedSaeOptions['pursuit']>;
+  const user: Sae = {
+    ...pair.user,
+    config: { ...pair.user.config, pursuit: { k: p.userK, pool: p.userPool } },
+  };
+  const item: Sae = { ...pair.item, config: { ...pair.item.config, pursuit: { k: o.k, pool: p.itemPool } } };
+  const userSide = { sae: user, emb: data.userEmb, rows: trainUsers };
+  const itemSide = { sae: item, emb: data.itemEmb, rows: allItems };
+  const refine = { rounds: p.rounds, sweeps: p.sweeps, signal: o.signal };
+  if (pair.shared) refineDictionary([userSide, itemSide], refine);
+  else {
+    refineDictionary([userSide], refine);
+    refineDictionary([itemSide], refine);
+  }
+  return { shared: pair.shared, user, item };
 }
 
 /**

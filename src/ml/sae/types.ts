@@ -20,6 +20,18 @@ export interface SaeConfig {
    * threshold, calibrated so the mean item L0 equals k (`k` then caps each row).
    */
   threshold?: number;
+  /**
+   * Codes by non-negative matching pursuit over the tied dictionary instead of the encoder (pursuit.ts);
+   * absent = the encoder. Set after training (train.ts, refine.ts); the encoder still picks the pool.
+   */
+  pursuit?: PursuitConfig;
+}
+
+export interface PursuitConfig {
+  /** Atoms per code (at most). */
+  k: number;
+  /** Candidates: the encoder's `pool` strongest latents of the row; 0 = every latent. */
+  pool: number;
 }
 
 export interface SaeParams {

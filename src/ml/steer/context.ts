@@ -2,8 +2,8 @@ import type { ModelBundle } from '../bundle.ts';
 import { neuronLabels } from '../explain/compact.ts';
 import { scorerFor } from '../models/scorer.ts';
 import type { PairScorer, Recommender } from '../models/types.ts';
-import { decode, encode } from '../sae/model.ts';
-import { allocSparseCodes, encodeSparse, normaliseRows, type SparseCodes } from '../sae/sparse.ts';
+import { decode, encode, inferSparse } from '../sae/model.ts';
+import { allocSparseCodes, normaliseRows, type SparseCodes } from '../sae/sparse.ts';
 import type { Sae } from '../sae/types.ts';
 import { CANDIDATES_PER_USER, CandidateLists } from './candidates.ts';
 
@@ -156,7 +156,7 @@ export class SteerContext {
     this.rowInput ??= new Float32Array(this.dim);
     this.rowCodes ??= allocSparseCodes(1, sae);
     normaliseRows(sae, vec, ZERO_ROW, this.rowInput);
-    encodeSparse(sae, this.rowInput, 1, this.rowCodes);
+    inferSparse(sae, this.rowInput, 1, this.rowCodes);
     const z = new Float32Array(this.latents);
     const { idx, val, count } = this.rowCodes;
     for (let a = 0; a < count[0]; a++) z[idx[a]] = val[a];

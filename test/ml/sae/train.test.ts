@@ -182,6 +182,35 @@ describe('trainSae', () => {
     expect(() => trainSae(data, { ...small, signal: ctl.signal })).toThrow();
   });
 
+  it('pursuit: serves pursuit codes (users k, items pooled) that reconstruct better than the encoder', () => {
+    const { data } = fixture();
+    const opts = { ...small, epochs: 10, k: 2 };
+    const plain = trainSae(data, opts);
+    const pursuit = trainSae(data, { ...opts, pursuit: { userK: 4, itemPool: 6 } });
+    expect(pursuit.user.config.pursuit).toEqual({ k: 4, pool: 0 });
+    expect(pursuit.item.config.pursuit).toEqual({ k: 2, pool: 6 });
+    expect(pursuit.user.params.W).toBe(pursuit.item.params.W);
+    const ev = (pair: typeof plain) => {
+      const r = reconstructAll(pair, data.userEmb, data.itemEmb, data.nUsers, data.nItems);
+      return {
+        items: explainedVariance(data.itemEmb, r.itemRecon, data.nItems, DIM),
+        users: explainedVariance(data.userEmb, r.userRecon, data.nUsers, DIM),
+        maxItemL0: Math.max(
+          ...Array.from(
+            { length: data.nItems },
+            (_, i) => r.itemCodes.subarray(i * 24, i * 24 + 24).filter((z) => z > 0).length,
+          ),
+        ),
+      };
+    };
+    const a = ev(plain);
+    const b = ev(pursuit);
+    expect(b.items).toBeGreaterThan(a.items);
+    expect(b.users).toBeGreaterThan(a.users);
+    expect(b.maxItemL0).toBeLessThanOrEqual(2);
+    expect(() => trainSae(data, { ...opts, pursuit: { userK: 0 } })).toThrow(/pursuit.userK/);
+  });
+
   it('rejects out-of-range options with BAD_CONFIG naming the option', () => {
     const { data } = fixture();
     try {
@@ -199,13 +228,20 @@ describe('trainSae', () => {
 describe('saveSae / loadSae', () => {
   it('round-trips shared, shared-with-userK and per-side SAEs exactly', () => {
     const { data } = fixture();
-    for (const opts of [{}, { userK: 5 }, { shared: false }, { userK: 5, sidePreBias: true }]) {
+    for (const opts of [
+      {},
+      { userK: 5 },
+      { shared: false },
+      { userK: 5, sidePreBias: true },
+      { pursuit: {} },
+    ]) {
       const pair = trainSae(data, { ...small, epochs: 2, ...opts });
       const back = loadSae(saveSae(pair));
       expect(back.shared).toBe(pair.shared);
       expect(back.user.config).toEqual(pair.user.config);
       expect(back.item.config).toEqual(pair.item.config);
-      if (pair.shared && !('sidePreBias' in opts)) expect(back.user.params).toBe(back.item.params);
+      if (pair.shared && !('sidePreBias' in opts) && !('pursuit' in opts))
+        expect(back.user.params).toBe(back.item.params);
       if (pair.shared) expect(back.user.params.W).toBe(back.item.params.W);
       expect(Array.from(back.item.params.bPre)).toEqual(Array.from(pair.item.params.bPre));
       const a = encodeAll(pair, data.userEmb, data.itemEmb, data.nUsers, data.nItems);

@@ -1,0 +1,144 @@
+import type { Cancellation } from '../core/progress.ts';
+import { pursueSparse } from './pursuit.ts';
+import { allocSparseCodes, normaliseRows, type SparseCodes } from './sparse.ts';
+import type { Sae } from './types.ts';
+
+/** Rows one SAE codes during refinement: rows of `emb` [· × inputDim], coded with `sae.config.pursuit`. */
+export interface RefineSide {
+  sae: Sae;
+  emb: Float32Array;
+  rows: Int32Array;
+}
+
+export interface RefineOptions {
+  /** Code-then-update rounds. */
+  rounds: number;
+  /** Gauss–Seidel sweeps over the atoms per round. */
+  sweeps: number;
+  signal?: Cancellation;
+}
+
+/**
+ * Adapts a trained tied dictionary to pursuit coding (alternating minimisation, the K-SVD dictionary
+ * step): each round codes every row by pursuit, then moves every used atom to its least-squares optimum
+ * with all codes held fixed, one atom at a time (so the loss never rises within a round). Every side must
+ * share the same W (one shared SAE, or one side of a per-side pair). Returns the relative squared error
+ * Σ‖x̂ − Wᵀz‖² / Σ‖x̂‖² (normalised space) after each round.
+ */
+export function refineDictionary(sides: RefineSide[], opts: RefineOptions): number[] {
+  const W = sides[0].sae.params.W;
+  if (sides.some((s) => s.sae.params.W !== W)) throw new Error('refineDictionary: sides must share W');
+  const { inputDim: d, latents: m } = sides[0].sae.config;
+  const inputs = sides.map((s) => {
+    const xh = new Float32Array(s.rows.length * d);
+    normaliseRows(s.sae, s.emb, s.rows, xh);
+    return xh;
+  });
+  const errors: number[] = [];
+  for (let round = 0; round < opts.rounds; round++) {
+    opts.signal?.throwIfAborted();
+    const coded = sides.map((s, q) => {
+      const n = s.rows.length;
+      const codes = allocSparseCodes(n, s.sae);
+      pursueSparse(s.sae, inputs[q], n, codes, pursuitOf(s.sae));
+      return { codes, residual: residuals(W, d, inputs[q], codes) };
+    });
+    const uses = atomUses(
+      coded.map((c) => c.codes),
+      m,
+    );
+    for (let sweep = 0; sweep < opts.sweeps; sweep++) updateAtoms(W, d, m, coded, uses);
+    let err = 0;
+    let norm = 0;
+    coded.forEach((c, q) => {
+      for (let i = 0; i < c.residual.length; i++) err += c.residual[i] * c.residual[i];
+      for (const v of inputs[q]) norm += v * v;
+    });
+    errors.push(norm > 0 ? err / norm : 0);
+  }
+  return errors;
+}
+
+function pursuitOf(sae: Sae) {
+  const p = sae.config.pursuit;
+  if (!p) throw new Error('refineDictionary: every side needs config.pursuit');
+  return p;
+}
+
+/** x̂ − Wᵀz per row [n × d]. */
+function residuals(W: Float32Array, d: number, xh: Float32Array, codes: SparseCodes): Float64Array {
+  const r = Float64Array.from(xh);
+  for (let i = 0; i < codes.n; i++) {
+    const o = i * codes.cap;
+    for (let a = 0; a < codes.count[i]; a++) {
+      const z = codes.val[o + a];
+      const wo = codes.idx[o + a] * d;
+      for (let c = 0; c < d; c++) r[i * d + c] -= z * W[wo + c];
+    }
+  }
+  return r;
+}
+
+/** For every atom, the (side, row, activation) entries that use it, as flat CSR arrays. */
+interface AtomUses {
+  start: Int32Array; // [m + 1]
+  side: Int32Array;
+  row: Int32Array;
+  value: Float64Array;
+}
+
+function atomUses(all: SparseCodes[], m: number): AtomUses {
+  const start = new Int32Array(m + 1);
+  for (const codes of all)
+    for (let i = 0; i < codes.n; i++)
+      for (let a = 0; a < codes.count[i]; a++) start[codes.idx[i * codes.cap + a] + 1]++;
+  for (let j = 0; j < m; j++) start[j + 1] += start[j];
+  const total = start[m];
+  const fill = start.slice(0, m);
+  const side = new Int32Array(total);
+  const row = new Int32Array(total);
+  const value = new Float64Array(total);
+  all.forEach((codes, q) => {
+    for (let i = 0; i < codes.n; i++)
+      for (let a = 0; a < codes.count[i]; a++) {
+        const p = fill[codes.idx[i * codes.cap + a]]++;
+        side[p] = q;
+        row[p] = i;
+        value[p] = codes.val[i * codes.cap + a];
+      }
+  });
+  return { start, side, row, value };
+}
+
+/** One Gauss–Seidel sweep: w_j ← Σ z·(r + z·w_j) / Σ z² over the rows using atom j; residuals kept exact. */
+function updateAtoms(
+  W: Float32Array,
+  d: number,
+  m: number,
+  coded: { residual: Float64Array }[],
+  uses: AtomUses,
+): void {
+  const num = new Float64Array(d);
+  for (let j = 0; j < m; j++) {
+    const s = uses.start[j];
+    const e = uses.start[j + 1];
+    if (s === e) continue;
+    num.fill(0);
+    let den = 0;
+    const wo = j * d;
+    for (let p = s; p < e; p++) {
+      const r = coded[uses.side[p]].residual;
+      const ro = uses.row[p] * d;
+      const z = uses.value[p];
+      for (let c = 0; c < d; c++) num[c] += z * (r[ro + c] + z * W[wo + c]);
+      den += z * z;
+    }
+    if (!(den > 0)) continue;
+    for (let c = 0; c < d; c++) {
+      const old = W[wo + c];
+      W[wo + c] = num[c] / den;
+      const delta = old - W[wo + c]; // of the stored (float32) value, so residuals stay exact
+      for (let p = s; p < e; p++) coded[uses.side[p]].residual[uses.row[p] * d + c] += uses.value[p] * delta;
+    }
+  }
+}
