@@ -15,6 +15,12 @@ export interface RefineOptions {
   rounds: number;
   /** Gauss–Seidel sweeps over the atoms per round. */
   sweeps: number;
+  /**
+   * Atoms that the codes of side `side` use on fewer than `minFires` rows are re-initialised at that
+   * side's worst-reconstructed rows (every round but the last, so the last one fits them), as the SAE's
+   * own resampling does for the encoder: an atom no row uses is a dead neuron.
+   */
+  resample?: { side: number; minFires: number };
   signal?: Cancellation;
 }
 
@@ -55,6 +61,9 @@ export function refineDictionary(sides: RefineSide[], opts: RefineOptions): numb
       for (const v of inputs[q]) norm += v * v;
     });
     errors.push(norm > 0 ? err / norm : 0);
+    const rs = opts.resample;
+    if (rs && round + 1 < opts.rounds)
+      resampleUnused(sides[rs.side].sae, coded[rs.side].codes, inputs[rs.side], coded[rs.side].residual, rs.minFires);
   }
   return errors;
 }
@@ -141,4 +150,47 @@ function updateAtoms(
       for (let p = s; p < e; p++) coded[uses.side[p]].residual[uses.row[p] * d + c] += uses.value[p] * delta;
     }
   }
+}
+
+/** Atoms used by fewer than `minFires` rows → the worst-reconstructed rows' directions (scaled to the live atoms' mean norm). */
+function resampleUnused(
+  sae: Sae,
+  codes: SparseCodes,
+  xh: Float32Array,
+  residual: Float64Array,
+  minFires: number,
+): number {
+  const { inputDim: d, latents: m } = sae.config;
+  const { W, bEnc } = sae.params;
+  const fires = new Int32Array(m);
+  for (let i = 0; i < codes.n; i++)
+    for (let a = 0; a < codes.count[i]; a++) fires[codes.idx[i * codes.cap + a]]++;
+  const unused: number[] = [];
+  let liveNorm = 0;
+  for (let j = 0; j < m; j++) {
+    if (fires[j] < minFires) {
+      unused.push(j);
+      continue;
+    }
+    let q = 0;
+    for (let c = 0; c < d; c++) q += W[j * d + c] ** 2;
+    liveNorm += Math.sqrt(q);
+  }
+  if (unused.length === 0 || unused.length === m) return 0;
+  liveNorm /= m - unused.length;
+  const err = Float64Array.from({ length: codes.n }, (_, i) => {
+    let e = 0;
+    for (let c = 0; c < d; c++) e += residual[i * d + c] ** 2;
+    return e;
+  });
+  const worst = Array.from({ length: codes.n }, (_, i) => i).sort((a, b) => err[b] - err[a] || a - b);
+  unused.forEach((j, t) => {
+    const r = worst[t % worst.length];
+    let q = 0;
+    for (let c = 0; c < d; c++) q += xh[r * d + c] ** 2;
+    const f = liveNorm / Math.sqrt(q || 1);
+    for (let c = 0; c < d; c++) W[j * d + c] = xh[r * d + c] * f;
+    bEnc[j] = 0;
+  });
+  return unused.length;
 }

@@ -180,10 +180,12 @@ function withPursuit(
   const userSide = { sae: user, emb: data.userEmb, rows: trainUsers };
   const itemSide = { sae: item, emb: data.itemEmb, rows: allItems };
   const refine = { rounds: p.rounds, sweeps: p.sweeps, signal: o.signal };
-  if (pair.shared) refineDictionary([userSide, itemSide], refine);
+  const resample = (side: number) =>
+    o.resampleDead ? { resample: { side, minFires: Math.max(1, o.minItemFires) } } : {};
+  if (pair.shared) refineDictionary([userSide, itemSide], { ...refine, ...resample(1) });
   else {
     refineDictionary([userSide], refine);
-    refineDictionary([itemSide], refine);
+    refineDictionary([itemSide], { ...refine, ...resample(0) });
   }
   return { shared: pair.shared, user, item };
 }
