@@ -15,7 +15,7 @@ import type {
   WorkerOutput,
 } from './protocol.ts';
 import { type RecoveryReport, recoverInterrupted } from './recovery.ts';
-import { spawnTsWorker } from './spawn.ts';
+import { type JobPriority, spawnTsWorker } from './spawn.ts';
 
 const WORKER_ENTRY = new URL('./worker.ts', import.meta.url);
 
@@ -32,6 +32,8 @@ export interface JobRunnerOptions {
   workers?: number;
   /** This process's identity in job rows (default a random UUID). */
   instanceId?: string;
+  /** CPU priority of job threads (default 'idle', see spawn.ts). */
+  priority?: JobPriority;
   logger?: JobLogger;
   /** How often running jobs' heartbeats are written and other processes' cancels are read (2000). */
   heartbeatMs?: number;
@@ -202,7 +204,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     let worker: Worker;
     try {
       const data: WorkerData = { input, cancelFlag, commit: workerCommit };
-      worker = spawnTsWorker(WORKER_ENTRY, data, transfer);
+      worker = spawnTsWorker(WORKER_ENTRY, data, transfer, opts.priority);
     } catch (err) {
       settle(job, Date.now(), {
         kind: 'failed',

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { JOB_PRIORITIES, type JobPriority } from '../jobs/spawn.ts';
 
 /** Service configuration: environment variables, optionally added to by a JSON config file. */
 export interface ServerConfig {
@@ -27,6 +28,8 @@ export interface ServerConfig {
    * process also runs the jobs and every process follows model activations through the store.
    */
   processes: number;
+  /** CPU priority of job threads: idle (SCHED_IDLE), low (nice 10) or normal. */
+  jobPriority: JobPriority;
 }
 
 /** A configuration value that failed validation; `variable` names it. */
@@ -54,6 +57,7 @@ const KNOWN = [
   'PRISM_LOG_LEVEL',
   'PRISM_REC_CACHE',
   'PRISM_PROCESSES',
+  'PRISM_JOB_PRIORITY',
 ] as const;
 
 /**
@@ -83,6 +87,7 @@ export function parseConfig(src: Source): ServerConfig {
     bodyLimit: int(src, 'PRISM_BODY_LIMIT', 256 * 1024, 1024, 64 * 1024 * 1024),
     recCacheSize: int(src, 'PRISM_REC_CACHE', 10_000, 0, 10_000_000),
     processes: int(src, 'PRISM_PROCESSES', 1, 1, 64),
+    jobPriority: oneOf(src, 'PRISM_JOB_PRIORITY', 'idle', JOB_PRIORITIES),
     logLevel: oneOf(src, 'PRISM_LOG_LEVEL', 'info', [
       'fatal',
       'error',
@@ -147,12 +152,12 @@ function nonEmpty(src: Source, name: string, dflt: string): string {
   return raw.trim();
 }
 
-function oneOf(src: Source, name: string, dflt: string, allowed: string[]): string {
+function oneOf<T extends string>(src: Source, name: string, dflt: T, allowed: readonly T[]): T {
   const raw = src[name];
   if (raw === undefined || raw === '') return dflt;
-  if (!allowed.includes(raw))
+  if (!(allowed as readonly string[]).includes(raw))
     throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
-  return raw;
+  return raw as T;
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };

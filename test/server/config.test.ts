@@ -49,6 +49,7 @@ describe('configuration', () => {
       ['PRISM_RATE_LIMIT', 'fast'],
       ['PRISM_READS_OPEN', 'perhaps'],
       ['PRISM_BOOTSTRAP', '  '],
+      ['PRISM_JOB_PRIORITY', 'urgent'],
     ]) {
       let err: unknown;
       try {

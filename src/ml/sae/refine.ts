@@ -63,7 +63,13 @@ export function refineDictionary(sides: RefineSide[], opts: RefineOptions): numb
     errors.push(norm > 0 ? err / norm : 0);
     const rs = opts.resample;
     if (rs && round + 1 < opts.rounds)
-      resampleUnused(sides[rs.side].sae, coded[rs.side].codes, inputs[rs.side], coded[rs.side].residual, rs.minFires);
+      resampleUnused(
+        sides[rs.side].sae,
+        coded[rs.side].codes,
+        inputs[rs.side],
+        coded[rs.side].residual,
+        rs.minFires,
+      );
   }
   return errors;
 }

@@ -35,6 +35,7 @@ export default fp(
     const runner = createJobRunner({
       store: app.store,
       workers: opts.config.workers,
+      priority: opts.config.jobPriority,
       logger: app.log,
       heartbeatMs: jobOpts.heartbeatMs,
       staleMs: jobOpts.staleMs,
