@@ -40,11 +40,14 @@ export type RecommendationsQueryT = Static<typeof RecommendationsQuery>;
 export const Contribution = Type.Object({
   neuron: Type.Integer(),
   label: Type.String({ description: 'Concept label ("" when unlabelled)' }),
-  side: Type.Union([Type.Literal('user'), Type.Literal('item')]),
-  activation: Type.Number(),
+  // An enum rather than a union of literals: the serialiser then writes it as a plain string, where a union
+  // would make it try each branch with a validator per neuron (the hot path of explain=true).
+  side: Type.String({ enum: ['user', 'item'], description: 'Whose code the neuron was read from' }),
+  activation: Type.Number({ description: "The neuron's activation in that code" }),
   contribution: Type.Number({ description: 'Signed share of the score' }),
 });
 
+/** Numbers in explanations and scores are rounded to 6 decimals (float32 inputs carry about 7 digits). */
 export const Explanation = Type.Object({
   method: Type.String({ description: 'mf-exact or ncf-integrated-gradients' }),
   neurons: Type.Array(Contribution, { description: 'Largest contributions by magnitude' }),
@@ -57,7 +60,9 @@ export const Explanation = Type.Object({
 export const RecommendedItem = Type.Object({
   itemId: Type.String(),
   title: Type.String(),
-  score: Type.Number(),
+  score: Type.Number({
+    description: 'The ranking score (MF: dot product + biases; NCF: logit), rounded to 6 decimals',
+  }),
   rank: Type.Integer({ minimum: 1 }),
   explanation: Type.Optional(Explanation),
 });

@@ -83,7 +83,10 @@ export class RecommendationService {
     };
     if (result.unsteered) {
       response.unsteered = result.unsteered.items.map(toItem);
-      response.comparison = { rbo: result.unsteered.rbo, kendallTau: result.unsteered.kendallTau };
+      response.comparison = {
+        rbo: round6(result.unsteered.rbo),
+        kendallTau: round6(result.unsteered.kendallTau),
+      };
     }
     return response;
   }
@@ -93,8 +96,14 @@ export class RecommendationService {
   }
 }
 
+/**
+ * Rounds to 6 decimals: the embeddings are float32 (about 7 significant digits), so the 17 digits of a
+ * double are noise, and they were half of an explained response's bytes.
+ */
+const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+
 function toItem(r: RecommendedItem, rank: number): ItemOut {
-  const out: ItemOut = { itemId: r.item, title: r.title, score: r.score, rank: rank + 1 };
+  const out: ItemOut = { itemId: r.item, title: r.title, score: round6(r.score), rank: rank + 1 };
   if (r.explanation) out.explanation = toExplanation(r.explanation);
   return out;
 }
@@ -106,13 +115,13 @@ export function toExplanation(e: Explanation): NonNullable<ItemOut['explanation'
       neuron: c.neuron,
       label: c.label,
       side: c.side,
-      activation: c.activation,
-      contribution: c.value,
+      activation: round6(c.activation),
+      contribution: round6(c.value),
     })),
-    other: e.other,
-    base: e.base,
-    residual: e.residual,
-    completeness: e.completeness,
+    other: round6(e.other),
+    base: round6(e.base),
+    residual: round6(e.residual),
+    completeness: round6(e.completeness),
   };
 }
 

@@ -149,6 +149,7 @@ export interface paths {
                             items: {
                                 itemId: string;
                                 title: string;
+                                /** @description The ranking score (MF: dot product + biases; NCF: logit), rounded to 6 decimals */
                                 score: number;
                                 rank: number;
                                 explanation?: {
@@ -159,7 +160,12 @@ export interface paths {
                                         neuron: number;
                                         /** @description Concept label ("" when unlabelled) */
                                         label: string;
+                                        /**
+                                         * @description Whose code the neuron was read from
+                                         * @enum {string}
+                                         */
                                         side: "user" | "item";
+                                        /** @description The neuron's activation in that code */
                                         activation: number;
                                         /** @description Signed share of the score */
                                         contribution: number;
@@ -177,6 +183,7 @@ export interface paths {
                             unsteered?: {
                                 itemId: string;
                                 title: string;
+                                /** @description The ranking score (MF: dot product + biases; NCF: logit), rounded to 6 decimals */
                                 score: number;
                                 rank: number;
                                 explanation?: {
@@ -187,7 +194,12 @@ export interface paths {
                                         neuron: number;
                                         /** @description Concept label ("" when unlabelled) */
                                         label: string;
+                                        /**
+                                         * @description Whose code the neuron was read from
+                                         * @enum {string}
+                                         */
                                         side: "user" | "item";
+                                        /** @description The neuron's activation in that code */
                                         activation: number;
                                         /** @description Signed share of the score */
                                         contribution: number;
