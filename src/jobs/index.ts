@@ -4,7 +4,8 @@
  * Public API:
  *
  *   createJobRunner({ store, workers?, instanceId?, logger?, heartbeatMs?, staleMs?, pollMs?,
- *                     cancelGraceMs?, progressThrottleMs?, commitInWorker?, isPidAlive? }): JobRunner
+ *                     cancelGraceMs?, progressThrottleMs?, commitInWorker?, isPidAlive?,
+ *                     priority?: 'idle' | 'low' | 'normal' }): JobRunner   // see priority.ts
  *     runner.enqueue(type: JobType, params?: JobParams, { maxAttempts? }?): Job     // throws JobParamsError (field) / StoreError('NOT_FOUND')
  *     runner.cancel(id: number): Job | null          // null = unknown id
  *     runner.get(id: number): Job | null
@@ -48,6 +49,7 @@
  */
 export { bootstrapSpecFromEnv, ensureBootstrapModel } from './bootstrap.ts';
 export { JobParamsError, normaliseJobParams } from './params.ts';
+export { JOB_PRIORITIES, type JobPriority } from './priority.ts';
 export { STAGE_PLANS } from './progress.ts';
 export type { RecoveryReport } from './recovery.ts';
 export {

@@ -3,6 +3,7 @@
  * Uint8Arrays whose buffers are transferred, not copied.
  */
 import type { JobParams, JobTimings, JobType, Metrics, ModelKind, RecommenderKind } from '../store/types.ts';
+import type { JobPriority } from './priority.ts';
 
 /** The model version a train-sae / evaluate / label job starts from, with its stored artifacts. */
 export interface BaseModelInput {
@@ -59,6 +60,8 @@ export interface WorkerData {
    * the main thread never blocks on writing megabytes of artifacts; null = post them back instead.
    */
   commit: { dbPath: string; ownerInstance: string } | null;
+  /** CPU priority the worker thread gives itself (priority.ts). */
+  priority: JobPriority;
 }
 
 export type ToWorker = { type: 'cancel' };

@@ -6,6 +6,7 @@ import { readBaseModel } from './base.ts';
 import { createCancelFlag, raiseCancelFlag } from './cancel-flag.ts';
 import { CommitRefused, commitJobOutput } from './commit.ts';
 import { normaliseJobParams } from './params.ts';
+import type { JobPriority } from './priority.ts';
 import type {
   BaseModelInput,
   FromWorker,
@@ -15,7 +16,7 @@ import type {
   WorkerOutput,
 } from './protocol.ts';
 import { type RecoveryReport, recoverInterrupted } from './recovery.ts';
-import { type JobPriority, spawnTsWorker } from './spawn.ts';
+import { spawnTsWorker } from './spawn.ts';
 
 const WORKER_ENTRY = new URL('./worker.ts', import.meta.url);
 
@@ -32,7 +33,7 @@ export interface JobRunnerOptions {
   workers?: number;
   /** This process's identity in job rows (default a random UUID). */
   instanceId?: string;
-  /** CPU priority of job threads (default 'idle', see spawn.ts). */
+  /** CPU priority of job threads (default 'normal'; the server passes PRISM_JOB_PRIORITY, see priority.ts). */
   priority?: JobPriority;
   logger?: JobLogger;
   /** How often running jobs' heartbeats are written and other processes' cancels are read (2000). */
@@ -203,8 +204,13 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     const cancelFlag = createCancelFlag();
     let worker: Worker;
     try {
-      const data: WorkerData = { input, cancelFlag, commit: workerCommit };
-      worker = spawnTsWorker(WORKER_ENTRY, data, transfer, opts.priority);
+      const data: WorkerData = {
+        input,
+        cancelFlag,
+        commit: workerCommit,
+        priority: opts.priority ?? 'normal',
+      };
+      worker = spawnTsWorker(WORKER_ENTRY, data, transfer);
     } catch (err) {
       settle(job, Date.now(), {
         kind: 'failed',

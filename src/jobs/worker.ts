@@ -10,13 +10,15 @@ import { openStore } from '../store/index.ts';
 import { readBaseModel } from './base.ts';
 import { signalFromFlag } from './cancel-flag.ts';
 import { CommitRefused, commitJobOutput } from './commit.ts';
+import { applyThreadPriority, raiseForCommit } from './priority.ts';
 import type { FromWorker, ToWorker, WorkerData, WorkerInput, WorkerOutput } from './protocol.ts';
 import { runJobStages } from './stages.ts';
 
 const port = parentPort;
 if (!port) throw new Error('src/jobs/worker.ts must run in a worker thread');
 
-const { input, cancelFlag, commit } = workerData as WorkerData;
+const { input, cancelFlag, commit, priority } = workerData as WorkerData;
+applyThreadPriority(priority);
 const { signal, controller } = signalFromFlag(cancelFlag);
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'cancel') controller.abort(new MlError('CANCELLED', 'job cancelled'));
@@ -25,6 +27,7 @@ const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage
 
 function save(output: WorkerOutput, target: NonNullable<WorkerData['commit']>): FromWorker {
   signal.throwIfAborted();
+  if (priority !== 'normal') raiseForCommit();
   const store = openStore(target.dbPath, { migrate: false });
   try {
     const job = {

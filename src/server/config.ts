@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { JOB_PRIORITIES, type JobPriority } from '../jobs/spawn.ts';
+import { JOB_PRIORITIES, type JobPriority } from '../jobs/priority.ts';
 
 /** Service configuration: environment variables, optionally added to by a JSON config file. */
 export interface ServerConfig {

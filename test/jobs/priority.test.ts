@@ -1,15 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type JobPriority, priorityPrelude } from '../../src/jobs/spawn.ts';
+import type { JobPriority } from '../../src/jobs/priority.ts';
+import { spawnTsWorker } from '../../src/jobs/spawn.ts';
+import { threadSchedule } from './fixtures/priority-probe.ts';
 
-/** Runs the prelude in a real worker thread and reads that thread's scheduling policy and niceness. */
-function threadSchedule(priority: JobPriority): Promise<{ policy: number; nice: number }> {
-  const probe = `${priorityPrelude(priority)}
-    const f = require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
-    require('node:worker_threads').parentPort.postMessage({ nice: Number(f[16]), policy: Number(f[38]) });`;
+type Schedule = { policy: number; nice: number };
+
+/** Runs the probe in a real worker thread: its schedule after applyThreadPriority, then after raiseForCommit. */
+function probe(priority: JobPriority): Promise<{ applied: Schedule; raised: Schedule }> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(probe, { eval: true });
+    const w = spawnTsWorker(new URL('./fixtures/priority-probe.ts', import.meta.url), priority);
     w.once('message', (m) => {
       resolve(m);
       void w.terminate();
@@ -19,21 +19,27 @@ function threadSchedule(priority: JobPriority): Promise<{ policy: number; nice: 
 }
 
 const linux = process.platform === 'linux' && existsSync('/proc/thread-self/stat');
+const hasChrt = ['/usr/bin/chrt', '/bin/chrt', '/usr/local/bin/chrt'].some((p) => existsSync(p));
 const SCHED_OTHER = 0;
 const SCHED_IDLE = 5;
+const root = process.getuid?.() === 0;
 
 describe.skipIf(!linux)('job thread priority (Linux)', () => {
-  it('idle puts only the job thread in SCHED_IDLE (niceness 19 without chrt), normal leaves it alone', async () => {
-    const idle = await threadSchedule('idle');
-    const hasChrt = ['/usr/bin/chrt', '/bin/chrt'].some((p) => existsSync(p));
-    if (hasChrt) expect(idle.policy).toBe(SCHED_IDLE);
-    else expect(idle.nice).toBe(19);
-    const normal = await threadSchedule('normal');
-    expect(normal).toEqual({ policy: SCHED_OTHER, nice: 0 });
-    const low = await threadSchedule('low');
-    expect(low).toEqual({ policy: SCHED_OTHER, nice: 10 });
-    // The test's own thread is untouched.
-    const own = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
-    expect(Number(own[38])).toBe(SCHED_OTHER);
+  it('idle: SCHED_IDLE (niceness 19 without chrt) for the job thread only, normal again for the commit', async () => {
+    const before = threadSchedule();
+    const { applied, raised } = await probe('idle');
+    if (hasChrt) expect(applied.policy).toBe(SCHED_IDLE);
+    expect(applied.nice).toBe(19);
+    expect(raised.policy).toBe(SCHED_OTHER);
+    if (root) expect(raised.nice).toBe(0);
+    expect(threadSchedule()).toEqual(before); // the calling thread is untouched
+  });
+
+  it('low is niceness 10 under the normal policy; normal changes nothing', async () => {
+    const before = threadSchedule();
+    const low = await probe('low');
+    expect(low.applied).toEqual({ policy: SCHED_OTHER, nice: Math.max(10, before.nice) });
+    const normal = await probe('normal');
+    expect(normal.applied).toEqual(before);
   });
 });

@@ -14,7 +14,9 @@ describe('configuration', () => {
       bootstrap: 'synthetic',
       rateLimit: null,
       readsOpen: true,
+      jobPriority: 'idle',
     });
+    expect(parseConfig({ PRISM_JOB_PRIORITY: 'low' }).jobPriority).toBe('low');
   });
 
   it('parses every variable', () => {

@@ -28,7 +28,7 @@ describe('start-up', () => {
   it('on a fresh database: live at once, not ready until the bootstrap pipeline has trained a model', async () => {
     const dbPath = join(mkdtempSync(join(tmpdir(), 'prism-fresh-')), 'nested', 'prism.db');
     const app = await buildApp({
-      config: { dbPath, bootstrap: SMALL.data as string },
+      config: { dbPath, bootstrap: SMALL.data as string, jobPriority: 'normal' },
       jobs: { bootstrap: true },
     });
     opened.push({ app });
@@ -60,7 +60,7 @@ describe('start-up', () => {
     await app.close();
     opened.length = 0;
     const again = await buildApp({
-      config: { dbPath, bootstrap: SMALL.data as string },
+      config: { dbPath, bootstrap: SMALL.data as string, jobPriority: 'normal' },
       jobs: { bootstrap: true },
     });
     opened.push({ app: again });
@@ -77,7 +77,7 @@ describe('start-up', () => {
     store.close();
 
     const reopened = openStore(path);
-    const app = await buildApp({ store: reopened, jobs: {} });
+    const app = await buildApp({ store: reopened, jobs: {}, config: { jobPriority: 'normal' } });
     opened.push({ app, store: reopened });
     const failed = (await app.inject({ url: `/v1/jobs/${spent.id}` })).json();
     expect(failed.status).toBe('failed');
@@ -93,7 +93,7 @@ describe('start-up', () => {
 
   it('on close, requeues the job it was running (graceful shutdown)', async () => {
     const { store } = await copyOfTemplate();
-    const app = await buildApp({ store, jobs: {} });
+    const app = await buildApp({ store, jobs: {}, config: { jobPriority: 'normal' } });
     const slow = {
       data: 'synthetic:users=1500,items=600,seed=2',
       dim: 16,

@@ -42,7 +42,11 @@ export const Contribution = Type.Object({
   label: Type.String({ description: 'Concept label ("" when unlabelled)' }),
   // An enum rather than a union of literals: the serialiser then writes it as a plain string, where a union
   // would make it try each branch with a validator per neuron (the hot path of explain=true).
-  side: Type.String({ enum: ['user', 'item'], description: 'Whose code the neuron was read from' }),
+  side: Type.Unsafe<'user' | 'item'>({
+    type: 'string',
+    enum: ['user', 'item'],
+    description: 'Whose code the neuron was read from',
+  }),
   activation: Type.Number({ description: "The neuron's activation in that code" }),
   contribution: Type.Number({ description: 'Signed share of the score' }),
 });
