@@ -1,5 +1,5 @@
 import { pursueSparse } from './pursuit.ts';
-import { allocSparseCodes, encodeSparse, normaliseRows, type SparseCodes } from './sparse.ts';
+import { allocSparseCodes, codeCapacity, encodeSparse, normaliseRows, type SparseCodes } from './sparse.ts';
 import type { Sae } from './types.ts';
 
 /**
@@ -13,7 +13,8 @@ export function inferSparse(sae: Sae, xh: Float32Array, n: number, codes: Sparse
 
 /**
  * Encodes n rows of x [n × inputDim] into codes [n × latents]. Pure; allocates the output unless
- * `out` is given. TopK keeps the k largest pre-activations (after ReLU) per row.
+ * `out` is given. The encoder's codes (TopK keeps the k largest pre-activations after ReLU), or pursuit's
+ * when the config codes by pursuit (pursuit.ts).
  */
 export function encode(sae: Sae, x: Float32Array, n: number, out?: Float32Array): Float32Array {
   const { inputDim: d, latents: m } = sae.config;
@@ -21,7 +22,7 @@ export function encode(sae: Sae, x: Float32Array, n: number, out?: Float32Array)
   const block = 256;
   const rows = new Int32Array(block);
   const xh = new Float32Array(block * d);
-  const codes = allocSparseCodes(block, sae);
+  const codes = allocSparseCodes(block, sae, codeCapacity(sae));
   for (let r0 = 0; r0 < n; r0 += block) {
     const len = Math.min(block, n - r0);
     for (let q = 0; q < len; q++) rows[q] = r0 + q;

@@ -94,14 +94,18 @@ export interface SaeTrainOptions {
   signal?: Cancellation;
 }
 
+/**
+ * Pursuit coding (pursuit.ts, refine.ts). With Matryoshka prefixes, training still nests them; pursuit
+ * codes ignore the nesting (a prefix of a pursuit code is not fitted on its own).
+ */
 export interface PursuitOptions {
-  /** Atoms per user code (default 12; items use `k`). */
+  /** Atoms per user code (default 12, at most latents; items use `k`). */
   userK?: number;
   /** Item candidates: the encoder's top `itemPool` latents (default 16; 0 = all). */
   itemPool?: number;
   /** User candidates (default 0 = all latents). */
   userPool?: number;
-  /** Dictionary refinement rounds (default 3) and atom sweeps per round (default 3). */
+  /** Dictionary refinement rounds (default 4) and atom sweeps per round (default 3). */
   rounds?: number;
   sweeps?: number;
 }
@@ -110,7 +114,7 @@ export const PURSUIT_DEFAULTS: Required<PursuitOptions> = {
   userK: 12,
   itemPool: 16,
   userPool: 0,
-  rounds: 3,
+  rounds: 4,
   sweeps: 3,
 };
 
@@ -190,12 +194,28 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
   const rho = opts.rho ?? (o.activation === 'topk' ? o.k / o.latents : 0.05);
   if (!(rho > 0 && rho < 1)) bad('rho', 'must be in (0, 1)');
   if (!(dim >= 1)) bad('dim', 'must be ≥ 1');
-  const pursuit = opts.pursuit ? { ...PURSUIT_DEFAULTS, ...stripUndefined(opts.pursuit) } : null;
+  const pursuit = opts.pursuit
+    ? {
+        ...PURSUIT_DEFAULTS,
+        userK: Math.min(PURSUIT_DEFAULTS.userK, o.latents),
+        ...stripUndefined(opts.pursuit),
+      }
+    : null;
   if (pursuit) {
-    for (const f of ['userK', 'itemPool', 'userPool', 'rounds', 'sweeps'] as const)
-      if (!Number.isInteger(pursuit[f]) || pursuit[f] < 0 || pursuit[f] > o.latents)
-        bad(`pursuit.${f}`, `must be an integer in 0..latents, got ${pursuit[f]}`);
-    if (pursuit.userK < 1) bad('pursuit.userK', 'must be ≥ 1');
+    const integer = (f: keyof PursuitOptions, lo: number, hi: number) => {
+      const v = pursuit[f];
+      if (!Number.isInteger(v) || v < lo || v > hi)
+        bad(`pursuit.${f}`, `must be an integer in ${lo}..${hi}, got ${v}`);
+    };
+    integer('userK', 1, o.latents);
+    integer('itemPool', 0, o.latents);
+    integer('userPool', 0, o.latents);
+    integer('rounds', 0, 100);
+    integer('sweeps', 0, 100);
+    // A pool smaller than the code would silently cap it.
+    if (pursuit.itemPool > 0 && pursuit.itemPool < o.k) bad('pursuit.itemPool', `must be 0 or ≥ k (${o.k})`);
+    if (pursuit.userPool > 0 && pursuit.userPool < pursuit.userK)
+      bad('pursuit.userPool', `must be 0 or ≥ pursuit.userK (${pursuit.userK})`);
     if (o.activation !== 'topk' || o.batchTopK) bad('pursuit', 'needs activation topk without batchTopK');
   }
   const { pairSampling: _ps, ...rest } = o;

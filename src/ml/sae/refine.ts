@@ -1,6 +1,7 @@
 import type { Cancellation } from '../core/progress.ts';
+import { atomFromRow, meanAtomNorm } from './atoms.ts';
 import { pursueSparse } from './pursuit.ts';
-import { allocSparseCodes, normaliseRows, type SparseCodes } from './sparse.ts';
+import { allocSparseCodes, codeCapacity, normaliseRows, type SparseCodes } from './sparse.ts';
 import type { Sae } from './types.ts';
 
 /** Rows one SAE codes during refinement: rows of `emb` [· × inputDim], coded with `sae.config.pursuit`. */
@@ -16,11 +17,13 @@ export interface RefineOptions {
   /** Gauss–Seidel sweeps over the atoms per round. */
   sweeps: number;
   /**
-   * Atoms that the codes of side `side` use on fewer than `minFires` rows are re-initialised at that
+   * Atoms that the codes of `side` use on fewer than `minFires` of its rows are re-initialised at that
    * side's worst-reconstructed rows (every round but the last, so the last one fits them), as the SAE's
-   * own resampling does for the encoder: an atom no row uses is a dead neuron.
+   * own resampling does for the encoder: an atom no row uses is a dead neuron. The new atom points along
+   * the row itself (not its residual), so the encoder ranks it first for that row and pursuit can pick it
+   * from the row's pool.
    */
-  resample?: { side: number; minFires: number };
+  resample?: { side: RefineSide; minFires: number };
   signal?: Cancellation;
 }
 
@@ -40,12 +43,15 @@ export function refineDictionary(sides: RefineSide[], opts: RefineOptions): numb
     normaliseRows(s.sae, s.emb, s.rows, xh);
     return xh;
   });
+  const resampleSide = opts.resample ? sides.indexOf(opts.resample.side) : -1;
+  if (opts.resample && resampleSide < 0)
+    throw new Error('refineDictionary: resample.side must be one of sides');
   const errors: number[] = [];
   for (let round = 0; round < opts.rounds; round++) {
     opts.signal?.throwIfAborted();
     const coded = sides.map((s, q) => {
       const n = s.rows.length;
-      const codes = allocSparseCodes(n, s.sae);
+      const codes = allocSparseCodes(n, s.sae, codeCapacity(s.sae));
       pursueSparse(s.sae, inputs[q], n, codes, pursuitOf(s.sae));
       return { codes, residual: residuals(W, d, inputs[q], codes) };
     });
@@ -61,15 +67,10 @@ export function refineDictionary(sides: RefineSide[], opts: RefineOptions): numb
       for (const v of inputs[q]) norm += v * v;
     });
     errors.push(norm > 0 ? err / norm : 0);
-    const rs = opts.resample;
-    if (rs && round + 1 < opts.rounds)
-      resampleUnused(
-        sides[rs.side].sae,
-        coded[rs.side].codes,
-        inputs[rs.side],
-        coded[rs.side].residual,
-        rs.minFires,
-      );
+    if (resampleSide >= 0 && round + 1 < opts.rounds) {
+      const q = resampleSide;
+      resampleUnused(sides[q].sae, coded[q].codes, inputs[q], coded[q].residual, opts.resample!.minFires);
+    }
   }
   return errors;
 }
@@ -134,6 +135,11 @@ function updateAtoms(
   uses: AtomUses,
 ): void {
   const num = new Float64Array(d);
+  let used = 0;
+  let total = 0;
+  for (let j = 0; j < m; j++) if (uses.start[j + 1] > uses.start[j]) used++;
+  for (const z of uses.value) total += z * z;
+  const minWeight = used > 0 ? (1e-3 * total) / used : 0;
   for (let j = 0; j < m; j++) {
     const s = uses.start[j];
     const e = uses.start[j + 1];
@@ -148,7 +154,8 @@ function updateAtoms(
       for (let c = 0; c < d; c++) num[c] += z * (r[ro + c] + z * W[wo + c]);
       den += z * z;
     }
-    if (!(den > 0)) continue;
+    // An atom used only with tiny coefficients would move by ~residual/z: leave such atoms alone.
+    if (!(den > minWeight)) continue;
     for (let c = 0; c < d; c++) {
       const old = W[wo + c];
       W[wo + c] = num[c] / den;
@@ -172,31 +179,17 @@ function resampleUnused(
   for (let i = 0; i < codes.n; i++)
     for (let a = 0; a < codes.count[i]; a++) fires[codes.idx[i * codes.cap + a]]++;
   const unused: number[] = [];
-  let liveNorm = 0;
-  for (let j = 0; j < m; j++) {
-    if (fires[j] < minFires) {
-      unused.push(j);
-      continue;
-    }
-    let q = 0;
-    for (let c = 0; c < d; c++) q += W[j * d + c] ** 2;
-    liveNorm += Math.sqrt(q);
-  }
+  for (let j = 0; j < m; j++) if (fires[j] < minFires) unused.push(j);
   if (unused.length === 0 || unused.length === m) return 0;
-  liveNorm /= m - unused.length;
+  const liveNorm = meanAtomNorm(W, d, m, (j) => fires[j] >= minFires, 1);
   const err = Float64Array.from({ length: codes.n }, (_, i) => {
     let e = 0;
     for (let c = 0; c < d; c++) e += residual[i * d + c] ** 2;
     return e;
   });
   const worst = Array.from({ length: codes.n }, (_, i) => i).sort((a, b) => err[b] - err[a] || a - b);
-  unused.forEach((j, t) => {
-    const r = worst[t % worst.length];
-    let q = 0;
-    for (let c = 0; c < d; c++) q += xh[r * d + c] ** 2;
-    const f = liveNorm / Math.sqrt(q || 1);
-    for (let c = 0; c < d; c++) W[j * d + c] = xh[r * d + c] * f;
-    bEnc[j] = 0;
-  });
-  return unused.length;
+  // One row per atom: with more unused atoms than rows, the rest stay as they are.
+  const count = Math.min(unused.length, worst.length);
+  for (let t = 0; t < count; t++) atomFromRow(W, bEnc, unused[t], xh, worst[t], d, liveNorm);
+  return count;
 }

@@ -50,6 +50,15 @@ export function loadSae(bytes: Uint8Array): SaePair {
       return x;
     };
     const { inputDim: d, latents: m } = config;
+    const p = config.pursuit;
+    const inRange = (v: unknown, lo: number) =>
+      Number.isInteger(v) && (v as number) >= lo && (v as number) <= m;
+    if (p && !(inRange(p.k, 1) && inRange(p.pool, 0)))
+      throw new MlError(
+        'BAD_ARTIFACT',
+        `sae artifact: ${side} pursuit config ${JSON.stringify(p)} is invalid`,
+        'pursuit',
+      );
     return {
       kind: 'sae',
       config,

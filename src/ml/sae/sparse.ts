@@ -12,14 +12,24 @@ export interface SparseCodes {
   count: Int32Array; // [n] active latents per row
 }
 
-export function allocSparseCodes(n: number, sae: Sae): SparseCodes {
-  const { latents, activation, k, pursuit } = sae.config;
-  const cap = pursuit
-    ? Math.min(pursuit.k, latents)
-    : activation === 'topk' && k !== undefined
-      ? Math.min(k, latents)
-      : latents;
+/**
+ * Codes for n rows holding up to `cap` latents each. `encodeSparse` keeps the `cap` strongest (its TopK),
+ * so the default is the encoder's own k; inference with pursuit passes `codeCapacity(sae)`.
+ */
+export function allocSparseCodes(n: number, sae: Sae, cap = encoderCapacity(sae)): SparseCodes {
   return { n, cap, idx: new Int32Array(n * cap), val: new Float32Array(n * cap), count: new Int32Array(n) };
+}
+
+/** Latents the encoder keeps per row: k for TopK, all for ReLU. */
+export function encoderCapacity(sae: Sae): number {
+  const { latents, activation, k } = sae.config;
+  return activation === 'topk' && k !== undefined ? Math.min(k, latents) : latents;
+}
+
+/** Latents a served code may hold: pursuit's k when the config codes by pursuit, else the encoder's. */
+export function codeCapacity(sae: Sae): number {
+  const p = sae.config.pursuit;
+  return p ? Math.min(p.k, sae.config.latents) : encoderCapacity(sae);
 }
 
 /** Gathers rows of emb [· × dim] and maps them into the SAE's input space: (x − bPre) / inputScale. */

@@ -1,6 +1,7 @@
 import { Rng } from '../core/rng.ts';
 import { topKExcluding } from '../eval/topk.ts';
 import { Adam } from '../optim/adam.ts';
+import { atomFromRow, meanAtomNorm } from './atoms.ts';
 import { initSae, inputStats, type RowSource } from './init.ts';
 import {
   allocGrads,
@@ -180,12 +181,14 @@ function withPursuit(
   const userSide = { sae: user, emb: data.userEmb, rows: trainUsers };
   const itemSide = { sae: item, emb: data.itemEmb, rows: allItems };
   const refine = { rounds: p.rounds, sweeps: p.sweeps, signal: o.signal };
-  const resample = (side: number) =>
-    o.resampleDead ? { resample: { side, minFires: Math.max(1, o.minItemFires) } } : {};
-  if (pair.shared) refineDictionary([userSide, itemSide], { ...refine, ...resample(1) });
+  // Atoms no item code uses are dead neurons for concepts and MS, whatever users do with them.
+  const resample = o.resampleDead
+    ? { resample: { side: itemSide, minFires: Math.max(1, o.minItemFires) } }
+    : {};
+  if (pair.shared) refineDictionary([userSide, itemSide], { ...refine, ...resample });
   else {
     refineDictionary([userSide], refine);
-    refineDictionary([itemSide], { ...refine, ...resample(0) });
+    refineDictionary([itemSide], { ...refine, ...resample });
   }
   return { shared: pair.shared, user, item };
 }
@@ -345,17 +348,13 @@ function resampleDead(
   for (let j = 0; j < fires.length; j++) if (fires[j] < minFires) dead.push(j);
   if (dead.length === 0 || rows.length === 0) return 0;
   const { inputDim: d, latents: m } = sae.config;
-  const W = sae.params.W;
-  let liveNorm = 0;
-  let live = 0;
-  for (let j = 0; j < m; j++) {
-    if (fires[j] < minFires) continue;
-    let s = 0;
-    for (let c = 0; c < d; c++) s += W[j * d + c] ** 2;
-    liveNorm += Math.sqrt(s);
-    live++;
-  }
-  liveNorm = live > 0 ? liveNorm / live : 1 / Math.sqrt(sae.config.k ?? 1);
+  const liveNorm = meanAtomNorm(
+    sae.params.W,
+    d,
+    m,
+    (j) => fires[j] >= minFires,
+    1 / Math.sqrt(sae.config.k ?? 1),
+  );
   const n = Math.min(1024, rows.length);
   const sample = new Int32Array(n);
   for (let r = 0; r < n; r++) sample[r] = rows[rng.nextInt(rows.length)];
@@ -377,11 +376,7 @@ function resampleDead(
     let t = rng.nextFloat() * total;
     let r = 0;
     while (r < n - 1 && t >= err[r]) t -= err[r++];
-    let s = 0;
-    for (let c = 0; c < d; c++) s += xh[r * d + c] ** 2;
-    const f = liveNorm / Math.sqrt(s || 1);
-    for (let c = 0; c < d; c++) W[j * d + c] = xh[r * d + c] * f;
-    sae.params.bEnc[j] = 0;
+    atomFromRow(sae.params.W, sae.params.bEnc, j, xh, r, d, liveNorm);
   }
   return dead.length;
 }

@@ -3,7 +3,7 @@ import { neuronLabels } from '../explain/compact.ts';
 import { scorerFor } from '../models/scorer.ts';
 import type { PairScorer, Recommender } from '../models/types.ts';
 import { decode, encode, inferSparse } from '../sae/model.ts';
-import { allocSparseCodes, normaliseRows, type SparseCodes } from '../sae/sparse.ts';
+import { allocSparseCodes, codeCapacity, normaliseRows, type SparseCodes } from '../sae/sparse.ts';
 import type { Sae } from '../sae/types.ts';
 import { CANDIDATES_PER_USER, CandidateLists } from './candidates.ts';
 
@@ -39,6 +39,7 @@ export class SteerContext {
   readonly nItems: number;
   private itemCodesCache: Float32Array | null = null;
   private userRefCache: Float64Array | null = null;
+  private readonly userColumns = new Map<number, Float32Array>();
   private itemRefCache: Float64Array | null = null;
   private readonly itemCache = new Map<string, SteeredItems>();
   private activeItemsCache: Int32Array[] | null = null;
@@ -154,7 +155,7 @@ export class SteerContext {
   encodeUser(vec: Float32Array): Float32Array {
     const sae = this.userSae;
     this.rowInput ??= new Float32Array(this.dim);
-    this.rowCodes ??= allocSparseCodes(1, sae);
+    this.rowCodes ??= allocSparseCodes(1, sae, codeCapacity(sae));
     normaliseRows(sae, vec, ZERO_ROW, this.rowInput);
     inferSparse(sae, this.rowInput, 1, this.rowCodes);
     const z = new Float32Array(this.latents);
@@ -251,22 +252,37 @@ export class SteerContext {
     return this.itemRefCache;
   }
 
-  /** Largest activation of each neuron over users [latents] (encoded in chunks; codes are not kept). */
+  /** Largest activation of each neuron over users [latents] (from the memoised user codes). */
   userRef(): Float64Array {
     if (!this.userRefCache) {
       const ref = new Float64Array(this.latents);
-      const { userEmb } = this.bundle.recommender.params;
-      const chunk = 256;
-      const buf = new Float32Array(chunk * this.latents);
-      for (let u0 = 0; u0 < this.nUsers; u0 += chunk) {
-        const n = Math.min(chunk, this.nUsers - u0);
-        const z = encode(this.userSae, userEmb.subarray(u0 * this.dim, (u0 + n) * this.dim), n, buf);
-        const m = columnMax(z, n, this.latents);
-        for (let j = 0; j < this.latents; j++) if (m[j] > ref[j]) ref[j] = m[j];
+      this.fillUserCodes();
+      for (const code of this.userCodes) {
+        const { idx, val } = code as { idx: Int32Array; val: Float32Array };
+        for (let a = 0; a < idx.length; a++) if (val[a] > ref[idx[a]]) ref[idx[a]] = val[a];
       }
       this.userRefCache = ref;
     }
     return this.userRefCache;
+  }
+
+  /** Activation of neuron j for every user [nUsers] (from the memoised user codes; 32 columns kept). */
+  userColumn(j: number): Float32Array {
+    const hit = this.userColumns.get(j);
+    if (hit) return hit;
+    this.fillUserCodes();
+    const out = new Float32Array(this.nUsers);
+    for (let u = 0; u < this.nUsers; u++) {
+      const { idx, val } = this.userCodes[u] as { idx: Int32Array; val: Float32Array };
+      for (let a = 0; a < idx.length; a++)
+        if (idx[a] === j) {
+          out[u] = val[a];
+          break;
+        }
+    }
+    this.userColumns.set(j, out);
+    if (this.userColumns.size > 32) this.userColumns.delete(this.userColumns.keys().next().value as number);
+    return out;
   }
 
   /** The cached steered item matrix for `key`, building it with `build` on a miss (LRU of 16). */

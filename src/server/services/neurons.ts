@@ -2,7 +2,6 @@ import type { ModelBundle } from '../../ml/bundle.ts';
 import { blankNeuron } from '../../ml/concepts/neuron.ts';
 import type { NeuronInfo } from '../../ml/concepts/types.ts';
 import { topKExcluding } from '../../ml/eval/topk.ts';
-import { encode } from '../../ml/sae/model.ts';
 import { steerContext } from '../../ml/steer/context.ts';
 
 export interface NeuronSummaryT {
@@ -60,9 +59,9 @@ export function activeNeurons(
   };
 }
 
+/** The user's code [latents] (memoised per model: encoded once, at activation). */
 export function userCode(bundle: ModelBundle, user: number): Float32Array {
-  const { dim, params } = bundle.recommender;
-  return encode(bundle.sae.user, params.userEmb.subarray(user * dim, (user + 1) * dim), 1);
+  return steerContext(bundle).userCode(user);
 }
 
 export function itemCode(bundle: ModelBundle, item: number): Float32Array {
@@ -76,29 +75,6 @@ function itemColumn(bundle: ModelBundle, j: number): Float32Array {
   const codes = ctx.itemCodes();
   const out = new Float32Array(ctx.nItems);
   for (let i = 0; i < ctx.nItems; i++) out[i] = codes[i * ctx.latents + j];
-  return out;
-}
-
-const userColumns = new WeakMap<ModelBundle, Map<number, Float32Array>>();
-
-/** Activation of neuron j for every user [nUsers] (users encoded in chunks; a few columns cached). */
-function userColumn(bundle: ModelBundle, j: number): Float32Array {
-  let cache = userColumns.get(bundle);
-  if (!cache) userColumns.set(bundle, (cache = new Map()));
-  const hit = cache.get(j);
-  if (hit) return hit;
-  const ctx = steerContext(bundle);
-  const { userEmb } = bundle.recommender.params;
-  const out = new Float32Array(ctx.nUsers);
-  const chunk = 512;
-  const buf = new Float32Array(chunk * ctx.latents);
-  for (let u0 = 0; u0 < ctx.nUsers; u0 += chunk) {
-    const n = Math.min(chunk, ctx.nUsers - u0);
-    const z = encode(ctx.userSae, userEmb.subarray(u0 * ctx.dim, (u0 + n) * ctx.dim), n, buf);
-    for (let r = 0; r < n; r++) out[u0 + r] = z[r * ctx.latents + j];
-  }
-  cache.set(j, out);
-  if (cache.size > 32) cache.delete(cache.keys().next().value as number);
   return out;
 }
 
@@ -134,7 +110,7 @@ export function neuronDetail(bundle: ModelBundle, j: number, limit: number) {
   )
     .filter((i) => itemAct[i] > 0 || n.topItems.length > 0)
     .map((i) => ({ itemId: items.ids[i], title: itemTitles[i] ?? '', value: itemAct[i] }));
-  const userAct = userColumn(bundle, j);
+  const userAct = steerContext(bundle).userColumn(j);
   const topUsers = Array.from(topKExcluding(userAct, limit))
     .filter((u) => userAct[u] > 0)
     .map((u) => ({ userId: users.ids[u], value: userAct[u] }));

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { fillNormal, Rng } from '../../../src/ml/core/rng.ts';
 import { relativeSquaredError } from '../../../src/ml/eval/reconstruction.ts';
 import { decode, encode } from '../../../src/ml/sae/model.ts';
-import { nnls, pursueSparse } from '../../../src/ml/sae/pursuit.ts';
+import { nnls } from '../../../src/ml/sae/nnls.ts';
+import { pursueSparse } from '../../../src/ml/sae/pursuit.ts';
 import { refineDictionary } from '../../../src/ml/sae/refine.ts';
-import { allocSparseCodes, encodeSparse } from '../../../src/ml/sae/sparse.ts';
+import { allocSparseCodes, codeCapacity, encodeSparse } from '../../../src/ml/sae/sparse.ts';
 import type { Sae } from '../../../src/ml/sae/types.ts';
 
 const d = 16;
@@ -55,15 +56,40 @@ describe('non-negative least squares on a support', () => {
     for (const [a, v] of want.entries()) expect(coef[a]).toBeCloseTo(v, 5);
   });
 
-  it('clamps at zero an atom the unconstrained fit would give a negative weight', () => {
+  it('clamps at zero an atom the unconstrained fit would give a negative weight (KKT holds)', () => {
     const sae = dictionary(2);
+    const W = sae.params.W;
     const support = Int32Array.of(0, 1);
     const x = new Float64Array(d);
-    for (let c = 0; c < d; c++) x[c] = sae.params.W[c] - 0.5 * sae.params.W[d + c];
+    for (let c = 0; c < d; c++) x[c] = W[c] - 0.5 * W[d + c];
     const coef = new Float64Array(2);
-    nnls(sae.params.W, d, support, 2, x, coef);
-    expect(coef[1]).toBe(0);
-    expect(coef[0]).toBeGreaterThan(0);
+    nnls(W, d, support, 2, x, coef);
+    const dot = (a: number, v: ArrayLike<number>) => {
+      let q = 0;
+      for (let c = 0; c < d; c++) q += W[a * d + c] * v[c];
+      return q;
+    };
+    const w0 = Float64Array.from({ length: d }, (_, c) => W[c]);
+    if (coef[1] === 0) {
+      expect(coef[0]).toBeCloseTo(Math.max(0, dot(0, x) / dot(0, w0)), 8);
+      // KKT: the gradient on the clamped atom points into the constraint.
+      const r = Float64Array.from(x, (v, c) => v - coef[0] * W[c]);
+      expect(dot(1, r)).toBeLessThanOrEqual(1e-9);
+    } else expect(coef[1]).toBeGreaterThan(0);
+  });
+
+  it('is exact for nearly parallel atoms (where coordinate descent crawls)', () => {
+    const W = new Float32Array(2 * d);
+    for (let c = 0; c < d; c++) {
+      W[c] = c === 0 ? 1 : 0;
+      W[d + c] = c === 0 ? 1 : c === 1 ? 1e-3 : 0; // cosine ≈ 0.9999995
+    }
+    const x = new Float64Array(d);
+    for (let c = 0; c < d; c++) x[c] = 2 * W[c] + 3 * W[d + c];
+    const coef = new Float64Array(2);
+    nnls(W, d, Int32Array.of(0, 1), 2, x, coef);
+    expect(coef[0]).toBeCloseTo(2, 4);
+    expect(coef[1]).toBeCloseTo(3, 4);
   });
 });
 
@@ -84,7 +110,7 @@ describe('pursuit coding', () => {
       expect(relativeSquaredError(row(x), row(recon))).toBeLessThan(1e-8);
     }
     expect(exact).toBeGreaterThanOrEqual(35); // greedy: coherent atoms sometimes win a wrong first pick
-    const codes = allocSparseCodes(50, sae);
+    const codes = allocSparseCodes(50, sae, codeCapacity(sae));
     pursueSparse(sae, x, 50, codes, { k: 3, pool: 0 });
     for (let r = 0; r < 50; r++)
       for (let a = 1; a < codes.count[r]; a++)
@@ -100,8 +126,21 @@ describe('pursuit coding', () => {
     encodeSparse(poolSae, x, 30, pool);
     for (let r = 0; r < 30; r++) {
       const allowed = new Set(pool.idx.subarray(r * 6, r * 6 + pool.count[r]));
-      for (let j = 0; j < m; j++) if (z[r * m + j] > 0) expect(allowed.has(j)).toBe(true);
+      let active = 0;
+      for (let j = 0; j < m; j++)
+        if (z[r * m + j] > 0) {
+          active++;
+          expect(allowed.has(j)).toBe(true);
+        }
+      expect(active).toBeGreaterThan(0);
     }
+    // …and reconstructs better than the encoder's own TopK code over the same pool.
+    expect(relativeSquaredError(x, decode(sae, z, 30))).toBeLessThan(
+      relativeSquaredError(
+        x,
+        decode(poolSae, encode({ ...poolSae, config: { ...poolSae.config, k: 3 } }, x, 30), 30),
+      ),
+    );
   });
 });
 

@@ -185,7 +185,7 @@ describe('trainSae', () => {
   it('pursuit: serves pursuit codes (users k, items pooled) that reconstruct better than the encoder', () => {
     const { data } = fixture();
     const opts = { ...small, epochs: 10, k: 2 };
-    const plain = trainSae(data, opts);
+    const plain = trainSae(data, { ...opts, userK: 4 }); // the same atoms per code on both sides
     const pursuit = trainSae(data, { ...opts, pursuit: { userK: 4, itemPool: 6 } });
     expect(pursuit.user.config.pursuit).toEqual({ k: 4, pool: 0 });
     expect(pursuit.item.config.pursuit).toEqual({ k: 2, pool: 6 });
@@ -209,6 +209,10 @@ describe('trainSae', () => {
     expect(b.users).toBeGreaterThan(a.users);
     expect(b.maxItemL0).toBeLessThanOrEqual(2);
     expect(() => trainSae(data, { ...opts, pursuit: { userK: 0 } })).toThrow(/pursuit.userK/);
+    expect(() => trainSae(data, { ...opts, k: 3, pursuit: { itemPool: 2 } })).toThrow(/pursuit.itemPool/);
+    const perSide = trainSae(data, { ...opts, shared: false, pursuit: { userK: 4, itemPool: 6 } });
+    expect(perSide.user.params.W).not.toBe(perSide.item.params.W);
+    expect(ev(perSide).maxItemL0).toBeLessThanOrEqual(2);
   });
 
   it('rejects out-of-range options with BAD_CONFIG naming the option', () => {
@@ -240,8 +244,7 @@ describe('saveSae / loadSae', () => {
       expect(back.shared).toBe(pair.shared);
       expect(back.user.config).toEqual(pair.user.config);
       expect(back.item.config).toEqual(pair.item.config);
-      if (pair.shared && !('sidePreBias' in opts) && !('pursuit' in opts))
-        expect(back.user.params).toBe(back.item.params);
+      if (pair.shared && !('sidePreBias' in opts)) expect(back.user.params).toBe(back.item.params);
       if (pair.shared) expect(back.user.params.W).toBe(back.item.params.W);
       expect(Array.from(back.item.params.bPre)).toEqual(Array.from(pair.item.params.bPre));
       const a = encodeAll(pair, data.userEmb, data.itemEmb, data.nUsers, data.nItems);
