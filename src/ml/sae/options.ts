@@ -108,6 +108,8 @@ export interface PursuitOptions {
   /** Dictionary refinement rounds (default 4) and atom sweeps per round (default 3). */
   rounds?: number;
   sweeps?: number;
+  /** Re-initialise atoms no item code uses during refinement (default true; needs resampleDead). */
+  resample?: boolean;
 }
 
 export const PURSUIT_DEFAULTS: Required<PursuitOptions> = {
@@ -116,6 +118,7 @@ export const PURSUIT_DEFAULTS: Required<PursuitOptions> = {
   userPool: 0,
   rounds: 4,
   sweeps: 3,
+  resample: true,
 };
 
 export type ResolvedSaeOptions = Required<
@@ -202,7 +205,7 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
       }
     : null;
   if (pursuit) {
-    const integer = (f: keyof PursuitOptions, lo: number, hi: number) => {
+    const integer = (f: Exclude<keyof PursuitOptions, 'resample'>, lo: number, hi: number) => {
       const v = pursuit[f];
       if (!Number.isInteger(v) || v < lo || v > hi)
         bad(`pursuit.${f}`, `must be an integer in ${lo}..${hi}, got ${v}`);

@@ -182,9 +182,10 @@ function withPursuit(
   const itemSide = { sae: item, emb: data.itemEmb, rows: allItems };
   const refine = { rounds: p.rounds, sweeps: p.sweeps, signal: o.signal };
   // Atoms no item code uses are dead neurons for concepts and MS, whatever users do with them.
-  const resample = o.resampleDead
-    ? { resample: { side: itemSide, minFires: Math.max(1, o.minItemFires) } }
-    : {};
+  const resample =
+    o.resampleDead && p.resample
+      ? { resample: { side: itemSide, minFires: Math.max(1, o.minItemFires) } }
+      : {};
   if (pair.shared) refineDictionary([userSide, itemSide], { ...refine, ...resample });
   else {
     refineDictionary([userSide], refine);
