@@ -4,7 +4,8 @@
  * table beside the issue's targets and the faithful port's figures (quoted from issue 3).
  *
  *   npm run bench:reproduce -- --data-root ../shared/data [--models mf,ncf] [--datasets ml-1m,lastfm]
- *                              [--ablation] [--interventions] [--frontier JSON] [--out bench/results]
+ *                              [--ablation] [--interventions] [--frontier JSON] [--setting concepts|fidelity]
+ *                              [--out bench/results]
  *
  * Wall seconds are inflated when the machine is shared; CPU seconds are printed beside them.
  * Writes bench/results/reproduce.json and reproduce.md, and each run's report under runs/bench-reproduce/.
@@ -28,6 +29,7 @@ const { flags } = parseArgs(process.argv.slice(2), {
   ablation: { type: 'boolean', default: false, help: 'pass --ablation (β ∈ {0, 0.1, 1, 10})' },
   frontier: { type: 'string', help: 'pass --frontier JSON' },
   interventions: { type: 'boolean', default: false, help: 'pass --interventions (steering effect tables)' },
+  setting: { type: 'string', default: 'concepts', choices: ['concepts', 'fidelity'], help: 'pass --setting' },
   out: { type: 'string', default: 'bench/results', help: 'where reproduce.json/.md go' },
 });
 const root = resolve(flags['data-root']);
@@ -64,6 +66,7 @@ for (const ds of flags.datasets.split(',')) {
     if (flags.ablation) args.push('--ablation');
     if (flags.frontier) args.push('--frontier', flags.frontier);
     if (flags.interventions) args.push('--interventions');
+    args.push('--setting', flags.setting);
     process.stderr.write(`> prism reproduce --data ${d.spec} --model ${model}\n`);
     const t0 = performance.now();
     const res = spawnSync('npx', args, { cwd: repo, stdio: ['ignore', 'inherit', 'inherit'] });

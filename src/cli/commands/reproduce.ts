@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MlError } from '../../ml/core/errors.ts';
 import { DATA_SPEC_HELP } from '../../ml/data/spec.ts';
 import { saveRecommender } from '../../ml/models/serialize.ts';
-import { ABLATION_BETAS } from '../../ml/pipeline/options.ts';
+import { ABLATION_BETAS, type SaeSetting } from '../../ml/pipeline/options.ts';
 import { reportMarkdown } from '../../ml/pipeline/report-md.ts';
 import { runPipeline } from '../../ml/pipeline/run.ts';
 import { saveSae } from '../../ml/sae/serialize.ts';
@@ -29,6 +29,12 @@ const FLAGS = {
     default: false,
     help: "measure steering interventions (report's interventions)",
   },
+  setting: {
+    type: 'string',
+    default: 'concepts',
+    choices: ['concepts', 'fidelity'],
+    help: 'chosen SAE setting: concepts (encoder codes) or fidelity (pursuit codes; see src/ml/sae/README.md)',
+  },
   sae: { type: 'string', help: 'JSON object of SAE options overriding the chosen setting' },
   weights: { type: 'boolean', default: false, help: 'also write recommender.prsm and sae.prsm' },
 } as const;
@@ -37,7 +43,10 @@ export async function run(argv: string[]): Promise<void> {
   const { flags, help } = parseArgs(argv, FLAGS);
   if (help) {
     process.stdout.write(
-      formatHelp('prism reproduce --data SPEC --model mf|ncf [--seed 0] [--ablation] --out DIR', FLAGS),
+      formatHelp(
+        'prism reproduce --data SPEC --model mf|ncf [--setting concepts|fidelity] [--seed 0] [--ablation] --out DIR',
+        FLAGS,
+      ),
     );
     return;
   }
@@ -49,6 +58,7 @@ export async function run(argv: string[]): Promise<void> {
     {
       model,
       seed: flags.seed,
+      setting: flags.setting as SaeSetting,
       sae: flags.sae ? parseJson(flags.sae, 'sae') : undefined,
       ablation: flags.ablation ? ABLATION_BETAS : undefined,
       frontier: flags.frontier ? parseJson(flags.frontier, 'frontier') : undefined,

@@ -73,7 +73,7 @@ export async function runPipeline(
   sampleRss();
   await yieldToEventLoop();
 
-  const saeOpts = { ...chosenSaeOptions(opts.model, data.dataset.name), ...opts.sae };
+  const saeOpts = { ...chosenSaeOptions(opts.model, data.dataset.name, opts.setting), ...opts.sae };
   const heldOut = opts.heldOutFraction ?? 0.2;
   stage('sae', 0);
   const trained = saeStage(data, rec.recommender, saeOpts, heldOut, seed, onProgress, signal);

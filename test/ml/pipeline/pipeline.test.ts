@@ -57,3 +57,19 @@ describe('runPipeline on synthetic data with planted genres', async () => {
     expect(back.item.config).toEqual(bundle.sae.item.config);
   });
 });
+
+describe('the fidelity setting (pursuit codes)', async () => {
+  const spec = 'synthetic:users=600,items=300,seed=1';
+  const sae = { latents: 96, k: 4, matryoshka: [], epochs: 20, batchSize: 32 };
+  const run = (setting: 'concepts' | 'fidelity') =>
+    runPipeline(spec, { model: 'mf', seed: 0, setting, sae, fidelitySamples: 0 });
+  const [concepts, fidelity] = [await run('concepts'), await run('fidelity')];
+
+  it('codes by pursuit and reconstructs the recommender more faithfully at the same item L0 bound', () => {
+    expect(concepts.report.sae.coding).toBe('encoder');
+    expect(fidelity.report.sae.coding).toMatch(/^pursuit \(items: 4 of encoder top-10/);
+    expect(fidelity.report.sae.l0_items).toBeLessThanOrEqual(4);
+    expect(fidelity.report.sae.rel_error_items).toBeLessThan(concepts.report.sae.rel_error_items);
+    expect(fidelity.report.fidelity['rbo@30']).toBeGreaterThan(concepts.report.fidelity['rbo@30']);
+  });
+});
