@@ -1,3 +1,4 @@
+import { SAE_SETTINGS } from '../ml/pipeline/options.ts';
 import { StoreError } from '../store/errors.ts';
 import { JOB_TYPES, type JobParams, type JobType, type Store } from '../store/types.ts';
 
@@ -38,6 +39,8 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
   posInt('epochs', 0);
   posInt('seed', 0);
   if (p.activate !== undefined && typeof p.activate !== 'boolean') fail('activate', 'must be a boolean');
+  if (p.setting !== undefined && !SAE_SETTINGS.includes(p.setting))
+    fail('setting', `must be one of ${SAE_SETTINGS.join(', ')}`);
   if (p.sae !== undefined) {
     if (typeof p.sae !== 'object' || p.sae === null) fail('sae', 'must be an object');
     for (const key of Object.keys(p.sae))

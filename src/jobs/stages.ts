@@ -13,7 +13,7 @@ import { evaluateRanking } from '../ml/eval/ranking.ts';
 import { userScorer } from '../ml/models/scorer.ts';
 import { loadRecommender, saveRecommender } from '../ml/models/serialize.ts';
 import type { Recommender } from '../ml/models/types.ts';
-import { chosenSaeOptions } from '../ml/pipeline/options.ts';
+import { chosenSaeOptions, type SaeSetting } from '../ml/pipeline/options.ts';
 import { buildReport } from '../ml/pipeline/report.ts';
 import {
   evaluateStage,
@@ -49,6 +49,8 @@ export interface TrainingParams {
   dim: number | null;
   epochs: number | null;
   seed: number;
+  /** Absent in reports of versions trained before settings existed (= 'concepts'). */
+  setting?: SaeSetting;
   sae: JobParams['sae'] | null;
 }
 
@@ -144,6 +146,7 @@ function trainSaeJob(ctx: Ctx): WorkerOutput {
   const training: TrainingParams = {
     ...baseTraining,
     sae: p.sae ?? baseTraining.sae,
+    setting: p.setting ?? baseTraining.setting,
     seed: p.seed ?? baseTraining.seed,
   };
   const { data, recommender } = loadBase(ctx, base, baseTraining, true);
@@ -305,7 +308,7 @@ function trainSaeStage(ctx: Ctx, data: LoadedData, recommender: Recommender, t: 
 
 /** The pipeline's chosen SAE setting with the job's overrides; nesting is dropped when the width changes. */
 export function saeOptions(t: TrainingParams, datasetName: string): SaeTrainOptions {
-  const chosen = chosenSaeOptions(t.model, datasetName);
+  const chosen = chosenSaeOptions(t.model, datasetName, t.setting);
   const own = t.sae ?? {};
   const widthChanged = own.latents !== undefined && own.latents !== chosen.latents;
   return { ...chosen, ...(widthChanged && own.matryoshka === undefined ? { matryoshka: [] } : {}), ...own };
@@ -438,6 +441,7 @@ function trainingFromParams(p: JobParams): TrainingParams {
     dim: p.dim ?? null,
     epochs: p.epochs ?? null,
     seed: p.seed ?? 0,
+    setting: p.setting ?? 'concepts',
     sae: p.sae ?? null,
   };
 }

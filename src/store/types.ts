@@ -159,6 +159,8 @@ export interface JobParams {
   dim?: number;
   epochs?: number;
   seed?: number;
+  /** Chosen SAE setting the `sae` options override (default 'concepts'; see src/ml/pipeline/options.ts). */
+  setting?: 'concepts' | 'fidelity';
   sae?: SaeJobOptions;
   baseModelId?: number;
   /** Activate the resulting 'full' version on success (pipeline default true, others false). */

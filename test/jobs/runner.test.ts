@@ -125,4 +125,19 @@ describe('job runner on the real pipeline', () => {
     expect(() => runner.enqueue('evaluate', { baseModelId: 999 })).toThrow(/999 not found/);
     expect(() => runner.enqueue('nope' as 'pipeline', {})).toThrow(/unknown job type/);
   });
+
+  it('a pipeline with the fidelity setting serves pursuit codes', async () => {
+    const { job, version } = await finished(
+      runner,
+      runner.enqueue('pipeline', { ...SMALL, setting: 'fidelity', activate: false }).id,
+    );
+    expect(job.status, job.error ?? '').toBe('succeeded');
+    const bundle = store.models.loadBundle(version?.id as number);
+    expect(bundle.sae.item.config.pursuit).toEqual({ k: 4, pool: 10 });
+    expect(bundle.sae.user.config.pursuit).toEqual({ k: 12, pool: 0 });
+    expect(bundle.sae.item.config.matryoshka).toBeUndefined();
+    expect(() => runner.enqueue('pipeline', { ...SMALL, setting: 'precise' as 'fidelity' })).toThrow(
+      /setting/,
+    );
+  });
 });

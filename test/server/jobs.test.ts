@@ -112,6 +112,7 @@ describe('jobs', () => {
       [{ type: 'pipeline', params: { dim: 0 } }, 'body.params.dim'],
       [{ type: 'pipeline', params: { sae: { colour: 1 } } }, 'body.params.sae.colour'],
       [{ type: 'pipeline', params: { model: 'svd' } }, 'body.params.model'],
+      [{ type: 'pipeline', params: { setting: 'precise' } }, 'body.params.setting'],
     ] as const) {
       const res = await app.inject({ method: 'POST', url: '/v1/jobs', payload });
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);

@@ -13,6 +13,13 @@ export const JobParams = Type.Object(
     dim: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
     epochs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
     seed: Type.Optional(Type.Integer({ minimum: 0 })),
+    setting: Type.Optional(
+      Type.Union([Type.Literal('concepts'), Type.Literal('fidelity')], {
+        description:
+          'Chosen SAE setting: concepts (encoder codes, the default) or fidelity (pursuit codes: faithful ' +
+          'reconstructions, weaker popularity/era neurons and steering); `sae` overrides single options',
+      }),
+    ),
     sae: Type.Optional(
       Type.Object(
         {

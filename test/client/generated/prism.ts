@@ -1724,6 +1724,8 @@ export interface paths {
                             dim?: number;
                             epochs?: number;
                             seed?: number;
+                            /** @description Chosen SAE setting: concepts (encoder codes, the default) or fidelity (pursuit codes: faithful reconstructions, weaker popularity/era neurons and steering); `sae` overrides single options */
+                            setting?: "concepts" | "fidelity";
                             sae?: {
                                 latents?: number;
                                 activation?: "relu" | "topk";
