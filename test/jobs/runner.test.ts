@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobRunner, type JobRunner, type ModelActivatedEvent } from '../../src/jobs/index.ts';
+import { recommend } from '../../src/ml/steer/recommend.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
 import { artifactCount, finished, SMALL } from './helpers.ts';
@@ -136,6 +137,13 @@ describe('job runner on the real pipeline', () => {
     expect(bundle.sae.item.config.pursuit).toEqual({ k: 4, pool: 10 });
     expect(bundle.sae.user.config.pursuit).toEqual({ k: 12, pool: 0 });
     expect(bundle.sae.item.config.matryoshka).toBeUndefined();
+    // Explanations of a pursuit model still add up: contributions + other + base + residual = score.
+    const rec = recommend(bundle, 0, { k: 5, explain: { topN: 3 } });
+    for (const item of rec.items) {
+      const e = item.explanation!;
+      const sum = e.top.reduce((t, c) => t + c.value, 0) + e.other + e.base + e.residual;
+      expect(sum).toBeCloseTo(item.score, 4);
+    }
     expect(() => runner.enqueue('pipeline', { ...SMALL, setting: 'precise' as 'fidelity' })).toThrow(
       /setting/,
     );
