@@ -14,7 +14,7 @@ type ItemOut = RecommendationsResponseT['items'][number];
  * never served stale, and a hit costs neither scoring nor serialisation.
  */
 export class RecommendationService {
-  private readonly cache: LruCache<string>;
+  private readonly cache: LruCache<Buffer>;
 
   constructor(
     private readonly policies: PolicyService,
@@ -24,13 +24,13 @@ export class RecommendationService {
     this.cache = new LruCache(cacheSize);
   }
 
-  /** The JSON body; `serialize` is the route's response serialiser. */
+  /** The JSON body as UTF-8 bytes; `serialize` is the route's response serialiser. */
   get(
     active: ActiveModel,
     userId: string,
     q: RecommendationsQueryT,
     serialize: (r: RecommendationsResponseT) => string,
-  ): string {
+  ): Buffer {
     const { bundle, version } = active;
     const user = userIndex(bundle, userId);
     const snap = this.policies.live(bundle);
@@ -44,7 +44,9 @@ export class RecommendationService {
       this.onCache?.(hit !== undefined);
       if (hit !== undefined) return hit;
     }
-    const body = serialize(this.compute(active, user, q, refs, excludeIds));
+    // Bytes, not a string: cached bodies then live outside the JS heap (tens of MB the GC need not move),
+    // and a hit skips the UTF-8 encoding on every send.
+    const body = Buffer.from(serialize(this.compute(active, user, q, refs, excludeIds)));
     if (key) this.cache.set(key, body);
     return body;
   }

@@ -24,7 +24,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
       const body = app.recommendations.get(app.models.require(), req.params.userId, req.query, (r) =>
         String(reply.serialize(r)),
       );
-      // A string is sent as is: it is the route's own serialisation, possibly from the cache.
+      // Bytes are sent as they are: the route's own serialisation, possibly from the cache.
       return reply.type('application/json; charset=utf-8').send(body as never);
     },
   );
