@@ -42,17 +42,6 @@ export function evaluationCaps(opts: PipelineOptions): { fidelityUsers?: number;
 export const ABLATION_BETAS = [0, 0.1, 1, 10];
 
 /**
- * The SAE setting `prism reproduce` uses by default (chosen from the frontier explored in
- * bench/reproduce.ts; see report.md). A shared SAE as in the paper, TopK k = 8 over 1024 latents for users
- * and items alike. (User rows at k = 12 on the same weights reconstruct users a little better — fidelity RBO
- * 0.573 → 0.595, Kendall 0.300 → 0.335 on ML-1M MF, see src/ml/sae/README.md — but the denser user codes
- * make concept filtering leak: Horror cut by 91 % costs collateral RBO 0.775 instead of 0.858. Both miss the
- * fidelity target, so the setting that keeps steering clean wins.)
- * Matryoshka prefixes 32/128 so that coarse concept neurons exist, prediction-aware loss on random and
- * top-ranked pairs (β = 3), neurons firing on fewer than 2 items resampled (the monosemanticity score counts a
- * neuron on < 2 items as 0).
- */
-/**
  * The two chosen settings (measured on ML-1M MF, seed 0; src/ml/sae/README.md has the frontier):
  * - `concepts` (default): the encoder's codes — Horror 1/1/1, Children's 1/1/0.98, 13/18 genres, a
  *   popularity neuron at 1.36 %, three era neurons, MS 0.832, steering targets met; fidelity RBO 0.573.
@@ -63,7 +52,18 @@ export const ABLATION_BETAS = [0, 0.1, 1, 10];
 export type SaeSetting = 'concepts' | 'fidelity';
 export const SAE_SETTINGS: readonly SaeSetting[] = ['concepts', 'fidelity'];
 
-/** One setting per name for every dataset and recommender for now (the arguments leave room for per-case tuning). */
+/**
+ * The chosen SAE options for a setting. `concepts` (the default; chosen from the frontier explored in
+ * bench/reproduce.ts; see report.md): a shared SAE as in the paper, TopK k = 8 over 1024 latents for users
+ * and items alike. (User rows at k = 12 on the same weights reconstruct users a little better — fidelity RBO
+ * 0.573 → 0.595, Kendall 0.300 → 0.335 on ML-1M MF, see src/ml/sae/README.md — but the denser user codes
+ * make concept filtering leak: Horror cut by 91 % costs collateral RBO 0.775 instead of 0.858. Both miss the
+ * fidelity target, so the setting that keeps steering clean wins.)
+ * Matryoshka prefixes 32/128 so that coarse concept neurons exist, prediction-aware loss on random and
+ * top-ranked pairs (β = 3), neurons firing on fewer than 2 items resampled (the monosemanticity score counts a
+ * neuron on < 2 items as 0). `fidelity` changes three things: 1536 latents, no nesting, pursuit codes.
+ * One setting per name for every dataset and recommender for now (the arguments leave room for tuning).
+ */
 export function chosenSaeOptions(
   _model: 'mf' | 'ncf',
   _datasetName: string,
