@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SLOW } from '../jobs/helpers.ts';
 import { finished, SMALL, TEMPLATE, testApp } from './fixture.ts';
 
 let app: FastifyInstance;
@@ -54,13 +55,7 @@ describe('jobs', () => {
   });
 
   it('cancels a queued job at once and a running one at its next step', async () => {
-    const slow = {
-      data: 'synthetic:users=1500,items=600,seed=2',
-      dim: 16,
-      epochs: 40,
-      sae: { latents: 128, k: 8, epochs: 400 },
-      activate: false,
-    };
+    const slow = { ...SLOW, activate: false };
     const a = (
       await app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'pipeline', params: slow } })
     ).json();

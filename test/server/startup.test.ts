@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
+import { SLOW } from '../jobs/helpers.ts';
 import { copyOfTemplate, finished, SMALL, TEMPLATE } from './fixture.ts';
 
 const opened: { app?: FastifyInstance; store?: Store }[] = [];
@@ -94,13 +95,7 @@ describe('start-up', () => {
   it('on close, requeues the job it was running (graceful shutdown)', async () => {
     const { store } = await copyOfTemplate();
     const app = await buildApp({ store, jobs: {}, config: { jobPriority: 'normal' } });
-    const slow = {
-      data: 'synthetic:users=1500,items=600,seed=2',
-      dim: 16,
-      epochs: 40,
-      sae: { latents: 128, k: 8, epochs: 400 },
-      activate: false,
-    };
+    const slow = { ...SLOW, activate: false };
     const job = (
       await app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'pipeline', params: slow } })
     ).json();
