@@ -43,9 +43,11 @@ export function refineDictionary(sides: RefineSide[], opts: RefineOptions): numb
     normaliseRows(s.sae, s.emb, s.rows, xh);
     return xh;
   });
-  const resampleSide = opts.resample ? sides.indexOf(opts.resample.side) : -1;
-  if (opts.resample && resampleSide < 0)
-    throw new Error('refineDictionary: resample.side must be one of sides');
+  let norm = 0; // Σ‖x̂‖², the same every round
+  for (const xh of inputs) for (const v of xh) norm += v * v;
+  const { resample } = opts;
+  const resampleSide = resample ? sides.indexOf(resample.side) : -1;
+  if (resample && resampleSide < 0) throw new Error('refineDictionary: resample.side must be one of sides');
   const errors: number[] = [];
   for (let round = 0; round < opts.rounds; round++) {
     opts.signal?.throwIfAborted();
@@ -61,15 +63,11 @@ export function refineDictionary(sides: RefineSide[], opts: RefineOptions): numb
     );
     for (let sweep = 0; sweep < opts.sweeps; sweep++) updateAtoms(W, d, m, coded, uses);
     let err = 0;
-    let norm = 0;
-    coded.forEach((c, q) => {
-      for (let i = 0; i < c.residual.length; i++) err += c.residual[i] * c.residual[i];
-      for (const v of inputs[q]) norm += v * v;
-    });
+    for (const c of coded) for (const r of c.residual) err += r * r;
     errors.push(norm > 0 ? err / norm : 0);
-    if (resampleSide >= 0 && round + 1 < opts.rounds) {
+    if (resample && round + 1 < opts.rounds) {
       const q = resampleSide;
-      resampleUnused(sides[q].sae, coded[q].codes, inputs[q], coded[q].residual, opts.resample!.minFires);
+      resampleUnused(sides[q].sae, coded[q].codes, inputs[q], coded[q].residual, resample.minFires);
     }
   }
   return errors;
