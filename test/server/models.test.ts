@@ -66,6 +66,23 @@ describe('models', () => {
     expect((await app.inject({ url })).json().items).toEqual(before.items);
   });
 
+  it('concurrent activations leave the served version and the store agreeing', async () => {
+    const [a, b] = await Promise.all([
+      app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.other}/activate` }),
+      app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` }),
+    ]);
+    expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
+    const list = (await app.inject({ url: '/v1/models' })).json();
+    expect(list.servingId).toBe(list.activeId);
+    await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` });
+
+    // A swap superseded while it warms up (the store went back) never installs its version.
+    const stale = app.models.swapTo(TEMPLATE.other);
+    const back = app.models.swapTo(TEMPLATE.active);
+    await Promise.all([stale, back, app.models.settled()]);
+    expect(app.models.current?.version.id).toBe(TEMPLATE.active);
+  });
+
   it('404s an unknown version and 409s a recommender-only one', async () => {
     const missing = await app.inject({ method: 'POST', url: '/v1/models/99/activate' });
     expect(missing.statusCode).toBe(404);

@@ -49,6 +49,7 @@ describe('start-up', () => {
 
     const { job } = await done;
     expect(job.status).toBe('succeeded');
+    await app.models.settled(); // the new version warms up in slices after the job commits
     const ready = await app.inject({ url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toMatchObject({ status: 'ready', modelId: job.result?.modelId });

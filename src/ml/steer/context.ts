@@ -21,6 +21,8 @@ export interface SteeredItems {
 
 const ITEM_CACHE_SIZE = 16;
 const ZERO_ROW = [0];
+/** Items encoded per warm-up step. */
+const WARM_ITEM_BLOCK = 256;
 
 /**
  * Per-bundle state that steering derives once and reuses across requests: neuron labels, the scorer,
@@ -119,6 +121,42 @@ export class SteerContext {
   /** Memoises every user's code now (model activation), so no request pays for encoding. */
   fillUserCodes(): void {
     for (let u = 0; u < this.nUsers; u++) if (!this.userCodes[u]) this.userCode(u);
+  }
+
+  /**
+   * Computes now everything requests would otherwise compute on first use (item codes and
+   * reconstructions, every user's code and, for MF, exact candidate list), yielding after each small
+   * unit of work (a block of items, one user) so that a server can spread it over event-loop turns.
+   * Draining it synchronously (`for (const _ of ctx.warmUp());`) is the same work in one go.
+   */
+  *warmUp(): Generator<void, void, undefined> {
+    if (!this.itemCodesCache) {
+      const { dim, latents, nItems } = this;
+      const codes = new Float32Array(nItems * latents);
+      const itemEmb = this.bundle.recommender.params.itemEmb;
+      for (let r0 = 0; r0 < nItems; r0 += WARM_ITEM_BLOCK) {
+        const r1 = Math.min(nItems, r0 + WARM_ITEM_BLOCK);
+        encode(
+          this.itemSae,
+          itemEmb.subarray(r0 * dim, r1 * dim),
+          r1 - r0,
+          codes.subarray(r0 * latents, r1 * latents),
+        );
+        yield;
+      }
+      this.itemCodesCache = codes;
+    }
+    this.itemRecons();
+    yield;
+    this.itemActivationsOnNeuron(0);
+    yield;
+    const lists = this.candidates();
+    for (let u = 0; u < this.nUsers; u++) {
+      if (!this.userCodes[u]) this.userCode(u);
+      lists?.ensure(u);
+      yield;
+    }
+    this.userRef();
   }
 
   /** The code of user `user`'s own (unedited) vector: `encodeUser` of its row, memoised sparsely. */

@@ -4,6 +4,7 @@ import type { ModelBundle } from '../../../ml/bundle.ts';
 import { steerContext } from '../../../ml/steer/context.ts';
 import type { ModelVersion, Store } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
+import { runInSlices } from '../../services/slices.ts';
 
 /** The model being served: its version row and the decoded bundle, swapped as one reference. */
 export interface ActiveModel {
@@ -13,8 +14,9 @@ export interface ActiveModel {
 
 /**
  * Holds the active model. Requests read `current` once and keep that reference, so a swap never mixes
- * two models inside one request and never fails one: the new bundle is fully decoded before the
- * pointer moves.
+ * two models inside one request and never fails one: the new bundle is fully decoded and warmed before
+ * the pointer moves. Warming runs in short slices between event-loop turns, so the old model keeps
+ * serving (without stalls) while the new one gets ready.
  */
 export class ModelRegistry {
   current: ActiveModel | null = null;
@@ -22,6 +24,10 @@ export class ModelRegistry {
   private lastError: string | null = null;
   /** A bundle decoded by `activate` before the store switch, picked up by the activation event. */
   private preloaded: { id: number; bundle: ModelBundle } | null = null;
+  /** The swap in flight; a newer swap or an install supersedes it (bumps `generation`). */
+  private pending: { id: number; done: Promise<ActiveModel | null> } | null = null;
+  private generation = 0;
+  private readonly stopping = new AbortController();
   /** Marks a version active in the store (the job runner's `activate`, which also emits the event). */
   activator: (id: number) => ModelVersion;
 
@@ -56,18 +62,17 @@ export class ModelRegistry {
   }
 
   /** Loads whatever version the store marks active (start-up). */
-  loadActive(): ActiveModel | null {
+  loadActive(): Promise<ActiveModel | null> {
     const v = this.store.models.active();
-    if (!v) return null;
-    return this.swapTo(v.id);
+    return v ? this.swapTo(v.id) : Promise.resolve(null);
   }
 
   /**
-   * Activates `id` for serving: decodes its bundle first, then marks it active in the store, then swaps
-   * the pointer. A failure at any step leaves the old model serving.
+   * Activates `id` for serving: decodes and warms its bundle first, then marks it active in the store,
+   * then swaps the pointer. A failure at any step leaves the old model serving.
    */
-  activate(id: number): ActiveModel {
-    const bundle = this.decode(id);
+  async activate(id: number): Promise<ActiveModel> {
+    const bundle = await this.decode(id);
     this.preloaded = { id, bundle };
     try {
       const version = this.activator(id);
@@ -79,42 +84,76 @@ export class ModelRegistry {
     }
   }
 
-  /** Serves a version the store already marks active (the runner's `model:activated`). */
-  swapTo(id: number): ActiveModel | null {
-    if (this.current?.version.id === id && !this.preloaded) return this.current;
+  /**
+   * Serves a version the store already marks active (the runner's `model:activated`, start-up, or
+   * another process's activation). Resolves to what is served once the swap is done, or null when the
+   * version could not be loaded (the old model keeps serving).
+   */
+  swapTo(id: number): Promise<ActiveModel | null> {
+    const preloaded = this.preloaded;
+    if (preloaded?.id === id) {
+      const version = this.store.models.get(id);
+      if (version) return Promise.resolve(this.install(version, preloaded.bundle));
+    }
+    if (this.pending?.id === id) return this.pending.done;
+    if (this.current?.version.id === id) {
+      this.supersede();
+      return Promise.resolve(this.current);
+    }
+    this.supersede();
+    const done = this.load(id, this.generation);
+    this.pending = { id, done };
+    return done;
+  }
+
+  /** Resolves once no swap is in flight (tests, benchmarks). */
+  async settled(): Promise<void> {
+    while (this.pending) await this.pending.done;
+  }
+
+  /** Abandons any swap in flight (server shutdown). */
+  stop(): void {
+    this.supersede();
+    this.stopping.abort(new Error('the server is closing'));
+  }
+
+  private async load(id: number, generation: number): Promise<ActiveModel | null> {
     try {
-      const bundle = this.preloaded?.id === id ? this.preloaded.bundle : this.decode(id);
+      const bundle = await this.decode(id);
+      if (generation !== this.generation) return this.current;
       const version = this.store.models.get(id);
       if (!version) throw new Error(`model version ${id} vanished`);
       return this.install(version, bundle);
     } catch (err) {
+      if (generation !== this.generation) return this.current;
       this.lastError = (err as Error).message;
       this.log.error({ err, modelId: id }, 'could not load model version');
       return null;
+    } finally {
+      if (generation === this.generation) this.pending = null;
     }
   }
 
-  /** Decodes a version's bundle and warms its steering state, so no request pays for it. */
-  private decode(id: number): ModelBundle {
-    this.loading = `loading model version ${id}`;
+  private supersede(): void {
+    this.generation++;
+    this.pending = null;
+  }
+
+  /** Decodes a version's bundle and warms its steering state (in slices), so no request pays for it. */
+  private async decode(id: number): Promise<ModelBundle> {
+    const loading = `loading model version ${id}`;
+    this.loading = loading;
     try {
       const bundle = this.store.models.loadBundle(id);
-      const ctx = steerContext(bundle);
-      ctx.itemCodes();
-      ctx.userRef();
-      // Every user's exact unsteered top-N (MF; ~one scoring pass, 0.8 s CPU on ML-1M): requests then
-      // skip scoring the catalogue whenever the list proves the answer exact (src/ml/steer/candidates.ts).
-      ctx.candidates(true);
-      ctx.fillUserCodes();
-      ctx.itemRecons();
-      ctx.itemActivationsOnNeuron(0);
+      await runInSlices(steerContext(bundle).warmUp(), this.stopping.signal);
       return bundle;
     } finally {
-      this.loading = null;
+      if (this.loading === loading) this.loading = null;
     }
   }
 
   private install(version: ModelVersion, bundle: ModelBundle): ActiveModel {
+    this.supersede();
     const next: ActiveModel = { version, bundle };
     this.current = next;
     this.lastError = null;
@@ -133,12 +172,13 @@ export default fp(
   async function registryPlugin(app: FastifyInstance, opts: { pollMs?: number }) {
     const registry = new ModelRegistry(app.store, app.log);
     app.decorate('models', registry);
-    registry.loadActive();
+    app.addHook('onClose', async () => registry.stop());
+    await registry.loadActive();
     // Another process (or instance) may activate a version: follow the store's active row.
     if (opts.pollMs && opts.pollMs > 0) {
       const timer = setInterval(() => {
         const v = app.store.models.active();
-        if (v && v.id !== registry.current?.version.id) registry.swapTo(v.id);
+        if (v && v.id !== registry.current?.version.id) void registry.swapTo(v.id);
       }, opts.pollMs);
       timer.unref();
       app.addHook('onClose', async () => clearInterval(timer));

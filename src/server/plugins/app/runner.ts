@@ -48,7 +48,7 @@ export default fp(
     app.models.activator = (id) => runner.activate(id);
 
     runner.on('model:activated', ({ modelId }) => {
-      app.models.swapTo(modelId);
+      void app.models.swapTo(modelId);
     });
     runner.on('job:finished', ({ job, seconds }) => {
       app.metrics.jobsFinished.inc({ type: job.type, status: job.status });

@@ -78,7 +78,7 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
           `model version ${id} is recommender-only (no SAE); it cannot be served`,
           'params.modelId',
         );
-      return view(app.models.activate(id).version);
+      return view((await app.models.activate(id)).version);
     },
   );
 };
