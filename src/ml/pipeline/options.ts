@@ -61,11 +61,12 @@ export const SAE_SETTINGS: readonly SaeSetting[] = ['concepts', 'fidelity'];
  * fidelity target, so the setting that keeps steering clean wins.)
  * Matryoshka prefixes 32/128 so that coarse concept neurons exist, prediction-aware loss on random and
  * top-ranked pairs (β = 3), neurons firing on fewer than 2 items resampled (the monosemanticity score counts a
- * neuron on < 2 items as 0). `fidelity` changes three things: 1536 latents, no nesting, pursuit codes.
- * One setting per name for every dataset and recommender for now (the arguments leave room for tuning).
+ * neuron on < 2 items as 0). `fidelity` changes three things: more latents (1536 for MF, 2048 for NCF,
+ * whose MLP amplifies item error more), no nesting, pursuit codes. The dataset does not change a setting
+ * yet (the argument leaves room for tuning).
  */
 export function chosenSaeOptions(
-  _model: 'mf' | 'ncf',
+  model: 'mf' | 'ncf',
   _datasetName: string,
   setting: SaeSetting = 'concepts',
 ): SaeTrainOptions {
@@ -88,6 +89,7 @@ export function chosenSaeOptions(
     resampleDead: true,
     minItemFires: 2,
   };
-  if (setting === 'fidelity') return { ...base, latents: 1536, matryoshka: [], pursuit: { itemPool: 10 } };
+  if (setting === 'fidelity')
+    return { ...base, latents: model === 'ncf' ? 2048 : 1536, matryoshka: [], pursuit: { itemPool: 10 } };
   return base;
 }

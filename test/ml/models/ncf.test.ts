@@ -206,6 +206,19 @@ describe('trainNcf', () => {
     expect(() => trainNcf(train, { dim: 0 })).toThrow(/dim/);
   });
 
+  it('moves pre-trained embeddings at lr / 10 by default (Adam), random ones at lr', () => {
+    const base = { dim: 4, hidden: [8, 4], epochs: 2, seed: 5, batchSize: 100, lr: 0.01 };
+    const same = (a: NcfModel, b: NcfModel) =>
+      Array.from(a.params.itemEmb).every((x, k) => x === b.params.itemEmb[k]);
+    const pre = trainNcf(train, base);
+    expect(same(pre, trainNcf(train, { ...base, embLr: base.lr / 10 }))).toBe(true);
+    expect(same(pre, trainNcf(train, { ...base, embLr: 0.01 }))).toBe(false);
+    const rnd = { ...base, pretrain: 'none' as const };
+    expect(same(trainNcf(train, rnd), trainNcf(train, { ...rnd, embLr: 0.01 }))).toBe(true);
+    const sgd = { ...base, optimizer: 'sgd' as const };
+    expect(same(trainNcf(train, sgd), trainNcf(train, { ...sgd, embLr: 0.01 }))).toBe(true);
+  });
+
   it('default epochs follow a sample budget, clamped to [2, 4]', () => {
     expect(defaultEpochs(2.9e6)).toBe(2); // ML-1M, 2 negatives per positive
     expect(defaultEpochs(2e6)).toBe(3);
