@@ -3,7 +3,8 @@
  * ML-1M (MF + a trained SAE, made by the real pipeline job and kept in a bench database), in one run
  * against a minimal Fastify hello-world route on the same machine:
  *   (a) recommendations k=10   (b) + explain=true   (c) + one suppress policy   (d) (a) while a training
- *   job runs in the background
+ *   job runs in the background   (e) (a) while the served version is activated again and again (each
+ *   activation decodes and warms a fresh bundle, in slices, then swaps it in)
  * requests/s, p50/p99 latency, ratio of each to hello-world; JSON to bench/results/serve.json.
  * Users rotate over the whole catalogue. Every scenario runs twice: with the response cache off (each
  * request scores, explains and steers) and with the default cache (10 000 entries), hit rates reported.
@@ -208,6 +209,8 @@ interface ModeReport {
   rows: Row[];
   trainingJobRanThroughout: boolean;
   trainingJobStageAtEnd: string | null;
+  /** Activations completed during (e) (absent for the multi-process run). */
+  activations?: number;
   serverProcess: { wall_s: number; cpu_s: number };
   targets: Record<string, boolean>;
 }
@@ -313,6 +316,21 @@ async function runMode(
   rows[rows.length - 1].p99VsIdle = during.p99 / idle.p99;
   app.runner.cancel(train.id);
 
+  // (e): activations (decode + sliced warm-up + swap) back to back while (a) runs.
+  const modelId = app.models.require().version.id;
+  let activations = 0;
+  let churning = true;
+  const churn = (async () => {
+    while (churning) {
+      await app.models.activate(modelId);
+      activations++;
+    }
+  })();
+  const swapping = await scenario('e: (a) during activations', rec(''));
+  churning = false;
+  await churn;
+  rows[rows.length - 1].p99VsIdle = swapping.p99 / idle.p99;
+
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   await app.close();
@@ -323,6 +341,7 @@ async function runMode(
     rows,
     trainingJobRanThroughout: stillRunning,
     trainingJobStageAtEnd: trainJob?.stage ?? null,
+    activations,
     serverProcess: { wall_s: wall, cpu_s: (cpu.user + cpu.system) / 1e6 },
     targets: {
       'b_rps_ratio>=0.5': rows[2].ratio >= 0.5,
@@ -480,6 +499,11 @@ function printMode(m: ModeReport & { processes?: number }): void {
   console.log(
     `(d) p99 / idle p99 = ${(m.rows[4].p99VsIdle ?? 0).toFixed(2)}; training job still running at the end: ${m.trainingJobRanThroughout} (stage ${m.trainingJobStageAtEnd})`,
   );
+  const e = m.rows.find((r) => r.scenario.startsWith('e:'));
+  if (e)
+    console.log(
+      `(e) p99 / idle p99 = ${(e.p99VsIdle ?? 0).toFixed(2)}; ${m.activations} activations of the served version, ${e.result.non2xx + e.result.errors} failed requests`,
+    );
   console.log(
     `server process: wall ${m.serverProcess.wall_s.toFixed(1)} s, CPU ${m.serverProcess.cpu_s.toFixed(1)} s`,
   );
