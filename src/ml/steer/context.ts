@@ -21,8 +21,9 @@ export interface SteeredItems {
 
 const ITEM_CACHE_SIZE = 16;
 const ZERO_ROW = [0];
-/** Items encoded per warm-up step. */
+/** Items and users encoded per warm-up step. */
 const WARM_ITEM_BLOCK = 256;
+const WARM_USER_BLOCK = 64;
 
 /**
  * Per-bundle state that steering derives once and reuses across requests: neuron labels, the scorer,
@@ -126,7 +127,7 @@ export class SteerContext {
   /**
    * Computes now everything requests would otherwise compute on first use (item codes and
    * reconstructions, every user's code and, for MF, exact candidate list), yielding after each small
-   * unit of work (a block of items, one user) so that a server can spread it over event-loop turns.
+   * unit of work (a block of items or users, one user's candidate list) so that a server can spread it over event-loop turns.
    * Draining it synchronously (`for (const _ of ctx.warmUp());`) is the same work in one go.
    */
   *warmUp(): Generator<void, void, undefined> {
@@ -150,13 +151,42 @@ export class SteerContext {
     yield;
     this.itemActivationsOnNeuron(0);
     yield;
-    const lists = this.candidates();
-    for (let u = 0; u < this.nUsers; u++) {
-      if (!this.userCodes[u]) this.userCode(u);
-      lists?.ensure(u);
+    for (let u0 = 0; u0 < this.nUsers; u0 += WARM_USER_BLOCK) {
+      this.encodeUsers(u0, Math.min(this.nUsers, u0 + WARM_USER_BLOCK));
       yield;
     }
+    const lists = this.candidates();
+    if (lists)
+      for (let u = 0; u < this.nUsers; u++) {
+        lists.ensure(u);
+        yield;
+      }
     this.userRef();
+  }
+
+  /**
+   * Memoises the codes of users [u0, u1) not memoised yet, encoding them as one block — the same codes
+   * as `userCode` row by row (every row is coded on its own), without its per-row buffers.
+   */
+  private encodeUsers(u0: number, u1: number): void {
+    const sae = this.userSae;
+    const n = u1 - u0;
+    const rows = Int32Array.from({ length: n }, (_, q) => u0 + q);
+    const xh = new Float32Array(n * this.dim);
+    normaliseRows(sae, this.bundle.recommender.params.userEmb, rows, xh);
+    const codes = allocSparseCodes(n, sae, codeCapacity(sae));
+    inferSparse(sae, xh, n, codes);
+    for (let q = 0; q < n; q++) {
+      if (this.userCodes[u0 + q]) continue;
+      const o = q * codes.cap;
+      const slots: number[] = [];
+      for (let a = 0; a < codes.count[q]; a++) if (codes.val[o + a] !== 0) slots.push(o + a);
+      slots.sort((a, b) => codes.idx[a] - codes.idx[b]); // ascending latent, as `userCode` stores them
+      this.userCodes[u0 + q] = {
+        idx: Int32Array.from(slots, (a) => codes.idx[a]),
+        val: Float32Array.from(slots, (a) => codes.val[a]),
+      };
+    }
   }
 
   /** The code of user `user`'s own (unedited) vector: `encodeUser` of its row, memoised sparsely. */
