@@ -127,26 +127,12 @@ export class SteerContext {
   /**
    * Computes now everything requests would otherwise compute on first use (item codes and
    * reconstructions, every user's code and, for MF, exact candidate list), yielding after each small
-   * unit of work (a block of items or users, one user's candidate list) so that a server can spread it over event-loop turns.
-   * Draining it synchronously (`for (const _ of ctx.warmUp());`) is the same work in one go.
+   * unit of work (a block of items or users, one user's candidate list) so that a server can spread it
+   * over event-loop turns. Draining it synchronously (`for (const _ of ctx.warmUp());`) does the same
+   * work in one go.
    */
   *warmUp(): Generator<void, void, undefined> {
-    if (!this.itemCodesCache) {
-      const { dim, latents, nItems } = this;
-      const codes = new Float32Array(nItems * latents);
-      const itemEmb = this.bundle.recommender.params.itemEmb;
-      for (let r0 = 0; r0 < nItems; r0 += WARM_ITEM_BLOCK) {
-        const r1 = Math.min(nItems, r0 + WARM_ITEM_BLOCK);
-        encode(
-          this.itemSae,
-          itemEmb.subarray(r0 * dim, r1 * dim),
-          r1 - r0,
-          codes.subarray(r0 * latents, r1 * latents),
-        );
-        yield;
-      }
-      this.itemCodesCache = codes;
-    }
+    if (!this.itemCodesCache) yield* this.encodeItems();
     this.itemRecons();
     yield;
     this.itemActivationsOnNeuron(0);
@@ -242,9 +228,26 @@ export class SteerContext {
 
   /** Item codes [nItems × latents] of the unedited item embeddings. */
   itemCodes(): Float32Array {
-    if (!this.itemCodesCache)
-      this.itemCodesCache = encode(this.itemSae, this.bundle.recommender.params.itemEmb, this.nItems);
-    return this.itemCodesCache;
+    if (!this.itemCodesCache) for (const _block of this.encodeItems());
+    return this.itemCodesCache as Float32Array;
+  }
+
+  /** Encodes every item into `itemCodesCache`, yielding after each block of rows. */
+  private *encodeItems(): Generator<void, void, undefined> {
+    const { dim, latents, nItems } = this;
+    const codes = new Float32Array(nItems * latents);
+    const itemEmb = this.bundle.recommender.params.itemEmb;
+    for (let r0 = 0; r0 < nItems; r0 += WARM_ITEM_BLOCK) {
+      const r1 = Math.min(nItems, r0 + WARM_ITEM_BLOCK);
+      encode(
+        this.itemSae,
+        itemEmb.subarray(r0 * dim, r1 * dim),
+        r1 - r0,
+        codes.subarray(r0 * latents, r1 * latents),
+      );
+      yield;
+    }
+    this.itemCodesCache = codes;
   }
 
   private scratchIdx = new Int32Array(0);
