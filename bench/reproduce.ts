@@ -5,8 +5,10 @@
  *
  *   npm run bench:reproduce -- --data-root ../shared/data [--models mf,ncf] [--datasets ml-1m,lastfm]
  *                              [--ablation] [--interventions] [--frontier JSON] [--setting concepts|fidelity]
- *                              [--out bench/results]
+ *                              [--sae JSON] [--sae-seeds 0,1,2] [--out bench/results]
  *
+ * `--sae-seeds` runs every configuration once per SAE seed (the recommender keeps seed 0), one row each:
+ * concept purities move a lot between SAE seeds on Last.FM, so settings are compared over several.
  * Wall seconds are inflated when the machine is shared; CPU seconds are printed beside them.
  * Writes bench/results/reproduce.json and reproduce.md, and each run's report under runs/bench-reproduce/.
  */
@@ -30,6 +32,8 @@ const { flags } = parseArgs(process.argv.slice(2), {
   frontier: { type: 'string', help: 'pass --frontier JSON' },
   interventions: { type: 'boolean', default: false, help: 'pass --interventions (steering effect tables)' },
   setting: { type: 'string', default: 'concepts', choices: ['concepts', 'fidelity'], help: 'pass --setting' },
+  sae: { type: 'string', help: 'pass --sae JSON (SAE option overrides)' },
+  'sae-seeds': { type: 'string', help: 'comma-separated SAE seeds: one run per seed and configuration' },
   out: { type: 'string', default: 'bench/results', help: 'where reproduce.json/.md go' },
 });
 const root = resolve(flags['data-root']);
@@ -51,36 +55,59 @@ const DATASETS: Record<string, { label: string; spec: string; concepts: Record<s
 interface Row {
   dataset: string;
   model: string;
+  saeSeed?: number;
   report: ReproduceReport | null;
   wall_s: number;
   error?: string;
 }
+
+const saeOverrides: Record<string, unknown> = flags.sae ? JSON.parse(flags.sae) : {};
+const saeSeeds: (number | undefined)[] = flags['sae-seeds']
+  ? flags['sae-seeds'].split(',').map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`--sae-seeds: ${s} is not a seed (an integer ≥ 0)`);
+      return n;
+    })
+  : [undefined];
 
 const rows: Row[] = [];
 for (const ds of flags.datasets.split(',')) {
   const d = DATASETS[ds];
   if (!d) throw new Error(`unknown dataset ${ds} (known: ${Object.keys(DATASETS).join(', ')})`);
   for (const model of flags.models.split(',')) {
-    const out = join(repo, 'runs', 'bench-reproduce', `${ds}-${model}`);
-    const args = ['tsx', 'src/cli/main.ts', 'reproduce', '--data', d.spec, '--model', model, '--out', out];
-    if (flags.ablation) args.push('--ablation');
-    if (flags.frontier) args.push('--frontier', flags.frontier);
-    if (flags.interventions) args.push('--interventions');
-    args.push('--setting', flags.setting);
-    process.stderr.write(`> prism reproduce --data ${d.spec} --model ${model}\n`);
-    const t0 = performance.now();
-    const res = spawnSync('npx', args, { cwd: repo, stdio: ['ignore', 'inherit', 'inherit'] });
-    const wall = (performance.now() - t0) / 1000;
-    if (res.status !== 0) {
-      rows.push({ dataset: d.label, model, report: null, wall_s: wall, error: `exit ${res.status}` });
-      continue;
+    for (const saeSeed of saeSeeds) {
+      const name = `${ds}-${model}${saeSeed === undefined ? '' : `-sae${saeSeed}`}`;
+      const out = join(repo, 'runs', 'bench-reproduce', name);
+      const args = ['tsx', 'src/cli/main.ts', 'reproduce', '--data', d.spec, '--model', model, '--out', out];
+      if (flags.ablation) args.push('--ablation');
+      if (flags.frontier) args.push('--frontier', flags.frontier);
+      if (flags.interventions) args.push('--interventions');
+      args.push('--setting', flags.setting);
+      const sae = saeSeed === undefined ? saeOverrides : { ...saeOverrides, seed: saeSeed };
+      if (Object.keys(sae).length > 0) args.push('--sae', JSON.stringify(sae));
+      process.stderr.write(`> prism ${args.slice(2).join(' ')}\n`);
+      const t0 = performance.now();
+      const res = spawnSync('npx', args, { cwd: repo, stdio: ['ignore', 'inherit', 'inherit'] });
+      const wall = (performance.now() - t0) / 1000;
+      if (res.status !== 0) {
+        rows.push({
+          dataset: d.label,
+          model,
+          saeSeed,
+          report: null,
+          wall_s: wall,
+          error: `exit ${res.status}`,
+        });
+        continue;
+      }
+      rows.push({
+        dataset: d.label,
+        model,
+        saeSeed,
+        report: JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReproduceReport,
+        wall_s: wall,
+      });
     }
-    rows.push({
-      dataset: d.label,
-      model,
-      report: JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReproduceReport,
-      wall_s: wall,
-    });
   }
 }
 
@@ -113,11 +140,12 @@ const table = markdownTable(
   ],
   rows.map((row) => {
     const r = row.report;
-    if (!r) return [row.dataset, row.model, row.error ?? 'failed', ...Array(13).fill('—')];
+    const model = row.saeSeed === undefined ? row.model : `${row.model} (SAE seed ${row.saeSeed})`;
+    if (!r) return [row.dataset, model, row.error ?? 'failed', ...Array(13).fill('—')];
     const key = Object.keys(DATASETS).find((k) => DATASETS[k].label === row.dataset)!;
     return [
       row.dataset,
-      row.model,
+      model,
       f(r.recommender['hr@10']),
       f(r.fidelity['rbo@30']),
       f(r.fidelity['kendall@30']),
