@@ -77,10 +77,11 @@ export function chosenSaeOptions(
   datasetName: string,
   setting: SaeSetting = 'concepts',
 ): SaeTrainOptions {
+  const k = datasetName.startsWith('lastfm') ? LASTFM_K : 8;
   const base: SaeTrainOptions = {
     latents: 1024,
     activation: 'topk',
-    k: datasetName.startsWith('lastfm') ? LASTFM_K : 8,
+    k,
     matryoshka: [32, 128, 1024],
     shared: true,
     preBias: true,
@@ -96,7 +97,10 @@ export function chosenSaeOptions(
     resampleDead: true,
     minItemFires: 2,
   };
-  if (setting === 'fidelity')
-    return { ...base, latents: model === 'ncf' ? 2048 : 1536, matryoshka: [], pursuit: { itemPool: 10 } };
+  if (setting === 'fidelity') {
+    // Items pursue among the encoder's strongest k + 2 latents (10 at k = 8, as measured).
+    const pursuit = { itemPool: k + 2 };
+    return { ...base, latents: model === 'ncf' ? 2048 : 1536, matryoshka: [], pursuit };
+  }
   return base;
 }
