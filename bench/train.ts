@@ -79,6 +79,8 @@ interface Row {
   train_cpu_s: number | null;
   eval_cpu_s: number | null;
   peak_rss_mb: number | null;
+  /** Item neighbourhood coherence, all centres / best 1 024 (the embedding-MS reference). */
+  coherence: [number, number] | null;
   references: Reference[];
 }
 
@@ -109,6 +111,7 @@ for (const ds of dsNames) {
     train_cpu_s: null,
     eval_cpu_s: (c.user + c.system) / 1e6,
     peak_rss_mb: null,
+    coherence: null,
     references: def.refs.pop,
   });
   for (const model of flags.models.split(',')) {
@@ -147,6 +150,7 @@ for (const ds of dsNames) {
       train_cpu_s: r.timings.train_cpu_s,
       eval_cpu_s: r.timings.eval_cpu_s,
       peak_rss_mb: r.peak_rss_mb,
+      coherence: [r.geometry.item_coherence, r.geometry.item_coherence_best],
       references: def.refs[model] ?? [],
     });
   }
@@ -154,15 +158,15 @@ for (const ds of dsNames) {
 
 const f = (x: number | null, d = 2): string => (x === null ? '—' : x.toFixed(d));
 const header =
-  '| dataset | model | d | ep | HR@10 | NDCG@10 | MRR@10 | load s | train s (CPU) | eval s (CPU) | peak RSS MB | vs most-popular HR | reference (HR / NDCG / train s) |';
-const lines = [header, `|${'---|'.repeat(13)}`];
+  '| dataset | model | d | ep | HR@10 | NDCG@10 | MRR@10 | load s | train s (CPU) | eval s (CPU) | peak RSS MB | vs most-popular HR | item coherence (all / best 1024) | reference (HR / NDCG / train s) |';
+const lines = [header, `|${'---|'.repeat(14)}`];
 for (const r of rows) {
   const base = rows.find((b) => b.dataset === r.dataset && b.model === 'most-popular');
   const refs = r.references.map(
     (x) => `${x.source}: ${x.hr.toFixed(3)} / ${x.ndcg.toFixed(3)} / ${f(x.train_s, 1)}`,
   );
   lines.push(
-    `| ${r.dataset} | ${r.model} | ${r.dim ?? '—'} | ${r.epochs ?? '—'} | ${f(r.hr10, 4)} | ${f(r.ndcg10, 4)} | ${f(r.mrr10, 4)} | ${f(r.load_s)} | ${f(r.train_s)} (${f(r.train_cpu_s)}) | ${f(r.eval_s)} (${f(r.eval_cpu_s)}) | ${f(r.peak_rss_mb, 0)} | ${base ? `${(r.hr10 / base.hr10).toFixed(2)}×` : '—'} | ${refs.join('; ') || '—'} |`,
+    `| ${r.dataset} | ${r.model} | ${r.dim ?? '—'} | ${r.epochs ?? '—'} | ${f(r.hr10, 4)} | ${f(r.ndcg10, 4)} | ${f(r.mrr10, 4)} | ${f(r.load_s)} | ${f(r.train_s)} (${f(r.train_cpu_s)}) | ${f(r.eval_s)} (${f(r.eval_cpu_s)}) | ${f(r.peak_rss_mb, 0)} | ${base ? `${(r.hr10 / base.hr10).toFixed(2)}×` : '—'} | ${r.coherence ? `${f(r.coherence[0], 3)} / ${f(r.coherence[1], 3)}` : '—'} | ${refs.join('; ') || '—'} |`,
   );
 }
 const table = lines.join('\n');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from '../../src/cli/args.ts';
 import { run } from '../../src/cli/commands/train.ts';
+import { neighbourhoodCoherence } from '../../src/ml/eval/monosemanticity.ts';
 import { loadRecommender } from '../../src/ml/models/serialize.ts';
 
 const dirs: string[] = [];
@@ -31,6 +32,10 @@ describe('prism train', () => {
     expect(report.peak_rss_mb).toBeGreaterThan(10);
     const model = loadRecommender(readFileSync(join(out, 'recommender.bin')));
     expect(model).toMatchObject({ kind: 'mf', nUsers: 150, nItems: 60, dim: 8 });
+    const coherence = neighbourhoodCoherence(model.params.itemEmb, model.dim);
+    expect(report.geometry.item_coherence).toBeCloseTo(coherence.mean, 4);
+    expect(report.geometry.item_coherence_best).toBeCloseTo(coherence.best, 4);
+    expect(report.geometry.best_centres).toBe(60);
     expect(String(stdout.mock.calls.map((c) => c[0]).join(''))).toMatch(/HR@10 [01]\.\d{4}/);
   });
 

@@ -4,6 +4,7 @@ import { loadDataset } from '../../ml/data/load.ts';
 import { DATA_SPEC_HELP } from '../../ml/data/spec.ts';
 import { splitHoldout } from '../../ml/data/split.ts';
 import type { Dataset } from '../../ml/data/types.ts';
+import { neighbourhoodCoherence } from '../../ml/eval/monosemanticity.ts';
 import { evaluateRanking, type RankingMetrics } from '../../ml/eval/ranking.ts';
 import { userScorer } from '../../ml/models/scorer.ts';
 import { saveRecommender } from '../../ml/models/serialize.ts';
@@ -40,6 +41,11 @@ export interface TrainReport {
   epochs: number;
   seed: number;
   metrics: Record<string, number>;
+  /**
+   * Neighbourhood coherence of the item embeddings (`neighbourhoodCoherence`, 30 items): how much
+   * embedding MS the recommender's geometry leaves an SAE, over all centres and the best 1 024.
+   */
+  geometry: { item_coherence: number; item_coherence_best: number; best_centres: number };
   /** Wall seconds per stage, plus CPU seconds (the machine may be shared: CPU time is the fair figure). */
   timings: {
     load_s: number;
@@ -95,6 +101,7 @@ export async function run(argv: string[]): Promise<void> {
   const evalS = (performance.now() - t) / 1000;
   const evalCpu = cpuSince(cpu0);
   const k = flags.k;
+  const coherence = neighbourhoodCoherence(recommender.params.itemEmb, recommender.dim);
   const report: TrainReport = {
     dataset: {
       name: dataset.name,
@@ -108,6 +115,11 @@ export async function run(argv: string[]): Promise<void> {
     epochs,
     seed: flags.seed,
     metrics: { [`hr@${k}`]: m.hr, [`ndcg@${k}`]: m.ndcg, [`mrr@${k}`]: m.mrr, test_users: m.users },
+    geometry: {
+      item_coherence: round(coherence.mean, 4),
+      item_coherence_best: round(coherence.best, 4),
+      best_centres: coherence.bestCount,
+    },
     timings: {
       load_s: round(loadS),
       train_s: round(trainS),
@@ -124,6 +136,7 @@ export async function run(argv: string[]): Promise<void> {
   process.stdout.write(
     `${model} d=${dim}, ${epochs} epochs on ${dataset.name} (${m.users} test users, full ranking, training positives excluded)\n` +
       `  HR@${k} ${m.hr.toFixed(4)}  NDCG@${k} ${m.ndcg.toFixed(4)}  MRR@${k} ${m.mrr.toFixed(4)}\n` +
+      `  item neighbourhood coherence (MS reference) ${coherence.mean.toFixed(3)}, best ${coherence.bestCount} centres ${coherence.best.toFixed(3)}\n` +
       `  load ${loadS.toFixed(2)} s, train ${trainS.toFixed(2)} s (CPU ${report.timings.train_cpu_s} s), eval ${evalS.toFixed(2)} s, peak RSS ${report.peak_rss_mb} MB\n` +
       `  wrote ${join(flags.out, 'recommender.bin')} and ${join(flags.out, 'train.json')}\n`,
   );

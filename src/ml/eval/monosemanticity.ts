@@ -104,3 +104,56 @@ export function monosemanticityMetadata(
 ): number {
   return mean(monosemanticityPerNeuron(itemCodes, latents, tagJaccard(itemTags)));
 }
+
+/** Mean neighbourhood coherence of an embedding set (see `neighbourhoodCoherence`). */
+export interface NeighbourhoodCoherence {
+  /** Mean over every item taken as a centre. */
+  mean: number;
+  /** Mean over the `best` most coherent centres (the most any `best` neurons could each reach). */
+  best: number;
+  bestCount: number;
+}
+
+/**
+ * An SAE-free reference for the embedding MS: take each item as a centre, its `topItems` nearest items by
+ * cosine (itself included), and their unweighted mean pairwise cosine. A neuron whose top items were
+ * exactly such a neighbourhood would score about this much, so the mean over centres (and over the most
+ * coherent `best` centres) says how much MS the recommender's geometry allows, before any SAE.
+ */
+export function neighbourhoodCoherence(
+  itemEmb: Float32Array, // [nItems × dim]
+  dim: number,
+  topItems = MS_TOP_ITEMS,
+  best = 1024,
+): NeighbourhoodCoherence {
+  const n = Math.floor(itemEmb.length / dim);
+  const unit = new Float32Array(n * dim); // rows scaled to length 1 (zero rows stay 0)
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let c = 0; c < dim; c++) s += itemEmb[i * dim + c] ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let c = 0; c < dim; c++) unit[i * dim + c] = itemEmb[i * dim + c] * inv;
+  }
+  const cos = (a: number, b: number): number => {
+    let dot = 0;
+    for (let c = 0, oa = a * dim, ob = b * dim; c < dim; c++) dot += unit[oa + c] * unit[ob + c];
+    return dot;
+  };
+  const perCentre = new Float64Array(n);
+  const sims = new Float32Array(n);
+  for (let centre = 0; centre < n; centre++) {
+    for (let j = 0; j < n; j++) sims[j] = cos(centre, j);
+    const top = topKExcluding(sims, topItems);
+    let sum = 0;
+    let pairs = 0;
+    for (let a = 0; a < top.length; a++)
+      for (let b = a + 1; b < top.length; b++) {
+        sum += cos(top[a], top[b]);
+        pairs++;
+      }
+    perCentre[centre] = pairs > 0 ? sum / pairs : 0;
+  }
+  const bestCount = Math.min(best, n);
+  const sorted = Float64Array.from(perCentre).sort().reverse();
+  return { mean: mean(perCentre), best: mean(sorted.subarray(0, bestCount)), bestCount };
+}

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../../src/ml/core/rng.ts';
 import {
   cosineSimilarity,
   monosemanticityEmbedding,
   monosemanticityMetadata,
   monosemanticityPerNeuron,
+  neighbourhoodCoherence,
   tagJaccard,
 } from '../../../src/ml/eval/monosemanticity.ts';
 
@@ -48,5 +50,42 @@ describe('monosemanticity', () => {
     const tags = [['horror'], ['horror', 'comedy'], ['drama'], []];
     const codes = Float32Array.from([3, 3, 0, 0]); // ã = [1,1,0,0] → only pair (0,1): J = 1/2
     expect(monosemanticityMetadata(codes, 1, tags)).toBeCloseTo(0.5, 10);
+  });
+});
+
+describe('neighbourhoodCoherence', () => {
+  it('matches a hand computation: each centre with its nearest neighbour', () => {
+    // Unit vectors at 0°, 10°, 90° and 100°: the nearest pair of every centre is 10° apart.
+    const deg = [0, 10, 90, 100];
+    const emb = Float32Array.from(
+      deg.flatMap((a) => [Math.cos((a * Math.PI) / 180), Math.sin((a * Math.PI) / 180)]),
+    );
+    const r = neighbourhoodCoherence(emb, 2, 2, 2);
+    expect(r.mean).toBeCloseTo(Math.cos((10 * Math.PI) / 180), 6);
+    expect(r.best).toBeCloseTo(Math.cos((10 * Math.PI) / 180), 6);
+    expect(r.bestCount).toBe(2);
+    // Three items per neighbourhood now mix the two groups: lower, and the same for every centre.
+    const three = neighbourhoodCoherence(emb, 2, 3);
+    const expected =
+      (Math.cos((10 * Math.PI) / 180) + Math.cos((80 * Math.PI) / 180) + Math.cos((90 * Math.PI) / 180)) / 3;
+    expect(three.mean).toBeCloseTo(expected, 6);
+  });
+
+  it('is high for tight clusters and low for isotropic directions', () => {
+    const rng = new Rng(3);
+    const dim = 20;
+    const centres = Array.from({ length: 10 }, () => Array.from({ length: dim }, () => rng.normal()));
+    const clustered = new Float32Array(400 * dim);
+    const isotropic = new Float32Array(400 * dim);
+    for (let i = 0; i < 400; i++)
+      for (let c = 0; c < dim; c++) {
+        clustered[i * dim + c] = centres[i % 10][c] + 0.1 * rng.normal();
+        isotropic[i * dim + c] = rng.normal();
+      }
+    const tight = neighbourhoodCoherence(clustered, dim, 30, 100);
+    const loose = neighbourhoodCoherence(isotropic, dim, 30, 100);
+    expect(tight.mean).toBeGreaterThan(0.95);
+    expect(loose.mean).toBeLessThan(0.5);
+    expect(loose.best).toBeGreaterThanOrEqual(loose.mean);
   });
 });
