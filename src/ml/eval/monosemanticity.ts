@@ -127,18 +127,7 @@ export function neighbourhoodCoherence(
   best = 1024,
 ): NeighbourhoodCoherence {
   const n = Math.floor(itemEmb.length / dim);
-  const unit = new Float32Array(n * dim); // rows scaled to length 1 (zero rows stay 0)
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let c = 0; c < dim; c++) s += itemEmb[i * dim + c] ** 2;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let c = 0; c < dim; c++) unit[i * dim + c] = itemEmb[i * dim + c] * inv;
-  }
-  const cos = (a: number, b: number): number => {
-    let dot = 0;
-    for (let c = 0, oa = a * dim, ob = b * dim; c < dim; c++) dot += unit[oa + c] * unit[ob + c];
-    return dot;
-  };
+  const cos = cosineSimilarity(itemEmb, dim);
   const perCentre = new Float64Array(n);
   const sims = new Float32Array(n);
   for (let centre = 0; centre < n; centre++) {
