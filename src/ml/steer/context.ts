@@ -119,9 +119,9 @@ export class SteerContext {
     return this.marks2;
   }
 
-  /** Memoises every user's code now (model activation), so no request pays for encoding. */
+  /** Memoises every user's code not memoised yet, encoding a block of users at a time. */
   fillUserCodes(): void {
-    for (let u = 0; u < this.nUsers; u++) if (!this.userCodes[u]) this.userCode(u);
+    for (const _block of this.encodeUserBlocks());
   }
 
   /**
@@ -137,10 +137,7 @@ export class SteerContext {
     yield;
     this.itemActivationsOnNeuron(0);
     yield;
-    for (let u0 = 0; u0 < this.nUsers; u0 += WARM_USER_BLOCK) {
-      this.encodeUsers(u0, Math.min(this.nUsers, u0 + WARM_USER_BLOCK));
-      yield;
-    }
+    yield* this.encodeUserBlocks();
     const lists = this.candidates();
     if (lists)
       for (let u = 0; u < this.nUsers; u++) {
@@ -150,11 +147,22 @@ export class SteerContext {
     this.userRef();
   }
 
+  /** Memoises every user's code, a block of users at a time, yielding after each block. */
+  private *encodeUserBlocks(): Generator<void, void, undefined> {
+    for (let u0 = 0; u0 < this.nUsers; u0 += WARM_USER_BLOCK) {
+      this.encodeUsers(u0, Math.min(this.nUsers, u0 + WARM_USER_BLOCK));
+      yield;
+    }
+  }
+
   /**
    * Memoises the codes of users [u0, u1) not memoised yet, encoding them as one block — the same codes
    * as `userCode` row by row (every row is coded on its own), without its per-row buffers.
    */
   private encodeUsers(u0: number, u1: number): void {
+    let missing = false;
+    for (let u = u0; u < u1 && !missing; u++) missing = !this.userCodes[u];
+    if (!missing) return;
     const sae = this.userSae;
     const n = u1 - u0;
     const rows = Int32Array.from({ length: n }, (_, q) => u0 + q);
