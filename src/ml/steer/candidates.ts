@@ -11,7 +11,7 @@ const MAX_ENTRIES = 64_000_000;
 /**
  * Per user, the exact unsteered top-N items (training positives left out), ranked by (score desc,
  * index asc) — computed with the same kernels as a full pass (`scoreAll` + `topKExcluding`), so their
- * scores are bit-identical. Filled lazily per user, or for every user at model activation (`fillAll`).
+ * scores are bit-identical. Filled lazily per user, or for every user at model activation (`SteerContext.warmUp`).
  *
  * Why this is exact: the ranking is a strict total order, so the top k of any request is a prefix of
  * the top N once the extra exclusions are skipped, as long as N − (excluded list entries) ≥ k. A policy
@@ -67,11 +67,6 @@ export class CandidateLists {
     }
     this.counts[user] = top.length;
     return top.length;
-  }
-
-  /** Computes every user's list (model activation: ~one full scoring pass over users × items). */
-  fillAll(): void {
-    for (let u = 0; u < this.counts.length; u++) this.ensure(u);
   }
 
   /** Whether the list holds every unseen item (then no bound needs checking). */

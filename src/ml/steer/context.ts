@@ -75,10 +75,10 @@ export class SteerContext {
   }
 
   /**
-   * The exact unsteered top-N per user (MF only; null for NCF or when they would not fit in memory).
-   * `fill` computes every user's list now (model activation) instead of on each user's first request.
+   * The exact unsteered top-N per user (MF only; null for NCF or when they would not fit in memory),
+   * each list computed on the user's first request or by `warmUp`.
    */
-  candidates(fill = false): CandidateLists | null {
+  candidates(): CandidateLists | null {
     if (this.candidateLists === undefined)
       this.candidateLists =
         this.bundle.recommender.kind === 'mf' &&
@@ -86,7 +86,6 @@ export class SteerContext {
         CandidateLists.fits(this.bundle, this.candidateSize)
           ? new CandidateLists(this.bundle, this.scorer, this.candidateSize)
           : null;
-    if (fill) this.candidateLists?.fillAll();
     return this.candidateLists;
   }
 

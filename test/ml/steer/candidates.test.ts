@@ -66,7 +66,7 @@ describe('candidate lists', () => {
 
   it('answer most unsteered and item-view requests without scoring the catalogue', () => {
     ctx.configureCandidates(24);
-    const lists = ctx.candidates(true)!;
+    const lists = ctx.candidates()!;
     for (let u = 0; u < nUsers; u++) {
       recommend(bundle, u, { k: 10 });
       recommend(bundle, u, { k: 10, policies: [{ kind: 'suppress', neuron: 0, strength: 1, all: true }] });
