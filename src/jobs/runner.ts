@@ -108,6 +108,8 @@ interface Running {
   startedAt: number;
   stopReason: 'cancel' | 'shutdown' | null;
   killTimer: NodeJS.Timeout | null;
+  /** True once the grace period ran out and the worker was terminated instead of stopping by itself. */
+  terminated: boolean;
   lastWrite: number;
   done: Promise<void>;
 }
@@ -227,6 +229,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       startedAt: Date.now(),
       stopReason: null,
       killTimer: null,
+      terminated: false,
       lastWrite: 0,
       done: Promise.resolve(),
     };
@@ -289,7 +292,13 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     }
     if (run.stopReason === 'shutdown')
       return { kind: 'requeue', error: 'requeued: the server shut down while it ran' };
-    if (cancelRequested) return { kind: 'cancelled', error: 'cancelled while running' };
+    if (cancelRequested)
+      return {
+        kind: 'cancelled',
+        error: run.terminated
+          ? `cancelled while running; terminated after the ${cancelGraceMs} ms grace period`
+          : 'cancelled while running',
+      };
     if (outcome?.type === 'error') return { kind: 'failed', error: outcome.message };
     return {
       kind: 'failed',
@@ -370,6 +379,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     run.worker.postMessage({ type: 'cancel' } satisfies ToWorker);
     run.killTimer = setTimeout(() => {
       log?.warn({ jobId: run.job.id }, 'job did not stop in time; terminating its worker');
+      run.terminated = true;
       void run.worker.terminate();
     }, cancelGraceMs);
   }
