@@ -47,10 +47,16 @@ describe('models', () => {
     const results = await Promise.all([...inflight, switched, ...more]);
     for (const r of results) expect(r.statusCode).toBe(200);
     expect(results[20].json()).toMatchObject({ id: TEMPLATE.other, active: true, serving: true });
-    for (const r of results)
-      if (r !== results[20]) expect([TEMPLATE.active, TEMPLATE.other]).toContain(r.json().modelId);
-
     const after = (await app.inject({ url })).json();
+    // Each response is exactly one model's list, never a mix of the two.
+    const listOf = { [TEMPLATE.active]: before.items, [TEMPLATE.other]: after.items };
+    for (const r of results) {
+      if (r === results[20]) continue;
+      const body = r.json();
+      expect([TEMPLATE.active, TEMPLATE.other]).toContain(body.modelId);
+      expect(body.items).toEqual(listOf[body.modelId]);
+    }
+
     expect(after.modelId).toBe(TEMPLATE.other);
     expect(after.items.map((i: { score: number }) => i.score)).not.toEqual(
       before.items.map((i: { score: number }) => i.score),

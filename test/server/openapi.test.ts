@@ -10,9 +10,14 @@ describe('OpenAPI document', () => {
 
   it('documents every route with parameters, bodies and error responses', async () => {
     const doc = JSON.parse(await renderOpenApi());
-    const ops = Object.entries(
-      doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>,
-    ).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
+    type Op = {
+      responses: Record<string, unknown>;
+      parameters?: { name: string; in: string; required?: boolean }[];
+      requestBody?: { content: Record<string, { schema: unknown }> };
+    };
+    const ops = Object.entries(doc.paths as Record<string, Record<string, Op>>).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ path, method, op })),
+    );
     expect(ops.length).toBeGreaterThanOrEqual(20);
     for (const { path, method, op } of ops) {
       if (path.startsWith('/health')) continue;
@@ -23,6 +28,17 @@ describe('OpenAPI document', () => {
       ).toBe(true);
       expect(codes, `${method} ${path}`).toContain('400');
       expect(codes, `${method} ${path}`).toContain('401');
+      // Every {placeholder} of the path is a declared, required path parameter.
+      const placeholders = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      const declared = (op.parameters ?? []).filter((p) => p.in === 'path');
+      expect(declared.map((p) => p.name).sort(), `${method} ${path}`).toEqual(placeholders.sort());
+      for (const p of declared) expect(p.required, `${method} ${path} ${p.name}`).toBe(true);
+      // Creating and editing take a JSON body; the action endpoints (cancel, activate) take none.
+      const action = /\/(cancel|activate)$/.test(path);
+      if (method === 'patch' || (method === 'post' && !action))
+        expect(op.requestBody?.content['application/json']?.schema, `${method} ${path}`).toBeDefined();
+      if (method === 'get' || method === 'delete' || action)
+        expect(op.requestBody, `${method} ${path}`).toBeUndefined();
     }
     expect(doc.components.schemas.Error.required).toEqual(['statusCode', 'code', 'error', 'message']);
     const rec = doc.paths['/v1/users/{userId}/recommendations'].get;

@@ -120,11 +120,50 @@ describe('GET /v1/users/:userId/recommendations', () => {
 
   it('serves repeated requests from the cache, keyed on the model and the policies', async () => {
     const url = `/v1/users/${userId}/recommendations?k=4`;
-    const a = (await app.inject({ url })).json();
-    const b = (await app.inject({ url })).json();
-    expect(b).toEqual(a);
-    const metrics = (await app.inject({ url: '/metrics' })).body;
-    expect(metrics).toMatch(/prism_recommendation_cache_total\{result="hit"\} [1-9]/);
+    const counts = async () => {
+      const text = (await app.inject({ url: '/metrics' })).body;
+      const read = (result: string) =>
+        Number(
+          text.match(new RegExp(`prism_recommendation_cache_total\\{result="${result}"\\} (\\d+)`))?.[1] ?? 0,
+        );
+      return { hit: read('hit'), miss: read('miss') };
+    };
+    const delta = async (before: { hit: number; miss: number }) => {
+      const now = await counts();
+      return { hit: now.hit - before.hit, miss: now.miss - before.miss };
+    };
+    const get = async () => (await app.inject({ url })).json();
+
+    let c = await counts();
+    const a = await get();
+    expect(await get()).toEqual(a);
+    expect(await delta(c)).toEqual({ hit: 1, miss: 1 });
+
+    // An enabled policy changes the key: a miss, and the policy is applied.
+    const concept = bundle.neurons.find((n) => n.kind === 'concept')?.label as string;
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: { name: 'cache-key', policy: { kind: 'suppress', concept, strength: 1, all: true } },
+    });
+    expect(created.statusCode).toBe(201);
+    c = await counts();
+    const steered = await get();
+    expect(await delta(c)).toEqual({ hit: 0, miss: 1 });
+    expect(steered.policies.map((p: { name: string }) => p.name)).toEqual(['cache-key']);
+    await app.inject({ method: 'DELETE', url: `/v1/policies/${created.json().id}` });
+    c = await counts();
+    expect(await get()).toEqual(a);
+    expect(await delta(c)).toEqual({ hit: 0, miss: 1 });
+
+    // Another active model changes the key too.
+    const switched = await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.other}/activate` });
+    expect(switched.statusCode).toBe(200);
+    c = await counts();
+    expect((await get()).modelId).toBe(TEMPLATE.other);
+    expect(await delta(c)).toEqual({ hit: 0, miss: 1 });
+    await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` });
+    expect(await get()).toEqual(a);
     void store;
   });
 });

@@ -56,7 +56,13 @@ describe('start-up', () => {
     const user = app.models.require().bundle.dataset.users.ids[0];
     const recs = await app.inject({ url: `/v1/users/${user}/recommendations?explain=true` });
     expect(recs.statusCode).toBe(200);
-    expect(recs.json().items[0].explanation).toBeDefined();
+    const first = recs.json().items[0];
+    expect(first.explanation.neurons.length).toBeGreaterThan(0);
+    const explained = first.explanation.neurons.reduce(
+      (sum: number, n: { contribution: number }) => sum + n.contribution,
+      first.explanation.other + first.explanation.base + first.explanation.residual,
+    );
+    expect(explained).toBeCloseTo(first.score, 3);
 
     // Restarting on the same database serves at once and enqueues nothing.
     await app.close();

@@ -58,6 +58,15 @@ describe('model versions', () => {
     // A failing activation leaves the previous one active.
     expect(() => store.models.activate(9999)).toThrow(/not found/);
     expect(store.models.active()?.id).toBe(v2.id);
+    // One that fails after the old row was already deactivated is rolled back as a whole.
+    store.db.exec(`CREATE TEMP TRIGGER refuse_v1 BEFORE UPDATE OF is_active ON models
+      WHEN NEW.is_active = 1 AND NEW.id = ${v1.id} BEGIN SELECT RAISE(ABORT, 'refused by test'); END`);
+    try {
+      expect(() => store.models.activate(v1.id)).toThrow(/refused by test/);
+      expect(store.models.active()?.id).toBe(v2.id);
+    } finally {
+      store.db.exec('DROP TRIGGER refuse_v1');
+    }
   });
 
   it('records recommender-only versions that reuse artifacts by reference and cannot be activated', () => {

@@ -54,8 +54,14 @@ describe('concept discovery on synthetic data with planted genres', () => {
       let best = 0;
       for (const n of neurons) {
         if (n.concept !== name) continue; // the label must name the genre
-        const top20 = n.topItems.slice(0, 20);
-        const purity = top20.filter((i) => carries(i, g)).length / 20; // recomputed from the planted truth
+        // The neuron's top 20 recomputed from the codes (raw activation, active items, ties → lower index)
+        // and scored against the planted truth.
+        const top20 = Array.from({ length: dataset.items.ids.length }, (_, i) => i)
+          .filter((i) => itemCodes[i * latents + n.index] > 0)
+          .sort((a, b) => itemCodes[b * latents + n.index] - itemCodes[a * latents + n.index] || a - b)
+          .slice(0, 20);
+        expect(n.topItems.slice(0, 20)).toEqual(top20);
+        const purity = top20.filter((i) => carries(i, g)).length / 20;
         expect(purity).toBeCloseTo(n.purity20, 12);
         best = Math.max(best, purity);
       }

@@ -47,9 +47,13 @@ describe('trainMf', () => {
 
   it('stops between epochs when the signal is aborted', () => {
     const ctl = new AbortController();
-    expect(() =>
-      trainMf(data, { dim: 4, epochs: 5, signal: ctl.signal, onProgress: () => ctl.abort() }),
-    ).toThrow();
+    const epochs: number[] = [];
+    const onProgress = (e: { epoch?: number }) => {
+      if (e.epoch !== undefined && !epochs.includes(e.epoch)) epochs.push(e.epoch);
+      if (e.epoch === 2) ctl.abort();
+    };
+    expect(() => trainMf(data, { dim: 4, epochs: 5, signal: ctl.signal, onProgress })).toThrow(/aborted/);
+    expect(epochs).toEqual([1, 2]);
   });
 
   it('rejects bad options naming the field', () => {

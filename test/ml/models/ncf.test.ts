@@ -195,14 +195,19 @@ describe('trainNcf', () => {
     expect(m.params.userEmb).not.toBe(userEmb);
     expect(Array.from(m.params.userEmb)).toEqual(Array.from(userEmb));
     const ctrl = new AbortController();
+    const epochs = new Set<number>();
     expect(() =>
       trainNcf(train, {
         dim: 4,
         epochs: 5,
-        onProgress: (e) => e.epoch === 1 && ctrl.abort(),
+        onProgress: (e) => {
+          if (e.epoch !== undefined) epochs.add(e.epoch);
+          if (e.epoch === 1) ctrl.abort();
+        },
         signal: ctrl.signal,
       }),
-    ).toThrow();
+    ).toThrow(/aborted/);
+    expect([...epochs]).toEqual([1]);
     expect(() => trainNcf(train, { dim: 0 })).toThrow(/dim/);
   });
 

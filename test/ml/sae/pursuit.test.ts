@@ -70,12 +70,12 @@ describe('non-negative least squares on a support', () => {
       return q;
     };
     const w0 = Float64Array.from({ length: d }, (_, c) => W[c]);
-    if (coef[1] === 0) {
-      expect(coef[0]).toBeCloseTo(Math.max(0, dot(0, x) / dot(0, w0)), 8);
-      // KKT: the gradient on the clamped atom points into the constraint.
-      const r = Float64Array.from(x, (v, c) => v - coef[0] * W[c]);
-      expect(dot(1, r)).toBeLessThanOrEqual(1e-9);
-    } else expect(coef[1]).toBeGreaterThan(0);
+    // The unconstrained fit is (1, −0.5); atom 1 must be clamped, atom 0 fitted alone.
+    expect(coef[1]).toBe(0);
+    expect(coef[0]).toBeCloseTo(Math.max(0, dot(0, x) / dot(0, w0)), 8);
+    // KKT: the gradient on the clamped atom points into the constraint.
+    const r = Float64Array.from(x, (v, c) => v - coef[0] * W[c]);
+    expect(dot(1, r)).toBeLessThanOrEqual(1e-9);
   });
 
   it('is exact for nearly parallel atoms (where coordinate descent crawls)', () => {

@@ -175,11 +175,23 @@ describe('trainSae', () => {
     });
     expect(events).toEqual([1, 2, 3, 4]);
     expect(res.history).toHaveLength(4);
-    expect(res.history[3].deadItems).toBeLessThanOrEqual(small.latents);
     expect(res.history[3].loss.total).toBeLessThan(res.history[0].loss.total);
+    // Some of 24 latents fire with k = 3 over 90 items.
+    expect(res.history[3].deadItems).toBeLessThan(small.latents);
+    // 200 latents with k = 1: at most 90 of them can fire on 90 items, so at least 110 are dead.
+    const wide = trainSaeDetailed(data, { ...small, latents: 200, k: 1, epochs: 1, resampleDead: false });
+    expect(wide.history[0].deadItems).toBeGreaterThanOrEqual(110);
+    expect(wide.history[0].deadItems).toBeLessThan(200);
     const ctl = new AbortController();
-    ctl.abort();
-    expect(() => trainSae(data, { ...small, signal: ctl.signal })).toThrow();
+    const epochs: number[] = [];
+    const stopAfterTwo = (e: { epoch?: number }) => {
+      epochs.push(e.epoch ?? -1);
+      if (e.epoch === 2) ctl.abort();
+    };
+    expect(() => trainSae(data, { ...small, signal: ctl.signal, onProgress: stopAfterTwo })).toThrow(
+      /aborted/,
+    );
+    expect(epochs).toEqual([1, 2]);
   });
 
   it('pursuit: serves pursuit codes (users k, items pooled) that reconstruct better than the encoder', () => {

@@ -57,7 +57,9 @@ describe('measureInterventions', () => {
   });
 
   it('popularity: strength 0 reproduces the unsteered metrics on both sides', () => {
-    for (const r of report.popularity.filter((x) => x.strength === 0)) {
+    const unsteered = report.popularity.filter((x) => x.strength === 0);
+    expect(unsteered.map((r) => r.on).sort()).toEqual(['items', 'users']);
+    for (const r of unsteered) {
       expect(r.longtail_after).toBe(r.longtail_before);
       expect(r['hr@10_after']).toBe(r['hr@10_before']);
       expect(r['ndcg@10_after']).toBe(r['ndcg@10_before']);
