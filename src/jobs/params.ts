@@ -1,4 +1,8 @@
-import { SAE_SETTINGS } from '../ml/pipeline/options.ts';
+import { MlError } from '../ml/core/errors.ts';
+import { checkDataSpec } from '../ml/data/load.ts';
+import { defaultDim } from '../ml/models/train.ts';
+import { SAE_SETTINGS, type SaeSetting, saeOptionsWithOverrides } from '../ml/pipeline/options.ts';
+import { resolveSaeOptions } from '../ml/sae/options.ts';
 import { StoreError } from '../store/errors.ts';
 import { JOB_TYPES, type JobParams, type JobType, type Store } from '../store/types.ts';
 
@@ -33,6 +37,10 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
   };
   if (p.data !== undefined && (typeof p.data !== 'string' || p.data.trim() === ''))
     fail('data', 'must be a non-empty data spec');
+  // Problems a worker would only meet later (bad spec, missing directory, SAE options that contradict
+  // each other) are refused now, naming the field.
+  const datasetKind =
+    p.data === undefined ? 'synthetic' : mlChecked('data', () => checkDataSpec(p.data as string).kind);
   if (p.model !== undefined && p.model !== 'mf' && p.model !== 'ncf')
     fail('model', `must be "mf" or "ncf", got ${JSON.stringify(p.model)}`);
   posInt('dim', 1);
@@ -57,8 +65,53 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
       throw new StoreError('NOT_FOUND', `model version ${p.baseModelId} not found`, 'params.baseModelId');
     if (type === 'label' && base.kind !== 'full')
       fail('baseModelId', `names recommender-only version ${base.id}; label needs an SAE`);
+    if (type === 'train-sae') {
+      const training = (store.models.report(base.id) as { training?: BaseTraining } | null)?.training;
+      checkSae(base.recommenderKind, base.datasetName, base.dim, {
+        setting: p.setting ?? training?.setting,
+        sae: p.sae ?? training?.sae ?? undefined,
+      });
+    }
   }
+  if (type === 'pipeline')
+    checkSae(p.model ?? 'mf', datasetKind, p.dim ?? defaultDim(datasetKind), {
+      setting: p.setting,
+      sae: p.sae,
+    });
   return p;
+}
+
+/** The SAE options a base version was trained with (from its report). */
+interface BaseTraining {
+  setting?: SaeSetting;
+  sae?: JobParams['sae'] | null;
+}
+
+/** Runs a check from src/ml and turns its MlError into a JobParamsError on `field`. */
+function mlChecked<T>(field: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof MlError) throw new JobParamsError(`params.${field}: ${err.message}`, field);
+    throw err;
+  }
+}
+
+/** The options the worker will train the SAE with must resolve (e.g. k ≤ latents, ascending prefixes). */
+function checkSae(
+  model: 'mf' | 'ncf',
+  datasetName: string,
+  dim: number,
+  t: { setting?: SaeSetting; sae?: JobParams['sae'] },
+): void {
+  const options = saeOptionsWithOverrides(model, datasetName, t.setting, t.sae ?? {});
+  try {
+    resolveSaeOptions(options, dim);
+  } catch (err) {
+    if (err instanceof MlError && err.field)
+      throw new JobParamsError(`params.sae.${err.field}: ${err.message}`, `sae.${err.field}`);
+    throw err;
+  }
 }
 
 /** Whether a successful job of this type activates its new version. */

@@ -13,7 +13,7 @@ import { evaluateRanking } from '../ml/eval/ranking.ts';
 import { userScorer } from '../ml/models/scorer.ts';
 import { loadRecommender, saveRecommender } from '../ml/models/serialize.ts';
 import type { Recommender } from '../ml/models/types.ts';
-import { chosenSaeOptions, type SaeSetting } from '../ml/pipeline/options.ts';
+import { type SaeSetting, saeOptionsWithOverrides } from '../ml/pipeline/options.ts';
 import { buildReport } from '../ml/pipeline/report.ts';
 import {
   evaluateStage,
@@ -29,7 +29,6 @@ import {
   type TrainedSae,
 } from '../ml/pipeline/stages.ts';
 import { encodeAll } from '../ml/sae/codes.ts';
-import type { SaeTrainOptions } from '../ml/sae/options.ts';
 import { loadSae, saveSae } from '../ml/sae/serialize.ts';
 import type { SaePair } from '../ml/sae/types.ts';
 import type { JobParams, Metrics } from '../store/types.ts';
@@ -298,20 +297,12 @@ function trainSaeStage(ctx: Ctx, data: LoadedData, recommender: Recommender, t: 
   return saeStage(
     data,
     recommender,
-    saeOptions(t, data.dataset.name),
+    saeOptionsWithOverrides(t.model, data.dataset.name, t.setting, t.sae ?? {}),
     FIDELITY_HOLDOUT,
     t.seed,
     ctx.tracker.callback(),
     ctx.signal,
   );
-}
-
-/** The pipeline's chosen SAE setting with the job's overrides; nesting is dropped when the width changes. */
-export function saeOptions(t: TrainingParams, datasetName: string): SaeTrainOptions {
-  const chosen = chosenSaeOptions(t.model, datasetName, t.setting);
-  const own = t.sae ?? {};
-  const widthChanged = own.latents !== undefined && own.latents !== chosen.latents;
-  return { ...chosen, ...(widthChanged && own.matryoshka === undefined ? { matryoshka: [] } : {}), ...own };
 }
 
 function evaluate(ctx: Ctx, data: LoadedData, recommender: Recommender, trained: TrainedSae): SaeEvaluation {

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fp from 'fastify-plugin';
 import type { Store } from '../store/types.ts';
 import { parseConfig, type ServerConfig } from './config.ts';
-import { installErrorHandlers } from './errors.ts';
+import { installErrorHandlers, toErrorBody } from './errors.ts';
 import authPlugin from './plugins/app/auth.ts';
 import metricsPlugin from './plugins/app/metrics.ts';
 import registryPlugin from './plugins/app/registry.ts';
@@ -21,6 +21,7 @@ import neuronRoutes from './routes/neurons/index.ts';
 import policyRoutes from './routes/policies/index.ts';
 import userRoutes from './routes/users/index.ts';
 import { ErrorSchema } from './schemas/common.ts';
+import { validatorFactory } from './validation.ts';
 
 export interface AppOptions {
   config: ServerConfig;
@@ -85,7 +86,15 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     bodyLimit: config.bodyLimit,
     genReqId: requestIdGenerator(),
     requestIdHeader: 'x-request-id',
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    // Ids in paths may be up to 200 characters (the schemas' limit; Fastify's default stops at 100).
+    routerOptions: { maxParamLength: 256 },
+    schemaController: { compilersFactory: { buildValidator: validatorFactory() } },
+    // Errors Fastify raises before routing (a malformed percent-encoding) get the same body as the rest.
+    frameworkErrors: (err, _request, reply) => {
+      const body = toErrorBody(err);
+      if (err.code === 'FST_ERR_BAD_URL') body.field = 'url';
+      reply.code(body.statusCode as never).send(body as never);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   await app.register(prismApp, { config, store: opts.store, jobs: opts.jobs });
   await app.ready();

@@ -118,7 +118,8 @@ function validationField(context: string, v: ValidationItem | undefined): string
   parts.push(...path);
   const missing = v?.params?.missingProperty ?? v?.params?.additionalProperty;
   if (typeof missing === 'string') parts.push(missing);
-  return parts.join('.');
+  // Array positions as the other errors write them: body.policies[0].value.
+  return parts.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]');
 }
 
 function body(statusCode: number, code: string, message: string, field?: string): ErrorBody {

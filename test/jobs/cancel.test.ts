@@ -1,6 +1,14 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitJobOutput } from '../../src/jobs/commit.ts';
-import { createJobRunner, type JobRunner } from '../../src/jobs/index.ts';
+import {
+  createJobRunner,
+  type JobParamsError,
+  type JobRunner,
+  normaliseJobParams,
+} from '../../src/jobs/index.ts';
 import type { WorkerOutput } from '../../src/jobs/protocol.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { ModelVersion, Store } from '../../src/store/types.ts';
@@ -70,10 +78,33 @@ describe('cancellation and failure never change what is served', () => {
   });
 
   it('a job that fails (bad data) is failed with the reason and writes nothing', async () => {
-    const job = runner.enqueue('pipeline', { data: 'csv:/nonexistent/ratings.csv' });
+    // The file exists (so the request is accepted) but its contents only fail once the worker parses it.
+    const file = join(mkdtempSync(join(tmpdir(), 'prism-bad-data-')), 'ratings.csv');
+    writeFileSync(file, 'u1,i1,5\nthis line is not a rating\n');
+    const job = runner.enqueue('pipeline', { data: `csv:${file}` });
     const { job: done } = await finished(runner, job.id);
     expect(done.status).toBe('failed');
-    expect(done.error).toMatch(/nonexistent/);
+    expect(done.error).toContain(`${file}, line 2`);
+    unchanged();
+  });
+
+  it('refuses at once a request the worker could only fail on, naming the field', () => {
+    const refused = (params: object) => {
+      try {
+        runner.enqueue('pipeline', params);
+      } catch (err) {
+        return (err as JobParamsError).field;
+      }
+      return null;
+    };
+    expect(refused({ data: 'bogus' })).toBe('data');
+    expect(refused({ data: 'synthetic:users=-5' })).toBe('data');
+    expect(refused({ data: 'csv:/nonexistent/ratings.csv' })).toBe('data');
+    expect(refused({ data: 'movielens-1m:/nonexistent/dir' })).toBe('data');
+    expect(refused({ ...SMALL, sae: { latents: 16, k: 32 } })).toBe('sae.k');
+    expect(refused({ ...SMALL, sae: { latents: 16, matryoshka: [8, 4] } })).toBe('sae.matryoshka');
+    expect(normaliseJobParams(store, 'pipeline', SMALL)).toEqual(SMALL); // the same checks pass it
+    expect(store.jobs.list({ status: ['queued', 'running'] })).toEqual([]);
     unchanged();
   });
 

@@ -1,8 +1,10 @@
+import { MlError } from '../core/errors.ts';
 import { loadCsv } from './csv.ts';
 import { loadLastFm } from './lastfm.ts';
 import { loadMovieLens } from './movielens.ts';
+import { fileExists, requireDirectory } from './scan.ts';
 import { type DataSpec, parseDataSpec } from './spec.ts';
-import { generateSynthetic } from './synthetic.ts';
+import { generateSynthetic, SYNTHETIC_DEFAULTS, validateSyntheticParams } from './synthetic.ts';
 import type { Dataset } from './types.ts';
 
 /** Loads (or generates) the dataset a spec names; see spec.ts for the syntax. Synchronous. */
@@ -18,4 +20,28 @@ export function loadDataset(spec: string | DataSpec): Dataset {
     case 'synthetic':
       return generateSynthetic(s.params);
   }
+}
+
+/**
+ * What can be checked of a spec without loading it: its syntax, synthetic parameters, and that the
+ * directory or files it names exist (the loaders check their contents). Throws the loader's MlError.
+ * Lets a job request fail at once instead of in its worker.
+ */
+export function checkDataSpec(spec: string): DataSpec {
+  const s = parseDataSpec(spec);
+  switch (s.kind) {
+    case 'movielens-1m':
+    case 'lastfm-hetrec':
+      requireDirectory(s.dir);
+      break;
+    case 'csv':
+      for (const path of [s.interactions, s.items])
+        if (path !== undefined && !fileExists(path))
+          throw new MlError('BAD_FILE', `${path}: file not found`, path);
+      break;
+    case 'synthetic':
+      validateSyntheticParams({ ...SYNTHETIC_DEFAULTS, ...s.params });
+      break;
+  }
+  return s;
 }

@@ -104,3 +104,18 @@ export function chosenSaeOptions(
   }
   return base;
 }
+
+/**
+ * The chosen setting with a caller's overrides (a job's `sae` params). Nesting is dropped when the
+ * overrides change the width without giving prefixes of their own.
+ */
+export function saeOptionsWithOverrides(
+  model: 'mf' | 'ncf',
+  datasetName: string,
+  setting: SaeSetting | undefined,
+  own: SaeTrainOptions = {},
+): SaeTrainOptions {
+  const chosen = chosenSaeOptions(model, datasetName, setting);
+  const widthChanged = own.latents !== undefined && own.latents !== chosen.latents;
+  return { ...chosen, ...(widthChanged && own.matryoshka === undefined ? { matryoshka: [] } : {}), ...own };
+}

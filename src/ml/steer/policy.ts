@@ -162,6 +162,20 @@ export function resolveNeurons(p: Policy, bundle: ModelBundle, prefix = ''): num
 
 const bad = (message: string, field: string): MlError => new MlError('BAD_POLICY', message, field);
 
+/**
+ * Largest |strength| or |value| a policy may carry. Effects saturate long before it (strength 1 already
+ * silences a neuron or adds its largest activation), and far beyond it float32 scores overflow to
+ * infinity and every list comes back empty.
+ */
+export const POLICY_MAGNITUDE_LIMIT = 1000;
+
+function bounded(v: unknown, field: string): number {
+  const x = finite(v, field);
+  if (Math.abs(x) > POLICY_MAGNITUDE_LIMIT)
+    throw bad(`${field} must be within ±${POLICY_MAGNITUDE_LIMIT}, got ${x}`, field);
+  return x;
+}
+
 function finite(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${field} must be a finite number`, field);
   return v === 0 ? 0 : v; // -0 does not survive JSON
@@ -227,10 +241,10 @@ export function validatePolicy(policy: unknown, bundle: ModelBundle, prefix = ''
     out.side = raw.side;
     if (!OPS.includes(raw.op as EditOp)) throw bad(`op must be one of ${OPS.join(', ')}`, f('op'));
     out.op = raw.op as EditOp;
-    out.value = finite(raw.value, f('value'));
+    out.value = bounded(raw.value, f('value'));
     if (raw.strength !== undefined) throw bad('edit policies take `value`, not `strength`', f('strength'));
   } else {
-    out.strength = finite(raw.strength, f('strength'));
+    out.strength = bounded(raw.strength, f('strength'));
     if ((kind === 'suppress' || kind === 'boost' || kind === 'promote') && out.strength < 0)
       throw bad(`${kind} strength must be ≥ 0`, f('strength'));
     for (const k of ['side', 'op', 'value'] as const)

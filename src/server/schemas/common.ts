@@ -43,3 +43,6 @@ export const WRITE_ERRORS = [400, 401, 403, 404, 409, 413, 429] as const;
 export const Timestamp = Type.String({ description: 'ISO-8601 UTC timestamp' });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 export const Metrics = Type.Record(Type.String(), Type.Unknown(), { description: 'Metrics by section' });
+
+/** A list's starting row: bounded so that SQLite binds it as an integer (1e20 would bind as a REAL). */
+export const Offset = Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0 });

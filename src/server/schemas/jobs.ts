@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Metrics, NullableTimestamp, Timestamp } from './common.ts';
+import { Metrics, NullableTimestamp, Offset, Timestamp } from './common.ts';
 
 export const JobType = Type.Enum(['train-recommender', 'train-sae', 'evaluate', 'label', 'pipeline']);
 export const JobStatus = Type.Enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
@@ -87,7 +87,7 @@ export const JobListQuery = Type.Object(
     status: Type.Optional(Type.Array(JobStatus, { maxItems: 5, description: 'Repeat or comma-separate' })),
     type: Type.Optional(JobType),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    offset: Type.Optional(Offset),
   },
   { additionalProperties: false },
 );

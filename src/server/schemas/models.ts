@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Metrics, NullableTimestamp, Timestamp } from './common.ts';
+import { Metrics, NullableTimestamp, Offset, Timestamp } from './common.ts';
 
 export const ModelVersionSchema = Type.Object({
   id: Type.Integer(),
@@ -24,7 +24,7 @@ export const ModelListQuery = Type.Object(
   {
     kind: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('recommender')])),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    offset: Type.Optional(Offset),
   },
   { additionalProperties: false },
 );

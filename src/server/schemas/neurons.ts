@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { Offset } from './common.ts';
 
 export const NeuronKind = Type.Enum(['concept', 'popularity', 'era', 'combined', 'unlabelled', 'dead']);
 
@@ -25,7 +26,7 @@ export const NeuronListQuery = Type.Object(
     ),
     dead: Type.Optional(Type.Boolean()),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 100 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    offset: Type.Optional(Offset),
   },
   { additionalProperties: false },
 );

@@ -1,7 +1,10 @@
 import { type Static, Type } from 'typebox';
+import { POLICY_MAGNITUDE_LIMIT } from '../../ml/steer/policy.ts';
 import { Timestamp } from './common.ts';
 
 const Ids = Type.Array(Type.String({ maxLength: 200 }), { minItems: 1, maxItems: 10_000 });
+
+const Magnitude = { minimum: -POLICY_MAGNITUDE_LIMIT, maximum: POLICY_MAGNITUDE_LIMIT };
 
 /** The [STEER] policy (src/ml/steer/policy.ts); semantic checks against the active model follow. */
 export const PolicyBody = Type.Object(
@@ -11,11 +14,13 @@ export const PolicyBody = Type.Object(
         'suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit',
     }),
     neuron: Type.Optional(Type.Integer({ minimum: 0, description: 'Target neuron index' })),
-    concept: Type.Optional(Type.String({ minLength: 1, description: 'Target concept label, e.g. "Horror"' })),
-    strength: Type.Optional(Type.Number({ description: 'Effect size; 0 is the identity' })),
+    concept: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'Target concept label, e.g. "Horror"' }),
+    ),
+    strength: Type.Optional(Type.Number({ ...Magnitude, description: 'Effect size; 0 is the identity' })),
     side: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('item')])),
     op: Type.Optional(Type.Union([Type.Literal('set'), Type.Literal('scale'), Type.Literal('add')])),
-    value: Type.Optional(Type.Number()),
+    value: Type.Optional(Type.Number(Magnitude)),
     users: Type.Optional(Ids),
     items: Type.Optional(Ids),
     segment: Type.Optional(
@@ -23,7 +28,7 @@ export const PolicyBody = Type.Object(
         {
           threshold: Type.Number(),
           neuron: Type.Optional(Type.Integer({ minimum: 0 })),
-          concept: Type.Optional(Type.String({ minLength: 1 })),
+          concept: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         },
         {
           additionalProperties: false,

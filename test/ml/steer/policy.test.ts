@@ -46,6 +46,10 @@ describe('validatePolicy', () => {
       [{ kind: 'nope' }, 'BAD_POLICY', 'kind'],
       [{ kind: 'suppress', concept: 'Horror', strength: 'x', users: ['u1'] }, 'BAD_POLICY', 'strength'],
       [{ kind: 'suppress', concept: 'Horror', strength: -1, users: ['u1'] }, 'BAD_POLICY', 'strength'],
+      // Beyond ±1000 float32 scores can overflow and empty every list.
+      [{ kind: 'boost', concept: 'Horror', strength: 1e308, all: true }, 'BAD_POLICY', 'strength'],
+      [{ kind: 'popularity', strength: -1001 }, 'BAD_POLICY', 'strength'],
+      [{ kind: 'edit', side: 'user', op: 'set', value: 1e39, neuron: 0, all: true }, 'BAD_POLICY', 'value'],
       [{ kind: 'suppress', concept: 'Westerns', strength: 1, users: ['u1'] }, 'UNKNOWN_CONCEPT', 'concept'],
       [{ kind: 'suppress', neuron: 99, strength: 1, users: ['u1'] }, 'UNKNOWN_NEURON', 'neuron'],
       [{ kind: 'suppress', neuron: 1.5, strength: 1, users: ['u1'] }, 'UNKNOWN_NEURON', 'neuron'],

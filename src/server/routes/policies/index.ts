@@ -162,10 +162,14 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
       if (b.policies) chosen = b.policies.map((p, r) => svc.validate(p, `body.policies[${r}]`));
       else if (b.policyIds) chosen = svc.resolve(bundle, b.policyIds, 'body.policyIds').map((p) => p.policy);
       else throw new ApiError(400, 'VALIDATION', 'body must have policies or policyIds', 'body.policies');
-      const users = idIndices(bundle.dataset.users.index, b.users, 'body.users', 'UNKNOWN_USER');
+      const given = idIndices(bundle.dataset.users.index, b.users, 'body.users', 'UNKNOWN_USER');
       // Entries may hold comma-separated ids, so the schema's maxItems alone does not bound the work.
-      if (users.length > MAX_PREVIEW_USERS)
+      if (given.length > MAX_PREVIEW_USERS)
         throw new ApiError(400, 'VALIDATION', `at most ${MAX_PREVIEW_USERS} users per preview`, 'body.users');
+      // A list of only blank ids is an error, not a request to sample; duplicates are previewed once.
+      if (b.users !== undefined && given.length === 0)
+        throw new ApiError(400, 'VALIDATION', 'body.users holds no user ids', 'body.users');
+      const users = [...new Set(given)];
       return {
         modelId: version.id,
         ...previewPolicies(bundle, {

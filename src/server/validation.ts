@@ -1,0 +1,71 @@
+import AjvCompiler from '@fastify/ajv-compiler';
+import type { FastifyServerOptions } from 'fastify';
+
+type BuildValidator = NonNullable<
+  NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']
+>;
+type RouteValidator = ReturnType<ReturnType<BuildValidator>>;
+type AjvErrors = (RouteValidator & { errors?: unknown })['errors'];
+
+/** A number as a URL writes it: no blanks, no hex; Ajv alone would read " " as 0 and "0x10" as 16. */
+const NUMERIC = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+const ajvOptions = { removeAdditional: false, allErrors: false } as const;
+
+/**
+ * Validators per request part. URL parts (path parameters, query string, headers) arrive as text, so
+ * they are coerced to the schema's types (`coerceTypes: 'array'` also turns a repeated query parameter
+ * into an array), but a numeric field must look like a number. JSON bodies are typed already and are
+ * not coerced: `null` or `"5"` where a number belongs is an error naming the field, never a quiet 0.
+ */
+export function validatorFactory(): BuildValidator {
+  const pool = AjvCompiler();
+  return (externalSchemas, serverOptions) => {
+    const custom = (serverOptions as { customOptions?: object } | undefined)?.customOptions ?? {};
+    const fromText = pool(externalSchemas, {
+      ...serverOptions,
+      customOptions: { ...custom, ...ajvOptions, coerceTypes: 'array' },
+    } as never);
+    const typed = pool(externalSchemas, {
+      ...serverOptions,
+      customOptions: { ...custom, ...ajvOptions, coerceTypes: false },
+    } as never);
+    return (route) => {
+      if (route.httpPart === 'body') return typed(route);
+      return numericTextFirst(fromText(route), route.schema as Schema);
+    };
+  };
+}
+
+interface Schema {
+  properties?: Record<string, { type?: string | string[] }>;
+}
+
+/** Wraps a coercing validator so that text in a numeric field that is not a plain number is refused. */
+function numericTextFirst(validate: RouteValidator, schema: Schema): RouteValidator {
+  const numeric = Object.entries(schema?.properties ?? {})
+    .filter(([, s]) => [s.type].flat().some((t) => t === 'integer' || t === 'number'))
+    .map(([name, s]) => ({ name, type: [s.type].flat().includes('integer') ? 'integer' : 'number' }));
+  if (numeric.length === 0) return validate;
+  const check = ((data: Record<string, unknown> | null) => {
+    for (const { name, type } of numeric) {
+      const v = data?.[name];
+      if (typeof v === 'string' && !NUMERIC.test(v)) {
+        check.errors = [
+          {
+            instancePath: `/${name}`,
+            schemaPath: `#/properties/${name}/type`,
+            keyword: 'type',
+            message: `must be ${type === 'integer' ? 'an integer' : 'a number'}`,
+            params: { type },
+          },
+        ];
+        return false;
+      }
+    }
+    const ok = validate(data as never);
+    check.errors = (validate as { errors?: AjvErrors }).errors ?? null;
+    return ok;
+  }) as RouteValidator & { errors?: unknown };
+  return check;
+}

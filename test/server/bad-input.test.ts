@@ -1,0 +1,144 @@
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEMPLATE, testApp } from './fixture.ts';
+
+/**
+ * Inputs found by probing every route: each must be a 4xx naming the field, never a 500, a quiet
+ * default, or a job that is accepted only to fail in its worker.
+ */
+let app: FastifyInstance;
+let close: () => Promise<void>;
+let concept: string;
+
+beforeAll(async () => {
+  ({ app, close } = await testApp());
+  concept = app.models.require().bundle.neurons.find((n) => n.kind === 'concept')?.label as string;
+});
+afterAll(() => close());
+
+async function expectRefused(
+  req: InjectOptions,
+  status: number,
+  field: string,
+): Promise<{ message: string }> {
+  const res = await app.inject(req);
+  const body = res.json();
+  expect([res.statusCode, body.field], JSON.stringify(req)).toEqual([status, field]);
+  expect(body.message.length).toBeGreaterThan(0);
+  return body;
+}
+
+describe('bad input is refused naming the field', () => {
+  it('numbers in paths and query strings must look like numbers (not blanks, not hex)', async () => {
+    await expectRefused({ url: '/v1/neurons/%20' }, 400, 'params.neuron');
+    await expectRefused({ url: '/v1/neurons/0x1' }, 400, 'params.neuron');
+    const job = await expectRefused({ url: '/v1/jobs/%09' }, 400, 'params.jobId');
+    expect(job.message).toBe('params.jobId must be an integer');
+    await expectRefused({ url: '/v1/neurons?limit=%20' }, 400, 'querystring.limit');
+    expect((await app.inject({ url: '/v1/neurons/0' })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/v1/neurons?limit=2&offset=1' })).statusCode).toBe(200);
+  });
+
+  it('offsets too large for SQLite are a 400, not a 500', async () => {
+    await expectRefused({ url: '/v1/jobs?offset=1e20' }, 400, 'querystring.offset');
+    await expectRefused({ url: '/v1/models?offset=9223372036854775807' }, 400, 'querystring.offset');
+  });
+
+  it('JSON bodies are not coerced: null or a string where a number or boolean belongs is refused', async () => {
+    const policy = { kind: 'suppress', concept, all: true };
+    await expectRefused(
+      { method: 'POST', url: '/v1/policies', payload: { name: 'n1', policy: { ...policy, strength: null } } },
+      400,
+      'body.policy.strength',
+    );
+    await expectRefused(
+      { method: 'POST', url: '/v1/policies', payload: { name: 'n2', policy: { ...policy, strength: '1' } } },
+      400,
+      'body.policy.strength',
+    );
+    await expectRefused(
+      {
+        method: 'POST',
+        url: '/v1/policies',
+        payload: { name: 'n3', enabled: null, policy: { ...policy, strength: 1 } },
+      },
+      400,
+      'body.enabled',
+    );
+    await expectRefused(
+      { method: 'POST', url: '/v1/jobs', payload: { type: 'pipeline', params: { activate: null } } },
+      400,
+      'body.params.activate',
+    );
+    expect((await app.inject({ url: '/v1/policies' })).json().policies).toEqual([]);
+  });
+
+  it('a policy strength or value beyond ±1000 is refused (float32 scores would overflow)', async () => {
+    await expectRefused(
+      {
+        method: 'POST',
+        url: '/v1/policies',
+        payload: { name: 'huge', policy: { kind: 'boost', concept, strength: 1e308, all: true } },
+      },
+      400,
+      'body.policy.strength',
+    );
+    await expectRefused(
+      {
+        method: 'POST',
+        url: '/v1/policies/preview',
+        payload: { policies: [{ kind: 'edit', side: 'user', op: 'set', value: 1e39, neuron: 0, all: true }] },
+      },
+      400,
+      'body.policies[0].value',
+    );
+  });
+
+  it('job parameters the worker could only fail on are refused at enqueue', async () => {
+    const enqueue = (params: object, type = 'pipeline') => ({
+      method: 'POST' as const,
+      url: '/v1/jobs',
+      payload: { type, params },
+    });
+    const jobsBefore = (await app.inject({ url: '/v1/jobs' })).json().jobs.length;
+    const spec = await expectRefused(enqueue({ data: 'bogus' }), 400, 'body.params.data');
+    expect(spec.message).toContain('bogus');
+    await expectRefused(enqueue({ data: 'synthetic:users=-5' }), 400, 'body.params.data');
+    await expectRefused(enqueue({ data: 'movielens-1m:/nonexistent/dir' }), 400, 'body.params.data');
+    await expectRefused(enqueue({ sae: { latents: 16, k: 32 } }), 400, 'body.params.sae.k');
+    await expectRefused(
+      enqueue({ baseModelId: TEMPLATE.active, sae: { latents: 16, k: 20 } }, 'train-sae'),
+      400,
+      'body.params.sae.k',
+    );
+    expect((await app.inject({ url: '/v1/jobs' })).json().jobs).toHaveLength(jobsBefore);
+  });
+
+  it('a preview on blank user ids is refused, not silently sampled; duplicates count once', async () => {
+    const policies = [{ kind: 'suppress', concept, strength: 1, all: true }];
+    for (const users of [[''], [' , , ']])
+      await expectRefused(
+        { method: 'POST', url: '/v1/policies/preview', payload: { policies, users } },
+        400,
+        'body.users',
+      );
+    const user = app.models.require().bundle.dataset.users.ids[0];
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/policies/preview',
+      payload: { policies, users: [`${user},${user}`, user] },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().users.map((u: { userId: string }) => u.userId)).toEqual([user]);
+  });
+
+  it('a malformed percent-encoding and a long id get the usual error body', async () => {
+    const bad = await expectRefused({ url: '/v1/users/%ZZ/recommendations' }, 400, 'url');
+    expect(bad).toMatchObject({ code: 'FST_ERR_BAD_URL', error: 'Bad Request' });
+    // 150 characters: within the schema's 200, so it is looked up (and unknown), not cut off at 100.
+    const long = 'u'.repeat(150);
+    const res = await app.inject({ url: `/v1/users/${long}/recommendations` });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'UNKNOWN_USER', field: 'params.userId' });
+  });
+});
