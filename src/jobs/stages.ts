@@ -406,7 +406,15 @@ function saeMetrics(e: SaeEvaluation): Metrics {
   const f = e.fidelity;
   return {
     reconstruction: e.reconstruction,
-    fidelity: { users: f.users, rbo: f.rbo, kendall: f.kendall, hr: f.hr, ndcg: f.ndcg },
+    fidelity: {
+      users: f.users,
+      rbo: f.rbo,
+      kendall: f.kendall,
+      hr: f.hr,
+      ndcg: f.ndcg,
+      hrOriginal: f.hrOriginal,
+      ndcgOriginal: f.ndcgOriginal,
+    },
     monosemanticity: e.ms,
   };
 }

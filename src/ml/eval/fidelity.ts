@@ -103,7 +103,7 @@ export interface FidelityInput {
   p?: number; // 0.9
   /** How many users' lists to return as samples (the first ones of `users`). */
   samples?: number; // 200
-  /** For HR/NDCG with reconstructed embeddings (over split.testUsers). */
+  /** For HR/NDCG with reconstructed and original embeddings, over split.testUsers (pass held-out users). */
   split?: Split;
   k?: number; // 10
   signal?: AbortSignal;
@@ -119,9 +119,14 @@ export interface FidelityResult {
   users: number;
   rbo: number; // mean over users
   kendall: number; // mean over users
-  /** HR@k / NDCG@k of the recommender fed reconstructed embeddings (all test users); NaN without split. */
+  /** HR@k / NDCG@k of the recommender fed reconstructed embeddings, on `split`'s test users; NaN without split. */
   hr: number;
   ndcg: number;
+  /** The same with the original embeddings, on the same users (the like-for-like reference). */
+  hrOriginal: number;
+  ndcgOriginal: number;
+  /** Test users HR/NDCG were measured on (0 without split). */
+  evalUsers: number;
   samples: FidelitySample[];
 }
 
@@ -151,24 +156,26 @@ export function measureFidelity(input: FidelityInput): FidelityResult {
     tauSum += kendallTauB(a, b, depth);
     if (samples.length < nSamples) samples.push({ user: u, original: a, reconstructed: b });
   }
-  let hr = Number.NaN;
-  let ndcg = Number.NaN;
-  if (input.split) {
-    const m = evaluateRanking(
-      (u, out) => scorer.scoreAll(u, userRecon.subarray(u * d, u * d + d), itemRecon, out),
-      input.split,
-      { k: input.k ?? 10, signal: input.signal },
-    );
-    hr = m.hr;
-    ndcg = m.ndcg;
-  }
+  const ranking = (users: Float32Array, items: Float32Array) =>
+    input.split
+      ? evaluateRanking(
+          (u, out) => scorer.scoreAll(u, users.subarray(u * d, u * d + d), items, out),
+          input.split,
+          { k: input.k ?? 10, signal: input.signal },
+        )
+      : { hr: Number.NaN, ndcg: Number.NaN, users: 0 };
+  const reconstructed = ranking(userRecon, itemRecon);
+  const original = ranking(userEmb, itemEmb);
   const n = users.length;
   return {
     users: n,
     rbo: n ? rboSum / n : 0,
     kendall: n ? tauSum / n : 0,
-    hr,
-    ndcg,
+    hr: reconstructed.hr,
+    ndcg: reconstructed.ndcg,
+    hrOriginal: original.hr,
+    ndcgOriginal: original.ndcg,
+    evalUsers: reconstructed.users,
     samples,
   };
 }

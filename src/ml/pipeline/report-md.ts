@@ -103,8 +103,8 @@ export function reportMarkdown(
           `${r.fidelity.users} users: RBO@30 ${f3(r.fidelity['rbo@30'])}, Kendall τ-b ${f3(r.fidelity['kendall@30'])}`,
         ],
         [
-          'HR@10 / NDCG@10 with reconstructed embeddings',
-          `${f3(r.fidelity['hr@10'])} / ${f3(r.fidelity['ndcg@10'])}`,
+          'HR@10 / NDCG@10, reconstructed vs original embeddings',
+          `${f3(r.fidelity['hr@10'])} / ${f3(r.fidelity['ndcg@10'])} vs ${f3(r.fidelity['hr@10_original'])} / ${f3(r.fidelity['ndcg@10_original'])} (${r.fidelity.eval_users} held-out users)`,
         ],
         ['monosemanticity (embedding / metadata)', `${f3(r.ms.embedding)} / ${f3(r.ms.metadata)}`],
         ['mean L0 (items / users)', `${f2(s.l0_items)} / ${f2(s.l0_users)}`],

@@ -47,8 +47,13 @@ export interface ReproduceReport {
     users: number;
     'rbo@30': number;
     'kendall@30': number;
+    /** With reconstructed embeddings, on `eval_users` held-out users that have test items. */
     'hr@10': number;
     'ndcg@10': number;
+    /** With the original embeddings, on the same users. */
+    'hr@10_original': number;
+    'ndcg@10_original': number;
+    eval_users: number;
     samples: { user: string; original: string[]; reconstructed: string[] }[];
   };
   ms: { embedding: number; metadata: number };
@@ -230,6 +235,9 @@ export function buildReport(input: {
       'kendall@30': r4(f.kendall),
       'hr@10': r4(f.hr),
       'ndcg@10': r4(f.ndcg),
+      'hr@10_original': r4(f.hrOriginal),
+      'ndcg@10_original': r4(f.ndcgOriginal),
+      eval_users: f.evalUsers,
       samples: f.samples.map((s) => ({
         user: userId(s.user),
         original: Array.from(s.original, itemId),

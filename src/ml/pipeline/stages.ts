@@ -61,6 +61,12 @@ export function sampleTestUsers(split: Split, maxUsers: number | undefined, seed
   return { ...split, testUsers: order.slice(0, maxUsers).sort() };
 }
 
+/** The split with its test users narrowed to those in `users`. */
+export function onlyTestUsers(split: Split, users: Int32Array): Split {
+  const keep = new Set(users);
+  return { ...split, testUsers: split.testUsers.filter((u) => keep.has(u)) };
+}
+
 export function recommenderStage(
   data: LoadedData,
   kind: 'mf' | 'ncf',
@@ -169,7 +175,8 @@ export function evaluateStage(
     train: data.split.train,
     users: sampleUsers(trained.heldOutUsers, opts.maxUsers, opts.seed),
     samples: opts.samples ?? 200,
-    split: sampleTestUsers(data.split, opts.maxEvalUsers, opts.seed),
+    // HR/NDCG on the held-out users too: the SAE never saw their embeddings.
+    split: sampleTestUsers(onlyTestUsers(data.split, trained.heldOutUsers), opts.maxEvalUsers, opts.seed),
     signal: opts.signal,
   });
   const ms = {

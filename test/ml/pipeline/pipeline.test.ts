@@ -45,6 +45,11 @@ describe('runPipeline on synthetic data with planted genres', async () => {
     expect(report.dataset.items).toBe(300);
     expect(report.sae.l0_items).toBeLessThanOrEqual(4);
     expect(report.fidelity.users).toBe(120);
+    // HR/NDCG with reconstructed embeddings, and the original's on the same users, are measured on the 120
+    // held-out users (every synthetic user has test items), not on the 480 whose embeddings trained the SAE.
+    expect(report.fidelity.eval_users).toBe(120);
+    expect(report.fidelity['hr@10_original']).toBeGreaterThan(0);
+    expect(report.fidelity['hr@10']).toBeLessThanOrEqual(1);
     expect(report.fidelity['rbo@30']).toBeGreaterThan(0.3);
     expect(report.fidelity['rbo@30']).toBeLessThanOrEqual(1 - 0.9 ** 30 + 1e-9);
     const ids = new Set(bundle.dataset.items.ids);
