@@ -87,13 +87,17 @@ interface BaseTraining {
   sae?: JobParams['sae'] | null;
 }
 
-/** Runs a check from src/ml and turns its MlError into a JobParamsError on `field`. */
-function mlChecked<T>(field: string, check: () => T): T {
+/**
+ * Runs a check from src/ml and turns its MlError into a JobParamsError on `field` (or, with `nested`, on
+ * the sub-field the MlError names, e.g. sae.k).
+ */
+function mlChecked<T>(field: string, check: () => T, nested = false): T {
   try {
     return check();
   } catch (err) {
-    if (err instanceof MlError) throw new JobParamsError(`params.${field}: ${err.message}`, field);
-    throw err;
+    if (!(err instanceof MlError)) throw err;
+    const f = nested && err.field ? `${field}.${err.field}` : field;
+    throw new JobParamsError(`params.${f}: ${err.message}`, f);
   }
 }
 
@@ -105,13 +109,7 @@ function checkSae(
   t: { setting?: SaeSetting; sae?: JobParams['sae'] },
 ): void {
   const options = saeOptionsWithOverrides(model, datasetName, t.setting, t.sae ?? {});
-  try {
-    resolveSaeOptions(options, dim);
-  } catch (err) {
-    if (err instanceof MlError && err.field)
-      throw new JobParamsError(`params.sae.${err.field}: ${err.message}`, `sae.${err.field}`);
-    throw err;
-  }
+  mlChecked('sae', () => resolveSaeOptions(options, dim), true);
 }
 
 /** Whether a successful job of this type activates its new version. */

@@ -123,6 +123,7 @@ export interface FrontierRow {
   matryoshka: number[] | null;
   beta: number;
   l1: number;
+  kl: number;
   epochs: number;
   min_item_fires: number;
   'rbo@30': number;
@@ -158,6 +159,7 @@ export function frontierRow(t: TrainedSae, e: SaeEvaluation): FrontierRow {
     matryoshka: o.matryoshka ?? null,
     beta: o.beta,
     l1: o.l1,
+    kl: o.kl,
     epochs: o.epochs,
     min_item_fires: o.minItemFires ?? 1,
     'rbo@30': r4(e.fidelity.rbo),
