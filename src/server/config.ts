@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { JOB_PRIORITIES, type JobPriority } from '../jobs/priority.ts';
+import { parseDataSpec } from '../ml/data/spec.ts';
 
 /** Service configuration: environment variables, optionally added to by a JSON config file. */
 export interface ServerConfig {
@@ -81,7 +82,7 @@ export function parseConfig(src: Source): ServerConfig {
       .map((k) => k.trim())
       .filter((k) => k.length > 0),
     workers: int(src, 'PRISM_WORKERS', 1, 1, 64),
-    bootstrap: nonEmpty(src, 'PRISM_BOOTSTRAP', 'synthetic'),
+    bootstrap: dataSpec(src, 'PRISM_BOOTSTRAP', 'synthetic'),
     rateLimit: rateLimit(src.PRISM_RATE_LIMIT),
     readsOpen: bool(src, 'PRISM_READS_OPEN', true),
     bodyLimit: int(src, 'PRISM_BODY_LIMIT', 256 * 1024, 1024, 64 * 1024 * 1024),
@@ -143,6 +144,17 @@ function bool(src: Source, name: string, dflt: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(name, `must be true or false, got "${src[name]}"`);
+}
+
+/** A data spec whose syntax is checked now; whether its directory exists, when a bootstrap needs it. */
+function dataSpec(src: Source, name: string, dflt: string): string {
+  const spec = nonEmpty(src, name, dflt);
+  try {
+    parseDataSpec(spec);
+  } catch (err) {
+    throw new ConfigError(name, (err as Error).message);
+  }
+  return spec;
 }
 
 function nonEmpty(src: Source, name: string, dflt: string): string {

@@ -86,6 +86,7 @@ function runPrimary(n: number): void {
 }
 
 main().catch((err) => {
-  console.error('prism: failed to start:', err instanceof Error ? err.message : err);
+  if (err instanceof ConfigError) console.error(`prism: invalid configuration: ${err.message}`);
+  else console.error('prism: failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

@@ -51,6 +51,8 @@ describe('configuration', () => {
       ['PRISM_RATE_LIMIT', 'fast'],
       ['PRISM_READS_OPEN', 'perhaps'],
       ['PRISM_BOOTSTRAP', '  '],
+      ['PRISM_BOOTSTRAP', 'imdb:/data'],
+      ['PRISM_BOOTSTRAP', 'synthetic:users=many'],
       ['PRISM_JOB_PRIORITY', 'urgent'],
     ]) {
       let err: unknown;

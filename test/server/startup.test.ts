@@ -76,6 +76,22 @@ describe('start-up', () => {
     expect((await again.inject({ url: '/v1/jobs' })).json().total).toBe(1);
   });
 
+  it('refuses to start when PRISM_BOOTSTRAP names a directory that does not exist, naming the variable', async () => {
+    const store = openStore(':memory:');
+    opened.push({ store });
+    const starting = buildApp({
+      store,
+      config: { bootstrap: 'movielens-1m:/nonexistent/ml-1m', jobPriority: 'normal' },
+      jobs: { bootstrap: true },
+    });
+    await expect(starting).rejects.toMatchObject({
+      name: 'ConfigError',
+      variable: 'PRISM_BOOTSTRAP',
+      message: expect.stringContaining('/nonexistent/ml-1m'),
+    });
+    expect(store.jobs.list({})).toEqual([]);
+  });
+
   it('recovers jobs left running by a killed process: retried while attempts remain, else failed with the reason', async () => {
     const { store, path } = await copyOfTemplate();
     const retried = store.jobs.enqueue('pipeline', { ...SMALL, activate: false });

@@ -1,7 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { createJobRunner, ensureBootstrapModel, type JobRunner } from '../../../jobs/index.ts';
-import type { ServerConfig } from '../../config.ts';
+import {
+  createJobRunner,
+  ensureBootstrapModel,
+  JobParamsError,
+  type JobRunner,
+} from '../../../jobs/index.ts';
+import { ConfigError, type ServerConfig } from '../../config.ts';
 
 export interface RunnerPluginOptions {
   /** Enqueue a bootstrap pipeline on config.bootstrap when no model is active (default false). */
@@ -57,15 +62,23 @@ export default fp(
 
     if (opts.jobs === false) return;
     app.addHook('onReady', async () => {
-      runner.start();
       if (jobOpts.bootstrap) {
-        const job = ensureBootstrapModel(runner, app.store, opts.config.bootstrap);
+        let job: ReturnType<typeof ensureBootstrapModel>;
+        try {
+          job = ensureBootstrapModel(runner, app.store, opts.config.bootstrap);
+        } catch (err) {
+          // E.g. its directory is missing: a configuration error, named as such at start-up.
+          if (err instanceof JobParamsError) throw new ConfigError('PRISM_BOOTSTRAP', err.message);
+          throw err;
+        }
         if (job)
           app.log.info(
             { jobId: job.id, data: opts.config.bootstrap },
             'no active model: bootstrap pipeline pending',
           );
       }
+      // Started after the bootstrap check, so a start-up that fails on it leaves no worker running.
+      runner.start();
     });
     app.addHook('preClose', async () => {
       await runner.close();
