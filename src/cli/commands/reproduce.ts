@@ -22,7 +22,9 @@ const FLAGS = {
   ablation: { type: 'boolean', default: false, help: 'also retrain the SAE for β ∈ {0, 0.1, 1, 10}' },
   frontier: {
     type: 'string',
-    help: 'JSON array of SAE settings (e.g. [{"latents":256},{"k":4}]) to train and tabulate in report.md',
+    help:
+      'SAE settings to train and tabulate in report.md: a JSON array (e.g. [{"latents":256},{"k":4}]) or ' +
+      '"standard" (dictionary size, k, ReLU + L1/KL sparsity, pursuit codes around the chosen setting)',
   },
   interventions: {
     type: 'boolean',
@@ -61,7 +63,12 @@ export async function run(argv: string[]): Promise<void> {
       setting: flags.setting as SaeSetting,
       sae: flags.sae ? parseJson(flags.sae, 'sae') : undefined,
       ablation: flags.ablation ? ABLATION_BETAS : undefined,
-      frontier: flags.frontier ? parseJson(flags.frontier, 'frontier') : undefined,
+      frontier:
+        flags.frontier === 'standard'
+          ? 'standard'
+          : flags.frontier
+            ? parseJson(flags.frontier, 'frontier')
+            : undefined,
       interventions: flags.interventions,
     },
     (e) => {

@@ -23,8 +23,11 @@ export interface PipelineOptions {
   evalUsers?: number;
   /** β values for the ablation (each retrains the SAE); absent = no ablation. */
   ablation?: number[];
-  /** SAE settings to train and evaluate for the frontier table; absent = none. */
-  frontier?: SaeTrainOptions[];
+  /**
+   * SAE settings to train and evaluate for the frontier table (each over the run's own options), or
+   * 'standard' for `standardFrontier`; absent = none.
+   */
+  frontier?: SaeTrainOptions[] | 'standard';
   /** Measure steering interventions (needs src/ml/steer); default false. */
   interventions?: boolean;
 }
@@ -118,4 +121,23 @@ export function saeOptionsWithOverrides(
   const chosen = chosenSaeOptions(model, datasetName, setting);
   const widthChanged = own.latents !== undefined && own.latents !== chosen.latents;
   return { ...chosen, ...(widthChanged && own.matryoshka === undefined ? { matryoshka: [] } : {}), ...own };
+}
+
+/**
+ * The frontier `--frontier standard` explores around the chosen setting, one change per row: dictionary
+ * size, k, the paper's ReLU codes with L1 + KL sparsity instead of TopK, and pursuit codes (the fidelity
+ * setting) — RBO, Kendall, MS and L0 for each in report.md.
+ */
+export function standardFrontier(model: 'mf' | 'ncf', datasetName: string): SaeTrainOptions[] {
+  const k = chosenSaeOptions(model, datasetName).k as number;
+  return [
+    { latents: 512 },
+    { latents: 2048 },
+    { k: Math.max(1, k / 2) },
+    { k: k + 4 },
+    { k: 2 * k },
+    { activation: 'relu', l1: 0.3, kl: 0.1, matryoshka: [] },
+    { activation: 'relu', l1: 1, kl: 0.1, matryoshka: [] },
+    chosenSaeOptions(model, datasetName, 'fidelity'),
+  ];
 }

@@ -2,7 +2,12 @@ import type { ModelBundle } from '../bundle.ts';
 import type { ProgressCallback } from '../core/progress.ts';
 import type { Split } from '../data/types.ts';
 import { measureInterventions } from '../steer/measure.ts';
-import { chosenSaeOptions, evaluationCaps, type PipelineOptions } from './options.ts';
+import {
+  evaluationCaps,
+  type PipelineOptions,
+  saeOptionsWithOverrides,
+  standardFrontier,
+} from './options.ts';
 import {
   type AblationRow,
   buildReport,
@@ -73,7 +78,7 @@ export async function runPipeline(
   sampleRss();
   await yieldToEventLoop();
 
-  const saeOpts = { ...chosenSaeOptions(opts.model, data.dataset.name, opts.setting), ...opts.sae };
+  const saeOpts = saeOptionsWithOverrides(opts.model, data.dataset.name, opts.setting, opts.sae);
   const heldOut = opts.heldOutFraction ?? 0.2;
   stage('sae', 0);
   const trained = saeStage(data, rec.recommender, saeOpts, heldOut, seed, onProgress, signal);
@@ -137,11 +142,17 @@ export async function runPipeline(
     report.ablation = rows;
   }
 
-  if (opts.frontier && opts.frontier.length > 0) {
+  const frontier =
+    opts.frontier === 'standard' ? standardFrontier(opts.model, data.dataset.name) : opts.frontier;
+  if (frontier && frontier.length > 0) {
     const rows: FrontierRow[] = [];
-    for (const [n, setting] of opts.frontier.entries()) {
-      stage('frontier', n / opts.frontier.length, JSON.stringify(setting));
-      rows.push(measureSetting(data, rec, { ...saeOpts, ...setting }, heldOut, evalOpts));
+    for (const [n, setting] of frontier.entries()) {
+      stage('frontier', n / frontier.length, JSON.stringify(setting));
+      const options = saeOptionsWithOverrides(opts.model, data.dataset.name, opts.setting, {
+        ...opts.sae,
+        ...setting,
+      });
+      rows.push(measureSetting(data, rec, options, heldOut, evalOpts));
       sampleRss();
       await yieldToEventLoop();
     }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { chosenSaeOptions, SAE_SETTINGS } from '../../../src/ml/pipeline/options.ts';
+import {
+  chosenSaeOptions,
+  SAE_SETTINGS,
+  saeOptionsWithOverrides,
+  standardFrontier,
+} from '../../../src/ml/pipeline/options.ts';
 import { resolveSaeOptions } from '../../../src/ml/sae/options.ts';
 
 describe('chosenSaeOptions', () => {
@@ -21,4 +26,33 @@ describe('chosenSaeOptions', () => {
     expect(chosenSaeOptions('mf', 'movielens-1m', 'fidelity').pursuit?.itemPool).toBe(10);
     expect(chosenSaeOptions('mf', 'lastfm-hetrec', 'fidelity').pursuit?.itemPool).toBe(14);
   });
+});
+
+describe('saeOptionsWithOverrides and the standard frontier', () => {
+  it('drops the nesting when only the width changes, keeps given prefixes', () => {
+    expect(saeOptionsWithOverrides('mf', 'movielens-1m', 'concepts', { latents: 512 }).matryoshka).toEqual(
+      [],
+    );
+    expect(
+      saeOptionsWithOverrides('mf', 'movielens-1m', 'concepts', { latents: 512, matryoshka: [64, 512] })
+        .matryoshka,
+    ).toEqual([64, 512]);
+    expect(saeOptionsWithOverrides('mf', 'movielens-1m', 'concepts', { k: 4 }).matryoshka).toEqual([
+      32, 128, 1024,
+    ]);
+  });
+
+  for (const [name, dim] of [
+    ['movielens-1m', 20],
+    ['lastfm-hetrec', 100],
+  ] as const)
+    for (const model of ['mf', 'ncf'] as const)
+      it(`every standard frontier row on ${name} × ${model} is a valid SAE configuration`, () => {
+        const rows = standardFrontier(model, name);
+        expect(rows.length).toBeGreaterThanOrEqual(8);
+        for (const row of rows)
+          expect(() =>
+            resolveSaeOptions(saeOptionsWithOverrides(model, name, 'concepts', row), dim),
+          ).not.toThrow();
+      });
 });
