@@ -115,6 +115,24 @@ describe('start-up', () => {
     expect((await app.inject({ url: '/health/ready' })).json().modelId).toBe(TEMPLATE.active);
   });
 
+  it('a bootstrap pipeline left running with no attempts is failed, and a new one is enqueued', async () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'prism-orphan-')), 'prism.db');
+    const store = openStore(dbPath);
+    const spent = store.jobs.enqueue('pipeline', { data: SMALL.data, activate: true }, { maxAttempts: 1 });
+    orphan(store, spent.id, 1);
+    const app = await buildApp({
+      store,
+      config: { bootstrap: SMALL.data as string, jobPriority: 'normal' },
+      jobs: { bootstrap: true },
+    });
+    opened.push({ app, store });
+    expect(store.jobs.get(spent.id)?.status).toBe('failed');
+    const pending = store.jobs.list({ status: ['queued', 'running'] });
+    expect(pending.map((j) => j.id)).not.toContain(spent.id);
+    expect(pending).toHaveLength(1);
+    expect(pending[0]).toMatchObject({ type: 'pipeline', params: { data: SMALL.data, activate: true } });
+  });
+
   it('on close, requeues the job it was running (graceful shutdown)', async () => {
     const { store } = await copyOfTemplate();
     const app = await buildApp({ store, jobs: {}, config: { jobPriority: 'normal' } });

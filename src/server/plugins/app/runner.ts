@@ -62,12 +62,17 @@ export default fp(
 
     if (opts.jobs === false) return;
     app.addHook('onReady', async () => {
+      // Started first: its crash recovery requeues or fails jobs a killed process left running, and the
+      // bootstrap check below must see the outcome.
+      runner.start();
       if (jobOpts.bootstrap) {
         let job: ReturnType<typeof ensureBootstrapModel>;
         try {
           job = ensureBootstrapModel(runner, app.store, opts.config.bootstrap);
         } catch (err) {
-          // E.g. its directory is missing: a configuration error, named as such at start-up.
+          // E.g. its directory is missing: a configuration error, named as such at start-up, with the
+          // runner stopped again so the failed start leaves no worker behind.
+          await runner.close();
           if (err instanceof JobParamsError) throw new ConfigError('PRISM_BOOTSTRAP', err.message);
           throw err;
         }
@@ -77,8 +82,6 @@ export default fp(
             'no active model: bootstrap pipeline pending',
           );
       }
-      // Started after the bootstrap check, so a start-up that fails on it leaves no worker running.
-      runner.start();
     });
     app.addHook('preClose', async () => {
       await runner.close();
