@@ -109,8 +109,10 @@ export function chosenSaeOptions(
 }
 
 /**
- * The chosen setting with a caller's overrides (a job's `sae` params). Nesting is dropped when the
- * overrides change the width without giving prefixes of their own.
+ * The chosen setting with a job's `sae` params. Nesting is dropped when the overrides change the width
+ * without giving prefixes of their own (so a small job's `latents: 16` just works). The CLI's `--sae`
+ * replaces single options instead (a wider dictionary keeps the chosen prefixes and adds its width), so
+ * that documented research commands keep their meaning.
  */
 export function saeOptionsWithOverrides(
   model: 'mf' | 'ncf',
@@ -131,8 +133,8 @@ export function saeOptionsWithOverrides(
 export function standardFrontier(model: 'mf' | 'ncf', datasetName: string): SaeTrainOptions[] {
   const k = chosenSaeOptions(model, datasetName).k as number;
   return [
-    { latents: 512 },
-    { latents: 2048 },
+    { latents: 512, matryoshka: [32, 128, 512] },
+    { latents: 2048, matryoshka: [32, 128, 2048] },
     { k: Math.max(1, k / 2) },
     { k: k + 4 },
     { k: 2 * k },

@@ -2,12 +2,7 @@ import type { ModelBundle } from '../bundle.ts';
 import type { ProgressCallback } from '../core/progress.ts';
 import type { Split } from '../data/types.ts';
 import { measureInterventions } from '../steer/measure.ts';
-import {
-  evaluationCaps,
-  type PipelineOptions,
-  saeOptionsWithOverrides,
-  standardFrontier,
-} from './options.ts';
+import { chosenSaeOptions, evaluationCaps, type PipelineOptions, standardFrontier } from './options.ts';
 import {
   type AblationRow,
   buildReport,
@@ -78,7 +73,8 @@ export async function runPipeline(
   sampleRss();
   await yieldToEventLoop();
 
-  const saeOpts = saeOptionsWithOverrides(opts.model, data.dataset.name, opts.setting, opts.sae);
+  // Overrides replace single options (a wider dictionary keeps the chosen prefixes and adds its width).
+  const saeOpts = { ...chosenSaeOptions(opts.model, data.dataset.name, opts.setting), ...opts.sae };
   const heldOut = opts.heldOutFraction ?? 0.2;
   stage('sae', 0);
   const trained = saeStage(data, rec.recommender, saeOpts, heldOut, seed, onProgress, signal);
@@ -148,11 +144,7 @@ export async function runPipeline(
     const rows: FrontierRow[] = [];
     for (const [n, setting] of frontier.entries()) {
       stage('frontier', n / frontier.length, JSON.stringify(setting));
-      const options = saeOptionsWithOverrides(opts.model, data.dataset.name, opts.setting, {
-        ...opts.sae,
-        ...setting,
-      });
-      rows.push(measureSetting(data, rec, options, heldOut, evalOpts));
+      rows.push(measureSetting(data, rec, { ...saeOpts, ...setting }, heldOut, evalOpts));
       sampleRss();
       await yieldToEventLoop();
     }
