@@ -13,9 +13,12 @@ export function bootstrapSpecFromEnv(env: NodeJS.ProcessEnv = process.env): stri
  * a new one. Returns null when a model is already active.
  */
 export function ensureBootstrapModel(runner: JobRunner, store: Store, spec: string): Job | null {
-  if (store.models.active()) return null;
-  const pending = store.jobs.list({ status: ['queued', 'running'], type: 'pipeline' });
-  const activating = pending.find((j) => j.params.activate !== false);
-  if (activating) return activating;
-  return runner.enqueue('pipeline', { data: spec, activate: true });
+  // One transaction: server processes starting together on one database enqueue one pipeline, not one each.
+  return store.transaction(() => {
+    if (store.models.active()) return null;
+    const pending = store.jobs.list({ status: ['queued', 'running'], type: 'pipeline' });
+    const activating = pending.find((j) => j.params.activate !== false && !j.cancelRequested);
+    if (activating) return activating;
+    return runner.enqueue('pipeline', { data: spec, activate: true });
+  });
 }

@@ -290,6 +290,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         ? { kind: 'cancelled', error: 'cancelled before its results were saved' }
         : { kind: 'done', output: outcome.output };
     }
+    // A cancel wins over a shutdown: requeued, the job would run again after the restart.
+    if (cancelRequested && run.stopReason === 'shutdown')
+      return { kind: 'cancelled', error: 'cancelled while running (the server was shutting down)' };
     if (run.stopReason === 'shutdown')
       return { kind: 'requeue', error: 'requeued: the server shut down while it ran' };
     if (cancelRequested)
@@ -408,10 +411,13 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       return job;
     },
     cancel(id) {
+      const before = store.jobs.get(id)?.status;
       const job = store.jobs.requestCancel(id);
       const run = active.get(id);
       if (run) stop(run, 'cancel');
-      else if (job?.status === 'cancelled') emit('job:finished', { job, seconds: 0, version: null });
+      // Only the call that cancelled a queued job reports it finished (a repeated cancel is not news).
+      else if (job?.status === 'cancelled' && before === 'queued')
+        emit('job:finished', { job, seconds: 0, version: null });
       return job;
     },
     get: (id) => store.jobs.get(id),

@@ -77,6 +77,17 @@ describe('cancellation and failure never change what is served', () => {
     }
   });
 
+  it('cancelling a queued job reports it finished once, however often it is cancelled', async () => {
+    const held = createJobRunner({ store, instanceId: 'held', progressThrottleMs: 0 }); // never started
+    const events: number[] = [];
+    held.on('job:finished', ({ job }) => events.push(job.id));
+    const job = held.enqueue('pipeline', SLOW);
+    for (let n = 0; n < 3; n++) expect(held.cancel(job.id)?.status).toBe('cancelled');
+    expect(events).toEqual([job.id]);
+    await held.close();
+    unchanged();
+  });
+
   it('a job that fails (bad data) is failed with the reason and writes nothing', async () => {
     // The file exists (so the request is accepted) but its contents only fail once the worker parses it.
     const file = join(mkdtempSync(join(tmpdir(), 'prism-bad-data-')), 'ratings.csv');

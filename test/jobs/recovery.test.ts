@@ -131,6 +131,12 @@ describe('crash recovery at start-up', () => {
     });
     expect(ensureBootstrapModel(runner, store, 'synthetic')?.id).toBe(job?.id);
     expect(store.jobs.count()).toBe(1);
+    // A pending pipeline someone asked to cancel will not activate anything: a new one is enqueued.
+    orphan(store, job?.id as number, 1);
+    store.jobs.requestCancel(job?.id as number);
+    const next = ensureBootstrapModel(runner, store, 'synthetic');
+    expect(next?.id).not.toBe(job?.id);
+    expect(store.jobs.count()).toBe(2);
   });
 
   it('a raised cancel flag aborts the worker-side signal on its next check', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -152,5 +152,46 @@ describe('start-up', () => {
     store.close();
     expect(after).toMatchObject({ status: 'queued', attempts: 0 });
     expect(after?.error).toMatch(/shut down/);
+  });
+
+  it('a job whose cancel was requested (by another process) is cancelled at shutdown, not requeued', async () => {
+    const { store } = await copyOfTemplate();
+    const app = await buildApp({ store, jobs: {}, config: { jobPriority: 'normal' } });
+    const job = app.runner.enqueue('pipeline', { ...SLOW, activate: false });
+    await new Promise<void>((resolve) => {
+      app.runner.on('job:started', (j: { id: number }) => j.id === job.id && resolve());
+      if (app.runner.running().includes(job.id)) resolve();
+    });
+    // The flag as another server process sets it: in the store only, before this one's heartbeat reads it.
+    store.jobs.requestCancel(job.id);
+    await app.close();
+    const after = store.jobs.get(job.id);
+    store.close();
+    expect(after).toMatchObject({ status: 'cancelled', cancelRequested: true });
+  });
+
+  it('a failing bootstrap pipeline is tried again a bounded number of times', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prism-bad-bootstrap-'));
+    const file = join(dir, 'ratings.csv');
+    writeFileSync(file, 'u1,i1\nnot a rating line at all\n');
+    const store = openStore(':memory:');
+    const failures: number[] = [];
+    const app = await buildApp({
+      store,
+      config: { bootstrap: `csv:${file}`, jobPriority: 'normal' },
+      jobs: { bootstrap: true },
+    });
+    opened.push({ app, store });
+    await new Promise<void>((resolve) => {
+      app.runner.on('job:finished', ({ job }) => {
+        if (job.status === 'failed') failures.push(job.id);
+        if (failures.length === 3) resolve();
+      });
+    });
+    await new Promise((r) => setTimeout(r, 300)); // room for a fourth, which must not come
+    const pipelines = store.jobs.list({ type: 'pipeline' });
+    expect(pipelines).toHaveLength(3);
+    expect(pipelines.every((j) => j.status === 'failed' && /line 2/.test(j.error ?? ''))).toBe(true);
+    expect((await app.inject({ url: '/health/ready' })).statusCode).toBe(503);
   });
 });

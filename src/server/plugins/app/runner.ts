@@ -8,6 +8,9 @@ import {
 } from '../../../jobs/index.ts';
 import { ConfigError, type ServerConfig } from '../../config.ts';
 
+/** Further bootstrap pipelines enqueued after one fails, per process start. */
+const BOOTSTRAP_RETRIES = 2;
+
 export interface RunnerPluginOptions {
   /** Enqueue a bootstrap pipeline on config.bootstrap when no model is active (default false). */
   bootstrap?: boolean;
@@ -52,8 +55,10 @@ export default fp(
     app.decorate('runner', runner);
     app.models.activator = (id) => runner.activate(id);
 
-    runner.on('model:activated', ({ modelId }) => {
-      void app.models.swapTo(modelId);
+    // Serve what the store marks active now, not the event's id: the event of a job that committed in its
+    // worker arrives when the worker exits, possibly after a later activation through the API.
+    runner.on('model:activated', () => {
+      void app.models.loadActive();
     });
     runner.on('job:finished', ({ job, seconds }) => {
       app.metrics.jobsFinished.inc({ type: job.type, status: job.status });
@@ -81,6 +86,24 @@ export default fp(
             { jobId: job.id, data: opts.config.bootstrap },
             'no active model: bootstrap pipeline pending',
           );
+        // A bootstrap pipeline that fails (a worker crash, say) is tried again a bounded number of times,
+        // so the server does not stay not-ready until a restart; a cancelled one is left cancelled.
+        let retriesLeft = BOOTSTRAP_RETRIES;
+        runner.on('job:finished', ({ job: done }) => {
+          if (done.type !== 'pipeline' || done.status !== 'failed' || done.params.activate === false) return;
+          if (retriesLeft <= 0 || app.store.models.active()) return;
+          retriesLeft--;
+          try {
+            const next = ensureBootstrapModel(runner, app.store, opts.config.bootstrap);
+            if (next)
+              app.log.warn(
+                { failedJobId: done.id, jobId: next.id, retriesLeft },
+                'bootstrap pipeline failed; trying again',
+              );
+          } catch (err) {
+            app.log.error({ err }, 'bootstrap pipeline failed and could not be enqueued again');
+          }
+        });
       }
     });
     app.addHook('preClose', async () => {
