@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelBundle } from '../../src/ml/bundle.ts';
+import type { Store } from '../../src/store/types.ts';
 import { testApp } from './fixture.ts';
 
 let app: FastifyInstance;
 let close: () => Promise<void>;
+let store: Store;
 let bundle: ModelBundle;
 let concept: string;
 let conceptNeuron: number;
@@ -12,7 +14,7 @@ let conceptNeuron: number;
 const ids = (items: { itemId: string }[]) => items.map((i) => i.itemId);
 
 beforeAll(async () => {
-  ({ app, close } = await testApp());
+  ({ app, close, store } = await testApp());
   bundle = app.models.require().bundle;
   const labelled = bundle.neurons.find((n) => n.kind === 'concept' && n.label !== '');
   if (!labelled) throw new Error('fixture model has no labelled concept neuron');
@@ -237,5 +239,93 @@ describe('POST /v1/policies/preview', () => {
     });
     expect(badInline.statusCode).toBe(400);
     expect(badInline.json()).toMatchObject({ code: 'UNKNOWN_CONCEPT', field: 'body.policies[0].concept' });
+  });
+
+  it('previews on top of the enabled policies: before is what users get now, after adds the preview', async () => {
+    const user = bundle.dataset.users.ids[1];
+    const live = await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: {
+        name: 'live-base',
+        policy: { kind: 'edit', side: 'user', op: 'set', value: 50, neuron: conceptNeuron, all: true },
+      },
+    });
+    expect(live.statusCode).toBe(201);
+    await app.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: {
+        name: 'candidate',
+        enabled: false,
+        policy: { kind: 'suppress', concept, strength: 1, all: true },
+      },
+    });
+    const ids = (items: { itemId: string }[]) => items.map((i) => i.itemId);
+    const now = (await app.inject({ url: `/v1/users/${user}/recommendations?k=10` })).json();
+    const withCandidate = (
+      await app.inject({ url: `/v1/users/${user}/recommendations?k=10&policy=candidate` })
+    ).json();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/policies/preview',
+      payload: { policyIds: ['candidate'], users: [user], k: 10 },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(body.basePolicies.map((p: { name: string }) => p.name)).toEqual(['live-base']);
+    expect(body.users[0].before).toEqual(ids(now.items));
+    expect(body.users[0].after).toEqual(ids(withCandidate.items));
+
+    // Previewing the enabled policy itself: before leaves it out, after puts it in.
+    const self = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/policies/preview',
+        payload: { policyIds: ['live-base'], users: [user], k: 10 },
+      })
+    ).json();
+    expect(self.basePolicies).toEqual([]);
+    expect(self.users[0].after).toEqual(ids(now.items));
+
+    const both = await app.inject({
+      method: 'POST',
+      url: '/v1/policies/preview',
+      payload: {
+        policyIds: ['candidate'],
+        policies: [{ kind: 'suppress', concept, strength: 1, all: true }],
+      },
+    });
+    expect(both.statusCode).toBe(400);
+    expect(both.json().field).toBe('body.policyIds');
+    for (const name of ['live-base', 'candidate'])
+      await app.inject({ method: 'DELETE', url: `/v1/policies/${name}` });
+  });
+
+  it('resolves a policy by another spelling of its id, and one another process stored a moment ago', async () => {
+    const user = bundle.dataset.users.ids[2];
+    const created = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/policies',
+        payload: {
+          name: 'spelled',
+          enabled: false,
+          policy: { kind: 'suppress', concept, strength: 1, all: true },
+        },
+      })
+    ).json();
+    const padded = await app.inject({ url: `/v1/users/${user}/recommendations?policy=0${created.id}` });
+    expect(padded.statusCode, padded.body).toBe(200);
+    expect(padded.json().policies.map((p: { name: string }) => p.name)).toEqual(['spelled']);
+    // Written to the store directly, as another server process would: no invalidate() here.
+    store.policies.create({
+      name: 'elsewhere',
+      enabled: false,
+      policy: { kind: 'suppress', concept, strength: 0.5, all: true },
+    });
+    const fresh = await app.inject({ url: `/v1/users/${user}/recommendations?policy=elsewhere` });
+    expect(fresh.statusCode).toBe(200);
+    expect(fresh.json().policies.map((p: { name: string }) => p.name)).toEqual(['elsewhere']);
   });
 });

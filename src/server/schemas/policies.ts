@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { POLICY_MAGNITUDE_LIMIT } from '../../ml/steer/policy.ts';
 import { Timestamp } from './common.ts';
+import { AppliedPolicy } from './recommendations.ts';
 
 const Ids = Type.Array(Type.String({ maxLength: 200 }), { minItems: 1, maxItems: 10_000 });
 
@@ -129,6 +130,9 @@ export type PreviewBodyT = Static<typeof PreviewBody>;
 export const PreviewResponse = Type.Object({
   modelId: Type.Integer(),
   k: Type.Integer(),
+  basePolicies: Type.Array(AppliedPolicy, {
+    description: 'Enabled policies applied to both lists, as live traffic applies them',
+  }),
   users: Type.Array(
     Type.Object({
       userId: Type.String(),

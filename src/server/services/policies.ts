@@ -79,6 +79,14 @@ export class PolicyService {
       const record = this.find(ref);
       const f = `${field}[${r}]`;
       if (!record) throw new ApiError(400, 'UNKNOWN_POLICY', `${f}: unknown policy "${ref}"`, f);
+      // Another spelling of its id ("01"), or a policy another process stored since the last poll: look it
+      // up by id, in a fresh snapshot when the current one does not have it.
+      let live = snap.byRef.get(String(record.id));
+      if (!live) {
+        this.invalidate();
+        live = this.live(bundle).byRef.get(String(record.id));
+      }
+      if (live) return live;
       throw new ApiError(
         400,
         'BAD_POLICY',

@@ -1,11 +1,15 @@
 import type { ModelBundle } from '../../ml/bundle.ts';
 import { Rng } from '../../ml/core/rng.ts';
+import { kendallTauB, rbo } from '../../ml/eval/fidelity.ts';
 import type { Policy } from '../../ml/steer/policy.ts';
 import { recommend } from '../../ml/steer/recommend.ts';
 import { ApiError } from '../errors.ts';
 
 export interface PreviewInput {
+  /** The policies to preview. */
   policies: Policy[];
+  /** Policies live traffic applies anyway (the enabled ones): in both the before and the after list. */
+  base: Policy[];
   /** User indices to preview on; empty = sample `sample` users with `seed`. */
   users: number[];
   sample: number;
@@ -14,8 +18,9 @@ export interface PreviewInput {
 }
 
 /**
- * A dry run: for each user, the list without and with the policies, their agreement, and which items
- * entered or left lists most often. Nothing is stored.
+ * A dry run: for each user, the list as live traffic serves it now (with the `base` policies) and with the
+ * previewed policies added, their agreement, and which items entered or left lists most often. Nothing is
+ * stored.
  */
 export function previewPolicies(bundle: ModelBundle, input: PreviewInput) {
   const { items, itemTitles, users: userMap } = bundle.dataset;
@@ -30,9 +35,14 @@ export function previewPolicies(bundle: ModelBundle, input: PreviewInput) {
   let sumTau = 0;
   let sumOverlap = 0;
   const rows = users.map((u) => {
-    const r = recommend(bundle, u, { k: input.k, policies: input.policies, compare: true });
+    const now = recommend(bundle, u, { k: input.k, policies: input.base });
+    const r = recommend(bundle, u, { k: input.k, policies: [...input.base, ...input.policies] });
     const after = r.items.map((x) => x.index);
-    const before = r.unsteered!.items.map((x) => x.index);
+    const before = now.items.map((x) => x.index);
+    const agreement = {
+      rbo: rbo(after, before, 0.9, input.k),
+      kendallTau: kendallTauB(after, before, input.k),
+    };
     const afterSet = new Set(after);
     const beforeSet = new Set(before);
     let overlap = 0;
@@ -42,15 +52,15 @@ export function previewPolicies(bundle: ModelBundle, input: PreviewInput) {
     for (const i of after) if (!beforeSet.has(i)) entered.set(i, (entered.get(i) ?? 0) + 1);
     const changed = after.length !== before.length || after.some((i, r2) => before[r2] !== i);
     if (changed) changedUsers++;
-    sumRbo += r.unsteered!.rbo;
-    sumTau += r.unsteered!.kendallTau;
+    sumRbo += agreement.rbo;
+    sumTau += agreement.kendallTau;
     sumOverlap += before.length > 0 ? overlap / before.length : 1;
     return {
       userId: r.user,
       before: before.map((i) => items.ids[i]),
       after: after.map((i) => items.ids[i]),
-      rbo: r.unsteered!.rbo,
-      kendallTau: r.unsteered!.kendallTau,
+      rbo: agreement.rbo,
+      kendallTau: agreement.kendallTau,
       changed,
     };
   });

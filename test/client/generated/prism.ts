@@ -1490,6 +1490,12 @@ export interface paths {
                         "application/json": {
                             modelId: number;
                             k: number;
+                            /** @description Enabled policies applied to both lists, as live traffic applies them */
+                            basePolicies: {
+                                id: number;
+                                name: string;
+                                version: number;
+                            }[];
                             users: {
                                 userId: string;
                                 before: string[];

@@ -15,6 +15,7 @@ import {
   UpdatePolicyBody,
 } from '../../schemas/policies.ts';
 import { idIndices } from '../../services/lookup.ts';
+import type { LivePolicy } from '../../services/policies.ts';
 import { previewPolicies } from '../../services/preview.ts';
 
 /** Users one preview may run on (each is a full recommend()). */
@@ -158,10 +159,21 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const { bundle, version } = app.models.require();
       const b = req.body;
+      if (b.policies && b.policyIds)
+        throw new ApiError(400, 'VALIDATION', 'give policies or policyIds, not both', 'body.policyIds');
+      // Live traffic applies the enabled policies anyway: both lists include them, except a stored
+      // policy being previewed, which only the after list gets.
+      const enabled = svc.live(bundle).enabled;
       let chosen: Policy[];
-      if (b.policies) chosen = b.policies.map((p, r) => svc.validate(p, `body.policies[${r}]`));
-      else if (b.policyIds) chosen = svc.resolve(bundle, b.policyIds, 'body.policyIds').map((p) => p.policy);
-      else throw new ApiError(400, 'VALIDATION', 'body must have policies or policyIds', 'body.policies');
+      let base: LivePolicy[];
+      if (b.policies) {
+        chosen = b.policies.map((p, r) => svc.validate(p, `body.policies[${r}]`));
+        base = enabled;
+      } else if (b.policyIds) {
+        const stored = svc.resolve(bundle, b.policyIds, 'body.policyIds');
+        chosen = stored.map((p) => p.policy);
+        base = enabled.filter((p) => !stored.includes(p));
+      } else throw new ApiError(400, 'VALIDATION', 'body must have policies or policyIds', 'body.policies');
       const given = idIndices(bundle.dataset.users.index, b.users, 'body.users', 'UNKNOWN_USER');
       // Entries may hold comma-separated ids, so the schema's maxItems alone does not bound the work.
       if (given.length > MAX_PREVIEW_USERS)
@@ -172,8 +184,10 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
       const users = [...new Set(given)];
       return {
         modelId: version.id,
+        basePolicies: base.map((p) => ({ id: p.record.id, name: p.record.name, version: p.record.version })),
         ...previewPolicies(bundle, {
           policies: chosen,
+          base: base.map((p) => p.policy),
           users,
           sample: b.sample ?? 20,
           seed: b.seed ?? 0,
