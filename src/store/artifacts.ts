@@ -21,9 +21,12 @@ export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').upd
 
 /** Content-addressed BLOBs: the same bytes are stored once, whatever references them. */
 export function createArtifactRepo(db: Db): ArtifactRepo {
-  const insert = db.prepare(
-    'INSERT OR IGNORE INTO artifacts (sha256, kind, size, bytes, created_at) VALUES (?, ?, ?, ?, ?)',
-  );
+  // Same hash, same content by definition: a stored copy whose bytes differ is damaged and is repaired
+  // from the new one (otherwise every later version sharing it would point at bytes that fail to load).
+  const insert =
+    db.prepare(`INSERT INTO artifacts (sha256, kind, size, bytes, created_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT(sha256) DO UPDATE SET bytes = excluded.bytes, size = excluded.size
+    WHERE artifacts.kind = excluded.kind AND (artifacts.size != excluded.size OR artifacts.bytes != excluded.bytes)`);
   const selectInfo = db.prepare('SELECT sha256, kind, size, created_at FROM artifacts WHERE sha256 = ?');
   const selectBytes = db.prepare('SELECT bytes FROM artifacts WHERE sha256 = ?').pluck();
 

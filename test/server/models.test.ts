@@ -77,14 +77,25 @@ describe('models', () => {
       app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.other}/activate` }),
       app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` }),
     ]);
-    expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
+    // The later request wins; the earlier one either finished first or is told it was superseded.
+    expect(b.statusCode).toBe(200);
+    if (a.statusCode !== 200) expect(a.json()).toMatchObject({ statusCode: 409, code: 'SUPERSEDED' });
     const list = (await app.inject({ url: '/v1/models' })).json();
-    expect(list.servingId).toBe(list.activeId);
-    await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` });
+    expect(list).toMatchObject({ activeId: TEMPLATE.active, servingId: TEMPLATE.active });
 
-    // A swap superseded while it warms up (the store went back) never installs its version.
+    // An activation that is still warming up when a later one starts never writes the store.
+    const first = app.models.activate(TEMPLATE.other);
+    const second = app.models.activate(TEMPLATE.active);
+    await expect(first).rejects.toMatchObject({ statusCode: 409, code: 'SUPERSEDED' });
+    expect((await second).version.id).toBe(TEMPLATE.active);
+    expect(app.store.models.active()?.id).toBe(TEMPLATE.active);
+
+    // A swap superseded while it warms up (the store went back) never installs its version, and the
+    // version being swapped in is what the store's active row is compared with meanwhile.
     const stale = app.models.swapTo(TEMPLATE.other);
+    expect(app.models.target()).toBe(TEMPLATE.other);
     const back = app.models.swapTo(TEMPLATE.active);
+    expect(app.models.target()).toBe(TEMPLATE.active);
     await Promise.all([stale, back, app.models.settled()]);
     expect(app.models.current?.version.id).toBe(TEMPLATE.active);
   });

@@ -24,6 +24,10 @@ describe('artifacts', () => {
     store.db.prepare('UPDATE artifacts SET bytes = ? WHERE sha256 = ?').run(bad, a.sha256);
     expect(() => store.artifacts.get(a.sha256)).toThrow(/CORRUPT|hash/i);
     expect(() => store.artifacts.get('0'.repeat(64))).toThrow(/not found/);
+    // Storing the same content again repairs the damaged copy (same hash, so same bytes by definition).
+    store.artifacts.put('recommender', recommender);
+    expect(Buffer.from(store.artifacts.get(a.sha256)).equals(Buffer.from(recommender))).toBe(true);
+    expect(store.db.prepare('SELECT count(*) FROM artifacts').pluck().get()).toBe(1);
   });
 });
 

@@ -24,9 +24,15 @@ export class ModelRegistry {
   private lastError: string | null = null;
   /** A bundle decoded by `activate` before the store switch, picked up by the activation event. */
   private preloaded: { id: number; bundle: ModelBundle } | null = null;
-  /** The swap in flight; a newer swap or an install supersedes it (bumps `generation`). */
-  private pending: { id: number; done: Promise<ActiveModel | null> } | null = null;
+  /**
+   * The swap in flight; a newer swap or an install supersedes it (bumps `generation` and aborts its
+   * warm-up through `abort`, so a superseded bundle stops costing CPU and memory).
+   */
+  private pending: { id: number; done: Promise<ActiveModel | null>; abort: AbortController } | null = null;
   private generation = 0;
+  /** Activations through `activate`, counted: only the latest may write the store and install. */
+  private activations = 0;
+  private activation: AbortController | null = null;
   private readonly stopping = new AbortController();
   /** Marks a version active in the store (the job runner's `activate`, which also emits the event). */
   activator: (id: number) => ModelVersion;
@@ -72,7 +78,19 @@ export class ModelRegistry {
    * then swaps the pointer. A failure at any step leaves the old model serving.
    */
   async activate(id: number): Promise<ActiveModel> {
-    const bundle = await this.decode(id);
+    const seq = ++this.activations;
+    this.activation?.abort(new Error(`superseded by the activation of version ${id}`));
+    const abort = new AbortController();
+    this.activation = abort;
+    let bundle: ModelBundle;
+    try {
+      bundle = await this.decode(id, abort.signal);
+    } finally {
+      if (this.activation === abort) this.activation = null;
+    }
+    // A later activation started meanwhile: it decides what is served, this one changes nothing.
+    if (seq !== this.activations)
+      throw new ApiError(409, 'SUPERSEDED', `activating version ${id} was superseded by a later activation`);
     this.preloaded = { id, bundle };
     try {
       const version = this.activator(id);
@@ -101,9 +119,15 @@ export class ModelRegistry {
       return Promise.resolve(this.current);
     }
     this.supersede();
-    const done = this.load(id, this.generation);
-    this.pending = { id, done };
+    const abort = new AbortController();
+    const done = this.load(id, this.generation, abort.signal);
+    this.pending = { id, done, abort };
     return done;
+  }
+
+  /** The version being swapped in, else the one served (what the store's active row is compared with). */
+  target(): number | null {
+    return this.pending?.id ?? this.current?.version.id ?? null;
   }
 
   /** Resolves once no swap is in flight (tests, benchmarks). */
@@ -117,9 +141,9 @@ export class ModelRegistry {
     this.stopping.abort(new Error('the server is closing'));
   }
 
-  private async load(id: number, generation: number): Promise<ActiveModel | null> {
+  private async load(id: number, generation: number, signal: AbortSignal): Promise<ActiveModel | null> {
     try {
-      const bundle = await this.decode(id);
+      const bundle = await this.decode(id, signal);
       if (generation !== this.generation) return this.current;
       const version = this.store.models.get(id);
       if (!version) throw new Error(`model version ${id} vanished`);
@@ -136,16 +160,17 @@ export class ModelRegistry {
 
   private supersede(): void {
     this.generation++;
+    this.pending?.abort.abort(new Error('superseded'));
     this.pending = null;
   }
 
   /** Decodes a version's bundle and warms its steering state (in slices), so no request pays for it. */
-  private async decode(id: number): Promise<ModelBundle> {
+  private async decode(id: number, signal: AbortSignal): Promise<ModelBundle> {
     const loading = `loading model version ${id}`;
     this.loading = loading;
     try {
       const bundle = this.store.models.loadBundle(id);
-      await runInSlices(steerContext(bundle).warmUp(), this.stopping.signal);
+      await runInSlices(steerContext(bundle).warmUp(), AbortSignal.any([this.stopping.signal, signal]));
       return bundle;
     } finally {
       if (this.loading === loading) this.loading = null;
@@ -178,7 +203,9 @@ export default fp(
     if (opts.pollMs && opts.pollMs > 0) {
       const timer = setInterval(() => {
         const v = app.store.models.active();
-        if (v && v.id !== registry.current?.version.id) void registry.swapTo(v.id);
+        // Against the swap in flight too: a rollback elsewhere while this process warms the newer version
+        // must cancel that swap, not wait for it to finish and be undone.
+        if (v && v.id !== registry.target()) void registry.swapTo(v.id);
       }, opts.pollMs);
       timer.unref();
       app.addHook('onClose', async () => clearInterval(timer));
