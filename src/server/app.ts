@@ -45,8 +45,9 @@ export const prismApp = fp(
     });
 
     await app.register(sensiblePlugin);
-    await app.register(swaggerPlugin);
+    // Before swagger, so its routes (/docs, /openapi.json) are limited too.
     await app.register(rateLimitPlugin, { config });
+    await app.register(swaggerPlugin);
 
     await app.register(storePlugin, { config, store: opts.store });
     await app.register(metricsPlugin, {
@@ -90,9 +91,10 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     routerOptions: { maxParamLength: 256 },
     schemaController: { compilersFactory: { buildValidator: validatorFactory() } },
     // Errors Fastify raises before routing (a malformed percent-encoding) get the same body as the rest.
-    frameworkErrors: (err, _request, reply) => {
+    frameworkErrors: (err, request, reply) => {
       const body = toErrorBody(err);
       if (err.code === 'FST_ERR_BAD_URL') body.field = 'url';
+      reply.header('x-request-id', request.id);
       reply.code(body.statusCode as never).send(body as never);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();

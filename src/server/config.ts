@@ -77,10 +77,7 @@ export function parseConfig(src: Source): ServerConfig {
     port: int(src, 'PORT', 3000, 0, 65535),
     host: src.HOST ?? '0.0.0.0',
     dbPath,
-    apiKeys: (src.PRISM_API_KEYS ?? '')
-      .split(',')
-      .map((k) => k.trim())
-      .filter((k) => k.length > 0),
+    apiKeys: apiKeys(src.PRISM_API_KEYS),
     workers: int(src, 'PRISM_WORKERS', 1, 1, 64),
     bootstrap: dataSpec(src, 'PRISM_BOOTSTRAP', 'synthetic'),
     rateLimit: rateLimit(src.PRISM_RATE_LIMIT),
@@ -175,6 +172,17 @@ function oneOf<T extends string>(src: Source, name: string, dflt: T, allowed: re
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `N` (per minute) or `N/W` with W like `10s`, `1m`, `1h`. */
+/** Comma-separated keys; unset or blank = none (authentication off), but a list of only commas is a mistake. */
+function apiKeys(raw: string | undefined): string[] {
+  const keys = (raw ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
+  if (keys.length === 0 && (raw ?? '').trim() !== '')
+    throw new ConfigError('PRISM_API_KEYS', `holds no key, only separators ("${raw}")`);
+  return keys;
+}
+
 function rateLimit(raw: string | undefined): ServerConfig['rateLimit'] {
   if (raw === undefined || raw.trim() === '' || raw.trim() === 'off') return null;
   const m = /^(\d+)(?:\/(\d*)([smh]))?$/.exec(raw.trim());
@@ -183,5 +191,9 @@ function rateLimit(raw: string | undefined): ServerConfig['rateLimit'] {
   }
   const count = m[2] ? Number(m[2]) : 1;
   const unit = m[3] ?? 'm';
-  return { max: Number(m[1]), timeWindowMs: count * UNIT_MS[unit] };
+  const timeWindowMs = count * UNIT_MS[unit];
+  // A zero window would never limit anything; one beyond a day is a typo more likely than a wish.
+  if (timeWindowMs < 1000 || timeWindowMs > 86_400_000)
+    throw new ConfigError('PRISM_RATE_LIMIT', `the window must be between 1s and 24h, got "${raw}"`);
+  return { max: Number(m[1]), timeWindowMs };
 }

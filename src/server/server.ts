@@ -30,12 +30,17 @@ async function main(): Promise<void> {
   });
 
   let closing = false;
+  let closingSince = 0;
   const shutdown = (signal: string) => {
+    // A server process of a cluster gets a terminal's or systemd's signal itself and again from the
+    // primary, which forwards it: that second copy is not an operator asking to hurry.
+    if (closing && cluster.isWorker && Date.now() - closingSince < 2000) return;
     if (closing) {
       app.log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
     closing = true;
+    closingSince = Date.now();
     app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     const force = setTimeout(() => {
       app.log.error('shutdown took longer than 30 s: exiting');

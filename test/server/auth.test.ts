@@ -116,8 +116,39 @@ describe('limits', () => {
       expect(codes.slice(0, 2)).toEqual([200, 200]);
       expect(codes[3]).toBe(429);
       const limited = await app.inject({ url: '/v1/neurons' });
-      expect(limited.json()).toMatchObject({ statusCode: 429 });
+      expect(limited.json()).toMatchObject({
+        statusCode: 429,
+        code: 'RATE_LIMITED',
+        error: 'Too Many Requests',
+      });
+      expect(limited.json().message).toMatch(/retry in/);
+      // The API document is limited too.
+      expect((await app.inject({ url: '/openapi.json' })).statusCode).toBe(429);
       expect((await app.inject({ url: '/health/live' })).statusCode).toBe(200);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('rate limit and keys together', () => {
+  it('limits wrong keys and keyless requests too, and made-up keys share their address budget', async () => {
+    const { app, close } = await testApp({
+      config: { apiKeys: ['s3cret'], readsOpen: false, rateLimit: { max: 3, timeWindowMs: 60_000 } },
+    });
+    try {
+      const as = (authorization?: string) =>
+        app.inject({ url: '/v1/neurons', headers: authorization ? { authorization } : {} });
+      // Rotating made-up keys: the 4th request from this address is limited, not answered 403.
+      const rotated = [];
+      for (let r = 0; r < 4; r++) rotated.push((await as(`Bearer guess-${r}`)).statusCode);
+      expect(rotated).toEqual([403, 403, 403, 429]);
+      expect((await as()).statusCode).toBe(429);
+      // An accepted key has its own budget, whatever whitespace surrounds it.
+      const keyed = [];
+      for (const header of ['Bearer s3cret', 'Bearer  s3cret ', 'bearer s3cret', 'Bearer s3cret'])
+        keyed.push((await as(header)).statusCode);
+      expect(keyed).toEqual([200, 200, 200, 429]);
     } finally {
       await close();
     }

@@ -54,6 +54,9 @@ describe('configuration', () => {
       ['PRISM_BOOTSTRAP', 'imdb:/data'],
       ['PRISM_BOOTSTRAP', 'synthetic:users=many'],
       ['PRISM_JOB_PRIORITY', 'urgent'],
+      ['PRISM_RATE_LIMIT', '2/0s'],
+      ['PRISM_RATE_LIMIT', '2/9999999h'],
+      ['PRISM_API_KEYS', ' , '],
     ]) {
       let err: unknown;
       try {

@@ -41,7 +41,9 @@ export default fp(
       return;
     }
     const matches = keyMatcher(apiKeys);
-    app.addHook('onRequest', async (req: FastifyRequest) => {
+    // preParsing, not onRequest: the rate limit's per-route onRequest check runs first, so failed keys
+    // are limited too; the body is still not read before the key is checked.
+    app.addHook('preParsing', async (req: FastifyRequest) => {
       const level =
         req.routeOptions.config?.auth ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write');
       if (level === 'none' || (level === 'read' && (readsOpen || req.url.startsWith('/docs')))) return;

@@ -2,19 +2,32 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServerConfig } from '../../config.ts';
+import { ApiError } from '../../errors.ts';
+import { keyMatcher } from '../app/auth.ts';
 
-/** Per API key (when one is sent) or client address; off unless PRISM_RATE_LIMIT is set. */
+/**
+ * Per accepted API key, else per client address; off unless PRISM_RATE_LIMIT is set. Counts are kept
+ * per server process. A key that is not accepted counts against the address it came from, so rotating
+ * made-up keys buys no fresh budget.
+ */
 export default fp(
   async function rateLimitPlugin(app: FastifyInstance, opts: { config: ServerConfig }) {
     const limit = opts.config.rateLimit;
     if (!limit) return;
+    const accepted = keyMatcher(opts.config.apiKeys);
     await app.register(rateLimit, {
       max: limit.max,
       timeWindow: limit.timeWindowMs,
       keyGenerator: (req: FastifyRequest) => {
-        const auth = req.headers.authorization;
-        return auth?.startsWith('Bearer ') ? `key:${auth.slice(7)}` : `ip:${req.ip}`;
+        const key = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1].trim();
+        return key && accepted(key) ? `key:${key}` : `ip:${req.ip}`;
       },
+      errorResponseBuilder: (_req, context) =>
+        new ApiError(
+          429,
+          'RATE_LIMITED',
+          `rate limit of ${context.max} requests exceeded; retry in ${context.after}`,
+        ),
       allowList: (req: FastifyRequest) => req.url.startsWith('/health/') || req.url === '/metrics',
     });
   },
