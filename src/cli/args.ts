@@ -12,6 +12,7 @@ export interface FlagDef {
   default?: string | number | boolean;
   choices?: readonly string[];
   min?: number; // numbers: inclusive lower bound
+  max?: number; // numbers: inclusive upper bound
 }
 
 export type FlagSpec = Record<string, FlagDef>;
@@ -26,7 +27,6 @@ export type Flags<S extends FlagSpec> = {
 
 export interface Parsed<S extends FlagSpec> {
   flags: Flags<S>;
-  positional: string[];
   help: boolean;
 }
 
@@ -37,7 +37,6 @@ const fail = (flag: string, why: string): never => {
 export function parseArgs<S extends FlagSpec>(argv: readonly string[], spec: S): Parsed<S> {
   const values: Record<string, string | number | boolean | undefined> = {};
   for (const [name, def] of Object.entries(spec)) values[name] = def.default;
-  const positional: string[] = [];
   let help = false;
   for (let k = 0; k < argv.length; k++) {
     const arg = argv[k];
@@ -45,10 +44,9 @@ export function parseArgs<S extends FlagSpec>(argv: readonly string[], spec: S):
       help = true;
       continue;
     }
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
+    // No command takes loose arguments: one is a mistyped flag (`-k 3`) or a forgotten `--data`.
+    if (!arg.startsWith('--'))
+      throw new MlError('BAD_CONFIG', `unexpected argument "${arg}" (flags are written --name value)`, arg);
     const eq = arg.indexOf('=');
     let name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     let inline: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
@@ -76,7 +74,7 @@ export function parseArgs<S extends FlagSpec>(argv: readonly string[], spec: S):
       fail(name, `missing value (${def.help})`);
     values[name] = convert(name, def, raw);
   }
-  return { flags: values as Flags<S>, positional, help };
+  return { flags: values as Flags<S>, help };
 }
 
 function convert(name: string, def: FlagDef, raw: string): string | number {
@@ -89,6 +87,7 @@ function convert(name: string, def: FlagDef, raw: string): string | number {
   if (raw.trim() === '' || !Number.isFinite(n)) fail(name, `expected a number, got "${raw}"`);
   if (def.type === 'integer' && !Number.isInteger(n)) fail(name, `expected an integer, got "${raw}"`);
   if (def.min !== undefined && n < def.min) fail(name, `must be ≥ ${def.min}, got ${n}`);
+  if (def.max !== undefined && n > def.max) fail(name, `must be ≤ ${def.max}, got ${n}`);
   return n;
 }
 

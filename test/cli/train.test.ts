@@ -43,20 +43,25 @@ describe('prism train', () => {
     await expect(run(['--model', 'svd'])).rejects.toThrow(/--model: expected one of mf, ncf/);
     await expect(run(['--dim', 'x'])).rejects.toThrow(/--dim: expected a number/);
     await expect(run(['--frobnicate', '1'])).rejects.toThrow(/--frobnicate: unknown flag/);
+    await expect(run(['--seed', '-1'])).rejects.toThrow(/--seed: must be ≥ 0/);
+    await expect(run(['--seed', String(2 ** 32)])).rejects.toThrow(/--seed: must be ≤ 4294967295/);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await expect(
+      run(['--data', 'synthetic:users=30,items=20,seed=1', '--holdout', '1000', '--out', tmpdir()]),
+    ).rejects.toThrow(/--holdout 1000: no user has enough positives/);
   });
 });
 
 describe('parseArgs', () => {
   const spec = {
-    n: { type: 'integer', default: 3, min: 1, help: 'count' },
+    n: { type: 'integer', default: 3, min: 1, max: 9, help: 'count' },
     name: { type: 'string', help: 'a name' },
     fast: { type: 'boolean', default: false, help: 'go fast' },
   } as const;
 
-  it('parses --k v, --k=v, booleans and positionals, keeping defaults', () => {
-    const p = parseArgs(['pos', '--n=7', '--name', 'x', '--fast'], spec);
+  it('parses --k v, --k=v and booleans, keeping defaults', () => {
+    const p = parseArgs(['--n=7', '--name', 'x', '--fast'], spec);
     expect(p.flags).toEqual({ n: 7, name: 'x', fast: true });
-    expect(p.positional).toEqual(['pos']);
     expect(parseArgs(['--no-fast'], spec).flags).toEqual({ n: 3, name: undefined, fast: false });
     expect(parseArgs(['--help'], spec).help).toBe(true);
   });
@@ -66,5 +71,13 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--n', '2.5'], spec)).toThrow(/--n: expected an integer/);
     expect(() => parseArgs(['--n', '0'], spec)).toThrow(/--n: must be ≥ 1/);
     expect(() => parseArgs(['--fast=maybe'], spec)).toThrow(/--fast: expected true or false/);
+    expect(() => parseArgs(['--n', '10'], spec)).toThrow(/--n: must be ≤ 9/);
+  });
+
+  it('rejects loose arguments: a mistyped flag or a forgotten --data', () => {
+    expect(() => parseArgs(['-n', '3'], spec)).toThrow(/unexpected argument "-n"/);
+    expect(() => parseArgs(['movielens-1m:/data'], spec)).toThrow(
+      /unexpected argument "movielens-1m:\/data"/,
+    );
   });
 });

@@ -17,7 +17,13 @@ export const summary = 'train recommender → SAE → evaluate → label; write 
 const FLAGS = {
   data: { type: 'string', default: 'synthetic', help: `data-source spec: ${DATA_SPEC_HELP}` },
   model: { type: 'string', default: 'mf', choices: ['mf', 'ncf'], help: 'recommender kind' },
-  seed: { type: 'integer', default: 0, help: 'seed of the split, the recommender and the SAE' },
+  seed: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 2 ** 32 - 1,
+    help: 'seed of the split, the recommender and the SAE',
+  },
   out: { type: 'string', default: 'runs/reproduce', help: 'output directory' },
   ablation: { type: 'boolean', default: false, help: 'also retrain the SAE for β ∈ {0, 0.1, 1, 10}' },
   frontier: {

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MlError } from '../../ml/core/errors.ts';
 import { loadDataset } from '../../ml/data/load.ts';
 import { DATA_SPEC_HELP } from '../../ml/data/spec.ts';
 import { splitHoldout } from '../../ml/data/split.ts';
@@ -27,7 +28,7 @@ const FLAGS = {
   epochs: { type: 'integer', min: 0, help: 'epochs / ALS sweeps (default: the model’s own)' },
   lr: { type: 'number', min: 0, help: 'learning rate (NCF; MF only with its logistic objective)' },
   l2: { type: 'number', min: 0, help: 'L2 regularisation (default: the model’s own)' },
-  seed: { type: 'integer', default: 0, help: 'seed of the split and the training' },
+  seed: { type: 'integer', default: 0, min: 0, max: 2 ** 32 - 1, help: 'seed of the split and the training' },
   holdout: { type: 'integer', default: 5, min: 1, help: 'held-out positives per user' },
   k: { type: 'integer', default: 10, min: 1, help: 'cut-off of HR/NDCG/MRR' },
   out: { type: 'string', default: 'runs/train', help: 'output directory' },
@@ -75,6 +76,12 @@ export async function run(argv: string[]): Promise<void> {
     `${dataset.name}: ${interactions.rows} users, ${interactions.cols} items, ${interactions.indptr[interactions.rows]} interactions (loaded in ${loadS.toFixed(2)} s)\n`,
   );
   const split = splitHoldout(interactions, { perUser: flags.holdout, seed: flags.seed });
+  if (split.testUsers.length === 0)
+    throw new MlError(
+      'BAD_CONFIG',
+      `--holdout ${flags.holdout}: no user has enough positives to hold ${flags.holdout} out`,
+      'holdout',
+    );
   const dim = flags.dim ?? defaultDim(dataset.name);
   const bar = progressBar(`${model} d=${dim}`);
   let epochs = flags.epochs ?? 0;

@@ -97,8 +97,15 @@ function isEmptyField(r: RecordView, k: number): boolean {
   return r.text(k).trim() === '';
 }
 
+/** Tab when the first non-blank line has one, else comma. */
 function detectDelimiter(buf: Buffer): string {
-  let end = buf.indexOf(10);
-  if (end < 0) end = buf.length;
-  return buf.subarray(0, end).includes(9) ? '\t' : ',';
+  let start = 0;
+  for (;;) {
+    let end = buf.indexOf(10, start);
+    if (end < 0) end = buf.length;
+    const line = buf.subarray(start, end);
+    if (line.some((b) => b !== 32 && b !== 13 && b !== 9) || end >= buf.length)
+      return line.includes(9) ? '\t' : ',';
+    start = end + 1;
+  }
 }

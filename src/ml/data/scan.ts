@@ -90,10 +90,11 @@ export class RecordView {
     }
   }
 
-  /** Field k as a non-negative integer id; fails naming the column otherwise. */
+  /** Field k as a non-negative integer id below 2^31 (ids are kept in Int32Arrays); fails naming the column. */
   id(k: number, what: string): number {
     const v = this.int(k);
     if (Number.isNaN(v)) this.fail(`non-numeric ${what} "${this.text(k).slice(0, 40)}"`);
+    if (v > 0x7fffffff) this.fail(`${what} ${v} is too large (ids must be below 2^31)`);
     return v;
   }
 }

@@ -68,10 +68,20 @@ export function validateSyntheticParams(p: SyntheticParams): void {
       throw new MlError('BAD_CONFIG', `synthetic ${field} = ${p[field]}: must be ${want}`, field);
   };
   const int = (v: number): boolean => Number.isInteger(v);
-  check('users', int(p.users) && p.users >= 1, 'an integer ≥ 1');
-  check('items', int(p.items) && p.items >= 2, 'an integer ≥ 2');
+  // Upper bounds keep the generator's arrays allocatable (users × interactions per user float32s).
+  check('users', int(p.users) && p.users >= 1 && p.users <= 1_000_000, 'an integer in [1, 1 000 000]');
+  check('items', int(p.items) && p.items >= 2 && p.items <= 1_000_000, 'an integer in [2, 1 000 000]');
   check('genres', int(p.genres) && p.genres >= 1 && p.genres <= p.items, 'an integer in [1, items]');
-  check('interactionsPerUser', p.interactionsPerUser >= 1, '≥ 1');
+  check(
+    'interactionsPerUser',
+    p.interactionsPerUser >= 1 && p.interactionsPerUser <= 100_000,
+    'in [1, 100 000]',
+  );
+  check(
+    'interactionsPerUser',
+    p.users * p.interactionsPerUser <= 100_000_000,
+    'at most 100 000 000 in all (users × interactionsPerUser)',
+  );
   check('minInteractions', int(p.minInteractions) && p.minInteractions >= 1, 'an integer ≥ 1');
   check(
     'favouriteGenres',
@@ -84,7 +94,7 @@ export function validateSyntheticParams(p: SyntheticParams): void {
   check('zipf', p.zipf >= 0, '≥ 0');
   check('firstDecade', int(p.firstDecade) && p.firstDecade % 10 === 0, 'an integer multiple of 10');
   check('decades', int(p.decades) && p.decades >= 1, 'an integer ≥ 1');
-  check('seed', int(p.seed), 'an integer');
+  check('seed', int(p.seed) && p.seed >= 0 && p.seed < 2 ** 32, 'an integer in [0, 2^32)');
 }
 
 /** Weighted sampling over a fixed item list by binary search in its cumulative weights. */

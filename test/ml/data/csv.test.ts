@@ -29,6 +29,11 @@ describe('loadCsv', () => {
     expect(pairs(d.interactions)).toEqual(['0:0', '1:0', '1:1']);
   });
 
+  it('detects a tab separator past leading blank lines', () => {
+    const dir = fixtureVariant('csv', { 'blank-first.tsv': '\n\nu1\ti1\nu2\ti1\n' });
+    expect(loadCsv(`${dir}/blank-first.tsv`).users.ids).toEqual(['u1', 'u2']);
+  });
+
   it('ignores a UTF-8 byte-order mark before the header', () => {
     const dir = fixtureVariant('csv', { 'bom.csv': '\ufeffuser,item\nu1,i1\n' });
     const d = loadCsv(`${dir}/bom.csv`);

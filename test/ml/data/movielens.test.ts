@@ -41,6 +41,11 @@ describe('loadMovieLens', () => {
     const e1 = expectMlError(() => loadMovieLens(wrongCount), 'BAD_FILE');
     expect(e1.message).toContain(join(wrongCount, 'ratings.dat'));
     expect(e1.message).toMatch(/line 2: expected 3–4 fields, found 2/);
+    // Ids are kept in Int32Arrays: 2^31 would wrap onto another user instead of failing.
+    const huge = fixtureVariant('ml-1m-4field', { 'ratings.dat': '1::1::5::1\n2147483648::1::5::1\n' });
+    expect(expectMlError(() => loadMovieLens(huge), 'BAD_FILE').message).toMatch(
+      /line 2: user id 2147483648 is too large/,
+    );
     const nonNumeric = fixtureVariant('ml-1m-4field', { 'ratings.dat': '1::1::5::1\n\n1::x7::5::1\n' });
     expect(expectMlError(() => loadMovieLens(nonNumeric), 'BAD_FILE').message).toMatch(
       /line 3: non-numeric movie id "x7"/,

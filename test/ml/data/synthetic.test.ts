@@ -94,5 +94,11 @@ describe('generateSynthetic', () => {
     expect(
       expectMlError(() => generateSynthetic({ genres: 5, favouriteGenres: 6 }), 'BAD_CONFIG').field,
     ).toBe('favouriteGenres');
+    // Sizes that could not be allocated are refused, not thrown as a RangeError from deep inside.
+    expect(expectMlError(() => generateSynthetic({ users: 1e12 }), 'BAD_CONFIG').field).toBe('users');
+    expect(
+      expectMlError(() => generateSynthetic({ users: 1e6, interactionsPerUser: 1e4 }), 'BAD_CONFIG').field,
+    ).toBe('interactionsPerUser');
+    expect(expectMlError(() => generateSynthetic({ seed: -1 }), 'BAD_CONFIG').field).toBe('seed');
   });
 });
