@@ -12,6 +12,16 @@ let concept: string;
 let conceptNeuron: number;
 
 const ids = (items: { itemId: string }[]) => items.map((i) => i.itemId);
+const boostNeuron = () => ({
+  kind: 'edit',
+  side: 'user',
+  op: 'set',
+  value: 50,
+  neuron: conceptNeuron,
+  all: true,
+});
+const createPolicy = (name: string, policy: object, enabled = true) =>
+  app.inject({ method: 'POST', url: '/v1/policies', payload: { name, policy, enabled } });
 
 beforeAll(async () => {
   ({ app, close, store } = await testApp());
@@ -140,14 +150,7 @@ describe('policies CRUD', () => {
     const user = bundle.dataset.users.ids[0];
     const url = `/v1/users/${user}/recommendations?k=10&compare=true`;
     const before = (await app.inject({ url })).json();
-    const created = await app.inject({
-      method: 'POST',
-      url: '/v1/policies',
-      payload: {
-        name: 'live',
-        policy: { kind: 'edit', side: 'user', op: 'set', value: 50, neuron: conceptNeuron, all: true },
-      },
-    });
+    const created = await createPolicy('live', boostNeuron());
     expect(created.statusCode).toBe(201);
     const during = (await app.inject({ url })).json();
     expect(during.policies).toEqual([{ id: created.json().id, name: 'live', version: 1 }]);
@@ -243,14 +246,7 @@ describe('POST /v1/policies/preview', () => {
 
   it('previews on top of the enabled policies: before is what users get now, after adds the preview', async () => {
     const user = bundle.dataset.users.ids[1];
-    const live = await app.inject({
-      method: 'POST',
-      url: '/v1/policies',
-      payload: {
-        name: 'live-base',
-        policy: { kind: 'edit', side: 'user', op: 'set', value: 50, neuron: conceptNeuron, all: true },
-      },
-    });
+    const live = await createPolicy('live-base', boostNeuron());
     expect(live.statusCode).toBe(201);
     await app.inject({
       method: 'POST',
