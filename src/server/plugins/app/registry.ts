@@ -82,15 +82,19 @@ export class ModelRegistry {
     this.activation?.abort(new Error(`superseded by the activation of version ${id}`));
     const abort = new AbortController();
     this.activation = abort;
+    // A later activation started meanwhile (its start aborts this warm-up): it decides what is served,
+    // this one changes nothing.
+    const superseded = () =>
+      new ApiError(409, 'SUPERSEDED', `activating version ${id} was superseded by a later activation`);
     let bundle: ModelBundle;
     try {
       bundle = await this.decode(id, abort.signal);
+    } catch (err) {
+      throw seq !== this.activations ? superseded() : err;
     } finally {
       if (this.activation === abort) this.activation = null;
     }
-    // A later activation started meanwhile: it decides what is served, this one changes nothing.
-    if (seq !== this.activations)
-      throw new ApiError(409, 'SUPERSEDED', `activating version ${id} was superseded by a later activation`);
+    if (seq !== this.activations) throw superseded();
     this.preloaded = { id, bundle };
     try {
       const version = this.activator(id);
