@@ -32,6 +32,9 @@ export function minShareFor(baseRate: number): number {
   return Math.max(MIN_SHARE, baseRate + GAP_FRACTION * (1 - baseRate));
 }
 
+/** A share reaches the threshold; the tolerance keeps 12/20 = 0.6 passing a threshold computed as 0.6000000000000001. */
+const reaches = (share: number, baseRate: number): boolean => share >= minShareFor(baseRate) - 1e-9;
+
 export interface ConceptEvidence {
   tag: string;
   purity10: number;
@@ -59,13 +62,15 @@ export interface NeuronLabel {
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
+/** "top-50 items", or "only 12 items" when the neuron is active on fewer than 50. */
+const topOf = (listed: number): string => (listed >= 50 ? 'top-50 items' : `only ${listed} items`);
 
 export function conceptPasses(c: ConceptEvidence): boolean {
-  return c.purity20 >= minShareFor(c.baseRate);
+  return reaches(c.purity20, c.baseRate);
 }
 
 export function eraPasses(e: NeuronEvidence): boolean {
-  return e.decade !== null && e.decadeShare50 >= minShareFor(e.decadeBaseRate);
+  return e.decade !== null && reaches(e.decadeShare50, e.decadeBaseRate);
 }
 
 export function popularityBand(popPct50: number, listed: number): 'popular' | 'niche' | null {
@@ -84,7 +89,7 @@ export function labelNeuron(e: NeuronEvidence): NeuronLabel {
     parts.push(band);
     kinds.push('popularity');
     reasons.push(
-      `its top-50 items sit at the ${e.popPct50.toFixed(1)} % popularity percentile on average (${band === 'popular' ? `≤ ${POPULAR_MAX_PCT}` : `≥ ${NICHE_MIN_PCT}`} %)`,
+      `its ${topOf(e.listed)} sit at the ${e.popPct50.toFixed(1)} % popularity percentile on average (${band === 'popular' ? `≤ ${POPULAR_MAX_PCT}` : `≥ ${NICHE_MIN_PCT}`} %)`,
     );
   }
   if (eraPasses(e)) {
@@ -104,6 +109,13 @@ export function labelNeuron(e: NeuronEvidence): NeuronLabel {
     );
   }
   if (parts.length === 0) {
+    if (e.listed === 0)
+      return {
+        label: '',
+        kind: 'unlabelled',
+        concept: null,
+        evidence: 'Unlabelled: active on users only, on no item.',
+      };
     const best = c
       ? `best tag "${c.tag}" purity@20 ${c.purity20.toFixed(2)} (needs ${minShareFor(c.baseRate).toFixed(2)})`
       : 'no tags';
@@ -112,7 +124,7 @@ export function labelNeuron(e: NeuronEvidence): NeuronLabel {
       label: '',
       kind: 'unlabelled',
       concept: null,
-      evidence: `Unlabelled: ${best}${era}, top-50 popularity percentile ${e.popPct50.toFixed(1)} %.`,
+      evidence: `Unlabelled: ${best}${era}, popularity percentile of its ${topOf(e.listed)} ${e.popPct50.toFixed(1)} %.`,
     };
   }
   const label = parts.join(' ');

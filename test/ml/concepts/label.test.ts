@@ -17,6 +17,24 @@ describe('labelling rule', () => {
     expect(minShareFor(0.63)).toBeCloseTo(0.815, 12);
   });
 
+  it('a share exactly at the threshold passes (12 of 20 against 0.6 computed in floating point)', () => {
+    expect(minShareFor(0.2)).toBeGreaterThan(0.6); // 0.6000000000000001
+    const l = labelNeuron({
+      ...neutral,
+      concept: { tag: 'Drama', purity10: 0.6, purity20: 12 / 20, purity50: 0.5, baseRate: 0.2 },
+    });
+    expect(l).toMatchObject({ label: 'Drama', kind: 'concept' });
+  });
+
+  it('says over how many items a short list was measured, and why a users-only neuron has no label', () => {
+    const short = labelNeuron({ ...neutral, popPct50: 2, listed: 30 });
+    expect(short.label).toBe('popular');
+    expect(short.evidence).toContain('only 30 items');
+    expect(labelNeuron({ ...neutral, listed: 0, decade: null }).evidence).toBe(
+      'Unlabelled: active on users only, on no item.',
+    );
+  });
+
   it('labels a pure rare concept', () => {
     const l = labelNeuron({
       ...neutral,
