@@ -91,6 +91,12 @@ export function holdOutUsers(
 
 export interface FidelityInput {
   scorer: PairScorer;
+  /**
+   * A second scorer of the same model for the reconstructed item table. Scorers may cache per item table
+   * (NCF keeps each item's first-layer half): one scorer per table keeps both caches warm instead of
+   * rebuilding one for every user. Defaults to `scorer`.
+   */
+  reconScorer?: PairScorer;
   userEmb: Float32Array; // [nUsers × dim] original
   itemEmb: Float32Array; // [nItems × dim] original
   userRecon: Float32Array; // [nUsers × dim] SAE reconstruction
@@ -136,6 +142,7 @@ export function measureFidelity(input: FidelityInput): FidelityResult {
   const p = input.p ?? 0.9;
   const nSamples = input.samples ?? 200;
   const { scorer, userEmb, itemEmb, userRecon, itemRecon, train, users } = input;
+  const reconScorer = input.reconScorer ?? scorer;
   const d = scorer.dim;
   const nItems = itemEmb.length / d;
   const orig = new Float32Array(nItems);
@@ -147,7 +154,7 @@ export function measureFidelity(input: FidelityInput): FidelityResult {
     if ((t & 255) === 0) input.signal?.throwIfAborted();
     const u = users[t];
     scorer.scoreAll(u, userEmb.subarray(u * d, u * d + d), itemEmb, orig);
-    scorer.scoreAll(u, userRecon.subarray(u * d, u * d + d), itemRecon, rec);
+    reconScorer.scoreAll(u, userRecon.subarray(u * d, u * d + d), itemRecon, rec);
     const s = train.indptr[u];
     const e = train.indptr[u + 1];
     const a = topKExcluding(orig, depth, train.indices, s, e);
@@ -156,16 +163,16 @@ export function measureFidelity(input: FidelityInput): FidelityResult {
     tauSum += kendallTauB(a, b, depth);
     if (samples.length < nSamples) samples.push({ user: u, original: a, reconstructed: b });
   }
-  const ranking = (users: Float32Array, items: Float32Array) =>
+  const ranking = (by: PairScorer, users: Float32Array, items: Float32Array) =>
     input.split
       ? evaluateRanking(
-          (u, out) => scorer.scoreAll(u, users.subarray(u * d, u * d + d), items, out),
+          (u, out) => by.scoreAll(u, users.subarray(u * d, u * d + d), items, out),
           input.split,
           { k: input.k ?? 10, signal: input.signal },
         )
       : { hr: Number.NaN, ndcg: Number.NaN, users: 0 };
-  const reconstructed = ranking(userRecon, itemRecon);
-  const original = ranking(userEmb, itemEmb);
+  const reconstructed = ranking(reconScorer, userRecon, itemRecon);
+  const original = ranking(scorer, userEmb, itemEmb);
   const n = users.length;
   return {
     users: n,

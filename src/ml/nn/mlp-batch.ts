@@ -43,8 +43,9 @@ export class MlpBatch {
         const len = n * layers[l].outDim;
         for (let t = 0; t < len; t++) {
           const v = z[t];
-          // biome-ignore lint/complexity/useMathMinMax: a branch beats Math.max in this hot loop
-          a[t] = v > 0 ? v : 0;
+          // A branch beats Math.max in this hot loop; NaN stays NaN (as Math.max keeps it), so a diverged
+          // input never scores as a finite number.
+          a[t] = v > 0 ? v : Number.isNaN(v) ? v : 0;
         }
       }
     }

@@ -168,6 +168,7 @@ export function evaluateStage(
   const reconstruction = reconstructionReport({ userEmb, itemEmb, ...r, nUsers, nItems, dim, latents });
   const fidelity = measureFidelity({
     scorer: scorerFor(recommender),
+    reconScorer: scorerFor(recommender),
     userEmb,
     itemEmb,
     userRecon: r.userRecon,

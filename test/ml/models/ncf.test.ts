@@ -69,6 +69,18 @@ describe('ncfScorer', () => {
     }
   });
 
+  it('scoreAll keeps a NaN embedding NaN (never ranked) instead of scoring it as the output bias', () => {
+    const m = randomModel(4);
+    const s = ncfScorer(m);
+    const items = Float32Array.from(m.params.itemEmb);
+    items[3 * m.dim] = Number.NaN;
+    const out = new Float32Array(m.nItems);
+    s.scoreAll(0, row(m.params.userEmb, 0, m.dim), items, out);
+    expect(Number.isNaN(out[3])).toBe(true);
+    expect(Number.isNaN(s.score(0, 3, row(m.params.userEmb, 0, m.dim), row(items, 3, m.dim)))).toBe(true);
+    for (const i of [0, 1, 2, 4, 5]) expect(Number.isFinite(out[i])).toBe(true);
+  });
+
   it('scoreAll notices in-place edits of the item table it cached', () => {
     const m = randomModel(2);
     const s = ncfScorer(m);

@@ -35,7 +35,11 @@ export function itemHalfOfFirstLayer(
   return q;
 }
 
-/** Cheap content fingerprint (position-weighted sum) so a cached item half notices in-place edits. */
+/**
+ * Cheap content fingerprint (position-weighted sum) so a cached item half notices ordinary in-place edits.
+ * It is a guard, not a hash: an edit with zero sum and zero first moment (+δ, −2δ, +δ) slips through, so
+ * code that changes a table passes a new array (as steering does) rather than relying on this.
+ */
 function fingerprint(a: Float32Array): number {
   let s = 0;
   let t = 0;
