@@ -34,7 +34,9 @@ export function summarise(n: NeuronInfo): NeuronSummaryT {
     purity50: n.purity50,
     itemDensity: n.itemDensity,
     userDensity: n.userDensity,
-    dead: n.kind === 'dead' || (n.itemDensity === 0 && n.userDensity === 0),
+    // The analysis marks a neuron dead when it fires on no item and no user; a placeholder for a latent it
+    // left out has zero densities because nothing was measured, not because it never fires.
+    dead: n.kind === 'dead',
   };
 }
 
@@ -105,10 +107,11 @@ export function neuronDetail(bundle: ModelBundle, j: number, limit: number) {
   const n = neuronInfo(bundle, j);
   const { items, users, itemTitles } = bundle.dataset;
   const itemAct = itemColumn(bundle, j);
-  const topItems = (
-    n.topItems.length > 0 ? n.topItems.slice(0, limit) : Array.from(topKExcluding(itemAct, limit))
-  )
-    .filter((i) => itemAct[i] > 0 || n.topItems.length > 0)
+  // The analysis keeps each neuron's top 50 (all of them when it fires on fewer): past that, rank anew.
+  const stored = n.topItems;
+  const complete = stored.length > 0 && (limit <= stored.length || stored.length < 50);
+  const topItems = (complete ? stored.slice(0, limit) : Array.from(topKExcluding(itemAct, limit)))
+    .filter((i) => itemAct[i] > 0 || complete)
     .map((i) => ({ itemId: items.ids[i], title: itemTitles[i] ?? '', value: itemAct[i] }));
   const userAct = steerContext(bundle).userColumn(j);
   const topUsers = Array.from(topKExcluding(userAct, limit))
