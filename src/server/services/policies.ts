@@ -12,6 +12,13 @@ export interface LivePolicy {
   policy: Policy;
 }
 
+/** How responses name a policy they applied: id, name and the version that applied. */
+export const appliedPolicy = (p: LivePolicy) => ({
+  id: p.record.id,
+  name: p.record.name,
+  version: p.record.version,
+});
+
 interface Snapshot {
   bundle: ModelBundle;
   revision: number;

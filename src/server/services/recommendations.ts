@@ -3,7 +3,7 @@ import { type RecommendedItem, recommend } from '../../ml/steer/recommend.ts';
 import type { ActiveModel } from '../plugins/app/registry.ts';
 import type { RecommendationsQueryT, RecommendationsResponseT } from '../schemas/recommendations.ts';
 import { idIndices, splitIds, userIndex } from './lookup.ts';
-import type { LivePolicy, PolicyService } from './policies.ts';
+import { appliedPolicy, type LivePolicy, type PolicyService } from './policies.ts';
 
 type ItemOut = RecommendationsResponseT['items'][number];
 
@@ -78,9 +78,7 @@ export class RecommendationService {
       userId: result.user,
       modelId: version.id,
       k: result.k,
-      policies: chosen
-        .filter((_, r) => result.policies[r]?.applied)
-        .map((p) => ({ id: p.record.id, name: p.record.name, version: p.record.version })),
+      policies: chosen.filter((_, r) => result.policies[r]?.applied).map(appliedPolicy),
       items: result.items.map(toItem),
     };
     if (result.unsteered) {

@@ -30,8 +30,7 @@ export class ModelRegistry {
    */
   private pending: { id: number; done: Promise<ActiveModel | null>; abort: AbortController } | null = null;
   private generation = 0;
-  /** Activations through `activate`, counted: only the latest may write the store and install. */
-  private activations = 0;
+  /** The warm-up of the latest `activate`; a later one aborts it, and only an unaborted one installs. */
   private activation: AbortController | null = null;
   private readonly stopping = new AbortController();
   /** Marks a version active in the store (the job runner's `activate`, which also emits the event). */
@@ -78,7 +77,6 @@ export class ModelRegistry {
    * then swaps the pointer. A failure at any step leaves the old model serving.
    */
   async activate(id: number): Promise<ActiveModel> {
-    const seq = ++this.activations;
     this.activation?.abort(new Error(`superseded by the activation of version ${id}`));
     const abort = new AbortController();
     this.activation = abort;
@@ -90,11 +88,11 @@ export class ModelRegistry {
     try {
       bundle = await this.decode(id, abort.signal);
     } catch (err) {
-      throw seq !== this.activations ? superseded() : err;
+      throw abort.signal.aborted ? superseded() : err;
     } finally {
       if (this.activation === abort) this.activation = null;
     }
-    if (seq !== this.activations) throw superseded();
+    if (abort.signal.aborted) throw superseded();
     this.preloaded = { id, bundle };
     try {
       const version = this.activator(id);

@@ -15,7 +15,7 @@ import {
   UpdatePolicyBody,
 } from '../../schemas/policies.ts';
 import { idIndices } from '../../services/lookup.ts';
-import type { LivePolicy } from '../../services/policies.ts';
+import { appliedPolicy, type LivePolicy } from '../../services/policies.ts';
 import { previewPolicies } from '../../services/preview.ts';
 
 /** Users one preview may run on (each is a full recommend()). */
@@ -184,7 +184,7 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
       const users = [...new Set(given)];
       return {
         modelId: version.id,
-        basePolicies: base.map((p) => ({ id: p.record.id, name: p.record.name, version: p.record.version })),
+        basePolicies: base.map(appliedPolicy),
         ...previewPolicies(bundle, {
           policies: chosen,
           base: base.map((p) => p.policy),
