@@ -29,6 +29,12 @@ export function keyMatcher(keys: string[]): (presented: string) => boolean {
   };
 }
 
+/** The key of an `Authorization: Bearer <key>` header (trimmed), or null when the header is not that. */
+export function bearerKey(header: string | undefined): string | null {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  return m ? m[1].trim() : null;
+}
+
 /**
  * Bearer-key authentication. Missing key → 401, wrong key → 403. With no keys configured the service
  * runs open (development), and says so in the log at start.
@@ -55,15 +61,15 @@ export default fp(
           'missing API key (Authorization: Bearer <key>)',
           'headers.authorization',
         );
-      const m = /^Bearer\s+(.+)$/i.exec(header);
-      if (!m)
+      const key = bearerKey(header);
+      if (key === null)
         throw new ApiError(
           401,
           'UNAUTHORIZED',
           'Authorization header must be "Bearer <key>"',
           'headers.authorization',
         );
-      if (!matches(m[1].trim()))
+      if (!matches(key))
         throw new ApiError(403, 'FORBIDDEN', 'API key not accepted', 'headers.authorization');
     });
   },

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServerConfig } from '../../config.ts';
 import { ApiError } from '../../errors.ts';
-import { keyMatcher } from '../app/auth.ts';
+import { bearerKey, keyMatcher } from '../app/auth.ts';
 
 /**
  * Per accepted API key, else per client address; off unless PRISM_RATE_LIMIT is set. Counts are kept
@@ -19,7 +19,7 @@ export default fp(
       max: limit.max,
       timeWindow: limit.timeWindowMs,
       keyGenerator: (req: FastifyRequest) => {
-        const key = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1].trim();
+        const key = bearerKey(req.headers.authorization);
         return key && accepted(key) ? `key:${key}` : `ip:${req.ip}`;
       },
       errorResponseBuilder: (_req, context) =>
