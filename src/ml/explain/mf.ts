@@ -1,5 +1,4 @@
 import type { MfModel } from '../models/types.ts';
-import { decode } from '../sae/model.ts';
 import type { Sae } from '../sae/types.ts';
 import { compactContributions } from './compact.ts';
 import type { Explanation, NeuronContribution } from './types.ts';
@@ -7,12 +6,15 @@ import type { Explanation, NeuronContribution } from './types.ts';
 /**
  * Exact per-neuron decomposition of an MF score through a tied-decoder SAE.
  *
- * With ũ = s·Wᵀz_u + b_pre (the user's reconstruction from its code z_u) the reconstructed score is
+ * With ũ = s·Wᵀz_u + b_pre (the user's reconstruction from its code z_u) the recommender's score is
  *
- *   ũ·ĩ + b_u + b_i + g = Σ_j z_u,j · s·(W_j·ĩ)  +  (b_pre·ĩ + b_u + b_i + g)
+ *   u·i + b_u + b_i + g = Σ_j z_u,j · s·(W_j·i)  +  (b_pre·i + b_u + b_i + g)  +  (u − ũ)·i
  *
- * so each active user neuron j owns the term z_u,j·s·(W_j·ĩ) exactly; `base` is the bracket and
- * `residual` the gap between the recommender's actual score (u·i + biases) and the reconstructed one.
+ * against the item vector i actually scored, so each active user neuron j owns the term z_u,j·s·(W_j·i)
+ * exactly; `base` is the middle bracket and `residual` the last term, the user's own reconstruction error
+ * seen through i. Decomposing against i rather than its reconstruction ĩ keeps the item's reconstruction
+ * error out of the residual, and makes a neuron's contribution move by exactly the score's move when a
+ * policy edits that neuron of the code.
  *
  * Side: the same number can be split over the item's neurons instead (swap the roles of u and i).
  * Only one side is reported — both are complete decompositions of the same score, so listing both would
@@ -20,7 +22,7 @@ import type { Explanation, NeuronContribution } from './types.ts';
  * user/item SAEs whose labels come from the item side should pass 'item'.
  *
  * The codes are passed in rather than re-encoded so that a steered vector e' = e + D(z') − D(z) is
- * explained by its edited code z' (its reconstruction error is the original one, unchanged).
+ * explained by its edited code z': e' − D(z') = e − D(z), so the residual is the unedited one.
  */
 export interface MfExplainInput {
   model: MfModel;
@@ -35,11 +37,6 @@ export interface MfExplainInput {
   labels: readonly string[]; // [latents] neuron labels ("" when unlabelled)
   side?: 'user' | 'item';
   topN?: number;
-  /**
-   * The other side's reconstruction decode(otherSae, otherCode) [dim], when the caller keeps it (e.g.
-   * the unedited items' reconstructions); decoded here otherwise.
-   */
-  otherRecon?: Float32Array;
   /** The own side's active neurons (ascending indices where its code is nonzero), when known. */
   ownActive?: Int32Array;
 }
@@ -53,19 +50,15 @@ export function explainMf(input: MfExplainInput): Explanation {
   let score = biases;
   for (let c = 0; c < dim; c++) score += uVec[c] * iVec[c];
 
-  // Decompose over `own` side's code against the other side's reconstruction.
+  // Decompose over `own` side's code against the other side's scored vector.
   const own = side === 'user' ? { sae: userSae, code: uCode } : { sae: itemSae, code: iCode };
-  const otherRecon =
-    input.otherRecon ??
-    (side === 'user'
-      ? decode(itemSae, iCode, 1, new Float32Array(dim))
-      : decode(userSae, uCode, 1, new Float32Array(dim)));
+  const scored = side === 'user' ? iVec : uVec;
   const { W, bPre, inputScale } = own.sae.params;
   const s = inputScale[0];
   const m = own.sae.config.latents;
 
   let base = biases;
-  for (let c = 0; c < dim; c++) base += bPre[c] * otherRecon[c];
+  for (let c = 0; c < dim; c++) base += bPre[c] * scored[c];
 
   const all: NeuronContribution[] = [];
   const active = input.ownActive;
@@ -76,7 +69,7 @@ export function explainMf(input: MfExplainInput): Explanation {
     if (a === 0) continue;
     let dot = 0;
     const wo = j * dim;
-    for (let c = 0; c < dim; c++) dot += W[wo + c] * otherRecon[c];
+    for (let c = 0; c < dim; c++) dot += W[wo + c] * scored[c];
     all.push({ neuron: j, label: labels[j] ?? '', side, activation: a, value: a * s * dot });
   }
   const { top, other, total } = compactContributions(all, input.topN ?? 5);

@@ -25,16 +25,20 @@ export interface Explanation {
   /** Sum of every contribution not in `top`. */
   other: number;
   /**
-   * The part no neuron owns. MF: biases + pre-bias term (bPre·ĩ). NCF: the score at the baseline
-   * (every neuron of both codes at zero, reconstruction errors kept).
+   * The part no neuron owns. MF: biases + pre-bias term (bPre·i against the scored vector of the other
+   * side). NCF: the score at the baseline (every neuron of both codes at zero, reconstruction errors kept).
    */
   base: number;
-  /** score − (all contributions + base). MF: the SAE's reconstruction error; NCF: the integration error. */
+  /**
+   * score − (all contributions + base). MF: the explained side's reconstruction error seen through the
+   * other side's vector, (u − ũ)·i; NCF: the integration error. Either sign.
+   */
   residual: number;
   /**
    * Σ contributions / (score − base): the share of the score's move away from `base` that the neurons
-   * account for (1 = complete). MF: below 1 only by the reconstruction error; NCF: also by the
-   * Riemann error of the path integral (exact for a linear MLP).
+   * account for (1 = complete). It differs from 1 by the residual's share, which can take either sign,
+   * so it can exceed 1, and is unstable when the score is close to `base`. NCF adds the Riemann error of
+   * the path integral (exact for a linear MLP).
    */
   completeness: number;
 }

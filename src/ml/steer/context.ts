@@ -124,16 +124,13 @@ export class SteerContext {
   }
 
   /**
-   * Computes now everything requests would otherwise compute on first use (item codes and
-   * reconstructions, every user's code and, for MF, exact candidate list), yielding after each small
-   * unit of work (a block of items or users, one user's candidate list) so that a server can spread it
-   * over event-loop turns. Draining it synchronously (`for (const _ of ctx.warmUp());`) does the same
+   * Computes now everything requests would otherwise compute on first use (item codes, every user's
+   * code and, for MF, exact candidate list), yielding after each small unit of work (a block of items
+   * or users, one user's candidate list) so that a server can spread it over event-loop turns. Draining it synchronously (`for (const _ of ctx.warmUp());`) does the same
    * work in one go.
    */
   *warmUp(): Generator<void, void, undefined> {
     if (!this.itemCodesCache) yield* this.encodeItems();
-    this.itemRecons();
-    yield;
     this.itemActivationsOnNeuron(0);
     yield;
     yield* this.encodeUserBlocks();
@@ -308,20 +305,6 @@ export class SteerContext {
     const set = new Set<number>();
     for (const j of neurons) for (const i of this.activeItemsCache[j]) set.add(i);
     return Int32Array.from(set).sort();
-  }
-
-  private itemReconCache: Float32Array | null = null;
-
-  /** Reconstructions decode(itemSae, code) of the unedited item codes [nItems × dim] (explanations). */
-  itemRecons(): Float32Array {
-    if (!this.itemReconCache)
-      this.itemReconCache = decode(
-        this.itemSae,
-        this.itemCodes(),
-        this.nItems,
-        new Float32Array(this.nItems * this.dim),
-      );
-    return this.itemReconCache;
   }
 
   /** Largest activation of each neuron over items [latents]. */

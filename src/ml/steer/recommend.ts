@@ -369,8 +369,6 @@ function explainItem(
   const model = ctx.bundle.recommender;
   if (model.kind === 'mf') {
     const side = req.side ?? 'user';
-    // The unedited item's reconstruction is kept per bundle (same decode, same floats).
-    const original = !view && iCode.buffer === ctx.itemCodes().buffer;
     return explainMf({
       model,
       user,
@@ -385,8 +383,6 @@ function explainItem(
       side,
       topN: req.topN,
       ownActive: side === 'user' ? uActive : undefined,
-      otherRecon:
-        original && side === 'user' ? ctx.itemRecons().subarray(item * dim, (item + 1) * dim) : undefined,
     });
   }
   return explainNcf({

@@ -27,11 +27,15 @@ describe('explainMf', () => {
         const uCode = encode(b.sae.user, uVec, 1);
         const iCode = encode(b.sae.item, iVec, 1);
         const original = scorer.score(user, item, uVec, iVec);
-        // The reconstructed score, computed independently of the decomposition.
+        // The explained side's reconstruction error seen through the other side's vector, computed
+        // independently of the decomposition.
         const uRec = decode(b.sae.user, uCode, 1);
         const iRec = decode(b.sae.item, iCode, 1);
-        let recon = model.params.userBias[user] + model.params.itemBias[item] + model.params.globalBias[0];
-        for (let c = 0; c < dim; c++) recon += uRec[c] * iRec[c];
+        const ownError = { user: 0, item: 0 };
+        for (let c = 0; c < dim; c++) {
+          ownError.user += (uVec[c] - uRec[c]) * iVec[c];
+          ownError.item += (iVec[c] - iRec[c]) * uVec[c];
+        }
         for (const side of ['user', 'item'] as const) {
           const e = explainMf({
             model,
@@ -50,7 +54,7 @@ describe('explainMf', () => {
           const sumTop = e.top.reduce((s, c) => s + c.value, 0);
           expect(sumTop + e.other + e.base + e.residual).toBeCloseTo(original, 5);
           expect(e.score).toBeCloseTo(original, 5);
-          expect(e.residual).toBeCloseTo(original - recon, 4);
+          expect(e.residual).toBeCloseTo(ownError[side], 4);
           expect(e.top.length).toBeLessThanOrEqual(2);
           for (const c of e.top) expect(c.side).toBe(side);
           const active = Array.from(side === 'user' ? uCode : iCode).filter((a) => a !== 0).length;
@@ -91,4 +95,42 @@ describe('explainMf', () => {
       expect(Math.abs(e.top[r - 1].value)).toBeGreaterThanOrEqual(Math.abs(e.top[r].value));
     for (const c of e.top) expect(c.label).toBe(labels[c.neuron]);
   });
+
+  it("a delta edit of one user neuron moves that neuron's contribution by exactly the score's move", () => {
+    const b = tinyBundle({ latents: 12 });
+    const model = b.recommender as MfModel;
+    const { dim } = model;
+    const labels = neuronLabels(b.neurons, 12);
+    const scorer = mfScorer(model);
+    let checked = 0;
+    for (const [user, item] of [
+      [4, 9],
+      [0, 3],
+      [17, 30],
+    ]) {
+      const uVec = row(model.params.userEmb, user, dim);
+      const iVec = row(model.params.itemEmb, item, dim);
+      const uCode = encode(b.sae.user, uVec, 1);
+      const iCode = encode(b.sae.item, iVec, 1);
+      const j = uCode.findIndex((a) => a > 0);
+      // The steering edit e' = e + D(z') − D(z) with z'_j = 3·z_j.
+      const edited = Float32Array.from(uCode);
+      edited[j] *= 3;
+      const delta = decode(b.sae.user, edited, 1);
+      const before = decode(b.sae.user, uCode, 1);
+      const uEdited = Float32Array.from(uVec, (x, c) => x + delta[c] - before[c]);
+      const explain = (u: Float32Array, code: Float32Array) =>
+        explainMf({ model, user, item, uVec: u, iVec, uCode: code, iCode, ...saes(b), labels, topN: 50 });
+      const e0 = explain(uVec, uCode);
+      const e1 = explain(uEdited, edited);
+      const moved = scorer.score(user, item, uEdited, iVec) - scorer.score(user, item, uVec, iVec);
+      const contribution = (e: typeof e0) => e.top.find((c) => c.neuron === j)?.value ?? 0;
+      expect(contribution(e1) - contribution(e0)).toBeCloseTo(moved, 4);
+      expect(e1.residual).toBeCloseTo(e0.residual, 4);
+      checked++;
+    }
+    expect(checked).toBe(3);
+  });
 });
+
+const saes = (b: ReturnType<typeof tinyBundle>) => ({ userSae: b.sae.user, itemSae: b.sae.item });
