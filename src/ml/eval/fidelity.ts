@@ -42,7 +42,8 @@ export function rbo(a: ArrayLike<number>, b: ArrayLike<number>, p = 0.9, depth =
  * Kendall τ-b between two top-`depth` lists over the union of their items; an item missing from a list
  * takes rank depth + 1 there (so missing items tie with each other, which τ-b accounts for):
  *   τ_b = (n_c − n_d) / √((n₀ − n₁)(n₀ − n₂)),
- * n₁, n₂ = pairs tied in the first / second ranking. 0 when a ranking is all ties.
+ * n₁, n₂ = pairs tied in the first / second ranking. With no untied pair to compare (a list of one
+ * item, or a ranking that is all ties): 1 when both rankings are the same, else 0.
  */
 export function kendallTauB(a: ArrayLike<number>, b: ArrayLike<number>, depth = 30): number {
   const rankA = new Map<number, number>();
@@ -69,7 +70,8 @@ export function kendallTauB(a: ArrayLike<number>, b: ArrayLike<number>, depth = 
   }
   const n0 = (n * (n - 1)) / 2;
   const den = Math.sqrt((n0 - tiesA) * (n0 - tiesB));
-  return den > 0 ? (conc - disc) / den : 0;
+  if (den > 0) return (conc - disc) / den;
+  return ra.every((r, i) => r === rb[i]) ? 1 : 0;
 }
 
 /**

@@ -46,3 +46,14 @@ export const Metrics = Type.Record(Type.String(), Type.Unknown(), { description:
 
 /** A list's starting row: bounded so that SQLite binds it as an integer (1e20 would bind as a REAL). */
 export const Offset = Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0 });
+
+/** List-agreement numbers, described once for every schema that returns them. */
+export const RboNumber = Type.Number({
+  description:
+    "Rank-biased overlap (p = 0.9) truncated at the list's depth k, as the paper's code computes it (not " +
+    'extrapolated): identical lists score 1 − 0.9^k (0.651 at k = 10), disjoint ones 0',
+});
+export const KendallNumber = Type.Number({
+  description:
+    'Kendall τ-b over the union of the two lists, an item missing from a list ranked k + 1 there (−1 to 1)',
+});

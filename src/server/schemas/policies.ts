@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { POLICY_MAGNITUDE_LIMIT } from '../../ml/steer/policy.ts';
-import { Timestamp } from './common.ts';
+import { KendallNumber, RboNumber, Timestamp } from './common.ts';
 import { AppliedPolicy } from './recommendations.ts';
 
 const Ids = Type.Array(Type.String({ maxLength: 200 }), { minItems: 1, maxItems: 10_000 });
@@ -138,16 +138,16 @@ export const PreviewResponse = Type.Object({
       userId: Type.String(),
       before: Type.Array(Type.String()),
       after: Type.Array(Type.String()),
-      rbo: Type.Number(),
-      kendallTau: Type.Number(),
+      rbo: RboNumber,
+      kendallTau: KendallNumber,
       changed: Type.Boolean(),
     }),
   ),
   effect: Type.Object({
     users: Type.Integer(),
     changedUsers: Type.Integer({ description: 'Users whose list changed' }),
-    meanRbo: Type.Number(),
-    meanKendallTau: Type.Number(),
+    meanRbo: Type.Number({ description: 'Mean of the users’ rbo' }),
+    meanKendallTau: Type.Number({ description: 'Mean of the users’ kendallTau' }),
     meanOverlap: Type.Number({ description: 'Mean share of the before list still in the after list' }),
     entered: Type.Array(Type.Object({ itemId: Type.String(), title: Type.String(), users: Type.Integer() }), {
       description: 'Items that entered the most lists',

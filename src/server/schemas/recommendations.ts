@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { KendallNumber, RboNumber } from './common.ts';
 
 export const UserParams = Type.Object({
   userId: Type.String({ minLength: 1, maxLength: 200, description: "The dataset's own user id" }),
@@ -86,8 +87,8 @@ export const RecommendationsResponse = Type.Object({
   unsteered: Type.Optional(Type.Array(RecommendedItem)),
   comparison: Type.Optional(
     Type.Object({
-      rbo: Type.Number({ description: 'Rank-biased overlap, p = 0.9' }),
-      kendallTau: Type.Number({ description: 'Kendall τ-b over the union of the two lists' }),
+      rbo: RboNumber,
+      kendallTau: KendallNumber,
     }),
   ),
 });

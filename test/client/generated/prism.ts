@@ -215,9 +215,9 @@ export interface paths {
                                 };
                             }[];
                             comparison?: {
-                                /** @description Rank-biased overlap, p = 0.9 */
+                                /** @description Rank-biased overlap (p = 0.9) truncated at the list's depth k, as the paper's code computes it (not extrapolated): identical lists score 1 − 0.9^k (0.651 at k = 10), disjoint ones 0 */
                                 rbo: number;
-                                /** @description Kendall τ-b over the union of the two lists */
+                                /** @description Kendall τ-b over the union of the two lists, an item missing from a list ranked k + 1 there (−1 to 1) */
                                 kendallTau: number;
                             };
                         };
@@ -1500,7 +1500,9 @@ export interface paths {
                                 userId: string;
                                 before: string[];
                                 after: string[];
+                                /** @description Rank-biased overlap (p = 0.9) truncated at the list's depth k, as the paper's code computes it (not extrapolated): identical lists score 1 − 0.9^k (0.651 at k = 10), disjoint ones 0 */
                                 rbo: number;
+                                /** @description Kendall τ-b over the union of the two lists, an item missing from a list ranked k + 1 there (−1 to 1) */
                                 kendallTau: number;
                                 changed: boolean;
                             }[];
@@ -1508,7 +1510,9 @@ export interface paths {
                                 users: number;
                                 /** @description Users whose list changed */
                                 changedUsers: number;
+                                /** @description Mean of the users’ rbo */
                                 meanRbo: number;
+                                /** @description Mean of the users’ kendallTau */
                                 meanKendallTau: number;
                                 /** @description Mean share of the before list still in the after list */
                                 meanOverlap: number;

@@ -37,6 +37,12 @@ describe('kendallTauB over the union, missing items ranked depth + 1', () => {
     // union 10,11,12,13,14,15,17: A ranks [1,2,3,4,5,6,6], B ranks [2,1,6,6,3,4,5] → scipy: 0.25
     expect(kendallTauB([10, 11, 12, 13, 14], [11, 10, 14, 15, 17], 5)).toBeCloseTo(0.25, 12);
   });
+  it('with no pair to compare, is 1 for the same one-item (or empty) list and 0 otherwise', () => {
+    expect(kendallTauB([7], [7], 1)).toBe(1);
+    expect(kendallTauB([], [], 1)).toBe(1);
+    expect(kendallTauB([7], [], 1)).toBe(0);
+    expect(kendallTauB([7], [8], 1)).toBe(-1);
+  });
 });
 
 describe('holdOutUsers', () => {
