@@ -2,7 +2,7 @@ import type { ModelBundle } from '../bundle.ts';
 import { neuronLabels } from '../explain/compact.ts';
 import { scorerFor } from '../models/scorer.ts';
 import type { PairScorer, Recommender } from '../models/types.ts';
-import { decode, encode, inferSparse } from '../sae/model.ts';
+import { encode, inferSparse } from '../sae/model.ts';
 import { allocSparseCodes, codeCapacity, normaliseRows, type SparseCodes } from '../sae/sparse.ts';
 import type { Sae } from '../sae/types.ts';
 import { CANDIDATES_PER_USER, CandidateLists } from './candidates.ts';
