@@ -27,6 +27,8 @@ export interface NcfExplainInput {
   userSae: Sae;
   itemSae: Sae;
   labels: readonly string[];
+  /** Labels of the user SAE's neurons when it is not the item one (default `labels`). */
+  userLabels?: readonly string[];
   /** Midpoint-rule steps (default 16). */
   steps?: number;
   topN?: number;
@@ -74,6 +76,7 @@ export function explainNcf(input: NcfExplainInput): Explanation {
 
   const all: NeuronContribution[] = [];
   const attribute = (sae: Sae, code: Float32Array, grad: Float32Array, side: 'user' | 'item'): void => {
+    const names = side === 'user' ? (input.userLabels ?? labels) : labels;
     const { W, inputScale } = sae.params;
     const s = inputScale[0];
     for (let j = 0; j < sae.config.latents; j++) {
@@ -82,7 +85,7 @@ export function explainNcf(input: NcfExplainInput): Explanation {
       let dot = 0;
       const wo = j * dim;
       for (let c = 0; c < dim; c++) dot += W[wo + c] * grad[c];
-      all.push({ neuron: j, label: labels[j] ?? '', side, activation: a, value: a * s * dot });
+      all.push({ neuron: j, label: names[j] ?? '', side, activation: a, value: a * s * dot });
     }
   };
   attribute(userSae, uCode, gU, 'user');

@@ -34,7 +34,10 @@ const WARM_USER_BLOCK = 64;
 export class SteerContext {
   readonly latents: number;
   readonly dim: number;
+  /** Labels of the item SAE's neurons (concept discovery reads item codes). */
   readonly labels: string[];
+  /** Labels of the user SAE's neurons: `labels` when the SAE is shared, else all "" (never analysed). */
+  readonly userLabels: readonly string[];
   /** +1 for a neuron that fires on popular items, −1 for a "niche" one (label, else top-50 percentile). */
   readonly popularitySign: Int8Array;
   readonly scorer: PairScorer;
@@ -63,6 +66,7 @@ export class SteerContext {
     this.nUsers = model.nUsers;
     this.nItems = model.nItems;
     this.labels = neuronLabels(bundle.neurons, this.latents);
+    this.userLabels = bundle.sae.shared ? this.labels : new Array<string>(this.latents).fill('');
     this.popularitySign = new Int8Array(this.latents).fill(1);
     for (const n of bundle.neurons)
       if (n.index >= 0 && n.index < this.latents && (n.label.startsWith('niche') || n.popPct50 > 50))

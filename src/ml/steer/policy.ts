@@ -138,7 +138,24 @@ function matchConcept(neurons: readonly NeuronInfo[], key: string): number[] {
   return hits.map((n) => n.index).sort((a, b) => a - b);
 }
 
-/** The neuron indices a policy edits (popularity without neuron/concept: every popularity neuron). */
+/**
+ * Labels describe the item SAE's neurons (concept discovery reads item codes). With one SAE per side
+ * (`shared: false`) the user SAE's neuron j is a different dictionary atom, so a label cannot name it.
+ */
+function labelsNameUserNeurons(bundle: ModelBundle, field: string, what: string): void {
+  if (!bundle.sae.shared)
+    throw new MlError(
+      'BAD_POLICY',
+      `${what} names item-SAE neurons, but this model's user SAE is separate (trained with shared: false); ` +
+        'name a user-SAE neuron by index instead',
+      field,
+    );
+}
+
+/**
+ * The neuron indices a policy edits (popularity without neuron/concept: every popularity neuron), on the
+ * side whose codes it edits.
+ */
 export function resolveNeurons(p: Policy, bundle: ModelBundle, prefix = ''): number[] {
   const latents = bundle.sae.user.config.latents;
   if (p.neuron !== undefined) {
@@ -150,8 +167,13 @@ export function resolveNeurons(p: Policy, bundle: ModelBundle, prefix = ''): num
       );
     return [p.neuron];
   }
-  if (p.concept !== undefined) return resolveConcept(bundle.neurons, p.concept, `${prefix}concept`);
+  const userCodes = policySide(p) === 'user';
+  if (p.concept !== undefined) {
+    if (userCodes) labelsNameUserNeurons(bundle, `${prefix}concept`, `concept "${p.concept}"`);
+    return resolveConcept(bundle.neurons, p.concept, `${prefix}concept`);
+  }
   if (p.kind === 'popularity') {
+    if (userCodes) labelsNameUserNeurons(bundle, `${prefix}neuron`, 'a popularity policy without a neuron');
     const pop = bundle.neurons.filter((n) => n.kind === 'popularity').map((n) => n.index);
     if (pop.length === 0)
       throw new MlError('UNKNOWN_CONCEPT', 'no neuron is labelled as a popularity neuron', `${prefix}neuron`);
@@ -314,14 +336,24 @@ export function validatePolicies(policies: unknown, bundle: ModelBundle): Policy
   return policies.map((p, r) => validatePolicy(p, bundle, `policies[${r}].`));
 }
 
-/** The neurons a segment is decided on: its own neuron/concept, else the policy's neurons. */
+/**
+ * The neurons a segment is decided on (in the users' codes): its own neuron/concept, else the policy's
+ * neurons.
+ */
 export function segmentNeurons(p: Policy, bundle: ModelBundle, prefix = ''): number[] {
   const seg = p.segment!;
   if (seg.neuron !== undefined || seg.concept !== undefined)
     return resolveNeurons(
-      { kind: 'edit', neuron: seg.neuron, concept: seg.concept },
+      { kind: 'edit', side: 'user', neuron: seg.neuron, concept: seg.concept },
       bundle,
       `${prefix}segment.`,
+    );
+  if (policySide(p) === 'item' && !bundle.sae.shared)
+    throw new MlError(
+      'BAD_POLICY',
+      "this policy's neurons are item-SAE neurons and the user SAE is separate (shared: false); " +
+        'decide the segment on a user-SAE neuron with segment.neuron',
+      `${prefix}segment.neuron`,
     );
   return resolveNeurons(p, bundle, prefix);
 }

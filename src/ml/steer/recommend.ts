@@ -368,7 +368,8 @@ function explainItem(
   const iCode = view ? view.code : steeredItemCode(ctx, compiled, item);
   const model = ctx.bundle.recommender;
   if (model.kind === 'mf') {
-    const side = req.side ?? 'user';
+    // With one SAE per side only the item side's neurons are labelled, so that is the side explained.
+    const side = req.side ?? (ctx.bundle.sae.shared ? 'user' : 'item');
     return explainMf({
       model,
       user,
@@ -379,7 +380,7 @@ function explainItem(
       iCode,
       userSae: ctx.userSae,
       itemSae: ctx.itemSae,
-      labels: ctx.labels,
+      labels: side === 'user' ? ctx.userLabels : ctx.labels,
       side,
       topN: req.topN,
       ownActive: side === 'user' ? uActive : undefined,
@@ -395,6 +396,7 @@ function explainItem(
     userSae: ctx.userSae,
     itemSae: ctx.itemSae,
     labels: ctx.labels,
+    userLabels: ctx.userLabels,
     scorer: ctx.scorer,
     steps: req.steps,
     topN: req.topN,

@@ -62,7 +62,9 @@ export const NeuronDetail = Type.Object({
   evidence: Type.String({ description: 'Why the label was chosen' }),
   topItems: Type.Array(ItemRow, { description: 'Items activating the neuron most (value = activation)' }),
   topUsers: Type.Array(Type.Object({ userId: Type.String(), value: Type.Number() }), {
-    description: 'Users activating the neuron most (value = activation)',
+    description:
+      'Users activating the neuron most (value = activation). With one SAE per side (shared: false) this ' +
+      "and raisesMost read the user SAE's neuron of this index, a different atom from the labelled item one",
   }),
   raisesMost: Type.Array(ItemRow, {
     description:

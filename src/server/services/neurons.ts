@@ -40,13 +40,18 @@ export function summarise(n: NeuronInfo): NeuronSummaryT {
   };
 }
 
-/** Active neurons of one code, strongest first. */
+/**
+ * Active neurons of one code, strongest first. The labels are the item SAE's: with one SAE per side a
+ * user code's neurons are reported unlabelled.
+ */
 export function activeNeurons(
   bundle: ModelBundle,
   code: Float32Array,
   limit: number,
+  side: 'user' | 'item',
 ): { total: number; neurons: { neuron: number; label: string; kind: string; activation: number }[] } {
   const ctx = steerContext(bundle);
+  const labelled = side === 'item' || bundle.sae.shared;
   const active: number[] = [];
   for (let j = 0; j < code.length; j++) if (code[j] > 0) active.push(j);
   active.sort((a, b) => code[b] - code[a] || a - b);
@@ -54,8 +59,8 @@ export function activeNeurons(
     total: active.length,
     neurons: active.slice(0, limit).map((j) => ({
       neuron: j,
-      label: ctx.labels[j] ?? '',
-      kind: neuronInfo(bundle, j).kind,
+      label: labelled ? (ctx.labels[j] ?? '') : '',
+      kind: labelled ? neuronInfo(bundle, j).kind : 'unlabelled',
       activation: code[j],
     })),
   };

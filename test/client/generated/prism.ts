@@ -674,7 +674,7 @@ export interface paths {
                                 title: string;
                                 value: number;
                             }[];
-                            /** @description Users activating the neuron most (value = activation) */
+                            /** @description Users activating the neuron most (value = activation). With one SAE per side (shared: false) this and raisesMost read the user SAE's neuron of this index, a different atom from the labelled item one */
                             topUsers: {
                                 userId: string;
                                 value: number;

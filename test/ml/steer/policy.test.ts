@@ -96,6 +96,45 @@ describe('validatePolicy', () => {
     expect(resolveConcept(withCombined, '1980s horror')).toEqual([5]);
   });
 
+  it('with one SAE per side, refuses labels where they would name a user-SAE neuron', () => {
+    const separate = tinyBundle({ shared: false });
+    const user = separate.dataset.users.ids[0];
+    const item = separate.dataset.items.ids[0];
+    // Item-side edits: labels name item-SAE neurons, fine.
+    expect(
+      validatePolicy({ kind: 'promote', concept: 'Horror', strength: 1, items: [item] }, separate).kind,
+    ).toBe('promote');
+    expect(
+      validatePolicy({ kind: 'suppress', concept: 'Horror', strength: 1, users: [user] }, separate).kind,
+    ).toBe('suppress');
+    expect(validatePolicy({ kind: 'popularity', strength: -0.5 }, separate).all).toBe(true);
+    // User-side edits and segments by label: refused, naming the field; by index: fine.
+    const cases: [unknown, string][] = [
+      [{ kind: 'boost', concept: 'Horror', strength: 1, users: [user] }, 'concept'],
+      [{ kind: 'suppress', on: 'users', concept: 'Comedy', strength: 1, all: true }, 'concept'],
+      [{ kind: 'popularity', on: 'users', strength: -0.5, all: true }, 'neuron'],
+      [
+        { kind: 'suppress', concept: 'Horror', strength: 1, segment: { threshold: 0, concept: 'Horror' } },
+        'segment.concept',
+      ],
+      [{ kind: 'suppress', concept: 'Horror', strength: 1, segment: { threshold: 0 } }, 'segment.neuron'],
+    ];
+    for (const [policy, field] of cases) {
+      const e = errorOf(() => validatePolicy(policy, separate));
+      expect(e.field).toBe(field);
+      expect(e.message).toContain('shared: false');
+      // The same policy is fine when one SAE serves both sides.
+      expect(() => validatePolicy(policy, bundle)).not.toThrow();
+    }
+    expect(validatePolicy({ kind: 'boost', neuron: 3, strength: 1, users: [user] }, separate).neuron).toBe(3);
+    expect(
+      validatePolicy(
+        { kind: 'suppress', neuron: 0, strength: 1, segment: { threshold: 0, neuron: 4 } },
+        separate,
+      ).segment,
+    ).toEqual({ threshold: 0, neuron: 4 });
+  });
+
   it('round-trips through JSON (property)', () => {
     const users = bundle.dataset.users.ids;
     const items = bundle.dataset.items.ids;

@@ -67,6 +67,26 @@ describe('recommend', () => {
     expect(same.unsteered!.rbo).toBeCloseTo(1 - 0.9 ** 5, 6);
   });
 
+  it('with one SAE per side, labels only item-SAE neurons: MF explains the item side, NCF leaves user neurons unlabelled', () => {
+    for (const kind of ['mf', 'ncf'] as const) {
+      const separate = tinyBundle({ shared: false, kind, latents: 10 });
+      const labels = steerContext(separate).labels;
+      const r = recommend(separate, 1, { k: 5, explain: { topN: 50 } });
+      let userSide = 0;
+      for (const x of r.items)
+        for (const c of x.explanation!.top) {
+          if (c.side === 'user') userSide++;
+          expect(c.label).toBe(c.side === 'item' ? labels[c.neuron] : '');
+        }
+      if (kind === 'mf') expect(userSide).toBe(0);
+      else expect(userSide).toBeGreaterThan(0);
+      // Shared: the user side is explained (MF) and labelled.
+      const shared = recommend(tinyBundle({ kind, latents: 10 }), 1, { k: 5, explain: { topN: 50 } });
+      const userLabels = shared.items.flatMap((x) => x.explanation!.top.filter((c) => c.side === 'user'));
+      expect(userLabels.some((c) => c.label !== '')).toBe(true);
+    }
+  });
+
   it('zero-strength edits are the identity (property)', () => {
     const ctx = steerContext(bundle);
     const neuronArb = fc.integer({ min: 0, max: 9 });

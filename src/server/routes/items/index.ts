@@ -19,7 +19,7 @@ const items: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const { bundle, version } = app.models.require();
       const i = itemIndex(bundle, req.params.itemId);
-      const profile = activeNeurons(bundle, itemCode(bundle, i), req.query.limit ?? 20);
+      const profile = activeNeurons(bundle, itemCode(bundle, i), req.query.limit ?? 20, 'item');
       const { itemTitles, itemTags, itemYears } = bundle.dataset;
       return {
         itemId: req.params.itemId,

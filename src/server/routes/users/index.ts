@@ -43,7 +43,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const { bundle, version } = app.models.require();
       const u = userIndex(bundle, req.params.userId);
-      const profile = activeNeurons(bundle, userCode(bundle, u), req.query.limit ?? 20);
+      const profile = activeNeurons(bundle, userCode(bundle, u), req.query.limit ?? 20, 'user');
       return {
         userId: req.params.userId,
         modelId: version.id,
