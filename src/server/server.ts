@@ -61,19 +61,52 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // The job runner is already going (it starts when the app is ready): hand its job back, attempt
+    // refunded, instead of leaving it 'running' for the next start to count as a crash.
+    closing = true;
+    await app.close().catch(() => {});
+    throw err;
+  }
+  process.send?.(LISTENING);
 }
+
+/** What a cluster's server process tells the primary once it listens. */
+const LISTENING = 'prism:listening';
+/** A process that keeps dying after it started is given up on past this many restarts a minute. */
+const MAX_RESTARTS_PER_MINUTE = 5;
 
 /**
  * PRISM_PROCESSES > 1: forks that many server processes sharing the port (node:cluster), restarts one
- * that dies unexpectedly, and passes SIGINT/SIGTERM on so each shuts down gracefully.
+ * that dies unexpectedly after it was listening (at most MAX_RESTARTS_PER_MINUTE times a minute), and
+ * passes SIGINT/SIGTERM on so each shuts down gracefully. A process that dies before it ever listened
+ * (bad bootstrap data, an unopenable database, a taken port) would only fail again: the whole server
+ * stops and exits 1 instead of restarting it forever.
  */
 function runPrimary(n: number): void {
   let stopping = false;
+  let failed = false;
+  const restarts: number[] = [];
   const fork = (index: number) => {
+    let listening = false;
     const worker = cluster.fork({ PRISM_PROCESS_INDEX: String(index) });
+    worker.on('message', (m) => {
+      if (m === LISTENING) listening = true;
+    });
     worker.on('exit', (code, signal) => {
+      if (code !== 0) failed = true;
       if (stopping) return;
+      const now = Date.now();
+      while (restarts.length > 0 && now - restarts[0] > 60_000) restarts.shift();
+      if (!listening || restarts.length >= MAX_RESTARTS_PER_MINUTE) {
+        const why = listening ? `died ${restarts.length + 1} times within a minute` : 'failed to start';
+        console.error(`prism: server process ${index} ${why} (${signal ?? code}); stopping the server`);
+        failed = true;
+        return stop('SIGTERM');
+      }
+      restarts.push(now);
       console.error(`prism: server process ${index} exited (${signal ?? code}); restarting it`);
       fork(index);
     });
@@ -82,12 +115,15 @@ function runPrimary(n: number): void {
   const stop = (signal: NodeJS.Signals) => {
     stopping = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+    exitWhenAllGone();
+  };
+  const exitWhenAllGone = () => {
+    if (stopping && Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  cluster.on('exit', () => {
-    if (stopping && Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-  });
+  cluster.on('exit', exitWhenAllGone);
+  cluster.on('disconnect', exitWhenAllGone);
 }
 
 main().catch((err) => {

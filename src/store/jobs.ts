@@ -92,7 +92,7 @@ export function createJobRepo(db: Db): JobRepo {
   const claim = db.prepare(`UPDATE jobs
     SET status = 'running', attempts = attempts + 1, started_at = @now, heartbeat_at = @now,
         finished_at = NULL, owner_pid = @pid, owner_instance = @instance, progress = 0, stage = NULL,
-        timings = '{}'
+        timings = '{}', error = NULL
     WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1)
     RETURNING *`);
   const heartbeatOne = db.prepare("UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND status = 'running'");
