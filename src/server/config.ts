@@ -72,10 +72,16 @@ export function loadConfig(env: Source = process.env): ServerConfig {
 }
 
 export function parseConfig(src: Source): ServerConfig {
-  const dbPath = src.PRISM_DB ?? './var/prism.db';
+  const dbPath = nonEmpty(src, 'PRISM_DB', './var/prism.db');
+  const processes = int(src, 'PRISM_PROCESSES', 1, 1, 64);
+  if (processes > 1 && dbPath === ':memory:')
+    throw new ConfigError(
+      'PRISM_PROCESSES',
+      `${processes} processes need a database file they share; PRISM_DB is :memory: (one per process)`,
+    );
   return {
     port: int(src, 'PORT', 3000, 0, 65535),
-    host: src.HOST ?? '0.0.0.0',
+    host: nonEmpty(src, 'HOST', '0.0.0.0'),
     dbPath,
     apiKeys: apiKeys(src.PRISM_API_KEYS),
     workers: int(src, 'PRISM_WORKERS', 1, 1, 64),
@@ -84,7 +90,7 @@ export function parseConfig(src: Source): ServerConfig {
     readsOpen: bool(src, 'PRISM_READS_OPEN', true),
     bodyLimit: int(src, 'PRISM_BODY_LIMIT', 256 * 1024, 1024, 64 * 1024 * 1024),
     recCacheSize: int(src, 'PRISM_REC_CACHE', 10_000, 0, 10_000_000),
-    processes: int(src, 'PRISM_PROCESSES', 1, 1, 64),
+    processes,
     jobPriority: oneOf(src, 'PRISM_JOB_PRIORITY', 'idle', JOB_PRIORITIES),
     logLevel: oneOf(src, 'PRISM_LOG_LEVEL', 'info', [
       'fatal',
@@ -121,6 +127,8 @@ function readConfigFile(path: string | undefined): Source {
     if (!(KNOWN as readonly string[]).includes(key)) {
       throw new ConfigError(key, `unknown setting in ${path} (known: ${KNOWN.join(', ')})`);
     }
+    // Like an empty environment variable, null or "" leaves the setting at its default.
+    if (value === null || value === '') continue;
     out[key] = Array.isArray(value) ? value.join(',') : String(value);
   }
   return out;

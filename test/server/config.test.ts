@@ -57,6 +57,8 @@ describe('configuration', () => {
       ['PRISM_RATE_LIMIT', '2/0s'],
       ['PRISM_RATE_LIMIT', '2/9999999h'],
       ['PRISM_API_KEYS', ' , '],
+      ['PRISM_DB', ' '],
+      ['HOST', ''],
     ]) {
       let err: unknown;
       try {
@@ -79,5 +81,18 @@ describe('configuration', () => {
     writeFileSync(file, JSON.stringify({ PROT: 1 }));
     expect(() => loadConfig({ PRISM_CONFIG: file })).toThrow(/PROT/);
     expect(() => loadConfig({ PRISM_CONFIG: join(dir, 'missing.json') })).toThrow(/PRISM_CONFIG/);
+    // null or "" in the file leaves a setting at its default, as an empty variable does (an empty
+    // PRISM_DB once meant an in-memory database, and null a file named "null").
+    writeFileSync(file, JSON.stringify({ PRISM_DB: '', HOST: null, PORT: '' }));
+    expect(loadConfig({ PRISM_CONFIG: file })).toMatchObject({
+      dbPath: './var/prism.db',
+      host: '0.0.0.0',
+      port: 3000,
+    });
+  });
+
+  it('refuses several processes on an in-memory database (each process would get its own)', () => {
+    expect(() => parseConfig({ PRISM_PROCESSES: '2', PRISM_DB: ':memory:' })).toThrow(/PRISM_PROCESSES/);
+    expect(parseConfig({ PRISM_PROCESSES: '1', PRISM_DB: ':memory:' }).processes).toBe(1);
   });
 });

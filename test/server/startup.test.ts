@@ -92,6 +92,15 @@ describe('start-up', () => {
     expect(store.jobs.list({})).toEqual([]);
   });
 
+  it('refuses to start on a PRISM_DB it cannot open, naming the variable and the path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prism-db-is-a-dir-'));
+    await expect(buildApp({ config: { dbPath: dir }, jobs: false })).rejects.toMatchObject({
+      name: 'ConfigError',
+      variable: 'PRISM_DB',
+      message: expect.stringContaining(dir),
+    });
+  });
+
   it('recovers jobs left running by a killed process: retried while attempts remain, else failed with the reason', async () => {
     const { store, path } = await copyOfTemplate();
     const retried = store.jobs.enqueue('pipeline', { ...SMALL, activate: false });

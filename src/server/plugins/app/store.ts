@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { openStore } from '../../../store/index.ts';
 import type { Store } from '../../../store/types.ts';
-import { ensureDbDir, type ServerConfig } from '../../config.ts';
+import { ConfigError, ensureDbDir, type ServerConfig } from '../../config.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,8 +17,15 @@ export default fp(
       app.decorate('store', opts.store);
       return;
     }
-    ensureDbDir(opts.config.dbPath);
-    const store = openStore(opts.config.dbPath);
+    const path = opts.config.dbPath;
+    let store: Store;
+    try {
+      ensureDbDir(path);
+      store = openStore(path);
+    } catch (err) {
+      // SQLite's "unable to open database file" names neither the path nor where it came from.
+      throw new ConfigError('PRISM_DB', `cannot open the database ${path}: ${(err as Error).message}`);
+    }
     app.addHook('onClose', async () => store.close());
     app.decorate('store', store);
   },
