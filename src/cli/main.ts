@@ -17,11 +17,14 @@ async function main(argv: string[]): Promise<void> {
     const lines = await Promise.all(
       Object.entries(commands).map(async ([n, load]) => `  ${n.padEnd(12)} ${(await load()).summary}`),
     );
-    process.stdout.write(`usage: prism <command> [options]\n\ncommands:\n${lines.join('\n')}\n`);
-    if (name && name !== '--help' && name !== '-h') {
-      process.stderr.write(`prism: unknown command "${name}"\n`);
-      process.exitCode = 2;
+    const usage = `usage: prism <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+    if (name === '--help' || name === '-h') {
+      process.stdout.write(usage);
+      return;
     }
+    // No command or an unknown one is a usage error: usage on stderr, exit 2.
+    process.stderr.write(`${usage}${name ? `prism: unknown command "${name}"\n` : ''}`);
+    process.exitCode = 2;
     return;
   }
   await (await commands[name]()).run(rest);

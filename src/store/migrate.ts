@@ -41,6 +41,16 @@ export function applyMigrations(db: Db, migrations: Migration[] = readMigrations
     name       TEXT NOT NULL,
     applied_at TEXT NOT NULL
   )`);
+  // A database a newer Prism migrated has a schema this code does not know: refuse it rather than run
+  // against it (a downgrade must restore a backup).
+  const newest = db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null;
+  const known = migrations.reduce((m, x) => Math.max(m, x.version), 0);
+  if (newest !== null && newest > known)
+    throw new StoreError(
+      'MIGRATION_FAILED',
+      `the database is at schema version ${newest}, newer than this code knows (${known}): it was migrated ` +
+        'by a newer Prism; run that version or restore a backup',
+    );
   const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   const applied: number[] = [];

@@ -42,6 +42,7 @@ describe('prism train', () => {
   it('names the flag in argument errors', async () => {
     await expect(run(['--model', 'svd'])).rejects.toThrow(/--model: expected one of mf, ncf/);
     await expect(run(['--dim', 'x'])).rejects.toThrow(/--dim: expected a number/);
+    await expect(run(['--dim', '100000000'])).rejects.toThrow(/--dim: must be ≤ 4096/);
     await expect(run(['--frobnicate', '1'])).rejects.toThrow(/--frobnicate: unknown flag/);
     await expect(run(['--seed', '-1'])).rejects.toThrow(/--seed: must be ≥ 0/);
     await expect(run(['--seed', String(2 ** 32)])).rejects.toThrow(/--seed: must be ≤ 4294967295/);

@@ -23,6 +23,19 @@ describe('migrations', () => {
     db.close();
   });
 
+  it('refuses a database a newer version migrated (a schema this code does not know)', () => {
+    const db = new Database(':memory:');
+    const known = applyMigrations(db);
+    const newest = known[known.length - 1];
+    db.prepare(
+      "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from_the_future', '')",
+    ).run(newest + 1);
+    expect(() => applyMigrations(db)).toThrow(
+      new RegExp(`schema version ${newest + 1}, newer than this code knows`),
+    );
+    db.close();
+  });
+
   it('rolls back a broken migration entirely and keeps the earlier ones', () => {
     const dir = mkdtempSync(join(tmpdir(), 'prism-mig-'));
     writeFileSync(join(dir, '001_a.sql'), 'CREATE TABLE a (x INTEGER);');

@@ -1,15 +1,17 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MlError } from '../../ml/core/errors.ts';
-import { DATA_SPEC_HELP } from '../../ml/data/spec.ts';
+import { DATA_SPEC_HELP, parseDataSpec } from '../../ml/data/spec.ts';
 import { saveRecommender } from '../../ml/models/serialize.ts';
-import { ABLATION_BETAS, type SaeSetting } from '../../ml/pipeline/options.ts';
+import { defaultDim } from '../../ml/models/train.ts';
+import { ABLATION_BETAS, chosenSaeOptions, type SaeSetting } from '../../ml/pipeline/options.ts';
 import { reportMarkdown } from '../../ml/pipeline/report-md.ts';
 import { runPipeline } from '../../ml/pipeline/run.ts';
+import { resolveSaeOptions, type SaeTrainOptions } from '../../ml/sae/options.ts';
 import { saveSae } from '../../ml/sae/serialize.ts';
 import type { InterventionsReport } from '../../ml/steer/measure.ts';
 import { renderInterventionsMarkdown } from '../../ml/steer/report-md.ts';
 import { formatHelp, parseArgs } from '../args.ts';
+import { prepareOutDir, writeOutputs } from '../output.ts';
 import { progressBar } from '../progress-bar.ts';
 
 export const summary = 'train recommender → SAE → evaluate → label; write report.json and report.md';
@@ -59,6 +61,20 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const model = flags.model as 'mf' | 'ncf';
+  const setting = flags.setting as SaeSetting;
+  // Everything that can be checked without training is checked first: a typo must not cost a run.
+  const sae = flags.sae === undefined ? undefined : saeOverrides(parseJson(flags.sae, 'sae'), 'sae');
+  const frontier =
+    flags.frontier === undefined || flags.frontier === 'standard'
+      ? flags.frontier
+      : frontierRows(parseJson(flags.frontier, 'frontier'));
+  const datasetKind = parseDataSpec(flags.data).kind;
+  const chosen = { ...chosenSaeOptions(model, datasetKind, setting), ...sae };
+  checkSae(chosen, datasetKind, 'sae');
+  if (Array.isArray(frontier))
+    for (const [r, row] of frontier.entries()) checkSae({ ...chosen, ...row }, datasetKind, `frontier[${r}]`);
+  prepareOutDir(flags.out);
+
   const bar = progressBar(`reproduce ${model}`);
   let lastStage = '';
   const result = await runPipeline(
@@ -66,15 +82,10 @@ export async function run(argv: string[]): Promise<void> {
     {
       model,
       seed: flags.seed,
-      setting: flags.setting as SaeSetting,
-      sae: flags.sae ? parseJson(flags.sae, 'sae') : undefined,
+      setting,
+      sae,
       ablation: flags.ablation ? ABLATION_BETAS : undefined,
-      frontier:
-        flags.frontier === 'standard'
-          ? 'standard'
-          : flags.frontier
-            ? parseJson(flags.frontier, 'frontier')
-            : undefined,
+      frontier,
       interventions: flags.interventions,
     },
     (e) => {
@@ -87,23 +98,56 @@ export async function run(argv: string[]): Promise<void> {
   );
   bar.done();
   const { report } = result;
-  mkdirSync(flags.out, { recursive: true });
-  writeFileSync(join(flags.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   const interventions = report.interventions
     ? renderInterventionsMarkdown(report.interventions as InterventionsReport)
     : undefined;
-  writeFileSync(
-    join(flags.out, 'report.md'),
-    reportMarkdown(report, result.bundle.dataset, { interventions }),
-  );
-  if (flags.weights) {
-    writeFileSync(join(flags.out, 'recommender.prsm'), saveRecommender(result.bundle.recommender));
-    writeFileSync(join(flags.out, 'sae.prsm'), saveSae(result.bundle.sae));
-  }
+  writeOutputs(flags.out, {
+    'report.json': `${JSON.stringify(report, null, 2)}\n`,
+    'report.md': reportMarkdown(report, result.bundle.dataset, { interventions }),
+    ...(flags.weights
+      ? {
+          'recommender.prsm': saveRecommender(result.bundle.recommender),
+          'sae.prsm': saveSae(result.bundle.sae),
+        }
+      : {}),
+  });
   const f = report.fidelity;
   process.stdout.write(
     `${report.dataset.name} ${model}: HR@10 ${report.recommender['hr@10'].toFixed(3)} | SAE ${report.sae.latents} latents, L0 items ${report.sae.l0_items.toFixed(2)} | RBO@30 ${f['rbo@30'].toFixed(3)} Kendall ${f['kendall@30'].toFixed(3)} | MS ${report.ms.embedding.toFixed(3)} | ${report.timings.total_s.toFixed(1)} s wall, ${report.cpu_s.toFixed(1)} s CPU\nwrote ${join(flags.out, 'report.json')} and report.md\n`,
   );
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function saeOverrides(v: unknown, flag: string): SaeTrainOptions {
+  if (!isPlainObject(v))
+    throw new MlError(
+      'BAD_CONFIG',
+      `--${flag}: must be a JSON object of SAE options, got ${JSON.stringify(v)}`,
+      flag,
+    );
+  return v as SaeTrainOptions;
+}
+
+function frontierRows(v: unknown): SaeTrainOptions[] {
+  if (!Array.isArray(v) || v.length === 0)
+    throw new MlError(
+      'BAD_CONFIG',
+      `--frontier: must be "standard" or a non-empty JSON array of SAE option objects, got ${JSON.stringify(v)}`,
+      'frontier',
+    );
+  return v.map((row, r) => saeOverrides(row, `frontier[${r}]`));
+}
+
+/** The options the run would train with must resolve; the error names the flag (e.g. --sae: SAE option k: …). */
+function checkSae(options: SaeTrainOptions, datasetKind: string, flag: string): void {
+  try {
+    resolveSaeOptions(options, defaultDim(datasetKind));
+  } catch (err) {
+    if (err instanceof MlError) throw new MlError('BAD_CONFIG', `--${flag}: ${err.message}`, flag);
+    throw err;
+  }
 }
 
 function parseJson<T>(text: string, flag: string): T {

@@ -1,4 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MlError } from '../../ml/core/errors.ts';
 import { loadDataset } from '../../ml/data/load.ts';
@@ -11,6 +10,7 @@ import { userScorer } from '../../ml/models/scorer.ts';
 import { saveRecommender } from '../../ml/models/serialize.ts';
 import { defaultDim, trainRecommender } from '../../ml/models/train.ts';
 import { formatHelp, parseArgs } from '../args.ts';
+import { prepareOutDir, writeOutputs } from '../output.ts';
 import { progressBar } from '../progress-bar.ts';
 
 export const summary = 'train an MF or NCF recommender, evaluate it (full ranking) and save it';
@@ -24,7 +24,7 @@ const FLAGS = {
     choices: ['ials', 'logistic'],
     help: 'MF training objective (implicit ALS, or the paper’s logistic loss)',
   },
-  dim: { type: 'integer', min: 1, help: 'embedding size (default 20; 100 for Last.FM)' },
+  dim: { type: 'integer', min: 1, max: 4096, help: 'embedding size (default 20; 100 for Last.FM)' },
   epochs: { type: 'integer', min: 0, help: 'epochs / ALS sweeps (default: the model’s own)' },
   lr: { type: 'number', min: 0, help: 'learning rate (NCF; MF only with its logistic objective)' },
   l2: { type: 'number', min: 0, help: 'L2 regularisation (default: the model’s own)' },
@@ -66,6 +66,7 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const model = flags.model as 'mf' | 'ncf';
+  prepareOutDir(flags.out);
   let t = performance.now();
   let cpu0 = process.cpuUsage();
   const dataset: Dataset = loadDataset(flags.data);
@@ -137,9 +138,10 @@ export async function run(argv: string[]): Promise<void> {
     },
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
   };
-  mkdirSync(flags.out, { recursive: true });
-  writeFileSync(join(flags.out, 'recommender.bin'), saveRecommender(recommender));
-  writeFileSync(join(flags.out, 'train.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeOutputs(flags.out, {
+    'recommender.bin': saveRecommender(recommender),
+    'train.json': `${JSON.stringify(report, null, 2)}\n`,
+  });
   process.stdout.write(
     `${model} d=${dim}, ${epochs} epochs on ${dataset.name} (${m.users} test users, full ranking, training positives excluded)\n` +
       `  HR@${k} ${m.hr.toFixed(4)}  NDCG@${k} ${m.ndcg.toFixed(4)}  MRR@${k} ${m.mrr.toFixed(4)}\n` +

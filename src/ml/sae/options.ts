@@ -159,16 +159,29 @@ export const SAE_DEFAULTS = {
   seed: 0,
 } as const satisfies SaeTrainOptions;
 
-/** Fills defaults and checks ranges; throws MlError('BAD_CONFIG') naming the option. */
+/** Every option `SaeTrainOptions` has (a misspelt one would otherwise be ignored without a word). */
+const SAE_OPTION_KEYS: ReadonlySet<string> = new Set([
+  ...Object.keys(SAE_DEFAULTS),
+  ...['matryoshka', 'shared', 'maxK', 'userK', 'rho', 'pursuit', 'onProgress', 'signal'],
+]);
+
+/** Fills defaults and checks ranges and names; throws MlError('BAD_CONFIG') naming the option. */
 export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedSaeOptions {
-  const o = { ...SAE_DEFAULTS, ...stripUndefined(opts) };
   const bad = (field: string, why: string): never => {
     throw new MlError('BAD_CONFIG', `SAE option ${field}: ${why}`, field);
   };
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
+    bad('options', `must be an object, got ${JSON.stringify(opts)}`);
+  for (const key of Object.keys(opts)) if (!SAE_OPTION_KEYS.has(key)) bad(key, 'is not an SAE option');
+  if (opts.pursuit)
+    for (const key of Object.keys(opts.pursuit))
+      if (!(key in PURSUIT_DEFAULTS)) bad(`pursuit.${key}`, 'is not a pursuit option');
+  const o = { ...SAE_DEFAULTS, ...stripUndefined(opts) };
   if (!Number.isInteger(o.latents) || o.latents < 1)
-    bad('latents', `must be a positive integer, got ${o.latents}`);
+    bad('latents', `must be a positive integer, got ${JSON.stringify(o.latents)}`);
   if (o.activation !== 'relu' && o.activation !== 'topk') bad('activation', `must be relu or topk`);
-  if (!Number.isInteger(o.k) || o.k < 1 || o.k > o.latents) bad('k', `must be in 1..latents, got ${o.k}`);
+  if (!Number.isInteger(o.k) || o.k < 1 || o.k > o.latents)
+    bad('k', `must be an integer in 1..latents, got ${JSON.stringify(o.k)}`);
   if (!Number.isInteger(o.epochs) || o.epochs < 0) bad('epochs', `must be a non-negative integer`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) bad('batchSize', 'must be a positive integer');
   if (!(o.lr > 0)) bad('lr', 'must be > 0');

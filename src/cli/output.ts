@@ -1,0 +1,45 @@
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MlError } from '../ml/core/errors.ts';
+
+const outError = (dir: string, err: unknown): MlError =>
+  new MlError('BAD_CONFIG', `--out ${dir}: ${(err as Error).message}`, 'out');
+
+/**
+ * Creates `--out` and proves it writable before any training starts, so a bad path costs nothing.
+ * Throws MlError naming --out.
+ */
+export function prepareOutDir(dir: string): void {
+  const probe = join(dir, `.prism-probe-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (err) {
+    throw outError(dir, err);
+  }
+}
+
+/**
+ * Writes every file under `dir` as a whole set: each goes to a temporary name first and all are renamed
+ * into place only once every one is written, so an error or an interruption never leaves a truncated
+ * file, nor (short of a failing rename) a mix of this run's outputs and an older run's.
+ */
+export function writeOutputs(dir: string, files: Record<string, string | Uint8Array>): string[] {
+  const staged: [string, string][] = [];
+  try {
+    for (const [name, content] of Object.entries(files)) {
+      const path = join(dir, name);
+      const tmp = `${path}.tmp-${process.pid}`;
+      staged.push([tmp, path]);
+      writeFileSync(tmp, content);
+      // A rename onto a directory would fail after others had been renamed: refuse before any is.
+      if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${path} is a directory`);
+    }
+    for (const [tmp, path] of staged) renameSync(tmp, path);
+  } catch (err) {
+    for (const [tmp] of staged) rmSync(tmp, { force: true });
+    throw outError(dir, err);
+  }
+  return staged.map(([, path]) => path);
+}

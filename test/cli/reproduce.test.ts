@@ -1,0 +1,52 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { run } from '../../src/cli/commands/reproduce.ts';
+import { writeOutputs } from '../../src/cli/output.ts';
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('prism reproduce refuses bad options before it trains anything', () => {
+  const data = 'synthetic:users=60,items=40,seed=1';
+  for (const [args, message] of [
+    [['--sae', '{"latent":64}'], /--sae: SAE option latent: is not an SAE option/],
+    [['--sae', '"abc"'], /--sae: must be a JSON object/],
+    [['--sae', 'null'], /--sae: must be a JSON object/],
+    [['--sae', '{"k":"8"}'], /--sae: SAE option k: must be an integer in 1\.\.latents, got "8"/],
+    [['--sae', '{"pursuit":{"user_k":3}}'], /--sae: SAE option pursuit\.user_k: is not a pursuit option/],
+    [['--frontier', '{}'], /--frontier: must be "standard" or a non-empty JSON array/],
+    [['--frontier', '[1]'], /--frontier\[0\]: must be a JSON object/],
+    [['--frontier', '[{"k":4},{"k":99999}]'], /--frontier\[1\]: SAE option k/],
+  ] as const)
+    it(`${args.join(' ')}`, async () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'prism-reproduce-')), 'out');
+      const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      await expect(run(['--data', data, ...args, '--out', out])).rejects.toThrow(message);
+      // Nothing ran: no progress was drawn and --out was never created.
+      expect(stderr).not.toHaveBeenCalled();
+      expect(existsSync(out)).toBe(false);
+    });
+
+  it('an --out that cannot be a directory, naming the flag', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'prism-reproduce-')), 'a-file');
+    writeFileSync(file, '');
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await expect(run(['--data', data, '--out', file])).rejects.toThrow(/--out .*a-file/);
+    await expect(run(['--data', data, '--out', join(file, 'sub')])).rejects.toThrow(/--out .*sub/);
+    expect(stderr).not.toHaveBeenCalled();
+  });
+});
+
+describe('writeOutputs', () => {
+  it('writes every file or none: a failure leaves the earlier outputs and no temporary files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prism-outputs-'));
+    writeOutputs(dir, { 'a.json': 'old a', 'b.md': 'old b' });
+    mkdirSync(join(dir, 'c.bin')); // a directory where a file must go: its rename fails
+    expect(() => writeOutputs(dir, { 'a.json': 'new a', 'c.bin': new Uint8Array([1]) })).toThrow(/--out/);
+    expect(readFileSync(join(dir, 'a.json'), 'utf8')).toBe('old a');
+    expect(readdirSync(dir).sort()).toEqual(['a.json', 'b.md', 'c.bin']);
+    writeOutputs(dir, { 'a.json': 'new a', 'b.md': 'new b' });
+    expect(readFileSync(join(dir, 'b.md'), 'utf8')).toBe('new b');
+  });
+});
