@@ -3,7 +3,12 @@ import { MlError } from '../../ml/core/errors.ts';
 import { DATA_SPEC_HELP, parseDataSpec } from '../../ml/data/spec.ts';
 import { saveRecommender } from '../../ml/models/serialize.ts';
 import { defaultDim } from '../../ml/models/train.ts';
-import { ABLATION_BETAS, chosenSaeOptions, type SaeSetting } from '../../ml/pipeline/options.ts';
+import {
+  ABLATION_BETAS,
+  checkFrontierSetting,
+  chosenSaeOptions,
+  type SaeSetting,
+} from '../../ml/pipeline/options.ts';
 import { reportMarkdown } from '../../ml/pipeline/report-md.ts';
 import { runPipeline } from '../../ml/pipeline/run.ts';
 import { resolveSaeOptions, type SaeTrainOptions } from '../../ml/sae/options.ts';
@@ -68,6 +73,7 @@ export async function run(argv: string[]): Promise<void> {
     flags.frontier === undefined || flags.frontier === 'standard'
       ? flags.frontier
       : frontierRows(parseJson(flags.frontier, 'frontier'));
+  checkFrontierSetting({ frontier, setting });
   const datasetKind = parseDataSpec(flags.data).kind;
   const chosen = { ...chosenSaeOptions(model, datasetKind, setting), ...sae };
   checkSae(chosen, datasetKind, 'sae');

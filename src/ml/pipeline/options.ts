@@ -1,3 +1,4 @@
+import { MlError } from '../core/errors.ts';
 import type { RecommenderTrainOptions } from '../models/train.ts';
 import type { SaeTrainOptions } from '../sae/options.ts';
 
@@ -142,4 +143,15 @@ export function standardFrontier(model: 'mf' | 'ncf', datasetName: string): SaeT
     { activation: 'relu', l1: 1, kl: 0.1, matryoshka: [] },
     chosenSaeOptions(model, datasetName, 'fidelity'),
   ];
+}
+
+/** `--frontier standard` is defined around the concepts setting: its rows (ReLU codes, k) contradict pursuit. */
+export function checkFrontierSetting(opts: Pick<PipelineOptions, 'frontier' | 'setting'>): void {
+  if (opts.frontier === 'standard' && opts.setting === 'fidelity')
+    throw new MlError(
+      'BAD_CONFIG',
+      'the standard frontier explores around the concepts setting (its last row is the fidelity setting); ' +
+        'run it with the concepts setting',
+      'frontier',
+    );
 }

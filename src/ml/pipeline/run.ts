@@ -2,7 +2,13 @@ import type { ModelBundle } from '../bundle.ts';
 import type { ProgressCallback } from '../core/progress.ts';
 import type { Split } from '../data/types.ts';
 import { measureInterventions } from '../steer/measure.ts';
-import { chosenSaeOptions, evaluationCaps, type PipelineOptions, standardFrontier } from './options.ts';
+import {
+  checkFrontierSetting,
+  chosenSaeOptions,
+  evaluationCaps,
+  type PipelineOptions,
+  standardFrontier,
+} from './options.ts';
 import {
   type AblationRow,
   buildReport,
@@ -46,6 +52,7 @@ export async function runPipeline(
   onProgress?: ProgressCallback,
   signal?: AbortSignal,
 ): Promise<PipelineResult> {
+  checkFrontierSetting(opts);
   const seed = opts.seed ?? 0;
   const cpu0 = process.cpuUsage();
   let peakRss = process.memoryUsage().rss;
