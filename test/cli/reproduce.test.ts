@@ -18,7 +18,10 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
     [['--frontier', '{}'], /--frontier: must be "standard" or a non-empty JSON array/],
     [['--frontier', '[1]'], /--frontier\[0\]: must be a JSON object/],
     [['--frontier', '[{"k":4},{"k":99999}]'], /--frontier\[1\]: SAE option k/],
-    [['--setting', 'fidelity', '--frontier', 'standard'], /standard frontier explores around the concepts setting/],
+    [
+      ['--setting', 'fidelity', '--frontier', 'standard'],
+      /standard frontier explores around the concepts setting/,
+    ],
   ] as const)
     it(`${args.join(' ')}`, async () => {
       const out = join(mkdtempSync(join(tmpdir(), 'prism-reproduce-')), 'out');
