@@ -29,6 +29,8 @@ export interface CompiledPolicy {
   all: boolean; // every user (userScoped) or every item (global item policy)
   ids: Set<number> | null; // user indices (userScoped) or item indices (global item policy)
   segment: { neurons: Int32Array; threshold: number } | null;
+  /** Edits nothing (a delta edit scaling by 1 or adding 0, e.g. strength 0): skipped, never `applied`. */
+  identity: boolean;
 }
 
 const compiledCache = new WeakMap<object, { bundle: ModelBundle; compiled: CompiledPolicy }>();
@@ -95,6 +97,10 @@ export function compilePolicy(ctx: SteerContext, policy: Policy, prefix = ''): C
     segment: p.segment
       ? { neurons: Int32Array.from(segmentNeurons(p, bundle, prefix)), threshold: p.segment.threshold }
       : null,
+    identity:
+      (p.mode ?? 'delta') === 'delta' &&
+      ((op === 'scale' && operands.every((x) => x === 1)) ||
+        (op === 'add' && operands.every((x) => x === 0))),
   };
   compiledCache.set(policy, { bundle, compiled });
   return compiled;
@@ -162,7 +168,7 @@ export function steerUser(ctx: SteerContext, compiled: readonly CompiledPolicy[]
   let replace = false;
   const itemViews: CompiledPolicy[] = [];
   compiled.forEach((p, r) => {
-    if (!p.userScoped || !targets(p, user, code)) return;
+    if (!p.userScoped || p.identity || !targets(p, user, code)) return;
     applied[r] = true;
     if (p.side === 'item') {
       itemViews.push(p);
@@ -185,7 +191,7 @@ export function steerUser(ctx: SteerContext, compiled: readonly CompiledPolicy[]
 }
 
 const globalItemPolicies = (compiled: readonly CompiledPolicy[]) =>
-  compiled.filter((p) => p.side === 'item' && !p.userScoped);
+  compiled.filter((p) => p.side === 'item' && !p.userScoped && !p.identity);
 
 /** The cache key of a policy set's global item side ("" when it has none). */
 export function itemPolicyKey(compiled: readonly CompiledPolicy[]): string {

@@ -54,7 +54,8 @@ export interface PolicyEffect {
   id: string | null;
   kind: Policy['kind'];
   side: 'user' | 'item';
-  /** Aimed at users: it targeted this user. Global item policy: it edited at least one item. */
+  /** Aimed at users: it targeted this user. Global item policy: it edited at least one item. Never for a
+   * policy that edits nothing (strength 0). */
   applied: boolean;
 }
 
@@ -162,7 +163,7 @@ export function recommend(
       id: p.policy.id ?? null,
       kind: p.policy.kind,
       side: p.side,
-      applied: p.userScoped ? steeredUser.applied[r] : items.changed,
+      applied: p.userScoped ? steeredUser.applied[r] : items.changed && !p.identity,
     })),
   };
 

@@ -131,6 +131,9 @@ describe('recommend', () => {
           const steered = recommend(bundle, user, { k: 8, policies });
           const plain = recommend(bundle, user, { k: 8 });
           expect(steered.items).toEqual(plain.items);
+          // …and reported as such: nothing steered, no policy applied.
+          expect(steered.steered).toBe(false);
+          expect(steered.policies.map((p) => p.applied)).toEqual(policies.map(() => false));
         },
       ),
       { numRuns: 60 },
@@ -194,7 +197,8 @@ describe('recommend', () => {
       fc.property(
         fc.integer({ min: 0, max: nUsers - 1 }),
         fc.integer({ min: 0, max: 9 }),
-        fc.double({ min: 0, max: 1, noNaN: true }),
+        // Strength 0 edits nothing and is skipped (the zero-strength property above).
+        fc.double({ min: 1e-6, max: 1, noNaN: true }),
         (user, j, strength) => {
           const compiled = compilePolicies(ctx, [
             { kind: 'suppress', neuron: j, strength, all: true, on: 'users' } as Policy,
