@@ -102,6 +102,15 @@ export function recommend(
   const k = opts.k ?? 10;
   if (!Number.isInteger(k) || k < 1)
     throw new MlError('BAD_CONFIG', `k must be a positive integer, got ${k}`, 'k');
+  const ex = opts.exclude;
+  if (ex)
+    for (let r = 0; r < ex.length; r++)
+      if (!Number.isInteger(ex[r]) || ex[r] < 0 || ex[r] >= ctx.nItems)
+        throw new MlError(
+          'UNKNOWN_ITEM',
+          `exclude[${r}]: item index ${ex[r]} is outside 0..${ctx.nItems - 1}`,
+          'exclude',
+        );
   const compiled = compilePolicies(ctx, opts.policies ?? []);
 
   const steeredUser = steerUser(ctx, compiled, user);

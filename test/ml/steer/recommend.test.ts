@@ -42,8 +42,11 @@ describe('recommend', () => {
     for (const x of r.items) expect([...seen, ...extra]).not.toContain(x.index);
   });
 
-  it('rejects an unknown user index', () => {
+  it('rejects an unknown user index, and exclude entries that are not item indices', () => {
     expect(() => recommend(bundle, nUsers)).toThrow(/outside/);
+    // A fraction was truncated by one path and ignored by the other, so the two disagreed.
+    for (const bad of [35.5, -1, model.nItems])
+      expect(() => recommend(bundle, 0, { exclude: [1, bad] })).toThrow(/exclude\[1\]/);
   });
 
   it('explanations add up to the (steered) score of each listed item', () => {
