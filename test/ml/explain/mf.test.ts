@@ -8,6 +8,14 @@ import { tinyBundle } from '../steer/fixture.ts';
 
 const row = (a: Float32Array, r: number, d: number) => a.subarray(r * d, (r + 1) * d);
 
+/** A (user, item) pair's embeddings and SAE codes. */
+function pair(b: ReturnType<typeof tinyBundle>, user: number, item: number) {
+  const { params, dim } = b.recommender as MfModel;
+  const uVec = row(params.userEmb, user, dim);
+  const iVec = row(params.itemEmb, item, dim);
+  return { uVec, iVec, uCode: encode(b.sae.user, uVec, 1), iCode: encode(b.sae.item, iVec, 1) };
+}
+
 describe('explainMf', () => {
   for (const shared of [true, false])
     it(`terms + other + base + residual = the original score (shared SAE: ${shared})`, () => {
@@ -22,10 +30,7 @@ describe('explainMf', () => {
         [29, 39],
         [11, 5],
       ]) {
-        const uVec = row(model.params.userEmb, user, dim);
-        const iVec = row(model.params.itemEmb, item, dim);
-        const uCode = encode(b.sae.user, uVec, 1);
-        const iCode = encode(b.sae.item, iVec, 1);
+        const { uVec, iVec, uCode, iCode } = pair(b, user, item);
         const original = scorer.score(user, item, uVec, iVec);
         // The explained side's reconstruction error seen through the other side's vector, computed
         // independently of the decomposition.
@@ -99,7 +104,6 @@ describe('explainMf', () => {
   it("a delta edit of one user neuron moves that neuron's contribution by exactly the score's move", () => {
     const b = tinyBundle({ latents: 12 });
     const model = b.recommender as MfModel;
-    const { dim } = model;
     const labels = neuronLabels(b.neurons, 12);
     const scorer = mfScorer(model);
     let checked = 0;
@@ -108,10 +112,7 @@ describe('explainMf', () => {
       [0, 3],
       [17, 30],
     ]) {
-      const uVec = row(model.params.userEmb, user, dim);
-      const iVec = row(model.params.itemEmb, item, dim);
-      const uCode = encode(b.sae.user, uVec, 1);
-      const iCode = encode(b.sae.item, iVec, 1);
+      const { uVec, iVec, uCode, iCode } = pair(b, user, item);
       const j = uCode.findIndex((a) => a > 0);
       // The steering edit e' = e + D(z') − D(z) with z'_j = 3·z_j.
       const edited = Float32Array.from(uCode);
