@@ -11,6 +11,8 @@ describe('OpenAPI document', () => {
   it('documents every route with parameters, bodies and error responses', async () => {
     const doc = JSON.parse(await renderOpenApi());
     type Op = {
+      operationId?: string;
+      summary?: string;
       responses: Record<string, unknown>;
       parameters?: { name: string; in: string; required?: boolean }[];
       requestBody?: { content: Record<string, { schema: unknown }> };
@@ -19,6 +21,13 @@ describe('OpenAPI document', () => {
       Object.entries(item).map(([method, op]) => ({ path, method, op })),
     );
     expect(ops.length).toBeGreaterThanOrEqual(20);
+    // Client generators name their methods after operationIds (without them: v1UsersUserIdRecommendationsGet).
+    const operationIds = ops.map(({ op }) => op.operationId);
+    for (const { path, method, op } of ops) {
+      expect(op.operationId, `${method} ${path}`).toMatch(/^[a-z][A-Za-z]+$/);
+      expect(op.summary, `${method} ${path}`).toBeTruthy();
+    }
+    expect(new Set(operationIds).size).toBe(ops.length);
     for (const { path, method, op } of ops) {
       if (path.startsWith('/health')) continue;
       const codes = Object.keys(op.responses);

@@ -9,30 +9,7 @@ export interface paths {
             cookie?: never;
         };
         /** Liveness: the process serves HTTP */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "ok";
-                            uptimeSeconds: number;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getLiveness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -49,43 +26,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readiness: a model is active and loaded (503 until then) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            status: "ready" | "not-ready";
-                            modelId: number | null;
-                            reason?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            status: "ready" | "not-ready";
-                            modelId: number | null;
-                            reason?: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -105,180 +46,7 @@ export interface paths {
          * Top-K recommendations for a user, optionally explained, steered and compared
          * @description Every enabled policy applies; `policy` adds stored ones by id or name. The user’s training positives and `exclude` are left out.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description List length */
-                    k?: number;
-                    /** @description Item ids to leave out (repeat the parameter or separate with commas) */
-                    exclude?: string[];
-                    /** @description Add per-neuron explanations to each item */
-                    explain?: boolean;
-                    /** @description Stored policies (ids or names) to apply besides the enabled ones (repeat the parameter or separate with commas) */
-                    policy?: string[];
-                    /** @description Also return the unsteered list with RBO and Kendall τ between the two */
-                    compare?: boolean;
-                    /** @description Neuron contributions listed per explained item */
-                    topNeurons?: number;
-                };
-                header?: never;
-                path: {
-                    /** @description The dataset's own user id */
-                    userId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            userId: string;
-                            modelId: number;
-                            k: number;
-                            /** @description Policies that edited this list */
-                            policies: {
-                                id: number;
-                                name: string;
-                                version: number;
-                            }[];
-                            items: {
-                                itemId: string;
-                                title: string;
-                                /** @description The ranking score (MF: dot product + biases; NCF: logit), rounded to 6 decimals */
-                                score: number;
-                                rank: number;
-                                explanation?: {
-                                    /** @description mf-exact or ncf-integrated-gradients */
-                                    method: string;
-                                    /** @description Largest contributions by magnitude */
-                                    neurons: {
-                                        neuron: number;
-                                        /** @description Concept label ("" when unlabelled) */
-                                        label: string;
-                                        /**
-                                         * @description Whose code the neuron was read from
-                                         * @enum {string}
-                                         */
-                                        side: "user" | "item";
-                                        /** @description The neuron's activation in that code */
-                                        activation: number;
-                                        /** @description Signed share of the score */
-                                        contribution: number;
-                                    }[];
-                                    /** @description Sum of the contributions not listed */
-                                    other: number;
-                                    /** @description The part no neuron owns (biases) */
-                                    base: number;
-                                    /** @description What the neurons and base do not account for */
-                                    residual: number;
-                                    /** @description Share of (score − base) the neurons account for */
-                                    completeness: number;
-                                };
-                            }[];
-                            unsteered?: {
-                                itemId: string;
-                                title: string;
-                                /** @description The ranking score (MF: dot product + biases; NCF: logit), rounded to 6 decimals */
-                                score: number;
-                                rank: number;
-                                explanation?: {
-                                    /** @description mf-exact or ncf-integrated-gradients */
-                                    method: string;
-                                    /** @description Largest contributions by magnitude */
-                                    neurons: {
-                                        neuron: number;
-                                        /** @description Concept label ("" when unlabelled) */
-                                        label: string;
-                                        /**
-                                         * @description Whose code the neuron was read from
-                                         * @enum {string}
-                                         */
-                                        side: "user" | "item";
-                                        /** @description The neuron's activation in that code */
-                                        activation: number;
-                                        /** @description Signed share of the score */
-                                        contribution: number;
-                                    }[];
-                                    /** @description Sum of the contributions not listed */
-                                    other: number;
-                                    /** @description The part no neuron owns (biases) */
-                                    base: number;
-                                    /** @description What the neurons and base do not account for */
-                                    residual: number;
-                                    /** @description Share of (score − base) the neurons account for */
-                                    completeness: number;
-                                };
-                            }[];
-                            comparison?: {
-                                /** @description Rank-biased overlap (p = 0.9) truncated at the list's depth k, as the paper's code computes it (not extrapolated): identical lists score 1 − 0.9^k (0.651 at k = 10), disjoint ones 0 */
-                                rbo: number;
-                                /** @description Kendall τ-b over the union of the two lists, an item missing from a list ranked k + 1 there (−1 to 1) */
-                                kendallTau: number;
-                            };
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description No model is active yet */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getRecommendations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -295,98 +63,7 @@ export interface paths {
             cookie?: never;
         };
         /** A user's concept profile: the active SAE neurons of their code with labels */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Strongest neurons to list */
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    /** @description The dataset's own user id */
-                    userId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            userId: string;
-                            modelId: number;
-                            /** @description Neurons active (> 0) in the code */
-                            activeNeurons: number;
-                            /** @description Strongest active neurons first */
-                            neurons: {
-                                neuron: number;
-                                label: string;
-                                kind: string;
-                                activation: number;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description No model is active yet */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getUserConcepts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -403,99 +80,7 @@ export interface paths {
             cookie?: never;
         };
         /** An item's concepts: its tags and the active SAE neurons of its code with labels */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Strongest neurons to list */
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    /** @description The dataset's own item id */
-                    itemId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            itemId: string;
-                            title: string;
-                            tags: string[];
-                            year: number | null;
-                            modelId: number;
-                            activeNeurons: number;
-                            neurons: {
-                                neuron: number;
-                                label: string;
-                                kind: string;
-                                activation: number;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description No model is active yet */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getItemConcepts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -512,105 +97,7 @@ export interface paths {
             cookie?: never;
         };
         /** SAE neurons with label, purity, activation density and dead flag */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Only neurons of this kind (concept, popularity, era, …) */
-                    kind?: string;
-                    /** @description Only neurons whose label contains this (case-insensitive) */
-                    label?: string;
-                    dead?: boolean;
-                    limit?: number;
-                    offset?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            modelId: number;
-                            total: number;
-                            neurons: {
-                                index: number;
-                                label: string;
-                                kind: string;
-                                concept: string | null;
-                                purity10: number;
-                                purity20: number;
-                                purity50: number;
-                                /** @description Share of items on which the neuron is active */
-                                itemDensity: number;
-                                /** @description Share of users on which the neuron is active */
-                                userDensity: number;
-                                dead: boolean;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description No model is active yet */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listNeurons"];
         put?: never;
         post?: never;
         delete?: never;
@@ -627,123 +114,7 @@ export interface paths {
             cookie?: never;
         };
         /** One neuron: top items, top users, label evidence, the items whose score it raises most */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Rows per list */
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    /** @description Neuron index */
-                    neuron: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            index: number;
-                            label: string;
-                            kind: string;
-                            concept: string | null;
-                            purity10: number;
-                            purity20: number;
-                            purity50: number;
-                            /** @description Share of items on which the neuron is active */
-                            itemDensity: number;
-                            /** @description Share of users on which the neuron is active */
-                            userDensity: number;
-                            dead: boolean;
-                            modelId: number;
-                            popPct20: number;
-                            popPct50: number;
-                            decade: number | null;
-                            decadeShare50: number;
-                            /** @description Why the label was chosen */
-                            evidence: string;
-                            /** @description Items activating the neuron most (value = activation) */
-                            topItems: {
-                                itemId: string;
-                                title: string;
-                                value: number;
-                            }[];
-                            /** @description Users activating the neuron most (value = activation). With one SAE per side (shared: false) this and raisesMost read the user SAE's neuron of this index, a different atom from the labelled item one */
-                            topUsers: {
-                                userId: string;
-                                value: number;
-                            }[];
-                            /** @description Items whose score rises most when the neuron is raised in the average user's code (value = score change) */
-                            raisesMost: {
-                                itemId: string;
-                                title: string;
-                                value: number;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description No model is active yet */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getNeuron"];
         put?: never;
         post?: never;
         delete?: never;
@@ -760,285 +131,10 @@ export interface paths {
             cookie?: never;
         };
         /** List stored policies */
-        get: {
-            parameters: {
-                query?: {
-                    enabled?: boolean;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            revision: number;
-                            policies: {
-                                id: number;
-                                name: string;
-                                enabled: boolean;
-                                version: number;
-                                /** Policy */
-                                policy: {
-                                    /**
-                                     * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
-                                     * @enum {unknown}
-                                     */
-                                    kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                                    /** @description Target neuron index */
-                                    neuron?: number;
-                                    /** @description Target concept label, e.g. "Horror" */
-                                    concept?: string;
-                                    /** @description Effect size; 0 is the identity */
-                                    strength?: number;
-                                    side?: "user" | "item";
-                                    op?: "set" | "scale" | "add";
-                                    value?: number;
-                                    users?: string[];
-                                    items?: string[];
-                                    /** @description Users whose code has the concept active above threshold */
-                                    segment?: {
-                                        threshold: number;
-                                        neuron?: number;
-                                        concept?: string;
-                                    };
-                                    /** @description Every user (or item) of the side */
-                                    all?: boolean;
-                                    on?: "users" | "items";
-                                    mode?: "delta" | "replace";
-                                };
-                                /** @description ISO-8601 UTC timestamp */
-                                createdAt: string;
-                                /** @description ISO-8601 UTC timestamp */
-                                updatedAt: string;
-                                /** @description Whether it validates against the active model (and so applies) */
-                                applicable: boolean;
-                                /** @description Why it does not apply to the active model */
-                                problem?: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listPolicies"];
         put?: never;
         /** Create a steering policy (validated against the active model; enabled ones apply at once) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        name: string;
-                        /** Policy */
-                        policy: {
-                            /**
-                             * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
-                             * @enum {unknown}
-                             */
-                            kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                            /** @description Target neuron index */
-                            neuron?: number;
-                            /** @description Target concept label, e.g. "Horror" */
-                            concept?: string;
-                            /** @description Effect size; 0 is the identity */
-                            strength?: number;
-                            side?: "user" | "item";
-                            op?: "set" | "scale" | "add";
-                            value?: number;
-                            users?: string[];
-                            items?: string[];
-                            /** @description Users whose code has the concept active above threshold */
-                            segment?: {
-                                threshold: number;
-                                neuron?: number;
-                                concept?: string;
-                            };
-                            /** @description Every user (or item) of the side */
-                            all?: boolean;
-                            on?: "users" | "items";
-                            mode?: "delta" | "replace";
-                        };
-                        /**
-                         * @description Enabled policies apply to every request
-                         * @default true
-                         */
-                        enabled?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: number;
-                            name: string;
-                            enabled: boolean;
-                            version: number;
-                            /** Policy */
-                            policy: {
-                                /**
-                                 * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
-                                 * @enum {unknown}
-                                 */
-                                kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                                /** @description Target neuron index */
-                                neuron?: number;
-                                /** @description Target concept label, e.g. "Horror" */
-                                concept?: string;
-                                /** @description Effect size; 0 is the identity */
-                                strength?: number;
-                                side?: "user" | "item";
-                                op?: "set" | "scale" | "add";
-                                value?: number;
-                                users?: string[];
-                                items?: string[];
-                                /** @description Users whose code has the concept active above threshold */
-                                segment?: {
-                                    threshold: number;
-                                    neuron?: number;
-                                    concept?: string;
-                                };
-                                /** @description Every user (or item) of the side */
-                                all?: boolean;
-                                on?: "users" | "items";
-                                mode?: "delta" | "replace";
-                            };
-                            /** @description ISO-8601 UTC timestamp */
-                            createdAt: string;
-                            /** @description ISO-8601 UTC timestamp */
-                            updatedAt: string;
-                            /** @description Whether it validates against the active model (and so applies) */
-                            applicable: boolean;
-                            /** @description Why it does not apply to the active model */
-                            problem?: string;
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Conflict with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Request body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description No model is active yet */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        post: operations["createPolicy"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1053,363 +149,15 @@ export interface paths {
             cookie?: never;
         };
         /** Get one policy by id or name */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description Policy id or name */
-                    policyId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: number;
-                            name: string;
-                            enabled: boolean;
-                            version: number;
-                            /** Policy */
-                            policy: {
-                                /**
-                                 * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
-                                 * @enum {unknown}
-                                 */
-                                kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                                /** @description Target neuron index */
-                                neuron?: number;
-                                /** @description Target concept label, e.g. "Horror" */
-                                concept?: string;
-                                /** @description Effect size; 0 is the identity */
-                                strength?: number;
-                                side?: "user" | "item";
-                                op?: "set" | "scale" | "add";
-                                value?: number;
-                                users?: string[];
-                                items?: string[];
-                                /** @description Users whose code has the concept active above threshold */
-                                segment?: {
-                                    threshold: number;
-                                    neuron?: number;
-                                    concept?: string;
-                                };
-                                /** @description Every user (or item) of the side */
-                                all?: boolean;
-                                on?: "users" | "items";
-                                mode?: "delta" | "replace";
-                            };
-                            /** @description ISO-8601 UTC timestamp */
-                            createdAt: string;
-                            /** @description ISO-8601 UTC timestamp */
-                            updatedAt: string;
-                            /** @description Whether it validates against the active model (and so applies) */
-                            applicable: boolean;
-                            /** @description Why it does not apply to the active model */
-                            problem?: string;
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getPolicy"];
         put?: never;
         post?: never;
         /** Delete a policy (stops applying at once) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description Policy id or name */
-                    policyId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        delete: operations["deletePolicy"];
         options?: never;
         head?: never;
         /** Update a policy (partial; expectedVersion makes it a compare-and-set) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description Policy id or name */
-                    policyId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        name?: string;
-                        /** Policy */
-                        policy?: {
-                            /**
-                             * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
-                             * @enum {unknown}
-                             */
-                            kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                            /** @description Target neuron index */
-                            neuron?: number;
-                            /** @description Target concept label, e.g. "Horror" */
-                            concept?: string;
-                            /** @description Effect size; 0 is the identity */
-                            strength?: number;
-                            side?: "user" | "item";
-                            op?: "set" | "scale" | "add";
-                            value?: number;
-                            users?: string[];
-                            items?: string[];
-                            /** @description Users whose code has the concept active above threshold */
-                            segment?: {
-                                threshold: number;
-                                neuron?: number;
-                                concept?: string;
-                            };
-                            /** @description Every user (or item) of the side */
-                            all?: boolean;
-                            on?: "users" | "items";
-                            mode?: "delta" | "replace";
-                        };
-                        enabled?: boolean;
-                        /** @description Compare-and-set on the version */
-                        expectedVersion?: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: number;
-                            name: string;
-                            enabled: boolean;
-                            version: number;
-                            /** Policy */
-                            policy: {
-                                /**
-                                 * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
-                                 * @enum {unknown}
-                                 */
-                                kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                                /** @description Target neuron index */
-                                neuron?: number;
-                                /** @description Target concept label, e.g. "Horror" */
-                                concept?: string;
-                                /** @description Effect size; 0 is the identity */
-                                strength?: number;
-                                side?: "user" | "item";
-                                op?: "set" | "scale" | "add";
-                                value?: number;
-                                users?: string[];
-                                items?: string[];
-                                /** @description Users whose code has the concept active above threshold */
-                                segment?: {
-                                    threshold: number;
-                                    neuron?: number;
-                                    concept?: string;
-                                };
-                                /** @description Every user (or item) of the side */
-                                all?: boolean;
-                                on?: "users" | "items";
-                                mode?: "delta" | "replace";
-                            };
-                            /** @description ISO-8601 UTC timestamp */
-                            createdAt: string;
-                            /** @description ISO-8601 UTC timestamp */
-                            updatedAt: string;
-                            /** @description Whether it validates against the active model (and so applies) */
-                            applicable: boolean;
-                            /** @description Why it does not apply to the active model */
-                            problem?: string;
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Conflict with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Request body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description No model is active yet */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        patch: operations["updatePolicy"];
         trace?: never;
     };
     "/v1/policies/preview": {
@@ -1425,178 +173,7 @@ export interface paths {
          * Dry-run policies on given or sampled users: before/after lists and effect metrics
          * @description Nothing is stored. Give inline `policies` or stored `policyIds` (ids or names).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Inline policies */
-                        policies?: {
-                            /**
-                             * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
-                             * @enum {unknown}
-                             */
-                            kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                            /** @description Target neuron index */
-                            neuron?: number;
-                            /** @description Target concept label, e.g. "Horror" */
-                            concept?: string;
-                            /** @description Effect size; 0 is the identity */
-                            strength?: number;
-                            side?: "user" | "item";
-                            op?: "set" | "scale" | "add";
-                            value?: number;
-                            users?: string[];
-                            items?: string[];
-                            /** @description Users whose code has the concept active above threshold */
-                            segment?: {
-                                threshold: number;
-                                neuron?: number;
-                                concept?: string;
-                            };
-                            /** @description Every user (or item) of the side */
-                            all?: boolean;
-                            on?: "users" | "items";
-                            mode?: "delta" | "replace";
-                        }[];
-                        /** @description Stored policies (ids or names) */
-                        policyIds?: string[];
-                        /** @description Users to preview on */
-                        users?: string[];
-                        /**
-                         * @description Users sampled when none are given
-                         * @default 20
-                         */
-                        sample?: number;
-                        /** @default 0 */
-                        seed?: number;
-                        /** @default 10 */
-                        k?: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            modelId: number;
-                            k: number;
-                            /** @description Enabled policies applied to both lists, as live traffic applies them */
-                            basePolicies: {
-                                id: number;
-                                name: string;
-                                version: number;
-                            }[];
-                            users: {
-                                userId: string;
-                                before: string[];
-                                after: string[];
-                                /** @description Rank-biased overlap (p = 0.9) truncated at the list's depth k, as the paper's code computes it (not extrapolated): identical lists score 1 − 0.9^k (0.651 at k = 10), disjoint ones 0 */
-                                rbo: number;
-                                /** @description Kendall τ-b over the union of the two lists, an item missing from a list ranked k + 1 there (−1 to 1) */
-                                kendallTau: number;
-                                changed: boolean;
-                            }[];
-                            effect: {
-                                users: number;
-                                /** @description Users whose list changed */
-                                changedUsers: number;
-                                /** @description Mean of the users’ rbo */
-                                meanRbo: number;
-                                /** @description Mean of the users’ kendallTau */
-                                meanKendallTau: number;
-                                /** @description Mean share of the before list still in the after list */
-                                meanOverlap: number;
-                                /** @description Items that entered the most lists */
-                                entered: {
-                                    itemId: string;
-                                    title: string;
-                                    users: number;
-                                }[];
-                                /** @description Items that left the most lists */
-                                left: {
-                                    itemId: string;
-                                    title: string;
-                                    users: number;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Request body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description No model is active yet */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        post: operations["previewPolicies"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1611,248 +188,13 @@ export interface paths {
             cookie?: never;
         };
         /** List jobs, newest first, filtered by status and type */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Repeat or comma-separate */
-                    status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled")[];
-                    type?: "train-recommender" | "train-sae" | "evaluate" | "label" | "pipeline";
-                    limit?: number;
-                    offset?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            total: number;
-                            jobs: {
-                                id: number;
-                                /** @description Where to poll this job */
-                                url: string;
-                                type: string;
-                                params: {
-                                    [key: string]: unknown;
-                                };
-                                /** @enum {unknown} */
-                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-                                stage: string | null;
-                                progress: number;
-                                attempts: number;
-                                maxAttempts: number;
-                                /** @description Seconds per stage */
-                                timings: {
-                                    [key: string]: number;
-                                };
-                                result: ({
-                                    modelId?: number;
-                                    activated?: boolean;
-                                    /** @description Metrics by section */
-                                    metrics?: {
-                                        [key: string]: unknown;
-                                    };
-                                } & {
-                                    [key: string]: unknown;
-                                }) | null;
-                                error: string | null;
-                                cancelRequested: boolean;
-                                /** @description ISO-8601 UTC timestamp */
-                                createdAt: string;
-                                startedAt: string | null;
-                                finishedAt: string | null;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listJobs"];
         put?: never;
         /**
          * Enqueue a job (train recommender, train SAE, evaluate, label, or the whole pipeline)
          * @description Answers 202 with the job and its URL in `Location`; poll it for status and progress.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @enum {unknown} */
-                        type: "train-recommender" | "train-sae" | "evaluate" | "label" | "pipeline";
-                        params?: {
-                            /** @description Data spec, e.g. synthetic or movielens-1m:/data/ml-1m */
-                            data?: string;
-                            model?: "mf" | "ncf";
-                            dim?: number;
-                            epochs?: number;
-                            seed?: number;
-                            /** @description Chosen SAE setting: concepts (encoder codes, the default) or fidelity (pursuit codes: faithful reconstructions, weaker popularity/era neurons and steering); `sae` overrides single options */
-                            setting?: "concepts" | "fidelity";
-                            sae?: {
-                                latents?: number;
-                                activation?: "relu" | "topk";
-                                k?: number;
-                                epochs?: number;
-                                matryoshka?: number[];
-                                l1?: number;
-                                lr?: number;
-                                shared?: boolean;
-                            };
-                            baseModelId?: number;
-                            activate?: boolean;
-                        };
-                        maxAttempts?: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: number;
-                            /** @description Where to poll this job */
-                            url: string;
-                            type: string;
-                            params: {
-                                [key: string]: unknown;
-                            };
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-                            stage: string | null;
-                            progress: number;
-                            attempts: number;
-                            maxAttempts: number;
-                            /** @description Seconds per stage */
-                            timings: {
-                                [key: string]: number;
-                            };
-                            result: ({
-                                modelId?: number;
-                                activated?: boolean;
-                                /** @description Metrics by section */
-                                metrics?: {
-                                    [key: string]: unknown;
-                                };
-                            } & {
-                                [key: string]: unknown;
-                            }) | null;
-                            error: string | null;
-                            cancelRequested: boolean;
-                            /** @description ISO-8601 UTC timestamp */
-                            createdAt: string;
-                            startedAt: string | null;
-                            finishedAt: string | null;
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Request body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        post: operations["enqueueJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1867,107 +209,7 @@ export interface paths {
             cookie?: never;
         };
         /** One job: status, stage, progress 0–1, timings, result summary, error */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    jobId: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: number;
-                            /** @description Where to poll this job */
-                            url: string;
-                            type: string;
-                            params: {
-                                [key: string]: unknown;
-                            };
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-                            stage: string | null;
-                            progress: number;
-                            attempts: number;
-                            maxAttempts: number;
-                            /** @description Seconds per stage */
-                            timings: {
-                                [key: string]: number;
-                            };
-                            result: ({
-                                modelId?: number;
-                                activated?: boolean;
-                                /** @description Metrics by section */
-                                metrics?: {
-                                    [key: string]: unknown;
-                                };
-                            } & {
-                                [key: string]: unknown;
-                            }) | null;
-                            error: string | null;
-                            cancelRequested: boolean;
-                            /** @description ISO-8601 UTC timestamp */
-                            createdAt: string;
-                            startedAt: string | null;
-                            finishedAt: string | null;
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getJob"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1989,116 +231,7 @@ export interface paths {
          * Cancel a job: a queued one at once, a running one at its next step
          * @description 409 when the job already finished.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    jobId: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: number;
-                            /** @description Where to poll this job */
-                            url: string;
-                            type: string;
-                            params: {
-                                [key: string]: unknown;
-                            };
-                            /** @enum {unknown} */
-                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-                            stage: string | null;
-                            progress: number;
-                            attempts: number;
-                            maxAttempts: number;
-                            /** @description Seconds per stage */
-                            timings: {
-                                [key: string]: number;
-                            };
-                            result: ({
-                                modelId?: number;
-                                activated?: boolean;
-                                /** @description Metrics by section */
-                                metrics?: {
-                                    [key: string]: unknown;
-                                };
-                            } & {
-                                [key: string]: unknown;
-                            }) | null;
-                            error: string | null;
-                            cancelRequested: boolean;
-                            /** @description ISO-8601 UTC timestamp */
-                            createdAt: string;
-                            startedAt: string | null;
-                            finishedAt: string | null;
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Conflict with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        post: operations["cancelJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2113,92 +246,7 @@ export interface paths {
             cookie?: never;
         };
         /** Model versions (recommender and SAE) with their metrics, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    kind?: "full" | "recommender";
-                    limit?: number;
-                    offset?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            activeId: number | null;
-                            servingId: number | null;
-                            models: {
-                                id: number;
-                                kind: "full" | "recommender";
-                                active: boolean;
-                                /** @description Whether this instance is serving it now */
-                                serving: boolean;
-                                /** @description ISO-8601 UTC timestamp */
-                                createdAt: string;
-                                activatedAt: string | null;
-                                datasetSpec: string;
-                                datasetName: string;
-                                recommenderKind: "mf" | "ncf";
-                                dim: number;
-                                latents: number | null;
-                                nUsers: number;
-                                nItems: number;
-                                /** @description Metrics by section */
-                                metrics: {
-                                    [key: string]: unknown;
-                                };
-                                jobId: number | null;
-                                parentId: number | null;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listModels"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2215,95 +263,7 @@ export interface paths {
             cookie?: never;
         };
         /** One model version */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    modelId: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: number;
-                            kind: "full" | "recommender";
-                            active: boolean;
-                            /** @description Whether this instance is serving it now */
-                            serving: boolean;
-                            /** @description ISO-8601 UTC timestamp */
-                            createdAt: string;
-                            activatedAt: string | null;
-                            datasetSpec: string;
-                            datasetName: string;
-                            recommenderKind: "mf" | "ncf";
-                            dim: number;
-                            latents: number | null;
-                            nUsers: number;
-                            nItems: number;
-                            /** @description Metrics by section */
-                            metrics: {
-                                [key: string]: unknown;
-                            };
-                            jobId: number | null;
-                            parentId: number | null;
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getModel"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2322,104 +282,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Serve this version: decoded first, then switched atomically (no restart, no failed requests) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    modelId: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: number;
-                            kind: "full" | "recommender";
-                            active: boolean;
-                            /** @description Whether this instance is serving it now */
-                            serving: boolean;
-                            /** @description ISO-8601 UTC timestamp */
-                            createdAt: string;
-                            activatedAt: string | null;
-                            datasetSpec: string;
-                            datasetName: string;
-                            recommenderKind: "mf" | "ncf";
-                            dim: number;
-                            latents: number | null;
-                            nUsers: number;
-                            nItems: number;
-                            /** @description Metrics by section */
-                            metrics: {
-                                [key: string]: unknown;
-                            };
-                            jobId: number | null;
-                            parentId: number | null;
-                        };
-                    };
-                };
-                /** @description Invalid request (the message names the field) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing API key */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description API key not accepted */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Unknown id (the message names it) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Conflict with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        post: operations["activateModel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2450,4 +313,2162 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    getLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        uptimeSeconds: number;
+                    };
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status: "ready" | "not-ready";
+                        modelId: number | null;
+                        reason?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status: "ready" | "not-ready";
+                        modelId: number | null;
+                        reason?: string;
+                    };
+                };
+            };
+        };
+    };
+    getRecommendations: {
+        parameters: {
+            query?: {
+                /** @description List length */
+                k?: number;
+                /** @description Item ids to leave out (repeat the parameter or separate with commas) */
+                exclude?: string[];
+                /** @description Add per-neuron explanations to each item */
+                explain?: boolean;
+                /** @description Stored policies (ids or names) to apply besides the enabled ones (repeat the parameter or separate with commas) */
+                policy?: string[];
+                /** @description Also return the unsteered list with RBO and Kendall τ between the two */
+                compare?: boolean;
+                /** @description Neuron contributions listed per explained item */
+                topNeurons?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The dataset's own user id */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        userId: string;
+                        modelId: number;
+                        k: number;
+                        /** @description Policies that edited this list */
+                        policies: {
+                            id: number;
+                            name: string;
+                            version: number;
+                        }[];
+                        items: {
+                            itemId: string;
+                            title: string;
+                            /** @description The ranking score (MF: dot product + biases; NCF: logit), rounded to 6 decimals */
+                            score: number;
+                            rank: number;
+                            explanation?: {
+                                /** @description mf-exact or ncf-integrated-gradients */
+                                method: string;
+                                /** @description Largest contributions by magnitude */
+                                neurons: {
+                                    neuron: number;
+                                    /** @description Concept label ("" when unlabelled) */
+                                    label: string;
+                                    /**
+                                     * @description Whose code the neuron was read from
+                                     * @enum {string}
+                                     */
+                                    side: "user" | "item";
+                                    /** @description The neuron's activation in that code */
+                                    activation: number;
+                                    /** @description Signed share of the score */
+                                    contribution: number;
+                                }[];
+                                /** @description Sum of the contributions not listed */
+                                other: number;
+                                /** @description The part no neuron owns (biases) */
+                                base: number;
+                                /** @description What the neurons and base do not account for */
+                                residual: number;
+                                /** @description Share of (score − base) the neurons account for */
+                                completeness: number;
+                            };
+                        }[];
+                        unsteered?: {
+                            itemId: string;
+                            title: string;
+                            /** @description The ranking score (MF: dot product + biases; NCF: logit), rounded to 6 decimals */
+                            score: number;
+                            rank: number;
+                            explanation?: {
+                                /** @description mf-exact or ncf-integrated-gradients */
+                                method: string;
+                                /** @description Largest contributions by magnitude */
+                                neurons: {
+                                    neuron: number;
+                                    /** @description Concept label ("" when unlabelled) */
+                                    label: string;
+                                    /**
+                                     * @description Whose code the neuron was read from
+                                     * @enum {string}
+                                     */
+                                    side: "user" | "item";
+                                    /** @description The neuron's activation in that code */
+                                    activation: number;
+                                    /** @description Signed share of the score */
+                                    contribution: number;
+                                }[];
+                                /** @description Sum of the contributions not listed */
+                                other: number;
+                                /** @description The part no neuron owns (biases) */
+                                base: number;
+                                /** @description What the neurons and base do not account for */
+                                residual: number;
+                                /** @description Share of (score − base) the neurons account for */
+                                completeness: number;
+                            };
+                        }[];
+                        comparison?: {
+                            /** @description Rank-biased overlap (p = 0.9) truncated at the list's depth k, as the paper's code computes it (not extrapolated): identical lists score 1 − 0.9^k (0.651 at k = 10), disjoint ones 0 */
+                            rbo: number;
+                            /** @description Kendall τ-b over the union of the two lists, an item missing from a list ranked k + 1 there (−1 to 1) */
+                            kendallTau: number;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No model is active yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUserConcepts: {
+        parameters: {
+            query?: {
+                /** @description Strongest neurons to list */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The dataset's own user id */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        userId: string;
+                        modelId: number;
+                        /** @description Neurons active (> 0) in the code */
+                        activeNeurons: number;
+                        /** @description Strongest active neurons first */
+                        neurons: {
+                            neuron: number;
+                            label: string;
+                            kind: string;
+                            activation: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No model is active yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getItemConcepts: {
+        parameters: {
+            query?: {
+                /** @description Strongest neurons to list */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The dataset's own item id */
+                itemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        itemId: string;
+                        title: string;
+                        tags: string[];
+                        year: number | null;
+                        modelId: number;
+                        activeNeurons: number;
+                        neurons: {
+                            neuron: number;
+                            label: string;
+                            kind: string;
+                            activation: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No model is active yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listNeurons: {
+        parameters: {
+            query?: {
+                /** @description Only neurons of this kind (concept, popularity, era, …) */
+                kind?: string;
+                /** @description Only neurons whose label contains this (case-insensitive) */
+                label?: string;
+                dead?: boolean;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        modelId: number;
+                        total: number;
+                        neurons: {
+                            index: number;
+                            label: string;
+                            kind: string;
+                            concept: string | null;
+                            purity10: number;
+                            purity20: number;
+                            purity50: number;
+                            /** @description Share of items on which the neuron is active */
+                            itemDensity: number;
+                            /** @description Share of users on which the neuron is active */
+                            userDensity: number;
+                            dead: boolean;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No model is active yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getNeuron: {
+        parameters: {
+            query?: {
+                /** @description Rows per list */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Neuron index */
+                neuron: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        index: number;
+                        label: string;
+                        kind: string;
+                        concept: string | null;
+                        purity10: number;
+                        purity20: number;
+                        purity50: number;
+                        /** @description Share of items on which the neuron is active */
+                        itemDensity: number;
+                        /** @description Share of users on which the neuron is active */
+                        userDensity: number;
+                        dead: boolean;
+                        modelId: number;
+                        popPct20: number;
+                        popPct50: number;
+                        decade: number | null;
+                        decadeShare50: number;
+                        /** @description Why the label was chosen */
+                        evidence: string;
+                        /** @description Items activating the neuron most (value = activation) */
+                        topItems: {
+                            itemId: string;
+                            title: string;
+                            value: number;
+                        }[];
+                        /** @description Users activating the neuron most (value = activation). With one SAE per side (shared: false) this and raisesMost read the user SAE's neuron of this index, a different atom from the labelled item one */
+                        topUsers: {
+                            userId: string;
+                            value: number;
+                        }[];
+                        /** @description Items whose score rises most when the neuron is raised in the average user's code (value = score change) */
+                        raisesMost: {
+                            itemId: string;
+                            title: string;
+                            value: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No model is active yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPolicies: {
+        parameters: {
+            query?: {
+                enabled?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        revision: number;
+                        policies: {
+                            id: number;
+                            name: string;
+                            enabled: boolean;
+                            version: number;
+                            /** Policy */
+                            policy: {
+                                /**
+                                 * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
+                                 * @enum {unknown}
+                                 */
+                                kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
+                                /** @description Target neuron index */
+                                neuron?: number;
+                                /** @description Target concept label, e.g. "Horror" */
+                                concept?: string;
+                                /** @description Effect size; 0 is the identity */
+                                strength?: number;
+                                side?: "user" | "item";
+                                op?: "set" | "scale" | "add";
+                                value?: number;
+                                users?: string[];
+                                items?: string[];
+                                /** @description Users whose code has the concept active above threshold */
+                                segment?: {
+                                    threshold: number;
+                                    neuron?: number;
+                                    concept?: string;
+                                };
+                                /** @description Every user (or item) of the side */
+                                all?: boolean;
+                                on?: "users" | "items";
+                                mode?: "delta" | "replace";
+                            };
+                            /** @description ISO-8601 UTC timestamp */
+                            createdAt: string;
+                            /** @description ISO-8601 UTC timestamp */
+                            updatedAt: string;
+                            /** @description Whether it validates against the active model (and so applies) */
+                            applicable: boolean;
+                            /** @description Why it does not apply to the active model */
+                            problem?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** Policy */
+                    policy: {
+                        /**
+                         * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
+                         * @enum {unknown}
+                         */
+                        kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
+                        /** @description Target neuron index */
+                        neuron?: number;
+                        /** @description Target concept label, e.g. "Horror" */
+                        concept?: string;
+                        /** @description Effect size; 0 is the identity */
+                        strength?: number;
+                        side?: "user" | "item";
+                        op?: "set" | "scale" | "add";
+                        value?: number;
+                        users?: string[];
+                        items?: string[];
+                        /** @description Users whose code has the concept active above threshold */
+                        segment?: {
+                            threshold: number;
+                            neuron?: number;
+                            concept?: string;
+                        };
+                        /** @description Every user (or item) of the side */
+                        all?: boolean;
+                        on?: "users" | "items";
+                        mode?: "delta" | "replace";
+                    };
+                    /**
+                     * @description Enabled policies apply to every request
+                     * @default true
+                     */
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        name: string;
+                        enabled: boolean;
+                        version: number;
+                        /** Policy */
+                        policy: {
+                            /**
+                             * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
+                             * @enum {unknown}
+                             */
+                            kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
+                            /** @description Target neuron index */
+                            neuron?: number;
+                            /** @description Target concept label, e.g. "Horror" */
+                            concept?: string;
+                            /** @description Effect size; 0 is the identity */
+                            strength?: number;
+                            side?: "user" | "item";
+                            op?: "set" | "scale" | "add";
+                            value?: number;
+                            users?: string[];
+                            items?: string[];
+                            /** @description Users whose code has the concept active above threshold */
+                            segment?: {
+                                threshold: number;
+                                neuron?: number;
+                                concept?: string;
+                            };
+                            /** @description Every user (or item) of the side */
+                            all?: boolean;
+                            on?: "users" | "items";
+                            mode?: "delta" | "replace";
+                        };
+                        /** @description ISO-8601 UTC timestamp */
+                        createdAt: string;
+                        /** @description ISO-8601 UTC timestamp */
+                        updatedAt: string;
+                        /** @description Whether it validates against the active model (and so applies) */
+                        applicable: boolean;
+                        /** @description Why it does not apply to the active model */
+                        problem?: string;
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No model is active yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Policy id or name */
+                policyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        name: string;
+                        enabled: boolean;
+                        version: number;
+                        /** Policy */
+                        policy: {
+                            /**
+                             * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
+                             * @enum {unknown}
+                             */
+                            kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
+                            /** @description Target neuron index */
+                            neuron?: number;
+                            /** @description Target concept label, e.g. "Horror" */
+                            concept?: string;
+                            /** @description Effect size; 0 is the identity */
+                            strength?: number;
+                            side?: "user" | "item";
+                            op?: "set" | "scale" | "add";
+                            value?: number;
+                            users?: string[];
+                            items?: string[];
+                            /** @description Users whose code has the concept active above threshold */
+                            segment?: {
+                                threshold: number;
+                                neuron?: number;
+                                concept?: string;
+                            };
+                            /** @description Every user (or item) of the side */
+                            all?: boolean;
+                            on?: "users" | "items";
+                            mode?: "delta" | "replace";
+                        };
+                        /** @description ISO-8601 UTC timestamp */
+                        createdAt: string;
+                        /** @description ISO-8601 UTC timestamp */
+                        updatedAt: string;
+                        /** @description Whether it validates against the active model (and so applies) */
+                        applicable: boolean;
+                        /** @description Why it does not apply to the active model */
+                        problem?: string;
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deletePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Policy id or name */
+                policyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updatePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Policy id or name */
+                policyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    /** Policy */
+                    policy?: {
+                        /**
+                         * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
+                         * @enum {unknown}
+                         */
+                        kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
+                        /** @description Target neuron index */
+                        neuron?: number;
+                        /** @description Target concept label, e.g. "Horror" */
+                        concept?: string;
+                        /** @description Effect size; 0 is the identity */
+                        strength?: number;
+                        side?: "user" | "item";
+                        op?: "set" | "scale" | "add";
+                        value?: number;
+                        users?: string[];
+                        items?: string[];
+                        /** @description Users whose code has the concept active above threshold */
+                        segment?: {
+                            threshold: number;
+                            neuron?: number;
+                            concept?: string;
+                        };
+                        /** @description Every user (or item) of the side */
+                        all?: boolean;
+                        on?: "users" | "items";
+                        mode?: "delta" | "replace";
+                    };
+                    enabled?: boolean;
+                    /** @description Compare-and-set on the version */
+                    expectedVersion?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        name: string;
+                        enabled: boolean;
+                        version: number;
+                        /** Policy */
+                        policy: {
+                            /**
+                             * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
+                             * @enum {unknown}
+                             */
+                            kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
+                            /** @description Target neuron index */
+                            neuron?: number;
+                            /** @description Target concept label, e.g. "Horror" */
+                            concept?: string;
+                            /** @description Effect size; 0 is the identity */
+                            strength?: number;
+                            side?: "user" | "item";
+                            op?: "set" | "scale" | "add";
+                            value?: number;
+                            users?: string[];
+                            items?: string[];
+                            /** @description Users whose code has the concept active above threshold */
+                            segment?: {
+                                threshold: number;
+                                neuron?: number;
+                                concept?: string;
+                            };
+                            /** @description Every user (or item) of the side */
+                            all?: boolean;
+                            on?: "users" | "items";
+                            mode?: "delta" | "replace";
+                        };
+                        /** @description ISO-8601 UTC timestamp */
+                        createdAt: string;
+                        /** @description ISO-8601 UTC timestamp */
+                        updatedAt: string;
+                        /** @description Whether it validates against the active model (and so applies) */
+                        applicable: boolean;
+                        /** @description Why it does not apply to the active model */
+                        problem?: string;
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No model is active yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    previewPolicies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Inline policies */
+                    policies?: {
+                        /**
+                         * @description suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit
+                         * @enum {unknown}
+                         */
+                        kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
+                        /** @description Target neuron index */
+                        neuron?: number;
+                        /** @description Target concept label, e.g. "Horror" */
+                        concept?: string;
+                        /** @description Effect size; 0 is the identity */
+                        strength?: number;
+                        side?: "user" | "item";
+                        op?: "set" | "scale" | "add";
+                        value?: number;
+                        users?: string[];
+                        items?: string[];
+                        /** @description Users whose code has the concept active above threshold */
+                        segment?: {
+                            threshold: number;
+                            neuron?: number;
+                            concept?: string;
+                        };
+                        /** @description Every user (or item) of the side */
+                        all?: boolean;
+                        on?: "users" | "items";
+                        mode?: "delta" | "replace";
+                    }[];
+                    /** @description Stored policies (ids or names) */
+                    policyIds?: string[];
+                    /** @description Users to preview on */
+                    users?: string[];
+                    /**
+                     * @description Users sampled when none are given
+                     * @default 20
+                     */
+                    sample?: number;
+                    /** @default 0 */
+                    seed?: number;
+                    /** @default 10 */
+                    k?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        modelId: number;
+                        k: number;
+                        /** @description Enabled policies applied to both lists, as live traffic applies them */
+                        basePolicies: {
+                            id: number;
+                            name: string;
+                            version: number;
+                        }[];
+                        users: {
+                            userId: string;
+                            before: string[];
+                            after: string[];
+                            /** @description Rank-biased overlap (p = 0.9) truncated at the list's depth k, as the paper's code computes it (not extrapolated): identical lists score 1 − 0.9^k (0.651 at k = 10), disjoint ones 0 */
+                            rbo: number;
+                            /** @description Kendall τ-b over the union of the two lists, an item missing from a list ranked k + 1 there (−1 to 1) */
+                            kendallTau: number;
+                            changed: boolean;
+                        }[];
+                        effect: {
+                            users: number;
+                            /** @description Users whose list changed */
+                            changedUsers: number;
+                            /** @description Mean of the users’ rbo */
+                            meanRbo: number;
+                            /** @description Mean of the users’ kendallTau */
+                            meanKendallTau: number;
+                            /** @description Mean share of the before list still in the after list */
+                            meanOverlap: number;
+                            /** @description Items that entered the most lists */
+                            entered: {
+                                itemId: string;
+                                title: string;
+                                users: number;
+                            }[];
+                            /** @description Items that left the most lists */
+                            left: {
+                                itemId: string;
+                                title: string;
+                                users: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No model is active yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                /** @description Repeat or comma-separate */
+                status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled")[];
+                type?: "train-recommender" | "train-sae" | "evaluate" | "label" | "pipeline";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        total: number;
+                        jobs: {
+                            id: number;
+                            /** @description Where to poll this job */
+                            url: string;
+                            type: string;
+                            params: {
+                                [key: string]: unknown;
+                            };
+                            /** @enum {unknown} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            stage: string | null;
+                            progress: number;
+                            attempts: number;
+                            maxAttempts: number;
+                            /** @description Seconds per stage */
+                            timings: {
+                                [key: string]: number;
+                            };
+                            result: ({
+                                modelId?: number;
+                                activated?: boolean;
+                                /** @description Metrics by section */
+                                metrics?: {
+                                    [key: string]: unknown;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            error: string | null;
+                            cancelRequested: boolean;
+                            /** @description ISO-8601 UTC timestamp */
+                            createdAt: string;
+                            startedAt: string | null;
+                            finishedAt: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    enqueueJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {unknown} */
+                    type: "train-recommender" | "train-sae" | "evaluate" | "label" | "pipeline";
+                    params?: {
+                        /** @description Data spec, e.g. synthetic or movielens-1m:/data/ml-1m */
+                        data?: string;
+                        model?: "mf" | "ncf";
+                        dim?: number;
+                        epochs?: number;
+                        seed?: number;
+                        /** @description Chosen SAE setting: concepts (encoder codes, the default) or fidelity (pursuit codes: faithful reconstructions, weaker popularity/era neurons and steering); `sae` overrides single options */
+                        setting?: "concepts" | "fidelity";
+                        sae?: {
+                            latents?: number;
+                            activation?: "relu" | "topk";
+                            k?: number;
+                            epochs?: number;
+                            matryoshka?: number[];
+                            l1?: number;
+                            lr?: number;
+                            shared?: boolean;
+                        };
+                        baseModelId?: number;
+                        activate?: boolean;
+                    };
+                    maxAttempts?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description Where to poll this job */
+                        url: string;
+                        type: string;
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                        stage: string | null;
+                        progress: number;
+                        attempts: number;
+                        maxAttempts: number;
+                        /** @description Seconds per stage */
+                        timings: {
+                            [key: string]: number;
+                        };
+                        result: ({
+                            modelId?: number;
+                            activated?: boolean;
+                            /** @description Metrics by section */
+                            metrics?: {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        }) | null;
+                        error: string | null;
+                        cancelRequested: boolean;
+                        /** @description ISO-8601 UTC timestamp */
+                        createdAt: string;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description Where to poll this job */
+                        url: string;
+                        type: string;
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                        stage: string | null;
+                        progress: number;
+                        attempts: number;
+                        maxAttempts: number;
+                        /** @description Seconds per stage */
+                        timings: {
+                            [key: string]: number;
+                        };
+                        result: ({
+                            modelId?: number;
+                            activated?: boolean;
+                            /** @description Metrics by section */
+                            metrics?: {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        }) | null;
+                        error: string | null;
+                        cancelRequested: boolean;
+                        /** @description ISO-8601 UTC timestamp */
+                        createdAt: string;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @description Where to poll this job */
+                        url: string;
+                        type: string;
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {unknown} */
+                        status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                        stage: string | null;
+                        progress: number;
+                        attempts: number;
+                        maxAttempts: number;
+                        /** @description Seconds per stage */
+                        timings: {
+                            [key: string]: number;
+                        };
+                        result: ({
+                            modelId?: number;
+                            activated?: boolean;
+                            /** @description Metrics by section */
+                            metrics?: {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        }) | null;
+                        error: string | null;
+                        cancelRequested: boolean;
+                        /** @description ISO-8601 UTC timestamp */
+                        createdAt: string;
+                        startedAt: string | null;
+                        finishedAt: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: {
+                kind?: "full" | "recommender";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        activeId: number | null;
+                        servingId: number | null;
+                        models: {
+                            id: number;
+                            kind: "full" | "recommender";
+                            active: boolean;
+                            /** @description Whether this instance is serving it now */
+                            serving: boolean;
+                            /** @description ISO-8601 UTC timestamp */
+                            createdAt: string;
+                            activatedAt: string | null;
+                            datasetSpec: string;
+                            datasetName: string;
+                            recommenderKind: "mf" | "ncf";
+                            dim: number;
+                            latents: number | null;
+                            nUsers: number;
+                            nItems: number;
+                            /** @description Metrics by section */
+                            metrics: {
+                                [key: string]: unknown;
+                            };
+                            jobId: number | null;
+                            parentId: number | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                modelId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        kind: "full" | "recommender";
+                        active: boolean;
+                        /** @description Whether this instance is serving it now */
+                        serving: boolean;
+                        /** @description ISO-8601 UTC timestamp */
+                        createdAt: string;
+                        activatedAt: string | null;
+                        datasetSpec: string;
+                        datasetName: string;
+                        recommenderKind: "mf" | "ncf";
+                        dim: number;
+                        latents: number | null;
+                        nUsers: number;
+                        nItems: number;
+                        /** @description Metrics by section */
+                        metrics: {
+                            [key: string]: unknown;
+                        };
+                        jobId: number | null;
+                        parentId: number | null;
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    activateModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                modelId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        kind: "full" | "recommender";
+                        active: boolean;
+                        /** @description Whether this instance is serving it now */
+                        serving: boolean;
+                        /** @description ISO-8601 UTC timestamp */
+                        createdAt: string;
+                        activatedAt: string | null;
+                        datasetSpec: string;
+                        datasetName: string;
+                        recommenderKind: "mf" | "ncf";
+                        dim: number;
+                        latents: number | null;
+                        nUsers: number;
+                        nItems: number;
+                        /** @description Metrics by section */
+                        metrics: {
+                            [key: string]: unknown;
+                        };
+                        jobId: number | null;
+                        parentId: number | null;
+                    };
+                };
+            };
+            /** @description Invalid request (the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description API key not accepted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown id (the message names it) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+}

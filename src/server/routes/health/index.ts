@@ -7,6 +7,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { auth: 'none' },
       schema: {
+        operationId: 'getLiveness',
         tags: ['health'],
         summary: 'Liveness: the process serves HTTP',
         response: { 200: LiveResponse },
@@ -20,6 +21,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { auth: 'none' },
       schema: {
+        operationId: 'getReadiness',
         tags: ['health'],
         summary: 'Readiness: a model is active and loaded (503 until then)',
         response: { 200: ReadyResponse, 503: ReadyResponse },

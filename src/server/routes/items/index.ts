@@ -9,6 +9,7 @@ const items: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/items/:itemId/concepts',
     {
       schema: {
+        operationId: 'getItemConcepts',
         tags: ['items'],
         summary: "An item's concepts: its tags and the active SAE neurons of its code with labels",
         params: ItemParams,

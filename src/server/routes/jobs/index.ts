@@ -23,6 +23,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/jobs',
     {
       schema: {
+        operationId: 'enqueueJob',
         tags: ['jobs'],
         summary: 'Enqueue a job (train recommender, train SAE, evaluate, label, or the whole pipeline)',
         description: 'Answers 202 with the job and its URL in `Location`; poll it for status and progress.',
@@ -43,6 +44,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/jobs',
     {
       schema: {
+        operationId: 'listJobs',
         tags: ['jobs'],
         summary: 'List jobs, newest first, filtered by status and type',
         querystring: JobListQuery,
@@ -68,6 +70,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/jobs/:jobId',
     {
       schema: {
+        operationId: 'getJob',
         tags: ['jobs'],
         summary: 'One job: status, stage, progress 0–1, timings, result summary, error',
         params: JobParamsPath,
@@ -81,6 +84,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/jobs/:jobId/cancel',
     {
       schema: {
+        operationId: 'cancelJob',
         tags: ['jobs'],
         summary: 'Cancel a job: a queued one at once, a running one at its next step',
         description: '409 when the job already finished.',

@@ -16,6 +16,7 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/models',
     {
       schema: {
+        operationId: 'listModels',
         tags: ['models'],
         summary: 'Model versions (recommender and SAE) with their metrics, newest first',
         querystring: ModelListQuery,
@@ -36,6 +37,7 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/models/:modelId',
     {
       schema: {
+        operationId: 'getModel',
         tags: ['models'],
         summary: 'One model version',
         params: ModelParams,
@@ -59,6 +61,7 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/models/:modelId/activate',
     {
       schema: {
+        operationId: 'activateModel',
         tags: ['models'],
         summary:
           'Serve this version: decoded first, then switched atomically (no restart, no failed requests)',

@@ -15,6 +15,7 @@ const neurons: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/neurons',
     {
       schema: {
+        operationId: 'listNeurons',
         tags: ['neurons'],
         summary: 'SAE neurons with label, purity, activation density and dead flag',
         querystring: NeuronListQuery,
@@ -46,6 +47,7 @@ const neurons: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/neurons/:neuron',
     {
       schema: {
+        operationId: 'getNeuron',
         tags: ['neurons'],
         summary: 'One neuron: top items, top users, label evidence, the items whose score it raises most',
         params: NeuronParams,

@@ -43,6 +43,7 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/policies',
     {
       schema: {
+        operationId: 'createPolicy',
         tags: ['policies'],
         summary: 'Create a steering policy (validated against the active model; enabled ones apply at once)',
         security,
@@ -67,6 +68,7 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/policies',
     {
       schema: {
+        operationId: 'listPolicies',
         tags: ['policies'],
         summary: 'List stored policies',
         querystring: PolicyListQuery,
@@ -86,6 +88,7 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/policies/:policyId',
     {
       schema: {
+        operationId: 'getPolicy',
         tags: ['policies'],
         summary: 'Get one policy by id or name',
         params: PolicyParams,
@@ -99,6 +102,7 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/policies/:policyId',
     {
       schema: {
+        operationId: 'updatePolicy',
         tags: ['policies'],
         summary: 'Update a policy (partial; expectedVersion makes it a compare-and-set)',
         security,
@@ -129,6 +133,7 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/policies/:policyId',
     {
       schema: {
+        operationId: 'deletePolicy',
         tags: ['policies'],
         summary: 'Delete a policy (stops applying at once)',
         security,
@@ -148,6 +153,7 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/policies/preview',
     {
       schema: {
+        operationId: 'previewPolicies',
         tags: ['policies'],
         summary: 'Dry-run policies on given or sampled users: before/after lists and effect metrics',
         description: 'Nothing is stored. Give inline `policies` or stored `policyIds` (ids or names).',

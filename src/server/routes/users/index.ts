@@ -10,6 +10,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/users/:userId/recommendations',
     {
       schema: {
+        operationId: 'getRecommendations',
         tags: ['recommendations'],
         summary: 'Top-K recommendations for a user, optionally explained, steered and compared',
         description:
@@ -33,6 +34,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/users/:userId/concepts',
     {
       schema: {
+        operationId: 'getUserConcepts',
         tags: ['users'],
         summary: "A user's concept profile: the active SAE neurons of their code with labels",
         params: UserParams,
