@@ -76,7 +76,8 @@ for (const ds of flags.datasets.split(',')) {
   if (!d) throw new Error(`unknown dataset ${ds} (known: ${Object.keys(DATASETS).join(', ')})`);
   for (const model of flags.models.split(',')) {
     for (const saeSeed of saeSeeds) {
-      const name = `${ds}-${model}${saeSeed === undefined ? '' : `-sae${saeSeed}`}`;
+      const setting = flags.setting === 'concepts' ? '' : `-${flags.setting}`;
+      const name = `${ds}-${model}${setting}${saeSeed === undefined ? '' : `-sae${saeSeed}`}`;
       const out = join(repo, 'runs', 'bench-reproduce', name);
       const args = ['tsx', 'src/cli/main.ts', 'reproduce', '--data', d.spec, '--model', model, '--out', out];
       if (flags.ablation) args.push('--ablation');
