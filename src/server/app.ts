@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fp from 'fastify-plugin';
 import type { Store } from '../store/types.ts';
 import { parseConfig, type ServerConfig } from './config.ts';
-import { installErrorHandlers, toErrorBody } from './errors.ts';
+import { documentFrameworkErrors, installErrorHandlers, toErrorBody } from './errors.ts';
 import authPlugin from './plugins/app/auth.ts';
 import metricsPlugin from './plugins/app/metrics.ts';
 import registryPlugin from './plugins/app/registry.ts';
@@ -36,7 +36,9 @@ export const prismApp = fp(
   async function prismApp(app: FastifyInstance, opts: AppOptions) {
     const { config } = opts;
     installErrorHandlers(app);
+    documentFrameworkErrors(app);
     app.addSchema(ErrorSchema);
+    acceptEmptyJsonBodies(app);
     // Echo the request id (generated, or the caller's x-request-id) so logs and clients can be matched.
     // A callback hook, not an async one: no promise per request on the hot path.
     app.addHook('onRequest', (req, reply, done) => {
@@ -101,6 +103,21 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   await app.register(prismApp, { config, store: opts.store, jobs: opts.jobs });
   await app.ready();
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * `Content-Type: application/json` with an empty body parses as no body (Fastify refuses it with a 400):
+ * clients often send the header on POSTs that carry nothing (cancel, activate). Routes that need a body
+ * still refuse it, naming `body`. Anything else goes through Fastify's own parser (prototype-poisoning
+ * checks included).
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') return done(null, undefined);
+    parse(req, body as string, done);
+  });
 }
 
 function requestIdGenerator(): () => string {

@@ -3,6 +3,7 @@ import { JobParamsError } from '../jobs/params.ts';
 import { MlError, type MlErrorCode } from '../ml/core/errors.ts';
 import { StoreError } from '../store/errors.ts';
 import type { StoreErrorCode } from '../store/types.ts';
+import { errors, frameworkErrorStatuses } from './schemas/common.ts';
 
 /** An error the API returns on purpose: status, machine-readable code, and the field it is about. */
 export class ApiError extends Error {
@@ -127,6 +128,20 @@ function body(statusCode: number, code: string, message: string, field?: string)
   const b: ErrorBody = { statusCode, code, error: reasonPhrase(statusCode), message };
   if (field) b.field = field;
   return b;
+}
+
+/**
+ * Documents on every route the errors Fastify raises before its handler (`frameworkErrorStatuses`), as
+ * the same error body; registered before the routes (onRoute hooks see only routes added after them).
+ */
+export function documentFrameworkErrors(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const response = route.schema?.response as Record<string, unknown> | undefined;
+    if (!route.schema || route.schema.hide || !response) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const statuses = new Set(methods.flatMap((m) => frameworkErrorStatuses(m, route.url)));
+    route.schema.response = { ...response, ...errors(...[...statuses].filter((st) => !(st in response))) };
+  });
 }
 
 /** Installs the error and not-found handlers (the only place HTTP statuses for errors are chosen). */

@@ -122,6 +122,10 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
         .all({ kind: filter.kind, limit: filter.limit ?? 50, offset: filter.offset ?? 0 }) as ModelRow[];
       return rows.map(toVersion);
     },
+    count(filter = {}) {
+      const where = filter.kind ? 'WHERE kind = @kind' : '';
+      return db.prepare(`SELECT count(*) FROM models ${where}`).pluck().get({ kind: filter.kind }) as number;
+    },
     active() {
       const row = selectActive.get() as ModelRow | undefined;
       return row ? toVersion(row) : null;

@@ -103,6 +103,8 @@ export interface ModelRepo {
   get(id: number): ModelVersion | null;
   /** Newest first. */
   list(filter?: ModelListFilter): ModelVersion[];
+  /** How many versions `list` would page through. */
+  count(filter?: Omit<ModelListFilter, 'limit' | 'offset'>): number;
   active(): ModelVersion | null;
   /**
    * Makes `id` the one active version, in one transaction. Throws StoreError('NOT_FOUND') for an

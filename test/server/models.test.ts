@@ -27,8 +27,13 @@ describe('models', () => {
       latents: 16,
     });
     expect(active.metrics.ranking.hr).toBeGreaterThan(0);
-    const recOnly = (await app.inject({ url: '/v1/models?kind=recommender' })).json().models;
-    expect(recOnly.map((m: { id: number }) => m.id)).toEqual([TEMPLATE.recommenderOnly]);
+    expect(body.total).toBe(3);
+    const recOnly = (await app.inject({ url: '/v1/models?kind=recommender' })).json();
+    expect(recOnly.models.map((m: { id: number }) => m.id)).toEqual([TEMPLATE.recommenderOnly]);
+    expect(recOnly.total).toBe(1);
+    // total counts every page: a client pages until it has seen `total` versions.
+    const page = (await app.inject({ url: '/v1/models?limit=2&offset=2' })).json();
+    expect([page.models.length, page.total]).toEqual([1, 3]);
     expect((await app.inject({ url: `/v1/models/${TEMPLATE.other}` })).json()).toMatchObject({
       active: false,
     });

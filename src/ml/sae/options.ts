@@ -207,7 +207,9 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
         bad('matryoshka', `prefix sizes must ascend within 1..latents, got [${matryoshka}]`);
     }
   }
-  const rho = opts.rho ?? (o.activation === 'topk' ? o.k / o.latents : 0.05);
+  // TopK fires k of `latents` neurons per row; past one half (k near latents) that stops being a sparsity
+  // target, and ρ = 1 would be outside KL's domain.
+  const rho = opts.rho ?? (o.activation === 'topk' ? Math.min(0.5, o.k / o.latents) : 0.05);
   if (!(rho > 0 && rho < 1)) bad('rho', 'must be in (0, 1)');
   if (!(dim >= 1)) bad('dim', 'must be ≥ 1');
   const pursuit = opts.pursuit

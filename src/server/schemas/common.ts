@@ -21,6 +21,8 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'Unknown id (the message names it)',
   409: 'Conflict with the current state',
   413: 'Request body too large',
+  414: 'A path parameter is longer than 256 characters',
+  415: 'Body is not JSON (Content-Type must be application/json)',
   429: 'Rate limit exceeded',
   503: 'No model is active yet',
 };
@@ -35,10 +37,22 @@ export function errors(...statuses: number[]): Record<number, TSchema> {
   return out;
 }
 
+/**
+ * Errors Fastify itself raises before a handler runs, by route shape: 414 for a route with path
+ * parameters, 413 and 415 for any method that may carry a body. Added to every route's documented
+ * responses by `documentFrameworkErrors` (src/server/errors.ts), so no route list can forget them.
+ */
+export function frameworkErrorStatuses(method: string, url: string): number[] {
+  const out: number[] = [];
+  if (url.includes(':')) out.push(414);
+  if (method !== 'GET' && method !== 'HEAD') out.push(413, 415);
+  return out;
+}
+
 /** Errors any read of the active model can return. */
 export const READ_ERRORS = [400, 401, 403, 404, 429, 503] as const;
-/** Errors any mutation can return. */
-export const WRITE_ERRORS = [400, 401, 403, 404, 409, 413, 429] as const;
+/** Errors any mutation can return (with the framework's 413/414/415, added per route). */
+export const WRITE_ERRORS = [400, 401, 403, 404, 409, 429] as const;
 
 export const Timestamp = Type.String({ description: 'ISO-8601 UTC timestamp' });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);

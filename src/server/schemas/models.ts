@@ -32,6 +32,7 @@ export const ModelListQuery = Type.Object(
 export const ModelList = Type.Object({
   activeId: Type.Union([Type.Integer(), Type.Null()]),
   servingId: Type.Union([Type.Integer(), Type.Null()]),
+  total: Type.Integer({ description: 'Versions matching the filter (all pages)' }),
   models: Type.Array(ModelVersionSchema),
 });
 

@@ -129,7 +129,9 @@ export type PreviewBodyT = Static<typeof PreviewBody>;
 
 export const PreviewResponse = Type.Object({
   modelId: Type.Integer(),
-  k: Type.Integer(),
+  k: Type.Integer({
+    description: 'The requested list length; lists hold fewer when fewer unseen items remain',
+  }),
   basePolicies: Type.Array(AppliedPolicy, {
     description: 'Enabled policies applied to both lists, as live traffic applies them',
   }),

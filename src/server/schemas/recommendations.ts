@@ -81,7 +81,9 @@ export const AppliedPolicy = Type.Object({
 export const RecommendationsResponse = Type.Object({
   userId: Type.String(),
   modelId: Type.Integer(),
-  k: Type.Integer(),
+  k: Type.Integer({
+    description: 'The requested list length; items holds fewer when fewer unseen items remain',
+  }),
   policies: Type.Array(AppliedPolicy, { description: 'Policies that edited this list' }),
   items: Type.Array(RecommendedItem),
   unsteered: Type.Optional(Type.Array(RecommendedItem)),

@@ -7,6 +7,7 @@ import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
 import type { MfModel } from '../../../src/ml/models/types.ts';
 import { encodeAll, reconstructAll } from '../../../src/ml/sae/codes.ts';
 import { decode, encode } from '../../../src/ml/sae/model.ts';
+import { resolveSaeOptions } from '../../../src/ml/sae/options.ts';
 import { loadSae, saveSae } from '../../../src/ml/sae/serialize.ts';
 import { type SaeTrainData, trainSae, trainSaeDetailed } from '../../../src/ml/sae/train.ts';
 
@@ -238,6 +239,15 @@ describe('trainSae', () => {
       expect((e as MlError).field).toBe('k');
     }
     expect(() => trainSae(data, { matryoshka: [64, 32] })).toThrow(/matryoshka/);
+    // A misspelt option is refused, not ignored; so is a mistyped one, quoting what was given.
+    expect(() => trainSae(data, { latent: 64 } as never)).toThrow(/SAE option latent: is not an SAE option/);
+    expect(() => trainSae(data, { k: '8' } as never)).toThrow(/SAE option k: .*got "8"/);
+  });
+
+  it('derives ρ from k/latents, at most one half (k = latents is a valid, if dense, TopK)', () => {
+    expect(resolveSaeOptions({ latents: 1024, k: 8 }, 4).rho).toBeCloseTo(8 / 1024, 12);
+    expect(resolveSaeOptions({ latents: 8, k: 8 }, 4).rho).toBe(0.5);
+    expect(resolveSaeOptions({ latents: 8, k: 8, rho: 0.2 }, 4).rho).toBe(0.2);
   });
 });
 

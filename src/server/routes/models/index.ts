@@ -28,6 +28,7 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
       return {
         activeId: app.store.models.active()?.id ?? null,
         servingId: app.models.current?.version.id ?? null,
+        total: app.store.models.count({ kind }),
         models: app.store.models.list({ kind, limit, offset }).map(view),
       };
     },

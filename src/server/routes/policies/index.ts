@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Policy } from '../../../ml/steer/policy.ts';
 import type { PolicyRecord } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
-import { errors, READ_ERRORS, WRITE_ERRORS } from '../../schemas/common.ts';
+import { errors, WRITE_ERRORS } from '../../schemas/common.ts';
 import {
   CreatePolicyBody,
   PolicyList,
@@ -48,7 +48,8 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Create a steering policy (validated against the active model; enabled ones apply at once)',
         security,
         body: CreatePolicyBody,
-        response: { 201: PolicyRecordSchema, ...errors(...WRITE_ERRORS, 503) },
+        // No 404: unknown ids inside a body are 400s naming the field.
+        response: { 201: PolicyRecordSchema, ...errors(400, 401, 403, 409, 429, 503) },
       },
     },
     async (req, reply) => {
@@ -159,7 +160,7 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
         description: 'Nothing is stored. Give inline `policies` or stored `policyIds` (ids or names).',
         security,
         body: PreviewBody,
-        response: { 200: PreviewResponse, ...errors(...READ_ERRORS, 413) },
+        response: { 200: PreviewResponse, ...errors(400, 401, 403, 429, 503) },
       },
     },
     async (req) => {
