@@ -111,4 +111,22 @@ describe('measureFidelity', () => {
     expect(r.kendall).toBeLessThan(0);
     expect(r.rbo).toBeLessThan(0.5);
   });
+  it('takes its samples spread evenly over the users, not the first ones', () => {
+    const users = Int32Array.from({ length: 12 }, (_, t) => t % nUsers);
+    const sampled = (samples: number) =>
+      measureFidelity({
+        scorer: mfScorer(model),
+        userEmb,
+        itemEmb,
+        userRecon: userEmb,
+        itemRecon: itemEmb,
+        train,
+        users,
+        samples,
+      });
+    // 12 users, 3 samples: every 4th (positions 3, 7, 11).
+    expect(sampled(3).samples.map((x) => x.user)).toEqual([3 % nUsers, 7 % nUsers, 11 % nUsers]);
+    expect(sampled(200).samples).toHaveLength(12);
+    expect(sampled(0).samples).toHaveLength(0);
+  });
 });
