@@ -351,6 +351,7 @@ function packFull(
       eval_s: timings.evaluate ?? 0,
       label_s: timings.label ?? 0,
       total_s: Object.values(timings).reduce((a, b) => a + b, 0),
+      extras_s: 0,
     },
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     peakRssMb: process.memoryUsage().rss / 2 ** 20,

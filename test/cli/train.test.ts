@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 describe('prism train', () => {
-  it('trains on a small synthetic dataset and writes recommender.bin and train.json', async () => {
+  it('trains on a small synthetic dataset and writes recommender.prsm and train.json', async () => {
     const out = mkdtempSync(join(tmpdir(), 'prism-train-'));
     dirs.push(out);
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
@@ -30,7 +30,7 @@ describe('prism train', () => {
     }
     expect(Object.keys(report.timings)).toEqual(expect.arrayContaining(['load_s', 'train_s', 'eval_s']));
     expect(report.peak_rss_mb).toBeGreaterThan(10);
-    const model = loadRecommender(readFileSync(join(out, 'recommender.bin')));
+    const model = loadRecommender(readFileSync(join(out, 'recommender.prsm')));
     expect(model).toMatchObject({ kind: 'mf', nUsers: 150, nItems: 60, dim: 8 });
     const coherence = neighbourhoodCoherence(model.params.itemEmb, model.dim);
     expect(report.geometry.item_coherence).toBeCloseTo(coherence.mean, 4);

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.ts';
@@ -64,16 +65,35 @@ describe('start-up', () => {
     );
     expect(explained).toBeCloseTo(first.score, 3);
 
-    // Restarting on the same database serves at once and enqueues nothing.
+    // Restarting on the same database serves at once and enqueues nothing…
     await app.close();
     opened.length = 0;
-    const again = await buildApp({
-      config: { dbPath, bootstrap: SMALL.data as string, jobPriority: 'normal' },
-      jobs: { bootstrap: true },
-    });
-    opened.push({ app: again });
-    expect((await again.inject({ url: '/health/ready' })).statusCode).toBe(200);
-    expect((await again.inject({ url: '/v1/jobs' })).json().total).toBe(1);
+    const restart = async (bootstrap: string) => {
+      const lines: string[] = [];
+      const stream = new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      });
+      const next = await buildApp({
+        config: { dbPath, bootstrap, jobPriority: 'normal' },
+        jobs: { bootstrap: true },
+        logger: { level: 'warn', stream },
+      });
+      opened.push({ app: next });
+      return { next, warned: lines.some((l) => l.includes('PRISM_BOOTSTRAP is not used')) };
+    };
+    const same = await restart(SMALL.data as string);
+    expect((await same.next.inject({ url: '/health/ready' })).statusCode).toBe(200);
+    expect((await same.next.inject({ url: '/v1/jobs' })).json().total).toBe(1);
+    expect(same.warned).toBe(false);
+    await same.next.close();
+    opened.length = 0;
+    // …and naming other data for it changes nothing, which the log says.
+    const other = await restart('synthetic:users=50,items=30');
+    expect((await other.next.inject({ url: '/v1/jobs' })).json().total).toBe(1);
+    expect(other.warned).toBe(true);
   });
 
   it('refuses to start when PRISM_BOOTSTRAP names a directory that does not exist, naming the variable', async () => {

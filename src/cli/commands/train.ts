@@ -139,7 +139,7 @@ export async function run(argv: string[]): Promise<void> {
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
   };
   writeOutputs(flags.out, {
-    'recommender.bin': saveRecommender(recommender),
+    'recommender.prsm': saveRecommender(recommender),
     'train.json': `${JSON.stringify(report, null, 2)}\n`,
   });
   process.stdout.write(
@@ -147,7 +147,7 @@ export async function run(argv: string[]): Promise<void> {
       `  HR@${k} ${m.hr.toFixed(4)}  NDCG@${k} ${m.ndcg.toFixed(4)}  MRR@${k} ${m.mrr.toFixed(4)}\n` +
       `  item neighbourhood coherence (MS reference) ${coherence.mean.toFixed(3)}, best ${coherence.bestCount} centres ${coherence.best.toFixed(3)}\n` +
       `  load ${loadS.toFixed(2)} s, train ${trainS.toFixed(2)} s (CPU ${report.timings.train_cpu_s} s), eval ${evalS.toFixed(2)} s, peak RSS ${report.peak_rss_mb} MB\n` +
-      `  wrote ${join(flags.out, 'recommender.bin')} and ${join(flags.out, 'train.json')}\n`,
+      `  wrote ${join(flags.out, 'recommender.prsm')} and ${join(flags.out, 'train.json')}\n`,
   );
 }
 

@@ -81,7 +81,10 @@ export interface ReproduceReport {
     sae_s: number;
     eval_s: number;
     label_s: number;
+    /** load → recommender → SAE → evaluation → labels: what `prism reproduce` costs without extras. */
     total_s: number;
+    /** The optional stages after it (β ablation, frontier, interventions); 0 without them. */
+    extras_s: number;
   };
   /** CPU seconds (user + system) of the process over the same stages. */
   cpu_s: number;

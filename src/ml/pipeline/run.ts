@@ -117,6 +117,7 @@ export async function runPipeline(
       eval_s: round(evaluation.seconds),
       label_s: round(labels.seconds),
       total_s: round(totalSeconds),
+      extras_s: 0,
     },
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     peakRssMb: peakRss / 2 ** 20,
@@ -170,6 +171,7 @@ export async function runPipeline(
     sampleRss();
   }
   report.peak_rss_mb = Math.round(peakRss / 2 ** 20);
+  report.timings.extras_s = round((performance.now() - t0) / 1000 - totalSeconds);
   stage('done', 1);
   return { bundle, split: data.split, recommender: rec, sae: trained, evaluation, labels, report };
 }

@@ -6,7 +6,29 @@ import {
   JobParamsError,
   type JobRunner,
 } from '../../../jobs/index.ts';
+import { formatDataSpec, parseDataSpec } from '../../../ml/data/spec.ts';
 import { ConfigError, type ServerConfig } from '../../config.ts';
+
+/**
+ * PRISM_BOOTSTRAP only seeds a database without an active model; naming other data for one that has one
+ * changes nothing, which is easy to miss: say so.
+ */
+function warnIfBootstrapUnused(app: FastifyInstance, bootstrap: string): void {
+  const active = app.store.models.active();
+  if (!active) return;
+  const canonical = (spec: string) => {
+    try {
+      return formatDataSpec(parseDataSpec(spec));
+    } catch {
+      return spec;
+    }
+  };
+  if (canonical(active.datasetSpec) === canonical(bootstrap)) return;
+  app.log.warn(
+    { bootstrap, activeModel: active.id, activeData: active.datasetSpec },
+    'PRISM_BOOTSTRAP is not used: a model is already active; start with a fresh PRISM_DB or enqueue a pipeline job',
+  );
+}
 
 /** Further bootstrap pipelines enqueued after one fails, per process start. */
 const BOOTSTRAP_RETRIES = 2;
@@ -86,6 +108,7 @@ export default fp(
             { jobId: job.id, data: opts.config.bootstrap },
             'no active model: bootstrap pipeline pending',
           );
+        else warnIfBootstrapUnused(app, opts.config.bootstrap);
         // A bootstrap pipeline that fails (a worker crash, say) is tried again a bounded number of times,
         // so the server does not stay not-ready until a restart; a cancelled one is left cancelled.
         let retriesLeft = BOOTSTRAP_RETRIES;
