@@ -27,13 +27,14 @@ cp "$root/package.json" "$root/package-lock.json" "$app/"
 echo "runtime stage: the files the image copies"
 cp -r "$root/bin" "$root/migrations" "$root/src" "$app/"
 rm "$app/package-lock.json"
-mkdir -p "$data"
+mkdir -p "$data" "$app/datasets"
 
 echo "CMD: node --import tsx src/server/server.ts (NODE_ENV=production, PRISM_DB=$data/prism.db)"
 (
   cd "$app"
   exec env -i PATH="$PATH" HOME="$app" NODE_ENV=production HOST=127.0.0.1 PORT="$port" \
-    PRISM_DB="$data/prism.db" PRISM_API_KEYS=rehearsal PRISM_BOOTSTRAP=synthetic PRISM_READS_OPEN=true \
+    PRISM_DB="$data/prism.db" PRISM_DATA_ROOT="$app/datasets" PRISM_API_KEYS=rehearsal PRISM_BOOTSTRAP=synthetic \
+    PRISM_READS_OPEN=true \
     node --import tsx src/server/server.ts
 ) >"$log" 2>&1 &
 server=$!

@@ -66,7 +66,7 @@ export const prismApp = fp(
     await app.register(itemRoutes);
     await app.register(neuronRoutes);
     await app.register(policyRoutes);
-    await app.register(jobRoutes);
+    await app.register(jobRoutes, { dataRoot: config.dataRoot });
     await app.register(modelRoutes);
   },
   { name: 'prism-app' },

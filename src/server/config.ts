@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { JOB_PRIORITIES, type JobPriority } from '../jobs/priority.ts';
 import { parseDataSpec } from '../ml/data/spec.ts';
@@ -31,6 +31,11 @@ export interface ServerConfig {
   processes: number;
   /** CPU priority of job threads: idle (SCHED_IDLE), low (nice 10) or normal. */
   jobPriority: JobPriority;
+  /**
+   * When set, the data a job request names must lie under this directory (symlinks resolved), so an API
+   * caller cannot make the server read arbitrary files; PRISM_BOOTSTRAP (the operator's) is not limited.
+   */
+  dataRoot: string | null;
 }
 
 /** A configuration value that failed validation; `variable` names it. */
@@ -59,6 +64,7 @@ const KNOWN = [
   'PRISM_REC_CACHE',
   'PRISM_PROCESSES',
   'PRISM_JOB_PRIORITY',
+  'PRISM_DATA_ROOT',
 ] as const;
 
 /**
@@ -92,6 +98,7 @@ export function parseConfig(src: Source): ServerConfig {
     recCacheSize: int(src, 'PRISM_REC_CACHE', 10_000, 0, 10_000_000),
     processes,
     jobPriority: oneOf(src, 'PRISM_JOB_PRIORITY', 'idle', JOB_PRIORITIES),
+    dataRoot: directory(src, 'PRISM_DATA_ROOT'),
     logLevel: oneOf(src, 'PRISM_LOG_LEVEL', 'info', [
       'fatal',
       'error',
@@ -160,6 +167,16 @@ function dataSpec(src: Source, name: string, dflt: string): string {
     throw new ConfigError(name, (err as Error).message);
   }
   return spec;
+}
+
+/** An existing directory, resolved to an absolute path; unset = null. */
+function directory(src: Source, name: string): string | null {
+  const raw = src[name]?.trim();
+  if (!raw) return null;
+  const path = resolve(raw);
+  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory())
+    throw new ConfigError(name, `${raw} is not an existing directory`);
+  return path;
 }
 
 function nonEmpty(src: Source, name: string, dflt: string): string {

@@ -83,6 +83,19 @@ function parseParams(text: string, allowed: string[], fail: (why: string) => nev
 }
 
 /** The canonical text of a spec (parseDataSpec(formatDataSpec(s)) equals s). */
+/** The files and directories a spec reads (none for synthetic data). */
+export function dataSpecPaths(spec: DataSpec): string[] {
+  switch (spec.kind) {
+    case 'movielens-1m':
+    case 'lastfm-hetrec':
+      return [spec.dir];
+    case 'csv':
+      return spec.items === undefined ? [spec.interactions] : [spec.interactions, spec.items];
+    case 'synthetic':
+      return [];
+  }
+}
+
 export function formatDataSpec(spec: DataSpec): string {
   switch (spec.kind) {
     case 'movielens-1m':

@@ -3,6 +3,7 @@ import type { Job } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
 import { errors } from '../../schemas/common.ts';
 import { EnqueueBody, JobList, JobListQuery, JobParamsPath, JobSchema } from '../../schemas/jobs.ts';
+import { requireUnderDataRoot } from '../../services/data-root.ts';
 
 const security = [{ bearer: [] }];
 
@@ -12,7 +13,12 @@ export function jobView(job: Job) {
   return { ...rest, params: { ...job.params } as Record<string, unknown>, url: `/v1/jobs/${job.id}` };
 }
 
-const jobs: FastifyPluginAsyncTypebox = async (app) => {
+export interface JobRoutesOptions {
+  /** PRISM_DATA_ROOT: where the data a job names must lie (null = anywhere). */
+  dataRoot: string | null;
+}
+
+const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
   const requireJob = (id: number): Job => {
     const job = app.runner.get(id);
     if (!job) throw new ApiError(404, 'UNKNOWN_JOB', `unknown job ${id}`, 'params.jobId');
@@ -34,6 +40,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { type, params, maxAttempts } = req.body;
+      if (opts.dataRoot) requireUnderDataRoot(params?.data, opts.dataRoot, 'body.params.data');
       const job = app.runner.enqueue(type, params ?? {}, maxAttempts ? { maxAttempts } : undefined);
       const view = jobView(job);
       return reply.code(202).header('location', view.url).send(view);

@@ -1,0 +1,53 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/server/config.ts';
+import { testApp } from './fixture.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'prism-data-root-'));
+const outside = mkdtempSync(join(tmpdir(), 'prism-outside-'));
+for (const dir of [root, outside]) writeFileSync(join(dir, 'interactions.csv'), 'user,item\nu1,i1\nu2,i1\n');
+mkdirSync(join(root, 'ml-1m'));
+symlinkSync(outside, join(root, 'escape'));
+
+let app: FastifyInstance;
+let close: () => Promise<void>;
+beforeAll(async () => {
+  ({ app, close } = await testApp({ config: { dataRoot: root }, jobs: false }));
+});
+afterAll(() => close());
+
+const enqueue = (data: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/v1/jobs',
+    payload: { type: 'pipeline', params: { data, activate: false } },
+  });
+
+describe('PRISM_DATA_ROOT', () => {
+  it('refuses job data outside the root, symlinks resolved, naming the field', async () => {
+    for (const data of [
+      `csv:${join(outside, 'interactions.csv')}`,
+      `movielens-1m:${outside}`,
+      `csv:${join(root, '..', 'x.csv')}`,
+      `csv:${join(root, 'escape', 'interactions.csv')}`,
+    ]) {
+      const res = await enqueue(data);
+      expect(res.statusCode, data).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'DATA_OUTSIDE_ROOT', field: 'body.params.data' });
+    }
+  });
+
+  it('accepts data under the root, and synthetic data (no files)', async () => {
+    expect((await enqueue(`csv:${join(root, 'interactions.csv')}`)).statusCode).toBe(202);
+    expect((await enqueue('synthetic:users=50,items=30')).statusCode).toBe(202);
+  });
+
+  it('must name an existing directory', () => {
+    expect(parseConfig({ PRISM_DATA_ROOT: root }).dataRoot).toBe(root);
+    expect(parseConfig({}).dataRoot).toBeNull();
+    expect(() => parseConfig({ PRISM_DATA_ROOT: join(root, 'interactions.csv') })).toThrow(ConfigError);
+  });
+});
