@@ -16,6 +16,39 @@ describe('Adam', () => {
     for (let i = 0; i < 3; i++) expect(p[i]).toBeCloseTo(target[i], 2);
   });
 
+  it('matches the textbook update (bias-corrected, eps outside the root, decoupled decay), dense and by rows', () => {
+    const rng = new Rng(3);
+    for (const opts of [{ lr: 0.01 }, { lr: 0.02, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.1 }]) {
+      const { beta1: b1 = 0.9, beta2: b2 = 0.999, eps = 1e-8, weightDecay: wd = 0 } = opts;
+      const start = Array.from({ length: 6 }, () => rng.normal());
+      const dense = Float32Array.from(start);
+      const sparse = Float32Array.from(start);
+      const dOpt = new Adam([dense], opts);
+      const sOpt = new Adam([sparse], opts);
+      const ref = [...start];
+      const m = [0, 0, 0, 0, 0, 0];
+      const v = [0, 0, 0, 0, 0, 0];
+      for (let t = 1; t <= 5; t++) {
+        const lr = opts.lr / t; // a schedule passed per step
+        const g = Array.from({ length: 6 }, () => rng.normal());
+        for (let i = 0; i < 6; i++) {
+          m[i] = b1 * m[i] + (1 - b1) * g[i];
+          v[i] = b2 * v[i] + (1 - b2) * g[i] ** 2;
+          const mHat = m[i] / (1 - b1 ** t);
+          const vHat = v[i] / (1 - b2 ** t);
+          ref[i] -= lr * (mHat / (Math.sqrt(vHat) + eps) + wd * ref[i]);
+        }
+        dOpt.step([Float32Array.from(g)], lr);
+        sOpt.tick();
+        sOpt.stepRows(0, Float32Array.from(g), [0, 1, 2], 2, lr);
+      }
+      for (let i = 0; i < 6; i++) {
+        expect(dense[i]).toBeCloseTo(ref[i], 5);
+        expect(sparse[i]).toBeCloseTo(ref[i], 5);
+      }
+    }
+  });
+
   it('sparse row steps touch only the listed rows', () => {
     const p = new Float32Array(6).fill(1);
     const opt = new Adam([p], { lr: 0.1 });

@@ -55,10 +55,11 @@ export class Adam {
 
   /**
    * Sparse step for embedding tables: only rows listed in `rows` (each `dim` wide) of params[k] are
-   * updated, with their own moment estimates (lazy Adam: bias correction uses the global step).
+   * updated, with their own moment estimates (lazy Adam: bias correction uses the global step) and the
+   * same decoupled weight decay as `step`.
    */
   stepRows(k: number, grad: Float32Array, rows: ArrayLike<number>, dim: number, lr = this.lr): void {
-    const { b1, b2, eps } = this;
+    const { b1, b2, eps, wd } = this;
     const c1 = 1 / (1 - b1 ** Math.max(this.t, 1));
     const c2 = 1 / (1 - b2 ** Math.max(this.t, 1));
     const p = this.params[k];
@@ -71,7 +72,7 @@ export class Adam {
         const gi = grad[i];
         m[i] = b1 * m[i] + (1 - b1) * gi;
         v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-        p[i] -= (lr * (m[i] * c1)) / (Math.sqrt(v[i] * c2) + eps);
+        p[i] -= lr * ((m[i] * c1) / (Math.sqrt(v[i] * c2) + eps) + wd * p[i]);
       }
     }
   }

@@ -119,33 +119,55 @@ describe('ncfScorer', () => {
 });
 
 describe('NCF batch gradients', () => {
-  it('every parameter (all layers W and b, both embedding tables) matches finite differences of the mean BCE', () => {
-    const m = randomModel(4, 4, 6, 3, [8, 5, 4]);
-    const users = [0, 0, 1, 2, 2, 3, 3, 1];
-    const items = [1, 4, 1, 0, 5, 2, 4, 3];
-    const labels = [1, 0, 1, 1, 0, 0, 1, 0];
-    const kernel = new BatchKernel(m);
-    kernel.begin();
-    kernel.addSamples(users, items, labels);
-    const lossSum = kernel.run();
-    const loss = () => {
-      let s = 0;
-      for (let k = 0; k < users.length; k++) {
-        const z = refLogit(m, row(m.params.userEmb, users[k], m.dim), row(m.params.itemEmb, items[k], m.dim));
-        s += bce(z, labels[k]);
+  const rng = new Rng(11);
+  const many = Array.from({ length: 300 }, () => [rng.nextInt(4), rng.nextInt(6), rng.nextInt(2)]);
+  for (const [name, samples] of [
+    [
+      '8 samples',
+      [
+        [0, 1, 1],
+        [0, 4, 0],
+        [1, 1, 1],
+        [2, 0, 1],
+        [2, 5, 0],
+        [3, 2, 0],
+        [3, 4, 1],
+        [1, 3, 0],
+      ],
+    ],
+    ['300 samples (three 128-sample chunks)', many],
+  ] as const)
+    it(`every parameter (all layers W and b, both embedding tables) matches finite differences of the mean BCE: ${name}`, () => {
+      const m = randomModel(4, 4, 6, 3, [8, 5, 4]);
+      const users = samples.map((s) => s[0]);
+      const items = samples.map((s) => s[1]);
+      const labels = samples.map((s) => s[2]);
+      const kernel = new BatchKernel(m);
+      kernel.begin();
+      kernel.addSamples(users, items, labels);
+      const lossSum = kernel.run();
+      const loss = () => {
+        let s = 0;
+        for (let k = 0; k < users.length; k++) {
+          const z = refLogit(
+            m,
+            row(m.params.userEmb, users[k], m.dim),
+            row(m.params.itemEmb, items[k], m.dim),
+          );
+          s += bce(z, labels[k]);
+        }
+        return s / users.length;
+      };
+      expect(lossSum / users.length).toBeCloseTo(loss(), 5);
+      const { layers } = m.params;
+      for (let l = 0; l < layers.length; l++) {
+        expect(gradCheck(layers[l].W, kernel.grads[l].W, loss).maxAbsError, `W${l}`).toBeLessThan(1e-3);
+        expect(gradCheck(layers[l].b, kernel.grads[l].b, loss).maxAbsError, `b${l}`).toBeLessThan(1e-3);
       }
-      return s / users.length;
-    };
-    expect(lossSum / users.length).toBeCloseTo(loss(), 5);
-    const { layers } = m.params;
-    for (let l = 0; l < layers.length; l++) {
-      expect(gradCheck(layers[l].W, kernel.grads[l].W, loss).maxAbsError, `W${l}`).toBeLessThan(1e-3);
-      expect(gradCheck(layers[l].b, kernel.grads[l].b, loss).maxAbsError, `b${l}`).toBeLessThan(1e-3);
-    }
-    expect(gradCheck(m.params.userEmb, kernel.gUser, loss).maxAbsError).toBeLessThan(1e-3);
-    expect(gradCheck(m.params.itemEmb, kernel.gItem, loss).maxAbsError).toBeLessThan(1e-3);
-    expect(kernel.gItem.some((v) => v !== 0)).toBe(true);
-  });
+      expect(gradCheck(m.params.userEmb, kernel.gUser, loss).maxAbsError).toBeLessThan(1e-3);
+      expect(gradCheck(m.params.itemEmb, kernel.gItem, loss).maxAbsError).toBeLessThan(1e-3);
+      expect(kernel.gItem.some((v) => v !== 0)).toBe(true);
+    });
 });
 
 describe('trainNcf', () => {

@@ -25,7 +25,14 @@ function makeSae(rng: Rng, activation: 'relu' | 'topk', matryoshka?: number[]): 
   return {
     kind: 'sae',
     config: { inputDim: D, latents: M, activation, ...(activation === 'topk' ? { k: 3 } : {}), matryoshka },
-    params: { W, bEnc, bPre: fillNormal(new Float32Array(D), rng, 0.1), inputScale: Float32Array.of(1.3) },
+    // Each SAE its own input scale and pre-bias, as separate SAEs get from their side's data: a gradient
+    // that used one side's scale on the other passed when both were 1.3.
+    params: {
+      W,
+      bEnc,
+      bPre: fillNormal(new Float32Array(D), rng, 0.1),
+      inputScale: Float32Array.of(0.8 + rng.nextFloat()),
+    },
   };
 }
 
@@ -85,9 +92,12 @@ function check(pair: SaePair, model: MfModel | NcfModel, scorer: PairScorer, w: 
     for (const name of ['W', 'bEnc'] as const) {
       const g = analytic[k][name];
       expect(g.some((x) => x !== 0)).toBe(true);
-      const r = gradCheck(sae.params[name], g, loss, { eps: 1e-3 });
+      // Elements whose ±eps step crosses a TopK/ReLU boundary are skipped (a neuron near the cut takes its
+      // whole row of W with it), at most a third of them.
+      const r = gradCheck(sae.params[name], g, loss, { eps: 1e-3, kinkEps: 2e-3 });
       const scale = Math.max(1, ...Array.from(g, Math.abs));
       expect(r.maxAbsError / scale, `${name} worst index ${r.worstIndex}`).toBeLessThan(2e-3);
+      expect(r.skipped, `${name} elements at a kink`).toBeLessThanOrEqual(Math.floor(g.length / 3));
     }
   });
 }
