@@ -1,9 +1,15 @@
+import type { IncomingMessage } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Store } from '../store/types.ts';
 import { parseConfig, type ServerConfig } from './config.ts';
-import { documentFrameworkErrors, installErrorHandlers, toErrorBody } from './errors.ts';
+import {
+  documentFrameworkErrors,
+  installErrorHandlers,
+  installNotFoundHandler,
+  toErrorBody,
+} from './errors.ts';
 import authPlugin from './plugins/app/auth.ts';
 import metricsPlugin from './plugins/app/metrics.ts';
 import registryPlugin from './plugins/app/registry.ts';
@@ -29,6 +35,13 @@ export interface AppOptions {
   store?: Store;
   /** Job runner options; `false` runs no jobs (OpenAPI export, read-only tests). */
   jobs?: RunnerPluginOptions | false;
+  /** Labels on every metric series (server.ts: { process: N } with PRISM_PROCESSES > 1). */
+  metricsLabels?: Record<string, string>;
+  /**
+   * Report the job queue (`prism_jobs`) in /metrics (default true). Of several processes on one
+   * database only the one running the jobs does, so the gauge is not counted once per process.
+   */
+  reportsQueue?: boolean;
 }
 
 /** The Prism service as a Fastify plugin: external plugins, domain plugins, routes, one error handler. */
@@ -49,11 +62,13 @@ export const prismApp = fp(
     await app.register(sensiblePlugin);
     // Before swagger, so its routes (/docs, /openapi.json) are limited too.
     await app.register(rateLimitPlugin, { config });
+    installNotFoundHandler(app);
     await app.register(swaggerPlugin);
 
     await app.register(storePlugin, { config, store: opts.store });
     await app.register(metricsPlugin, {
-      collectJobCounts: () => jobCounts(app.store),
+      collectJobCounts: opts.reportsQueue === false ? undefined : () => jobCounts(app.store),
+      labels: opts.metricsLabels,
     });
     await app.register(authPlugin, { config });
     // Several server processes: each follows the store's active version (one of them runs the jobs).
@@ -79,6 +94,8 @@ export interface BuildAppOptions {
   jobs?: RunnerPluginOptions | false;
   /** Fastify logger option; default off (tests). server.ts passes a pino configuration. */
   logger?: FastifyServerOptions['logger'];
+  metricsLabels?: AppOptions['metricsLabels'];
+  reportsQueue?: AppOptions['reportsQueue'];
 }
 
 /** Builds a ready-to-inject Fastify instance (tests, `npm start`, the OpenAPI export). */
@@ -87,8 +104,14 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: config.bodyLimit,
+    // The caller's x-request-id is kept when it looks like an id (genReqId reads it), else one is made.
     genReqId: requestIdGenerator(),
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
+    // A request must arrive whole within a minute (Fastify's default, 0, lets a slow client hold a
+    // connection open forever); idle keep-alive connections close after Node's 72 s (longer than the
+    // 60 s idle timeout of common load balancers).
+    requestTimeout: 60_000,
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Ids in paths may be up to 200 characters (the schemas' limit; Fastify's default stops at 100).
     routerOptions: { maxParamLength: 256 },
     schemaController: { compilersFactory: { buildValidator: validatorFactory() } },
@@ -100,7 +123,8 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
       reply.code(body.statusCode as never).send(body as never);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  await app.register(prismApp, { config, store: opts.store, jobs: opts.jobs });
+  const { store, jobs, metricsLabels, reportsQueue } = opts;
+  await app.register(prismApp, { config, store, jobs, metricsLabels, reportsQueue });
   await app.ready();
   return app as unknown as FastifyInstance;
 }
@@ -120,10 +144,24 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
   });
 }
 
-function requestIdGenerator(): () => string {
+/** Trust the `hops` proxies nearest to us (X-Forwarded-For read from the right). */
+const trustHops =
+  (hops: number) =>
+  (_address: string, i: number): boolean =>
+    i < hops;
+
+/** What a caller's x-request-id may look like (UUIDs, trace ids); anything else is replaced, not logged. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestIdGenerator(): (req: IncomingMessage) => string {
   const prefix = Math.random().toString(36).slice(2, 8);
   let n = 0;
-  return () => `${prefix}-${(++n).toString(36)}`;
+  return (req) => {
+    const given = req.headers['x-request-id'];
+    return typeof given === 'string' && CLIENT_REQUEST_ID.test(given)
+      ? given
+      : `${prefix}-${(++n).toString(36)}`;
+  };
 }
 
 function jobCounts(store: Store): Record<string, number> {

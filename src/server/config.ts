@@ -36,6 +36,11 @@ export interface ServerConfig {
    * caller cannot make the server read arbitrary files; PRISM_BOOTSTRAP (the operator's) is not limited.
    */
   dataRoot: string | null;
+  /**
+   * Whose X-Forwarded-For to believe for the client address (rate limiting per address, logs): false
+   * (default, the socket's peer), true (any), a number of proxy hops, or addresses/CIDRs.
+   */
+  trustProxy: boolean | number | string[];
 }
 
 /** A configuration value that failed validation; `variable` names it. */
@@ -65,6 +70,7 @@ const KNOWN = [
   'PRISM_PROCESSES',
   'PRISM_JOB_PRIORITY',
   'PRISM_DATA_ROOT',
+  'PRISM_TRUST_PROXY',
 ] as const;
 
 /**
@@ -99,6 +105,7 @@ export function parseConfig(src: Source): ServerConfig {
     processes,
     jobPriority: oneOf(src, 'PRISM_JOB_PRIORITY', 'idle', JOB_PRIORITIES),
     dataRoot: directory(src, 'PRISM_DATA_ROOT'),
+    trustProxy: trustProxy(src.PRISM_TRUST_PROXY),
     logLevel: oneOf(src, 'PRISM_LOG_LEVEL', 'info', [
       'fatal',
       'error',
@@ -167,6 +174,21 @@ function dataSpec(src: Source, name: string, dflt: string): string {
     throw new ConfigError(name, (err as Error).message);
   }
   return spec;
+}
+
+/** `true`/`false`, a hop count, or comma-separated addresses/CIDRs (e.g. `10.0.0.0/8,127.0.0.1`). */
+function trustProxy(raw: string | undefined): boolean | number | string[] {
+  const v = raw?.trim().toLowerCase();
+  if (!v || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  const list = v.split(',').map((x) => x.trim());
+  if (list.some((x) => !/^[0-9a-f.:]+(\/\d{1,3})?$/.test(x)))
+    throw new ConfigError(
+      'PRISM_TRUST_PROXY',
+      `must be true, false, a hop count or addresses/CIDRs, got "${raw}"`,
+    );
+  return list;
 }
 
 /** An existing directory, resolved to an absolute path; unset = null. */

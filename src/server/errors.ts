@@ -144,7 +144,7 @@ export function documentFrameworkErrors(app: FastifyInstance): void {
   });
 }
 
-/** Installs the error and not-found handlers (the only place HTTP statuses for errors are chosen). */
+/** Installs the error handler (with installNotFoundHandler, the only place HTTP statuses for errors are chosen). */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const b = toErrorBody(err);
@@ -154,7 +154,15 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (headers) reply.headers(headers);
     return reply.code(b.statusCode).send(b);
   });
-  app.setNotFoundHandler((request, reply) => {
+}
+
+/**
+ * The 404 for unknown routes, as the same error body. Installed after the rate limit so that, when it is
+ * on, a flood of unknown URLs is limited like any route (`app.rateLimit` exists only then).
+ */
+export function installNotFoundHandler(app: FastifyInstance): void {
+  const limited = 'rateLimit' in app ? { preHandler: app.rateLimit() } : {};
+  app.setNotFoundHandler(limited, (request, reply) => {
     const b = body(404, 'NOT_FOUND', `route ${request.method} ${request.url.split('?')[0]} not found`);
     return reply.code(404).send(b);
   });

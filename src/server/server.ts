@@ -27,6 +27,9 @@ async function main(): Promise<void> {
     config,
     logger: { level: config.logLevel },
     jobs: runsJobs ? { bootstrap: true } : false,
+    // Each process counts its own requests: a label keeps their series apart (docker/README.md).
+    metricsLabels: cluster.isWorker ? { process: process.env.PRISM_PROCESS_INDEX ?? '?' } : undefined,
+    reportsQueue: runsJobs,
   });
 
   let closing = false;

@@ -122,11 +122,33 @@ describe('limits', () => {
         error: 'Too Many Requests',
       });
       expect(limited.json().message).toMatch(/retry in/);
-      // The API document is limited too.
+      // The API document and unknown URLs are limited too; health and metrics are not (by route, so a query
+      // string does not make them count).
       expect((await app.inject({ url: '/openapi.json' })).statusCode).toBe(429);
+      expect((await app.inject({ url: '/no/such/route' })).statusCode).toBe(429);
       expect((await app.inject({ url: '/health/live' })).statusCode).toBe(200);
+      expect((await app.inject({ url: '/metrics?x=1' })).statusCode).toBe(200);
     } finally {
       await close();
+    }
+  });
+});
+
+describe('behind a proxy', () => {
+  it('with PRISM_TRUST_PROXY, limits each forwarded client on its own; without it, the proxy', async () => {
+    for (const trustProxy of [true, false]) {
+      const { app, close } = await testApp({
+        config: { trustProxy, rateLimit: { max: 2, timeWindowMs: 60_000 } },
+      });
+      try {
+        const from = (client: string) =>
+          app.inject({ url: '/v1/neurons', headers: { 'x-forwarded-for': client } });
+        for (let r = 0; r < 2; r++) expect((await from('203.0.113.1')).statusCode).toBe(200);
+        expect((await from('203.0.113.1')).statusCode).toBe(429);
+        expect((await from('203.0.113.2')).statusCode).toBe(trustProxy ? 200 : 429);
+      } finally {
+        await close();
+      }
     }
   });
 });

@@ -58,6 +58,7 @@ describe('configuration', () => {
       ['PRISM_RATE_LIMIT', '2/9999999h'],
       ['PRISM_API_KEYS', ' , '],
       ['PRISM_DB', ' '],
+      ['PRISM_TRUST_PROXY', 'my-proxy'],
       ['HOST', ''],
     ]) {
       let err: unknown;
@@ -89,6 +90,16 @@ describe('configuration', () => {
       host: '0.0.0.0',
       port: 3000,
     });
+  });
+
+  it('reads PRISM_TRUST_PROXY as a flag, a hop count or addresses', () => {
+    expect(parseConfig({}).trustProxy).toBe(false);
+    expect(parseConfig({ PRISM_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(parseConfig({ PRISM_TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(parseConfig({ PRISM_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+    ]);
   });
 
   it('refuses several processes on an in-memory database (each process would get its own)', () => {

@@ -23,6 +23,13 @@ describe('health', () => {
     expect(res.headers['x-request-id']).toMatch(/^[a-z0-9]+-[a-z0-9]+$/);
     const traced = await app.inject({ url: '/health/live', headers: { 'x-request-id': 'trace-42' } });
     expect(traced.headers['x-request-id']).toBe('trace-42');
+    // A caller's id that does not look like one (too long, odd characters) is replaced, not echoed or logged.
+    for (const given of ['r'.repeat(200), 'a b<script>', '']) {
+      const res2 = await app.inject({ url: '/health/live', headers: { 'x-request-id': given } });
+      expect(res2.headers['x-request-id'], JSON.stringify(given)).toMatch(/^[a-z0-9]+-[a-z0-9]+$/);
+    }
+    // A request must arrive whole within a minute (Fastify's default is no limit at all).
+    expect(app.server.requestTimeout).toBe(60_000);
   });
 
   it('is not ready without an active model', async () => {

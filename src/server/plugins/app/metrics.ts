@@ -27,9 +27,15 @@ declare module 'fastify' {
 export default fp(
   async function metricsPlugin(
     app: FastifyInstance,
-    opts: { collectJobCounts?: () => Record<string, number> },
+    opts: {
+      /** Jobs by status, read from the store at each scrape (only in the process that runs the jobs). */
+      collectJobCounts?: () => Record<string, number>;
+      /** Labels on every series, e.g. { process: '1' } for one of several server processes. */
+      labels?: Record<string, string>;
+    },
   ) {
     const registry = new Registry();
+    if (opts.labels) registry.setDefaultLabels(opts.labels);
     collectDefaultMetrics({ register: registry });
     const latency = new Histogram({
       name: 'http_request_duration_seconds',
@@ -71,6 +77,8 @@ export default fp(
         registers: [registry],
       }),
     };
+    // Both series exist from the start, so rate() works before the first miss.
+    for (const result of ['hit', 'miss']) metrics.recCache.inc({ result }, 0);
     app.decorate('metrics', metrics);
 
     // One labelled child per (method, route, status), kept: observing it skips prom-client's label

@@ -84,7 +84,9 @@ export default fp(
     });
     runner.on('job:finished', ({ job, seconds }) => {
       app.metrics.jobsFinished.inc({ type: job.type, status: job.status });
-      app.metrics.jobDuration.observe({ type: job.type, status: job.status }, seconds);
+      // A job cancelled while queued never ran: it has no duration to observe.
+      if (job.startedAt !== null)
+        app.metrics.jobDuration.observe({ type: job.type, status: job.status }, seconds);
     });
 
     if (opts.jobs === false) return;

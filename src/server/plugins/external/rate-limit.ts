@@ -28,7 +28,11 @@ export default fp(
           'RATE_LIMITED',
           `rate limit of ${context.max} requests exceeded; retry in ${context.after}`,
         ),
-      allowList: (req: FastifyRequest) => req.url.startsWith('/health/') || req.url === '/metrics',
+      // By route, not URL: `/metrics?x=1` is the metrics route too.
+      allowList: (req: FastifyRequest) => {
+        const route = req.routeOptions.url;
+        return route !== undefined && (route.startsWith('/health/') || route === '/metrics');
+      },
     });
   },
   { name: 'rate-limit' },
