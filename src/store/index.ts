@@ -36,8 +36,10 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
-    if (!inMemory) db.pragma('journal_mode = WAL');
+    // The busy timeout first: switching a fresh file to WAL needs a lock that another process opening it
+    // at the same moment (PRISM_PROCESSES) may hold, and without a timeout that is an instant SQLITE_BUSY.
     db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+    if (!inMemory) db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     if (opts.migrate !== false) applyMigrations(db, readMigrations(opts.migrationsDir));

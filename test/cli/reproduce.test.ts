@@ -1,9 +1,28 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/cli/commands/reproduce.ts';
 import { writeOutputs } from '../../src/cli/output.ts';
+
+/** A fresh temporary directory, removed after the tests. */
+const temps: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -24,7 +43,7 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
     ],
   ] as const)
     it(`${args.join(' ')}`, async () => {
-      const out = join(mkdtempSync(join(tmpdir(), 'prism-reproduce-')), 'out');
+      const out = join(tempDir('prism-reproduce-'), 'out');
       const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
       await expect(run(['--data', data, ...args, '--out', out])).rejects.toThrow(message);
       // Nothing ran: no progress was drawn and --out was never created.
@@ -33,7 +52,7 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
     });
 
   it('an --out that cannot be a directory, naming the flag', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'prism-reproduce-')), 'a-file');
+    const file = join(tempDir('prism-reproduce-'), 'a-file');
     writeFileSync(file, '');
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     await expect(run(['--data', data, '--out', file])).rejects.toThrow(/--out .*a-file/);
@@ -44,7 +63,7 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
 
 describe('writeOutputs', () => {
   it('writes every file or none: a failure leaves the earlier outputs and no temporary files', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'prism-outputs-'));
+    const dir = tempDir('prism-outputs-');
     writeOutputs(dir, { 'a.json': 'old a', 'b.md': 'old b' });
     mkdirSync(join(dir, 'c.bin')); // a directory where a file must go: its rename fails
     expect(() => writeOutputs(dir, { 'a.json': 'new a', 'c.bin': new Uint8Array([1]) })).toThrow(/--out/);

@@ -70,6 +70,18 @@ describe('gradCheck', () => {
     const wrong = Array.from(x, (v) => 2 * v * v);
     expect(gradCheck(x, wrong, loss).maxRelError).toBeGreaterThan(0.05);
   });
+
+  it('with kinkEps, sets aside an element at a kink but still checks it lies between the one-sided slopes', () => {
+    // f = |x0 − 0.0005| + x1²: x0 = 0 is within a step of the kink, x1 = 0.7 is smooth.
+    const x = Float32Array.of(0, 0.7);
+    const loss = () => Math.abs(x[0] - 0.0005) + x[1] * x[1];
+    const right = gradCheck(x, [-1, 1.4], loss, { kinkEps: 2e-3 });
+    expect([right.skipped, right.kinkViolations, right.checked]).toEqual([1, 0, 1]);
+    expect(right.maxAbsError).toBeLessThan(1e-4);
+    // Wrong at the kink (outside [−1, 0]) or at the smooth element: both reported.
+    expect(gradCheck(x, [1, 1.4], loss, { kinkEps: 2e-3 }).kinkViolations).toBe(1);
+    expect(gradCheck(x, [-1, 2], loss, { kinkEps: 2e-3 }).maxAbsError).toBeGreaterThan(0.5);
+  });
 });
 
 describe('Rng', () => {

@@ -151,6 +151,22 @@ describe('behind a proxy', () => {
       }
     }
   });
+
+  it('with a hop count, believes only that many proxies: a client cannot spoof its way to a fresh budget', async () => {
+    const { app, close } = await testApp({
+      config: { trustProxy: 1, rateLimit: { max: 2, timeWindowMs: 60_000 } },
+    });
+    try {
+      // One proxy in front appends the client's address (203.0.113.1); what the client put before it is ignored.
+      const spoofed = (fake: string) =>
+        app.inject({ url: '/v1/neurons', headers: { 'x-forwarded-for': `${fake}, 203.0.113.1` } });
+      expect((await spoofed('1.1.1.1')).statusCode).toBe(200);
+      expect((await spoofed('2.2.2.2')).statusCode).toBe(200);
+      expect((await spoofed('3.3.3.3')).statusCode).toBe(429);
+    } finally {
+      await close();
+    }
+  });
 });
 
 describe('rate limit and keys together', () => {

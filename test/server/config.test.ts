@@ -82,7 +82,7 @@ describe('configuration', () => {
     writeFileSync(file, JSON.stringify({ PROT: 1 }));
     expect(() => loadConfig({ PRISM_CONFIG: file })).toThrow(/PROT/);
     expect(() => loadConfig({ PRISM_CONFIG: join(dir, 'missing.json') })).toThrow(/PRISM_CONFIG/);
-    // null or "" in the file leaves a setting at its default, as an empty variable does (an empty
+    // null or "" in the file leaves a setting at its default, as an unset variable does (an empty
     // PRISM_DB once meant an in-memory database, and null a file named "null").
     writeFileSync(file, JSON.stringify({ PRISM_DB: '', HOST: null, PORT: '' }));
     expect(loadConfig({ PRISM_CONFIG: file })).toMatchObject({

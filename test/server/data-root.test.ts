@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/server/config.ts';
@@ -8,7 +8,11 @@ import { testApp } from './fixture.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'prism-data-root-'));
 const outside = mkdtempSync(join(tmpdir(), 'prism-outside-'));
-for (const dir of [root, outside]) writeFileSync(join(dir, 'interactions.csv'), 'user,item\nu1,i1\nu2,i1\n');
+// A sibling whose name starts with the root's: a string-prefix check would let it through.
+const sibling = `${root}-sibling`;
+mkdirSync(sibling);
+for (const dir of [root, outside, sibling])
+  writeFileSync(join(dir, 'interactions.csv'), 'user,item\nu1,i1\nu2,i1\n');
 mkdirSync(join(root, 'ml-1m'));
 symlinkSync(outside, join(root, 'escape'));
 
@@ -17,7 +21,10 @@ let close: () => Promise<void>;
 beforeAll(async () => {
   ({ app, close } = await testApp({ config: { dataRoot: root }, jobs: false }));
 });
-afterAll(() => close());
+afterAll(async () => {
+  await close();
+  for (const dir of [root, outside, sibling]) rmSync(dir, { recursive: true, force: true });
+});
 
 const enqueue = (data: string) =>
   app.inject({
@@ -31,7 +38,8 @@ describe('PRISM_DATA_ROOT', () => {
     for (const data of [
       `csv:${join(outside, 'interactions.csv')}`,
       `movielens-1m:${outside}`,
-      `csv:${join(root, '..', 'x.csv')}`,
+      `csv:${root}/../${basename(outside)}/interactions.csv`,
+      `csv:${join(sibling, 'interactions.csv')}`,
       `csv:${join(root, 'escape', 'interactions.csv')}`,
     ]) {
       const res = await enqueue(data);

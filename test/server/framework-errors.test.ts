@@ -10,8 +10,6 @@ beforeAll(async () => {
 });
 afterAll(() => close());
 
-const error = expect.objectContaining({ statusCode: expect.any(Number), code: expect.any(String) });
-
 describe('errors Fastify raises before a handler, and bodies on action endpoints', () => {
   it('a body that is not JSON is a 415 with the usual error body', async () => {
     const res = await app.inject({
@@ -21,13 +19,17 @@ describe('errors Fastify raises before a handler, and bodies on action endpoints
       payload: '<job/>',
     });
     expect(res.statusCode).toBe(415);
-    expect(res.json()).toEqual(error);
+    expect(res.json()).toMatchObject({
+      statusCode: 415,
+      error: 'Unsupported Media Type',
+      code: expect.any(String),
+    });
   });
 
   it('a path parameter past 256 characters is a 414 with the usual error body', async () => {
     const res = await app.inject({ url: `/v1/users/${'u'.repeat(300)}/recommendations` });
     expect(res.statusCode).toBe(414);
-    expect(res.json()).toEqual(error);
+    expect(res.json()).toMatchObject({ statusCode: 414, error: 'URI Too Long', code: expect.any(String) });
   });
 
   it('POSTs that take no body accept Content-Type: application/json with an empty one', async () => {

@@ -1,10 +1,21 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.ts';
+
+/** A fresh temporary directory, removed after the tests. */
+const temps: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -45,7 +56,7 @@ describe('the server process', () => {
   it('with several processes, stops and exits 1 when one fails to start, instead of restarting it forever', {
     timeout: 60_000,
   }, async () => {
-    const db = join(mkdtempSync(join(tmpdir(), 'prism-cluster-')), 'prism.db');
+    const db = join(tempDir('prism-cluster-'), 'prism.db');
     const { code, stderr } = await runServer({
       PORT: '0',
       HOST: '127.0.0.1',
@@ -62,7 +73,7 @@ describe('the server process', () => {
   it('when it cannot listen, hands the bootstrap job back (queued, attempt refunded) and exits 1', {
     timeout: 60_000,
   }, async () => {
-    const db = join(mkdtempSync(join(tmpdir(), 'prism-listen-')), 'prism.db');
+    const db = join(tempDir('prism-listen-'), 'prism.db');
     const taken = await occupiedPort();
     try {
       const { code, stderr } = await runServer({
@@ -79,6 +90,8 @@ describe('the server process', () => {
     try {
       const jobs = store.jobs.list({});
       expect(jobs.map((j) => [j.type, j.status, j.attempts])).toEqual([['pipeline', 'queued', 0]]);
+      // …handed back, not never claimed: the requeue says why.
+      expect(jobs[0].error).toMatch(/requeued/);
     } finally {
       store.close();
     }

@@ -10,15 +10,21 @@ export interface GradCheckResult {
   maxRelError: number;
   checked: number;
   worstIndex: number;
-  /** Elements left out because they sit at a kink (see `kinkEps`). */
+  /** Elements left out of the errors because they sit at a kink (see `kinkEps`). */
   skipped: number;
+  /**
+   * Skipped elements whose analytic value is not between the one-sided differences (a subgradient lies
+   * between them): 0 unless the gradient is wrong there too.
+   */
+  kinkViolations: number;
 }
 
 /**
  * With `kinkEps`, each element is also differenced with that step: where the two estimates disagree by
  * more than `kinkTol` (× max(1, |estimate|)) the loss is not smooth there (a ReLU or TopK boundary lies
- * within the step) and the element is skipped and counted. A wrong gradient is still caught: it differs
- * from both estimates, which agree with each other.
+ * within the step): the element is left out of the errors, counted as skipped, and only checked to lie
+ * between the one-sided differences (a violation otherwise). A wrong gradient at a smooth element is still
+ * caught: it differs from both estimates, which agree with each other.
  */
 export interface GradCheckOptions {
   eps?: number;
@@ -50,13 +56,18 @@ export function gradCheck(
   let maxRel = 0;
   let worst = -1;
   let skipped = 0;
+  let kinkViolations = 0;
   for (let n = 0; n < indices.length; n++) {
     const i = indices[n];
     const numeric = central(i, eps);
     if (opts.kinkEps !== undefined) {
       const other = central(i, opts.kinkEps);
-      if (Math.abs(other - numeric) > (opts.kinkTol ?? 1e-3) * Math.max(1, Math.abs(numeric))) {
+      const tol = (opts.kinkTol ?? 1e-3) * Math.max(1, Math.abs(numeric));
+      if (Math.abs(other - numeric) > tol) {
         skipped++;
+        const [left, right] = oneSided(param, i, eps, loss);
+        const a = analytic[i];
+        if (a < Math.min(left, right) - 10 * tol || a > Math.max(left, right) + 10 * tol) kinkViolations++;
         continue;
       }
     }
@@ -74,5 +85,20 @@ export function gradCheck(
     checked: indices.length - skipped,
     worstIndex: worst,
     skipped,
+    kinkViolations,
   };
+}
+
+/** Backward and forward differences of `loss` in element i. */
+function oneSided(param: Float32Array, i: number, eps: number, loss: () => number): [number, number] {
+  const orig = param[i];
+  const at = loss();
+  param[i] = orig - eps;
+  const minus = loss();
+  const hMinus = Math.fround(orig) - Math.fround(orig - eps);
+  param[i] = orig + eps;
+  const plus = loss();
+  const hPlus = Math.fround(orig + eps) - Math.fround(orig);
+  param[i] = orig;
+  return [(at - minus) / hMinus, (plus - at) / hPlus];
 }

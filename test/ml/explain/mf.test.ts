@@ -114,6 +114,7 @@ describe('explainMf', () => {
     ]) {
       const { uVec, iVec, uCode, iCode } = pair(b, user, item);
       const j = uCode.findIndex((a) => a > 0);
+      expect(j).toBeGreaterThanOrEqual(0);
       // The steering edit e' = e + D(z') − D(z) with z'_j = 3·z_j.
       const edited = Float32Array.from(uCode);
       edited[j] *= 3;

@@ -76,11 +76,13 @@ describe('recommend', () => {
       const labels = steerContext(separate).labels;
       const r = recommend(separate, 1, { k: 5, explain: { topN: 50 } });
       let userSide = 0;
-      for (const x of r.items)
+      for (const x of r.items) {
+        expect(x.explanation!.top.length).toBeGreaterThan(0);
         for (const c of x.explanation!.top) {
           if (c.side === 'user') userSide++;
           expect(c.label).toBe(c.side === 'item' ? labels[c.neuron] : '');
         }
+      }
       if (kind === 'mf') expect(userSide).toBe(0);
       else expect(userSide).toBeGreaterThan(0);
       // Shared: the user side is explained (MF) and labelled.
