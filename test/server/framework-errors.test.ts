@@ -10,14 +10,13 @@ beforeAll(async () => {
 });
 afterAll(() => close());
 
+/** POST a raw body with the given Content-Type. */
+const post = (url: string, payload: string, type = 'application/json') =>
+  app.inject({ method: 'POST', url, headers: { 'content-type': type }, payload });
+
 describe('errors Fastify raises before a handler, and bodies on action endpoints', () => {
   it('a body that is not JSON is a 415 with the usual error body', async () => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/jobs',
-      headers: { 'content-type': 'application/xml' },
-      payload: '<job/>',
-    });
+    const res = await post('/v1/jobs', '<job/>', 'application/xml');
     expect(res.statusCode).toBe(415);
     expect(res.json()).toMatchObject({
       statusCode: 415,
@@ -33,30 +32,15 @@ describe('errors Fastify raises before a handler, and bodies on action endpoints
   });
 
   it('POSTs that take no body accept Content-Type: application/json with an empty one', async () => {
-    const res = await app.inject({
-      method: 'POST',
-      url: `/v1/models/${TEMPLATE.active}/activate`,
-      headers: { 'content-type': 'application/json' },
-      payload: '',
-    });
+    const res = await post(`/v1/models/${TEMPLATE.active}/activate`, '');
     expect(res.statusCode).toBe(200);
     // A route that needs a body still says so, naming it.
-    const create = await app.inject({
-      method: 'POST',
-      url: '/v1/policies',
-      headers: { 'content-type': 'application/json' },
-      payload: '',
-    });
+    const create = await post('/v1/policies', '');
     expect(create.statusCode).toBe(400);
     expect(create.json().field).toBe('body');
     // Malformed JSON and prototype poisoning are still refused by Fastify's own parser.
     for (const payload of ['{"name":', '{"__proto__":{"x":1}}']) {
-      const bad = await app.inject({
-        method: 'POST',
-        url: '/v1/policies',
-        headers: { 'content-type': 'application/json' },
-        payload,
-      });
+      const bad = await post('/v1/policies', payload);
       expect(bad.statusCode, payload).toBe(400);
     }
   });

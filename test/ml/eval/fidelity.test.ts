@@ -82,16 +82,20 @@ describe('measureFidelity', () => {
     indptr: Int32Array.of(0, 5, 5, 5),
     indices: Int32Array.of(0, 1, 2, 3, 4),
   };
-  it('gives the identical-list scores for a perfect reconstruction and excludes training positives', () => {
-    const r = measureFidelity({
+  /** Fidelity of a perfect reconstruction (the original embeddings themselves). */
+  const perfect = (users: Int32Array, samples?: number) =>
+    measureFidelity({
       scorer: mfScorer(model),
       userEmb,
       itemEmb,
       userRecon: userEmb,
       itemRecon: itemEmb,
       train,
-      users: Int32Array.of(0, 2),
+      users,
+      samples,
     });
+  it('gives the identical-list scores for a perfect reconstruction and excludes training positives', () => {
+    const r = perfect(Int32Array.of(0, 2));
     expect(r.users).toBe(2);
     expect(r.rbo).toBeCloseTo(1 - 0.9 ** 30, 6);
     expect(r.kendall).toBeCloseTo(1, 6);
@@ -114,17 +118,7 @@ describe('measureFidelity', () => {
   it('takes its samples spread evenly over the users, not the first ones', () => {
     // Users in runs of four (0,0,0,0,1,1,1,1,2,2,2,2): the first three would all be user 0.
     const users = Int32Array.from({ length: 12 }, (_, t) => Math.floor(t / 4) % nUsers);
-    const sampled = (samples: number) =>
-      measureFidelity({
-        scorer: mfScorer(model),
-        userEmb,
-        itemEmb,
-        userRecon: userEmb,
-        itemRecon: itemEmb,
-        train,
-        users,
-        samples,
-      });
+    const sampled = (samples: number) => perfect(users, samples);
     // 12 users, 3 samples: every 4th (positions 3, 7, 11).
     expect(sampled(3).samples.map((x) => x.user)).toEqual([0, 1, 2]);
     expect(sampled(200).samples).toHaveLength(12);
