@@ -7,7 +7,7 @@ import type { NeuronInfo } from '../ml/concepts/types.ts';
 import { MlError } from '../ml/core/errors.ts';
 import { loadCatalog, saveCatalog } from '../ml/data/serialize.ts';
 import { itemPopularity } from '../ml/data/stats.ts';
-import type { Dataset } from '../ml/data/types.ts';
+import type { Csr, Dataset } from '../ml/data/types.ts';
 import { holdOutUsers } from '../ml/eval/fidelity.ts';
 import { evaluateRanking } from '../ml/eval/ranking.ts';
 import { userScorer } from '../ml/models/scorer.ts';
@@ -47,7 +47,11 @@ export interface TrainingParams {
   model: 'mf' | 'ncf';
   dim: number | null;
   epochs: number | null;
+  /** Seed of the data split and the recommender: a version's test positives depend on it, so it is never
+   * changed for a version built on a stored recommender. */
   seed: number;
+  /** Seed of the SAE and its held-out users when it differs from `seed` (a train-sae job's `seed`). */
+  saeSeed?: number;
   /** Absent in reports of versions trained before settings existed (= 'concepts'). */
   setting?: SaeSetting;
   sae: JobParams['sae'] | null;
@@ -142,11 +146,12 @@ function trainSaeJob(ctx: Ctx): WorkerOutput {
   const base = needBase(ctx);
   const baseTraining = trainingOf(base);
   const p = ctx.input.params;
+  // The split seed stays the base's (the recommender was trained on that split); a job's seed is the SAE's.
   const training: TrainingParams = {
     ...baseTraining,
     sae: p.sae ?? baseTraining.sae,
     setting: p.setting ?? baseTraining.setting,
-    seed: p.seed ?? baseTraining.seed,
+    saeSeed: p.seed ?? saeSeedOf(baseTraining),
   };
   const { data, recommender } = loadBase(ctx, base, baseTraining, true);
   const rec = rankingOf(ctx, data, recommender);
@@ -174,7 +179,7 @@ function evaluateJob(ctx: Ctx): WorkerOutput {
   let metrics: Metrics = { ranking };
   if (sae) {
     ctx.tracker.report(0.3);
-    const { heldOut } = holdOutUsers(recommender.nUsers, FIDELITY_HOLDOUT, training.seed);
+    const { heldOut } = holdOutUsers(recommender.nUsers, FIDELITY_HOLDOUT, saeSeedOf(training));
     const e = evaluateStage(
       data,
       recommender,
@@ -251,10 +256,12 @@ function loadBase(ctx: Ctx, base: BaseModelInput, training: TrainingParams, need
   let data: LoadedData;
   if (needTestSplit) {
     data = loadStage(base.datasetSpec, training.seed);
-    if (data.split.train.indices.length !== catalog.interactions.indices.length) {
+    // The split must be the one the recommender was trained on, position for position: a different seed
+    // keeps the counts but moves test positives into training (and evaluation would flatter the model).
+    if (!sameCsr(data.split.train, catalog.interactions)) {
       throw new MlError(
         'BAD_CONFIG',
-        `the data behind "${base.datasetSpec}" changed since model version ${base.id} was trained`,
+        `the data behind "${base.datasetSpec}" (split with seed ${training.seed}) is not what model version ${base.id} was trained on`,
         'data',
       );
     }
@@ -299,7 +306,7 @@ function trainSaeStage(ctx: Ctx, data: LoadedData, recommender: Recommender, t: 
     recommender,
     saeOptionsWithOverrides(t.model, data.dataset.name, t.setting, t.sae ?? {}),
     FIDELITY_HOLDOUT,
-    t.seed,
+    saeSeedOf(t),
     ctx.tracker.callback(),
     ctx.signal,
   );
@@ -450,6 +457,15 @@ function needBase(ctx: Ctx): BaseModelInput {
   if (!ctx.input.base)
     throw new MlError('BAD_CONFIG', `${ctx.input.type} needs a base model version`, 'baseModelId');
   return ctx.input.base;
+}
+
+const saeSeedOf = (t: TrainingParams): number => t.saeSeed ?? t.seed;
+
+function sameCsr(a: Csr, b: Csr): boolean {
+  if (a.rows !== b.rows || a.indices.length !== b.indices.length) return false;
+  for (let r = 0; r <= a.rows; r++) if (a.indptr[r] !== b.indptr[r]) return false;
+  for (let k = 0; k < a.indices.length; k++) if (a.indices[k] !== b.indices[k]) return false;
+  return true;
 }
 
 function trainingOf(base: BaseModelInput): TrainingParams {

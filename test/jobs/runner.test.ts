@@ -66,7 +66,12 @@ describe('job runner on the real pipeline', () => {
 
   it('train-sae on the active version reuses its catalogue and recommender by reference', async () => {
     const base = store.models.active();
-    const job = runner.enqueue('train-sae', { sae: { latents: 24, k: 4, epochs: 3 }, activate: true });
+    // A seed of its own is the SAE's: the base's data split (and so its test positives) must not move.
+    const job = runner.enqueue('train-sae', {
+      sae: { latents: 24, k: 4, epochs: 3 },
+      activate: true,
+      seed: 5,
+    });
     expect(job.params.baseModelId).toBe(base?.id);
     const { job: done, version } = await finished(runner, job.id);
     expect(done.status).toBe('succeeded');
@@ -76,10 +81,19 @@ describe('job runner on the real pipeline', () => {
     expect(version?.artifacts.sae).not.toBe(base?.artifacts.sae);
     expect(artifactCount(store.db)).toBe(4);
     expect(store.models.active()?.id).toBe(version?.id);
+    const training = (
+      store.models.report(version?.id as number) as { training: { seed: number; saeSeed: number } }
+    ).training;
+    expect([training.seed, training.saeSeed]).toEqual([1, 5]);
+    // The same recommender on the same split: the ranking the new version reports is the base's.
+    const ranking = (id: number) =>
+      (store.models.get(id)!.metrics as { ranking: { hr: number; ndcg: number } }).ranking;
+    expect(ranking(version?.id as number)).toEqual(ranking(base?.id as number));
   });
 
   it('evaluate re-measures a version without changing what is served; label makes a new unactivated version', async () => {
     const active = store.models.active();
+    const rankingBefore = (active!.metrics as { ranking: unknown }).ranking;
     store.models.setMetrics(active?.id as number, { note: 'stale' });
     let concurrent = 0;
     let maxConcurrent = 0;
@@ -96,7 +110,8 @@ describe('job runner on the real pipeline', () => {
     expect(ev.job.status).toBe('succeeded');
     const metrics = store.models.get(active?.id as number)?.metrics as Record<string, unknown>;
     expect(metrics).toHaveProperty('note', 'stale');
-    expect(metrics).toHaveProperty('ranking.hr');
+    // Re-measured on the split the recommender was trained on (the version's SAE had a seed of its own).
+    expect(metrics.ranking).toEqual(rankingBefore);
     expect(metrics).toHaveProperty('fidelity.rbo');
     expect(lb.job.status).toBe('succeeded');
     expect(lb.version?.artifacts).toEqual(active?.artifacts);
