@@ -8,11 +8,14 @@ import type { Dataset } from './types.ts';
  * Generic files anyone can produce (UTF-8; comma-separated, or tab-separated when the first line has
  * a tab; double-quoted fields allowed):
  * - interactions: `user,item[,weight][,timestamp]`. Every row is a positive; the weight (default 1)
- *   is kept as the CSR value, the timestamp is ignored. Repeated pairs collapse into one.
+ *   is kept as the CSR value, the timestamp (any text) is ignored. Repeated pairs collapse into one.
  * - items (optional): `item,title[,tags separated by |][,year]`. Rows for items that never occur in
  *   the interactions are skipped; interacted items missing from it get their id as title, no tags.
- * A first line whose first field is a column name (user, user_id, userId, … / item, item_id, id, …)
- * is a header. Users and items are numbered in order of first appearance in the interactions.
+ *   With a header, columns are found by name (`title`/`name`, `tags`/`genres`/`category`…, `year`),
+ *   in any order, and other columns are ignored. A year may be written `1999.0`.
+ * A first line is a header when it names the columns (user/customer/… first, item/product/sku/…
+ * second, or a weight column that is not a number). Users and items are numbered in order of first
+ * appearance in the interactions.
  */
 export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
   const buf = readDataFile(interactionsPath);
@@ -27,7 +30,7 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
   scanRecords(buf, interactionsPath, { delimiter, quotes: true }, (r) => {
     if (first) {
       first = false;
-      if (/^(user|uid)[ _-]?(id)?$/i.test(r.text(0).trim())) return;
+      if (isInteractionsHeader(r)) return;
     }
     r.expectFields(2, 4);
     const u = r.text(0).trim();
@@ -39,8 +42,6 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
       w = r.num(2);
       if (!Number.isFinite(w)) r.fail(`non-numeric weight "${r.text(2)}"`);
     }
-    if (r.count === 4 && !isEmptyField(r, 3) && !Number.isFinite(r.num(3)))
-      r.fail(`non-numeric timestamp "${r.text(3)}"`);
     rows.push(users.get(u));
     cols.push(items.get(i));
     weights.push(w);
@@ -55,18 +56,20 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
   const itemYears = new Int32Array(nI);
   if (itemsPath !== undefined) {
     const ibuf = readDataFile(itemsPath);
-    let firstItem = true;
+    let columns: ItemColumns | null = null;
     scanRecords(ibuf, itemsPath, { delimiter: detectDelimiter(ibuf), quotes: true }, (r) => {
-      if (firstItem) {
-        firstItem = false;
-        if (/^(item|movie|artist)?[ _-]?(id)?$/i.test(r.text(0).trim()) && r.text(0).trim() !== '') return;
+      if (!columns) {
+        columns = itemColumns(r);
+        if (columns.header) return;
       }
-      r.expectFields(2, 4);
-      const i = items.index.get(r.text(0).trim());
+      const c = columns;
+      if (c.header) r.expectFields(c.width, Number.POSITIVE_INFINITY);
+      else r.expectFields(2, 4);
+      const i = items.index.get(r.text(c.id).trim());
       if (i === undefined) return; // an item nobody interacted with is not an item
-      itemTitles[i] = r.text(1).trim();
-      if (r.count >= 3) {
-        const tags = r.text(2).trim();
+      if (c.title !== null) itemTitles[i] = r.text(c.title).trim();
+      if (c.tags !== null && c.tags < r.count) {
+        const tags = r.text(c.tags).trim();
         itemTags[i] =
           tags === ''
             ? []
@@ -75,9 +78,9 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
                 .map((t) => t.trim())
                 .filter((t) => t !== '');
       }
-      if (r.count === 4 && !isEmptyField(r, 3)) {
-        const y = r.int(3);
-        if (Number.isNaN(y)) r.fail(`non-numeric year "${r.text(3)}"`);
+      if (c.year !== null && c.year < r.count && !isEmptyField(r, c.year)) {
+        const y = r.num(c.year);
+        if (!Number.isInteger(y)) r.fail(`non-numeric year "${r.text(c.year)}"`);
         itemYears[i] = y;
       }
     });
@@ -91,6 +94,44 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
     itemTags,
     itemYears,
   };
+}
+
+const USER_COLUMN =
+  /^(user|uid|customer|client|member|account|visitor|person|listener|reader|viewer|buyer)[ _-]?(id)?$/i;
+const ITEM_COLUMN =
+  /^(item|iid|product|sku|track|song|movie|film|artist|book|article|content|video|asin|id)[ _-]?(id)?$/i;
+
+/** Whether the interactions file's first line names its columns rather than holding an interaction. */
+function isInteractionsHeader(r: RecordView): boolean {
+  if (USER_COLUMN.test(r.text(0).trim())) return true;
+  if (r.count >= 2 && ITEM_COLUMN.test(r.text(1).trim())) return true;
+  // A weight must be a number: a word there ("qty", "rating") is a column name.
+  return r.count >= 3 && !isEmptyField(r, 2) && Number.isNaN(r.num(2)) && /^[A-Za-z_]/.test(r.text(2).trim());
+}
+
+/** Where an items file keeps each field: by name when its first line is a header, else by position. */
+interface ItemColumns {
+  header: boolean;
+  width: number;
+  id: number;
+  title: number | null;
+  tags: number | null;
+  year: number | null;
+}
+
+function itemColumns(first: RecordView): ItemColumns {
+  const names = Array.from({ length: first.count }, (_, k) => first.text(k).trim().toLowerCase());
+  const find = (re: RegExp): number | null => {
+    const k = names.findIndex((n) => re.test(n));
+    return k < 0 ? null : k;
+  };
+  const title = find(/^(title|name|item[ _-]?name|product[ _-]?name)$/);
+  const tags = find(/^(tags?|genres?|categor(y|ies)|labels?|keywords?)$/);
+  const year = find(/^(year|release[ _-]?year)$/);
+  const id = find(ITEM_COLUMN);
+  const header = id !== null && (id === 0 || title !== null || tags !== null || year !== null);
+  if (!header) return { header: false, width: 2, id: 0, title: 1, tags: 2, year: 3 };
+  return { header: true, width: Math.max(id, title ?? 0, tags ?? 0, year ?? 0) + 1, id, title, tags, year };
 }
 
 function isEmptyField(r: RecordView, k: number): boolean {

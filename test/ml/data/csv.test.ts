@@ -40,6 +40,37 @@ describe('loadCsv', () => {
     expect(d.users.ids).toEqual(['u1']);
   });
 
+  it('recognises headers by their column names, not only user/item', () => {
+    const dir = fixtureVariant('csv', {
+      'customers.csv': 'customer,product\nc1,p1\nc2,p1\n',
+      'qty.csv': 'buyer_id,sku,qty\nc1,p1,2\nc2,p2,3\n',
+      'iso.csv': 'user,item,rating,timestamp\nu1,i1,5,2023-01-05T10:00:00Z\nu2,i1,4,2023-01-06 11:00:00\n',
+    });
+    const customers = loadCsv(`${dir}/customers.csv`);
+    expect([customers.users.ids, customers.items.ids]).toEqual([['c1', 'c2'], ['p1']]);
+    const qty = loadCsv(`${dir}/qty.csv`);
+    expect(Array.from(qty.interactions.values!)).toEqual([2, 3]);
+    // The timestamp is ignored, so any text there is fine (ISO dates included).
+    expect(loadCsv(`${dir}/iso.csv`).users.ids).toEqual(['u1', 'u2']);
+  });
+
+  it('maps an items file by its header: any column order, a year without tags, 1999.0, extra columns', () => {
+    const dir = fixtureVariant('csv', {
+      'interactions.csv': 'user,item\nu1,0001\nu2,0002\n',
+      'by-name.csv': 'item,title,year\n0001,"Le Café, Noir",1985\n0002,Night,1999.0\n',
+      'reordered.csv': 'title,director,item_id,genres\nLe Café,Varda,0001,Drama|Comedy\nNight,Lang,0002,\n',
+    });
+    const byName = loadCsv(`${dir}/interactions.csv`, `${dir}/by-name.csv`);
+    expect(byName.items.ids).toEqual(['0001', '0002']);
+    expect(byName.itemTitles).toEqual(['Le Café, Noir', 'Night']);
+    // Years are years, not tags (they were read as tags "1985", "1999.0").
+    expect(byName.itemTags).toEqual([[], []]);
+    expect(Array.from(byName.itemYears)).toEqual([1985, 1999]);
+    const reordered = loadCsv(`${dir}/interactions.csv`, `${dir}/reordered.csv`);
+    expect(reordered.itemTitles).toEqual(['Le Café', 'Night']);
+    expect(reordered.itemTags).toEqual([['Drama', 'Comedy'], []]);
+  });
+
   it('names file and line of malformed rows', () => {
     const dir = fixtureVariant('csv', {
       'interactions.csv': 'user,item\na,b\nc\n',
