@@ -13,7 +13,7 @@ import { evaluateRanking } from '../ml/eval/ranking.ts';
 import { userScorer } from '../ml/models/scorer.ts';
 import { loadRecommender, saveRecommender } from '../ml/models/serialize.ts';
 import type { Recommender } from '../ml/models/types.ts';
-import { type SaeSetting, saeOptionsWithOverrides } from '../ml/pipeline/options.ts';
+import { type SaeSetting, saeOptionsWithOverrides, sizedForCatalogue } from '../ml/pipeline/options.ts';
 import { buildReport } from '../ml/pipeline/report.ts';
 import {
   evaluateStage,
@@ -304,7 +304,12 @@ function trainSaeStage(ctx: Ctx, data: LoadedData, recommender: Recommender, t: 
   return saeStage(
     data,
     recommender,
-    saeOptionsWithOverrides(t.model, data.dataset.name, t.setting, t.sae ?? {}),
+    sizedForCatalogue(
+      saeOptionsWithOverrides(t.model, data.dataset.name, t.setting, t.sae ?? {}),
+      t.setting,
+      t.sae ?? undefined,
+      data.dataset.items.ids.length,
+    ),
     FIDELITY_HOLDOUT,
     saeSeedOf(t),
     ctx.tracker.callback(),

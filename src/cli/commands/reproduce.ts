@@ -119,7 +119,7 @@ export async function run(argv: string[]): Promise<void> {
   });
   const f = report.fidelity;
   process.stdout.write(
-    `${report.dataset.name} ${model}: HR@10 ${report.recommender['hr@10'].toFixed(3)} | SAE ${report.sae.latents} latents, L0 items ${report.sae.l0_items.toFixed(2)} | RBO@30 ${f['rbo@30'].toFixed(3)} Kendall ${f['kendall@30'].toFixed(3)} | MS ${report.ms.embedding.toFixed(3)} | ${report.timings.total_s.toFixed(1)} s wall, ${report.cpu_s.toFixed(1)} s CPU${report.timings.extras_s > 0 ? ` (+ ${report.timings.extras_s.toFixed(1)} s ablation/frontier/interventions)` : ''}\nwrote ${join(flags.out, 'report.json')} and report.md\n`,
+    `${report.dataset.name} ${model}: HR@10 ${report.recommender['hr@10'].toFixed(3)} | SAE ${report.sae.latents} latents, L0 items ${report.sae.l0_items.toFixed(2)} | RBO@30 ${f['rbo@30'].toFixed(3)} Kendall ${f['kendall@30'].toFixed(3)} | MS ${report.ms.embedding.toFixed(3)} | ${report.timings.total_s.toFixed(1)} s wall, ${report.cpu_s.toFixed(1)} s CPU${report.timings.extras_s >= 0.05 ? ` (+ ${report.timings.extras_s.toFixed(1)} s ablation/frontier/interventions)` : ''}\nwrote ${join(flags.out, 'report.json')} and report.md\n`,
   );
 }
 

@@ -155,3 +155,33 @@ export function checkFrontierSetting(opts: Pick<PipelineOptions, 'frontier' | 's
       'frontier',
     );
 }
+
+/** Items a neuron should fire on, on average, for purity@20 to be measurable at all. */
+const ITEMS_PER_NEURON = 20;
+
+/**
+ * The concepts setting's dictionary sized to the catalogue: at most nItems·k/20 latents (down to a power
+ * of two, at least 2k), so that a neuron fires on about 20 items on average. 1024 latents over 160 items
+ * left each neuron about 8 items, purity@20 at most 0.4 and not one concept label. ML-1M (3 706 items)
+ * and Last.FM (2 828) keep 1024. Nesting prefixes past the new width are dropped. Only when the caller
+ * named no width (`own.latents`) and the setting is `concepts`; the fidelity setting is about
+ * reconstruction, not labels, and keeps its size.
+ */
+export function sizedForCatalogue(
+  options: SaeTrainOptions,
+  setting: SaeSetting | undefined,
+  own: SaeTrainOptions | undefined,
+  nItems: number,
+): SaeTrainOptions {
+  if ((setting ?? 'concepts') !== 'concepts' || own?.latents !== undefined) return options;
+  const k = options.k ?? 8;
+  const latents = options.latents ?? 1024;
+  const target = Math.max(1, (nItems * k) / ITEMS_PER_NEURON);
+  const fit = Math.max(2 * k, 2 ** Math.floor(Math.log2(target)));
+  if (fit >= latents) return options;
+  const nested = options.matryoshka && options.matryoshka.length > 0;
+  const matryoshka = nested
+    ? [...(options.matryoshka as number[]).filter((m) => m < fit), fit]
+    : options.matryoshka;
+  return { ...options, latents: fit, matryoshka };
+}

@@ -7,6 +7,7 @@ import {
   chosenSaeOptions,
   evaluationCaps,
   type PipelineOptions,
+  sizedForCatalogue,
   standardFrontier,
 } from './options.ts';
 import {
@@ -81,7 +82,12 @@ export async function runPipeline(
   await yieldToEventLoop();
 
   // Overrides replace single options (a wider dictionary keeps the chosen prefixes and adds its width).
-  const saeOpts = { ...chosenSaeOptions(opts.model, data.dataset.name, opts.setting), ...opts.sae };
+  const saeOpts = sizedForCatalogue(
+    { ...chosenSaeOptions(opts.model, data.dataset.name, opts.setting), ...opts.sae },
+    opts.setting,
+    opts.sae,
+    data.dataset.items.ids.length,
+  );
   const heldOut = opts.heldOutFraction ?? 0.2;
   stage('sae', 0);
   const trained = saeStage(data, rec.recommender, saeOpts, heldOut, seed, onProgress, signal);

@@ -3,6 +3,7 @@ import {
   chosenSaeOptions,
   SAE_SETTINGS,
   saeOptionsWithOverrides,
+  sizedForCatalogue,
   standardFrontier,
 } from '../../../src/ml/pipeline/options.ts';
 import { resolveSaeOptions } from '../../../src/ml/sae/options.ts';
@@ -53,4 +54,26 @@ describe('saeOptionsWithOverrides and the standard frontier', () => {
         for (const row of rows)
           expect(() => resolveSaeOptions({ ...chosenSaeOptions(model, name), ...row }, dim)).not.toThrow();
       });
+});
+
+describe('sizedForCatalogue', () => {
+  const concepts = (name: string) => chosenSaeOptions('mf', name, 'concepts');
+
+  it('keeps 1024 latents on ML-1M and Last.FM, and shrinks them for a small catalogue', () => {
+    expect(sizedForCatalogue(concepts('movielens-1m'), 'concepts', undefined, 3706).latents).toBe(1024);
+    expect(sizedForCatalogue(concepts('lastfm-hetrec'), 'concepts', undefined, 2828).latents).toBe(1024);
+    // 160 items × k 8 / 20 = 64: a neuron fires on ~20 items, so purity@20 can reach 1.
+    const small = sizedForCatalogue(concepts('csv'), 'concepts', undefined, 160);
+    expect([small.latents, small.matryoshka]).toEqual([64, [32, 64]]);
+    expect(() => resolveSaeOptions(small, 20)).not.toThrow();
+    // Never below 2k, even for a handful of items.
+    expect(sizedForCatalogue(concepts('csv'), 'concepts', undefined, 5).latents).toBe(16);
+  });
+
+  it('leaves a width the caller chose, and the fidelity setting, alone', () => {
+    const own = { latents: 512 };
+    expect(sizedForCatalogue({ ...concepts('csv'), ...own }, 'concepts', own, 160).latents).toBe(512);
+    const fidelity = chosenSaeOptions('mf', 'csv', 'fidelity');
+    expect(sizedForCatalogue(fidelity, 'fidelity', undefined, 160)).toBe(fidelity);
+  });
 });

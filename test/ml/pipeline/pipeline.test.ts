@@ -109,3 +109,18 @@ describe('the β ablation and a frontier', async () => {
     );
   });
 });
+
+describe('the default setting on a small catalogue', async () => {
+  // 160 items: the default 1024-latent dictionary left every neuron ~8 items and no label at all.
+  const { report } = await runPipeline('synthetic:users=300,items=160,seed=3', {
+    model: 'mf',
+    fidelitySamples: 0,
+  });
+
+  it('sizes the dictionary to the catalogue, so neurons get concept labels', () => {
+    expect(report.sae.latents).toBe(64);
+    const labelled = report.neurons.filter((n) => n.kind !== 'unlabelled' && n.kind !== 'dead');
+    expect(labelled.length).toBeGreaterThan(0);
+    expect(report.concepts.some((c) => c['purity@20'] >= 0.8)).toBe(true);
+  });
+});
