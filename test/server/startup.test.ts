@@ -221,6 +221,11 @@ describe('start-up', () => {
     const pipelines = store.jobs.list({ type: 'pipeline' });
     expect(pipelines).toHaveLength(3);
     expect(pipelines.every((j) => j.status === 'failed' && /line 2/.test(j.error ?? ''))).toBe(true);
-    expect((await app.inject({ url: '/health/ready' })).statusCode).toBe(503);
+    const ready = await app.inject({ url: '/health/ready' });
+    expect(ready.statusCode).toBe(503);
+    // Readiness says why: the last pipeline's error, naming the file and line.
+    expect(ready.json().reason).toMatch(
+      new RegExp(`pipeline job ${pipelines[0].id} on csv:.*failed: .*ratings\\.csv, line 2`),
+    );
   });
 });

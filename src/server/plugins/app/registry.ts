@@ -63,7 +63,14 @@ export class ModelRegistry {
           : 'queued';
       return `no model version is active yet; pipeline job ${pending.id} on ${pending.params.data ?? 'synthetic'} will activate one (${where})`;
     }
-    return 'no model version is active: enqueue a pipeline job (POST /v1/jobs) or activate a version';
+    // Say why the last pipeline that was to activate a model did not (a bad bootstrap file, say).
+    const failed = this.store.jobs
+      .list({ status: ['failed'], type: 'pipeline', limit: 1 })
+      .find((j) => j.params.activate !== false);
+    const last = failed
+      ? `; pipeline job ${failed.id} on ${failed.params.data ?? 'synthetic'} failed: ${failed.error}`
+      : '';
+    return `no model version is active: enqueue a pipeline job (POST /v1/jobs) or activate a version${last}`;
   }
 
   /** Loads whatever version the store marks active (start-up). */

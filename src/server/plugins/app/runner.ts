@@ -116,13 +116,20 @@ export default fp(
         let retriesLeft = BOOTSTRAP_RETRIES;
         runner.on('job:finished', ({ job: done }) => {
           if (done.type !== 'pipeline' || done.status !== 'failed' || done.params.activate === false) return;
-          if (retriesLeft <= 0 || app.store.models.active()) return;
+          if (app.store.models.active()) return;
+          if (retriesLeft <= 0) {
+            app.log.error(
+              { failedJobId: done.id, error: done.error },
+              'bootstrap pipeline failed again: giving up; the server stays not ready until a model is activated',
+            );
+            return;
+          }
           retriesLeft--;
           try {
             const next = ensureBootstrapModel(runner, app.store, opts.config.bootstrap);
             if (next)
-              app.log.warn(
-                { failedJobId: done.id, jobId: next.id, retriesLeft },
+              app.log.error(
+                { failedJobId: done.id, error: done.error, jobId: next.id, retriesLeft },
                 'bootstrap pipeline failed; trying again',
               );
           } catch (err) {
