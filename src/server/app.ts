@@ -119,6 +119,11 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     frameworkErrors: (err, request, reply) => {
       const body = toErrorBody(err);
       if (err.code === 'FST_ERR_BAD_URL') body.field = 'url';
+      // Fastify's own 'request completed' line does not come for these (no route, no onResponse hooks).
+      request.log.info(
+        { res: { statusCode: body.statusCode }, code: body.code },
+        'request refused before routing',
+      );
       reply.header('x-request-id', request.id);
       reply.code(body.statusCode as never).send(body as never);
     },
