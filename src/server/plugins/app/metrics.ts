@@ -96,10 +96,14 @@ export default fp(
       done();
     });
 
-    app.get('/metrics', { schema: { hide: true }, config: { auth: 'none' } }, async (_req, reply) => {
-      reply.header('content-type', registry.contentType);
-      return registry.metrics();
-    });
+    app.get(
+      '/metrics',
+      { schema: { hide: true }, config: { auth: 'none', rateLimit: false } },
+      async (_req, reply) => {
+        reply.header('content-type', registry.contentType);
+        return registry.metrics();
+      },
+    );
   },
   { name: 'metrics' },
 );

@@ -54,7 +54,7 @@ export class ModelRegistry {
     if (this.loading) return this.loading;
     if (this.lastError) return `loading the active model failed: ${this.lastError}`;
     const pending = this.store.jobs
-      .list({ status: ['running', 'queued'], type: 'pipeline', limit: 1 })
+      .list({ status: ['running', 'queued'], type: 'pipeline', limit: 20 })
       .find((j) => j.params.activate !== false);
     if (pending) {
       const where =
@@ -63,13 +63,12 @@ export class ModelRegistry {
           : 'queued';
       return `no model version is active yet; pipeline job ${pending.id} on ${pending.params.data ?? 'synthetic'} will activate one (${where})`;
     }
-    // Say why the last pipeline that was to activate a model did not (a bad bootstrap file, say).
+    // Point at the last pipeline that was to activate a model and failed (a bad bootstrap file, say). Its
+    // error stays behind the jobs API: it can name server paths and lines of data files.
     const failed = this.store.jobs
-      .list({ status: ['failed'], type: 'pipeline', limit: 1 })
+      .list({ status: ['failed'], type: 'pipeline', limit: 20 })
       .find((j) => j.params.activate !== false);
-    const last = failed
-      ? `; pipeline job ${failed.id} on ${failed.params.data ?? 'synthetic'} failed: ${failed.error}`
-      : '';
+    const last = failed ? `; pipeline job ${failed.id} failed (GET /v1/jobs/${failed.id} says why)` : '';
     return `no model version is active: enqueue a pipeline job (POST /v1/jobs) or activate a version${last}`;
   }
 

@@ -6,7 +6,8 @@ import { ApiError } from '../../errors.ts';
 import { bearerKey, keyMatcher } from '../app/auth.ts';
 
 /**
- * Per accepted API key, else per client address; off unless PRISM_RATE_LIMIT is set. Counts are kept
+ * Per accepted API key, else per client address; off unless PRISM_RATE_LIMIT is set. Health and metrics
+ * routes opt out in their own config (`rateLimit: false`), so a query string cannot change that. Counts are kept
  * per server process. A key that is not accepted counts against the address it came from, so rotating
  * made-up keys buys no fresh budget.
  */
@@ -28,11 +29,6 @@ export default fp(
           'RATE_LIMITED',
           `rate limit of ${context.max} requests exceeded; retry in ${context.after}`,
         ),
-      // By route, not URL: `/metrics?x=1` is the metrics route too.
-      allowList: (req: FastifyRequest) => {
-        const route = req.routeOptions.url;
-        return route !== undefined && (route.startsWith('/health/') || route === '/metrics');
-      },
     });
   },
   { name: 'rate-limit' },

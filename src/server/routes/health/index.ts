@@ -5,7 +5,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health/live',
     {
-      config: { auth: 'none' },
+      config: { auth: 'none', rateLimit: false },
       schema: {
         operationId: 'getLiveness',
         tags: ['health'],
@@ -19,7 +19,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health/ready',
     {
-      config: { auth: 'none' },
+      config: { auth: 'none', rateLimit: false },
       schema: {
         operationId: 'getReadiness',
         tags: ['health'],
