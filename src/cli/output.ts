@@ -25,7 +25,7 @@ export function prepareOutDir(dir: string): void {
  * into place only once every one is written, so an error or an interruption never leaves a truncated
  * file, nor (short of a failing rename) a mix of this run's outputs and an older run's.
  */
-export function writeOutputs(dir: string, files: Record<string, string | Uint8Array>): string[] {
+export function writeOutputs(dir: string, files: Record<string, string | Uint8Array>): void {
   const staged: [string, string][] = [];
   try {
     for (const [name, content] of Object.entries(files)) {
@@ -41,5 +41,4 @@ export function writeOutputs(dir: string, files: Record<string, string | Uint8Ar
     for (const [tmp] of staged) rmSync(tmp, { force: true });
     throw outError(dir, err);
   }
-  return staged.map(([, path]) => path);
 }

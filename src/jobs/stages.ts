@@ -5,9 +5,10 @@
  */
 import type { NeuronInfo } from '../ml/concepts/types.ts';
 import { MlError } from '../ml/core/errors.ts';
+import { sameSparsity } from '../ml/data/csr.ts';
 import { loadCatalog, saveCatalog } from '../ml/data/serialize.ts';
 import { itemPopularity } from '../ml/data/stats.ts';
-import type { Csr, Dataset } from '../ml/data/types.ts';
+import type { Dataset } from '../ml/data/types.ts';
 import { holdOutUsers } from '../ml/eval/fidelity.ts';
 import { evaluateRanking } from '../ml/eval/ranking.ts';
 import { userScorer } from '../ml/models/scorer.ts';
@@ -258,7 +259,7 @@ function loadBase(ctx: Ctx, base: BaseModelInput, training: TrainingParams, need
     data = loadStage(base.datasetSpec, training.seed);
     // The split must be the one the recommender was trained on, position for position: a different seed
     // keeps the counts but moves test positives into training (and evaluation would flatter the model).
-    if (!sameCsr(data.split.train, catalog.interactions)) {
+    if (!sameSparsity(data.split.train, catalog.interactions)) {
       throw new MlError(
         'BAD_CONFIG',
         `the data behind "${base.datasetSpec}" (split with seed ${training.seed}) is not what model version ${base.id} was trained on`,
@@ -465,13 +466,6 @@ function needBase(ctx: Ctx): BaseModelInput {
 }
 
 const saeSeedOf = (t: TrainingParams): number => t.saeSeed ?? t.seed;
-
-function sameCsr(a: Csr, b: Csr): boolean {
-  if (a.rows !== b.rows || a.indices.length !== b.indices.length) return false;
-  for (let r = 0; r <= a.rows; r++) if (a.indptr[r] !== b.indptr[r]) return false;
-  for (let k = 0; k < a.indices.length; k++) if (a.indices[k] !== b.indices[k]) return false;
-  return true;
-}
 
 function trainingOf(base: BaseModelInput): TrainingParams {
   const report = JSON.parse(base.reportJson ?? 'null') as { training?: TrainingParams } | null;

@@ -4,12 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fp from 'fastify-plugin';
 import type { Store } from '../store/types.ts';
 import { parseConfig, type ServerConfig } from './config.ts';
-import {
-  documentFrameworkErrors,
-  installErrorHandlers,
-  installNotFoundHandler,
-  toErrorBody,
-} from './errors.ts';
+import { installErrorHandler, installNotFoundHandler, toErrorBody } from './errors.ts';
 import authPlugin from './plugins/app/auth.ts';
 import metricsPlugin from './plugins/app/metrics.ts';
 import registryPlugin from './plugins/app/registry.ts';
@@ -26,7 +21,7 @@ import modelRoutes from './routes/models/index.ts';
 import neuronRoutes from './routes/neurons/index.ts';
 import policyRoutes from './routes/policies/index.ts';
 import userRoutes from './routes/users/index.ts';
-import { ErrorSchema } from './schemas/common.ts';
+import { ErrorSchema, MAX_PARAM_LENGTH } from './schemas/common.ts';
 import { validatorFactory } from './validation.ts';
 
 export interface AppOptions {
@@ -48,8 +43,7 @@ export interface AppOptions {
 export const prismApp = fp(
   async function prismApp(app: FastifyInstance, opts: AppOptions) {
     const { config } = opts;
-    installErrorHandlers(app);
-    documentFrameworkErrors(app);
+    installErrorHandler(app);
     app.addSchema(ErrorSchema);
     acceptEmptyJsonBodies(app);
     // Echo the request id (generated, or the caller's x-request-id) so logs and clients can be matched.
@@ -62,7 +56,7 @@ export const prismApp = fp(
     await app.register(sensiblePlugin);
     // Before swagger, so its routes (/docs, /openapi.json) are limited too.
     await app.register(rateLimitPlugin, { config });
-    installNotFoundHandler(app);
+    installNotFoundHandler(app, config.rateLimit !== null);
     await app.register(swaggerPlugin);
 
     await app.register(storePlugin, { config, store: opts.store });
@@ -72,7 +66,7 @@ export const prismApp = fp(
     });
     await app.register(authPlugin, { config });
     // Several server processes: each follows the store's active version (one of them runs the jobs).
-    await app.register(registryPlugin, { pollMs: config.processes > 1 ? 1000 : 0 });
+    await app.register(registryPlugin, { pollMs: config.processes > 1 ? 250 : 0 });
     await app.register(runnerPlugin, { config, jobs: opts.jobs ?? {} });
     await app.register(servicesPlugin, { config });
 
@@ -108,12 +102,13 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     genReqId: requestIdGenerator(),
     requestIdHeader: false,
     // A request must arrive whole within a minute (Fastify's default, 0, lets a slow client hold a
-    // connection open forever); idle keep-alive connections close after Node's 72 s (longer than the
-    // 60 s idle timeout of common load balancers).
+    // connection open forever); idle keep-alive connections close after 72 s, longer than the 60 s idle
+    // timeout of common load balancers (so the balancer, not us, closes an idle connection).
     requestTimeout: 60_000,
+    keepAliveTimeout: 72_000,
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Ids in paths may be up to 200 characters (the schemas' limit; Fastify's default stops at 100).
-    routerOptions: { maxParamLength: 256 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     schemaController: { compilersFactory: { buildValidator: validatorFactory() } },
     // Errors Fastify raises before routing (a malformed percent-encoding) get the same body as the rest.
     frameworkErrors: (err, request, reply) => {
@@ -149,7 +144,11 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
   });
 }
 
-/** Trust the `hops` proxies nearest to us (X-Forwarded-For read from the right). */
+/**
+ * Trust the `hops` proxies nearest to us (X-Forwarded-For read from the right). Fastify 5 reads a bare
+ * number as "trust nothing" (a count cannot tell who the peer is); this restores the count. It is only
+ * safe when the server cannot be reached except through exactly that many proxies (docker/README.md).
+ */
 const trustHops =
   (hops: number) =>
   (_address: string, i: number): boolean =>

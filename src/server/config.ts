@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { JOB_PRIORITIES, type JobPriority } from '../jobs/priority.ts';
 import { parseDataSpec } from '../ml/data/spec.ts';
@@ -198,7 +198,7 @@ function directory(src: Source, name: string): string | null {
   const path = resolve(raw);
   if (!statSync(path, { throwIfNoEntry: false })?.isDirectory())
     throw new ConfigError(name, `${raw} is not an existing directory`);
-  return path;
+  return realpathSync(path); // symlinks resolved once, as data paths are compared resolved
 }
 
 function nonEmpty(src: Source, name: string, dflt: string): string {

@@ -3,7 +3,6 @@ import { JobParamsError } from '../jobs/params.ts';
 import { MlError, type MlErrorCode } from '../ml/core/errors.ts';
 import { StoreError } from '../store/errors.ts';
 import type { StoreErrorCode } from '../store/types.ts';
-import { errors, frameworkErrorStatuses } from './schemas/common.ts';
 
 /** An error the API returns on purpose: status, machine-readable code, and the field it is about. */
 export class ApiError extends Error {
@@ -47,6 +46,7 @@ const STORE_STATUS: Record<StoreErrorCode, number> = {
   NOT_ACTIVATABLE: 409,
   CORRUPT_ARTIFACT: 500,
   MIGRATION_FAILED: 500,
+  SCHEMA_TOO_NEW: 500,
   BAD_STATE: 409,
 };
 
@@ -130,22 +130,8 @@ function body(statusCode: number, code: string, message: string, field?: string)
   return b;
 }
 
-/**
- * Documents on every route the errors Fastify raises before its handler (`frameworkErrorStatuses`), as
- * the same error body; registered before the routes (onRoute hooks see only routes added after them).
- */
-export function documentFrameworkErrors(app: FastifyInstance): void {
-  app.addHook('onRoute', (route) => {
-    const response = route.schema?.response as Record<string, unknown> | undefined;
-    if (!route.schema || route.schema.hide || !response) return;
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const statuses = new Set(methods.flatMap((m) => frameworkErrorStatuses(m, route.url)));
-    route.schema.response = { ...response, ...errors(...[...statuses].filter((st) => !(st in response))) };
-  });
-}
-
 /** Installs the error handler (with installNotFoundHandler, the only place HTTP statuses for errors are chosen). */
-export function installErrorHandlers(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const b = toErrorBody(err);
     if (b.statusCode >= 500) request.log.error({ err }, 'request failed');
@@ -157,11 +143,11 @@ export function installErrorHandlers(app: FastifyInstance): void {
 }
 
 /**
- * The 404 for unknown routes, as the same error body. Installed after the rate limit so that, when it is
- * on, a flood of unknown URLs is limited like any route (`app.rateLimit` exists only then).
+ * The 404 for unknown routes, as the same error body. Installed after the rate-limit plugin so that, when
+ * the limit is on, a flood of unknown URLs is limited like any route.
  */
-export function installNotFoundHandler(app: FastifyInstance): void {
-  const limited = 'rateLimit' in app ? { preHandler: app.rateLimit() } : {};
+export function installNotFoundHandler(app: FastifyInstance, rateLimited: boolean): void {
+  const limited = rateLimited ? { preHandler: app.rateLimit() } : {};
   app.setNotFoundHandler(limited, (request, reply) => {
     const b = body(404, 'NOT_FOUND', `route ${request.method} ${request.url.split('?')[0]} not found`);
     return reply.code(404).send(b);

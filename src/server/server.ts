@@ -90,6 +90,7 @@ const MAX_RESTARTS_PER_MINUTE = 5;
  */
 function runPrimary(n: number): void {
   let stopping = false;
+  /** Exit 1: a process was given up on, or one did not shut down cleanly when asked to. */
   let failed = false;
   const restarts: number[] = [];
   const fork = (index: number) => {
@@ -99,8 +100,10 @@ function runPrimary(n: number): void {
       if (m === LISTENING) listening = true;
     });
     worker.on('exit', (code, signal) => {
-      if (code !== 0) failed = true;
-      if (stopping) return;
+      if (stopping) {
+        if (code !== 0) failed = true;
+        return;
+      }
       const now = Date.now();
       while (restarts.length > 0 && now - restarts[0] > 60_000) restarts.shift();
       if (!listening || restarts.length >= MAX_RESTARTS_PER_MINUTE) {

@@ -47,7 +47,7 @@ export function applyMigrations(db: Db, migrations: Migration[] = readMigrations
   const known = migrations.reduce((m, x) => Math.max(m, x.version), 0);
   if (newest !== null && newest > known)
     throw new StoreError(
-      'MIGRATION_FAILED',
+      'SCHEMA_TOO_NEW',
       `the database is at schema version ${newest}, newer than this code knows (${known}): it was migrated ` +
         'by a newer Prism; run that version or restore a backup',
     );

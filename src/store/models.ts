@@ -57,6 +57,8 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
       @nItems, @metrics, @neurons, @report, @catalog, @recommender, @sae, @jobId, @parentId)`);
   const selectOne = db.prepare(`SELECT ${COLUMNS} FROM models WHERE id = ?`);
   const selectActive = db.prepare(`SELECT ${COLUMNS} FROM models WHERE is_active = 1`);
+  const countAll = db.prepare('SELECT count(*) FROM models').pluck();
+  const countKind = db.prepare('SELECT count(*) FROM models WHERE kind = @kind').pluck();
   const selectNeurons = db.prepare('SELECT neurons FROM models WHERE id = ?').pluck();
   const selectReport = db.prepare('SELECT report FROM models WHERE id = ?').pluck();
   const deactivateAll = db.prepare('UPDATE models SET is_active = 0 WHERE is_active = 1');
@@ -123,8 +125,7 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
       return rows.map(toVersion);
     },
     count(filter = {}) {
-      const where = filter.kind ? 'WHERE kind = @kind' : '';
-      return db.prepare(`SELECT count(*) FROM models ${where}`).pluck().get({ kind: filter.kind }) as number;
+      return (filter.kind ? countKind.get({ kind: filter.kind }) : countAll.get()) as number;
     },
     active() {
       const row = selectActive.get() as ModelRow | undefined;

@@ -316,4 +316,5 @@ export type StoreErrorCode =
   | 'NOT_ACTIVATABLE'
   | 'CORRUPT_ARTIFACT'
   | 'MIGRATION_FAILED'
+  | 'SCHEMA_TOO_NEW'
   | 'BAD_STATE';

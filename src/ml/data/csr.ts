@@ -91,3 +91,11 @@ export function filterCsr(csr: Csr, keepRows: Uint8Array, keepCols: Uint8Array):
     values: csr.values ? Float32Array.from(values) : undefined,
   };
 }
+
+/** Whether two matrices have the same shape and nonzero pattern (values not compared). */
+export function sameSparsity(a: Csr, b: Csr): boolean {
+  if (a.rows !== b.rows || a.cols !== b.cols || a.indices.length !== b.indices.length) return false;
+  for (let r = 0; r <= a.rows; r++) if (a.indptr[r] !== b.indptr[r]) return false;
+  for (let k = 0; k < a.indices.length; k++) if (a.indices[k] !== b.indices[k]) return false;
+  return true;
+}

@@ -63,7 +63,7 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
         if (columns.header) return;
       }
       const c = columns;
-      if (c.header) r.expectFields(c.width, Number.POSITIVE_INFINITY);
+      if (c.header) r.expectFields(c.minFields, Number.POSITIVE_INFINITY);
       else r.expectFields(2, 4);
       const i = items.index.get(r.text(c.id).trim());
       if (i === undefined) return; // an item nobody interacted with is not an item
@@ -112,7 +112,8 @@ function isInteractionsHeader(r: RecordView): boolean {
 /** Where an items file keeps each field: by name when its first line is a header, else by position. */
 interface ItemColumns {
   header: boolean;
-  width: number;
+  /** Fields a row needs to reach every named column. */
+  minFields: number;
   id: number;
   title: number | null;
   tags: number | null;
@@ -130,8 +131,9 @@ function itemColumns(first: RecordView): ItemColumns {
   const year = find(/^(year|release[ _-]?year)$/);
   const id = find(ITEM_COLUMN);
   const header = id !== null && (id === 0 || title !== null || tags !== null || year !== null);
-  if (!header) return { header: false, width: 2, id: 0, title: 1, tags: 2, year: 3 };
-  return { header: true, width: Math.max(id, title ?? 0, tags ?? 0, year ?? 0) + 1, id, title, tags, year };
+  if (!header) return { header: false, minFields: 2, id: 0, title: 1, tags: 2, year: 3 };
+  const minFields = Math.max(id, title ?? 0, tags ?? 0, year ?? 0) + 1;
+  return { header: true, minFields, id, title, tags, year };
 }
 
 function isEmptyField(r: RecordView, k: number): boolean {

@@ -82,7 +82,6 @@ function parseParams(text: string, allowed: string[], fail: (why: string) => nev
   return out;
 }
 
-/** The canonical text of a spec (parseDataSpec(formatDataSpec(s)) equals s). */
 /** The files and directories a spec reads (none for synthetic data). */
 export function dataSpecPaths(spec: DataSpec): string[] {
   switch (spec.kind) {
@@ -96,6 +95,7 @@ export function dataSpecPaths(spec: DataSpec): string[] {
   }
 }
 
+/** The canonical text of a spec (parseDataSpec(formatDataSpec(s)) equals s). */
 export function formatDataSpec(spec: DataSpec): string {
   switch (spec.kind) {
     case 'movielens-1m':

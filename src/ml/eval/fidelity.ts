@@ -166,8 +166,7 @@ export function measureFidelity(input: FidelityInput): FidelityResult {
     const b = topKExcluding(rec, depth, train.indices, s, e);
     rboSum += rbo(a, b, p, depth);
     tauSum += kendallTauB(a, b, depth);
-    const n = users.length;
-    if (Math.floor(((t + 1) * nSamples) / n) > Math.floor((t * nSamples) / n))
+    if (Math.floor(((t + 1) * nSamples) / users.length) > Math.floor((t * nSamples) / users.length))
       samples.push({ user: u, original: a, reconstructed: b });
   }
   const ranking = (by: PairScorer, users: Float32Array, items: Float32Array) =>

@@ -22,7 +22,8 @@ import type { Explanation, NeuronContribution } from './types.ts';
  * user/item SAEs whose labels come from the item side should pass 'item'.
  *
  * The codes are passed in rather than re-encoded so that a steered vector e' = e + D(z') − D(z) is
- * explained by its edited code z': e' − D(z') = e − D(z), so the residual is the unedited one.
+ * explained by its edited code z': e' − D(z') = e − D(z), so the explained side's reconstruction error is
+ * the unedited one (the residual still moves if the other side's vector was steered).
  */
 export interface MfExplainInput {
   model: MfModel;
@@ -34,7 +35,7 @@ export interface MfExplainInput {
   iCode: Float32Array; // [latents] code whose reconstruction stands for iVec
   userSae: Sae;
   itemSae: Sae;
-  labels: readonly string[]; // [latents] neuron labels ("" when unlabelled)
+  labels: readonly string[]; // [latents] labels of the explained side's SAE neurons ("" when unlabelled)
   side?: 'user' | 'item';
   topN?: number;
   /** The own side's active neurons (ascending indices where its code is nonzero), when known. */

@@ -33,7 +33,7 @@ export class Adam {
     this.wd = opts.weightDecay ?? 0;
   }
 
-  /** One step: params[i] -= lr · m̂ / (√v̂ + eps), with grads[i] the gradient of params[i]. */
+  /** One step: params[i] -= lr · (m̂ / (√v̂ + eps) + weightDecay · params[i]), grads[i] the gradient of params[i]. */
   step(grads: Float32Array[], lr = this.lr): void {
     this.t++;
     const { b1, b2, eps, wd } = this;
@@ -55,8 +55,8 @@ export class Adam {
 
   /**
    * Sparse step for embedding tables: only rows listed in `rows` (each `dim` wide) of params[k] are
-   * updated, with their own moment estimates (lazy Adam: bias correction uses the global step) and the
-   * same decoupled weight decay as `step`.
+   * updated, with their own moment estimates (lazy Adam: bias correction uses the global step); the
+   * decoupled weight decay applies to those rows only, when they are stepped.
    */
   stepRows(k: number, grad: Float32Array, rows: ArrayLike<number>, dim: number, lr = this.lr): void {
     const { b1, b2, eps, wd } = this;

@@ -1,6 +1,6 @@
 import { MlError } from '../core/errors.ts';
 import type { RecommenderTrainOptions } from '../models/train.ts';
-import type { SaeTrainOptions } from '../sae/options.ts';
+import { SAE_DEFAULTS, type SaeTrainOptions } from '../sae/options.ts';
 
 /** Everything `runPipeline` (and `prism reproduce`, and the jobs) can set; every field has a default. */
 export interface PipelineOptions {
@@ -164,18 +164,18 @@ const ITEMS_PER_NEURON = 20;
  * of two, at least 2k), so that a neuron fires on about 20 items on average. 1024 latents over 160 items
  * left each neuron about 8 items, purity@20 at most 0.4 and not one concept label. ML-1M (3 706 items)
  * and Last.FM (2 828) keep 1024. Nesting prefixes past the new width are dropped. Only when the caller
- * named no width (`own.latents`) and the setting is `concepts`; the fidelity setting is about
+ * named no width (`overrides.latents`) and the setting is `concepts`; the fidelity setting is about
  * reconstruction, not labels, and keeps its size.
  */
 export function sizedForCatalogue(
   options: SaeTrainOptions,
   setting: SaeSetting | undefined,
-  own: SaeTrainOptions | undefined,
+  overrides: SaeTrainOptions | undefined,
   nItems: number,
 ): SaeTrainOptions {
-  if ((setting ?? 'concepts') !== 'concepts' || own?.latents !== undefined) return options;
-  const k = options.k ?? 8;
-  const latents = options.latents ?? 1024;
+  if ((setting ?? 'concepts') !== 'concepts' || overrides?.latents !== undefined) return options;
+  const k = options.k ?? SAE_DEFAULTS.k;
+  const latents = options.latents ?? SAE_DEFAULTS.latents;
   const target = Math.max(1, (nItems * k) / ITEMS_PER_NEURON);
   const fit = Math.max(2 * k, 2 ** Math.floor(Math.log2(target)));
   if (fit >= latents) return options;

@@ -159,11 +159,22 @@ export const SAE_DEFAULTS = {
   seed: 0,
 } as const satisfies SaeTrainOptions;
 
-/** Every option `SaeTrainOptions` has (a misspelt one would otherwise be ignored without a word). */
-const SAE_OPTION_KEYS: ReadonlySet<string> = new Set([
-  ...Object.keys(SAE_DEFAULTS),
-  ...['matryoshka', 'shared', 'maxK', 'userK', 'rho', 'pursuit', 'onProgress', 'signal'],
-]);
+/**
+ * Every option `SaeTrainOptions` has (a misspelt one would otherwise be ignored without a word); the
+ * `satisfies` makes a new option that is missing here a compile error.
+ */
+const SAE_OPTION_KEYS: ReadonlySet<string> = new Set(
+  Object.keys({
+    ...SAE_DEFAULTS,
+    matryoshka: true,
+    maxK: true,
+    userK: true,
+    rho: true,
+    pursuit: true,
+    onProgress: true,
+    signal: true,
+  } satisfies Record<keyof SaeTrainOptions, unknown>),
+);
 
 /** Fills defaults and checks ranges and names; throws MlError('BAD_CONFIG') naming the option. */
 export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedSaeOptions {

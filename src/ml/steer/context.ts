@@ -130,8 +130,8 @@ export class SteerContext {
   /**
    * Computes now everything requests would otherwise compute on first use (item codes, every user's
    * code and, for MF, exact candidate list), yielding after each small unit of work (a block of items
-   * or users, one user's candidate list) so that a server can spread it over event-loop turns. Draining it synchronously (`for (const _ of ctx.warmUp());`) does the same
-   * work in one go.
+   * or users, one user's candidate list) so that a server can spread it over event-loop turns.
+   * Draining it synchronously (`for (const _ of ctx.warmUp());`) does the same work in one go.
    */
   *warmUp(): Generator<void, void, undefined> {
     if (!this.itemCodesCache) yield* this.encodeItems();

@@ -142,15 +142,16 @@ function matchConcept(neurons: readonly NeuronInfo[], key: string): number[] {
  * Labels describe the item SAE's neurons (concept discovery reads item codes). With one SAE per side
  * (`shared: false`) the user SAE's neuron j is a different dictionary atom, so a label cannot name it.
  */
-function labelsNameUserNeurons(bundle: ModelBundle, field: string, what: string): void {
+function requireSharedSae(bundle: ModelBundle, field: string, what: string, instead: string): void {
   if (!bundle.sae.shared)
     throw new MlError(
       'BAD_POLICY',
-      `${what} names item-SAE neurons, but this model's user SAE is separate (trained with shared: false); ` +
-        'name a user-SAE neuron by index instead',
+      `${what} names item-SAE neurons, but this model's user SAE is separate (trained with shared: false); ${instead}`,
       field,
     );
 }
+
+const BY_INDEX = 'name a user-SAE neuron by index instead';
 
 /**
  * The neuron indices a policy edits (popularity without neuron/concept: every popularity neuron), on the
@@ -169,11 +170,12 @@ export function resolveNeurons(p: Policy, bundle: ModelBundle, prefix = ''): num
   }
   const userCodes = policySide(p) === 'user';
   if (p.concept !== undefined) {
-    if (userCodes) labelsNameUserNeurons(bundle, `${prefix}concept`, `concept "${p.concept}"`);
+    if (userCodes) requireSharedSae(bundle, `${prefix}concept`, `concept "${p.concept}"`, BY_INDEX);
     return resolveConcept(bundle.neurons, p.concept, `${prefix}concept`);
   }
   if (p.kind === 'popularity') {
-    if (userCodes) labelsNameUserNeurons(bundle, `${prefix}neuron`, 'a popularity policy without a neuron');
+    if (userCodes)
+      requireSharedSae(bundle, `${prefix}neuron`, 'a popularity policy without a neuron', BY_INDEX);
     const pop = bundle.neurons.filter((n) => n.kind === 'popularity').map((n) => n.index);
     if (pop.length === 0)
       throw new MlError('UNKNOWN_CONCEPT', 'no neuron is labelled as a popularity neuron', `${prefix}neuron`);
@@ -348,12 +350,12 @@ export function segmentNeurons(p: Policy, bundle: ModelBundle, prefix = ''): num
       bundle,
       `${prefix}segment.`,
     );
-  if (policySide(p) === 'item' && !bundle.sae.shared)
-    throw new MlError(
-      'BAD_POLICY',
-      "this policy's neurons are item-SAE neurons and the user SAE is separate (shared: false); " +
-        'decide the segment on a user-SAE neuron with segment.neuron',
+  if (policySide(p) === 'item')
+    requireSharedSae(
+      bundle,
       `${prefix}segment.neuron`,
+      "a segment on this policy's own neurons",
+      'decide it on a user-SAE neuron with segment.neuron',
     );
   return resolveNeurons(p, bundle, prefix);
 }

@@ -14,6 +14,9 @@ export const ErrorSchema = Type.Object(
   { $id: 'Error', title: 'Error' },
 );
 
+/** Longest path parameter the router takes (ids in paths may be up to 200 characters); longer is a 414. */
+export const MAX_PARAM_LENGTH = 256;
+
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (the message names the field)',
   401: 'Missing API key',
@@ -21,7 +24,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'Unknown id (the message names it)',
   409: 'Conflict with the current state',
   413: 'Request body too large',
-  414: 'A path parameter is longer than 256 characters',
+  414: `A path parameter is longer than ${MAX_PARAM_LENGTH} characters`,
   415: 'Body is not JSON (Content-Type must be application/json)',
   429: 'Rate limit exceeded',
   503: 'No model is active yet',

@@ -12,7 +12,13 @@ export const JobParams = Type.Object(
     model: Type.Optional(Type.Union([Type.Literal('mf'), Type.Literal('ncf')])),
     dim: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
     epochs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
-    seed: Type.Optional(Type.Integer({ minimum: 0 })),
+    seed: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "Seed of the data split, the recommender and the SAE; for train-sae the SAE's only (the base version's split is kept)",
+      }),
+    ),
     setting: Type.Optional(
       Type.Union([Type.Literal('concepts'), Type.Literal('fidelity')], {
         description:

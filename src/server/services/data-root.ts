@@ -12,8 +12,9 @@ const real = (path: string): string => {
 };
 
 /**
- * With PRISM_DATA_ROOT set, every file or directory a job's data spec names must lie under it, symlinks
- * resolved; otherwise a 400 naming `field`. A spec that does not parse is left to the job-params check.
+ * With PRISM_DATA_ROOT set (`root`, already resolved by the configuration), every file or directory a
+ * job's data spec names must lie under it, symlinks resolved; otherwise a 400 naming `field`. A spec that
+ * does not parse is left to the job-params check.
  */
 export function requireUnderDataRoot(data: unknown, root: string, field: string): void {
   if (typeof data !== 'string') return;
@@ -23,9 +24,8 @@ export function requireUnderDataRoot(data: unknown, root: string, field: string)
   } catch {
     return;
   }
-  const base = real(root);
   for (const path of dataSpecPaths(spec)) {
-    const rel = relative(base, real(path));
+    const rel = relative(root, real(path));
     if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
       throw new ApiError(400, 'DATA_OUTSIDE_ROOT', `${field}: ${path} is outside PRISM_DATA_ROOT`, field);
   }

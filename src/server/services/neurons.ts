@@ -51,7 +51,8 @@ export function activeNeurons(
   side: 'user' | 'item',
 ): { total: number; neurons: { neuron: number; label: string; kind: string; activation: number }[] } {
   const ctx = steerContext(bundle);
-  const labelled = side === 'item' || bundle.sae.shared;
+  const labels = side === 'user' ? ctx.userLabels : ctx.labels;
+  const labelled = labels === ctx.labels; // with one SAE per side, user neurons were never analysed
   const active: number[] = [];
   for (let j = 0; j < code.length; j++) if (code[j] > 0) active.push(j);
   active.sort((a, b) => code[b] - code[a] || a - b);
@@ -59,7 +60,7 @@ export function activeNeurons(
     total: active.length,
     neurons: active.slice(0, limit).map((j) => ({
       neuron: j,
-      label: labelled ? (ctx.labels[j] ?? '') : '',
+      label: labels[j] ?? '',
       kind: labelled ? neuronInfo(bundle, j).kind : 'unlabelled',
       activation: code[j],
     })),

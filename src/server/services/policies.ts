@@ -26,7 +26,7 @@ interface Snapshot {
   byRef: Map<string, LivePolicy>;
 }
 
-/** How often the store's revision is re-read, so a second instance's edits are picked up too (ms). */
+/** How often the store's revision is re-read, so another instance's edits are picked up too (ms). */
 const REVISION_POLL_MS = 1000;
 
 /**
@@ -38,17 +38,23 @@ export class PolicyService {
   private snapshot: Snapshot | null = null;
   private revisionCheckedAt = 0;
 
+  /**
+   * `revisionPollMs`: how stale another process's edits may be. 0 re-reads the revision (one indexed
+   * row) on every request: with several server processes a policy edit answered 2xx by one of them then
+   * applies to the very next request anywhere.
+   */
   constructor(
     private readonly store: Store,
     private readonly registry: ModelRegistry,
     private readonly log: FastifyBaseLogger,
+    private readonly revisionPollMs = REVISION_POLL_MS,
   ) {}
 
   /** The live snapshot for `bundle` (rebuilt when the bundle or the store's revision changed). */
   live(bundle: ModelBundle): Snapshot {
     const now = Date.now();
     let snap = this.snapshot;
-    if (snap && snap.bundle === bundle && now - this.revisionCheckedAt < REVISION_POLL_MS) return snap;
+    if (snap && snap.bundle === bundle && now - this.revisionCheckedAt < this.revisionPollMs) return snap;
     const revision = this.store.policies.revision();
     this.revisionCheckedAt = now;
     if (snap && snap.bundle === bundle && snap.revision === revision) return snap;

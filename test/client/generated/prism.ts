@@ -1959,6 +1959,7 @@ export interface operations {
                         model?: "mf" | "ncf";
                         dim?: number;
                         epochs?: number;
+                        /** @description Seed of the data split, the recommender and the SAE; for train-sae the SAE's only (the base version's split is kept) */
                         seed?: number;
                         /** @description Chosen SAE setting: concepts (encoder codes, the default) or fidelity (pursuit codes: faithful reconstructions, weaker popularity/era neurons and steering); `sae` overrides single options */
                         setting?: "concepts" | "fidelity";

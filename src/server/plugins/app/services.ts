@@ -14,7 +14,13 @@ declare module 'fastify' {
 /** Domain services over the store and the active model, shared by the routes. */
 export default fp(
   async function servicesPlugin(app: FastifyInstance, opts: { config: ServerConfig }) {
-    const policies = new PolicyService(app.store, app.models, app.log);
+    // Several processes: every request reads the policies' revision, so an edit is live everywhere at once.
+    const policies = new PolicyService(
+      app.store,
+      app.models,
+      app.log,
+      opts.config.processes > 1 ? 0 : undefined,
+    );
     app.decorate('policyService', policies);
     app.decorate(
       'recommendations',

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { errors, frameworkErrorStatuses } from '../../schemas/common.ts';
 
 export const OPENAPI_INFO = {
   title: 'Prism',
@@ -14,6 +15,7 @@ export const OPENAPI_INFO = {
 /** OpenAPI document generated from the route schemas, served at /openapi.json, Swagger UI at /docs. */
 export default fp(
   async function swaggerPlugin(app: FastifyInstance) {
+    documentFrameworkErrors(app);
     await app.register(swagger, {
       // Shared schemas (addSchema with an $id) become components named by their $id.
       refResolver: {
@@ -43,3 +45,17 @@ export default fp(
   },
   { name: 'swagger' },
 );
+
+/**
+ * Documents on every route the errors Fastify raises before its handler (`frameworkErrorStatuses`), as
+ * the same error body; registered before the routes (onRoute hooks see only routes added after them).
+ */
+export function documentFrameworkErrors(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const response = route.schema?.response as Record<string, unknown> | undefined;
+    if (!route.schema || route.schema.hide || !response) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const statuses = new Set(methods.flatMap((m) => frameworkErrorStatuses(m, route.url)));
+    route.schema.response = { ...response, ...errors(...[...statuses].filter((st) => !(st in response))) };
+  });
+}
