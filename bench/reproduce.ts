@@ -16,11 +16,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from '../src/cli/args.ts';
+import { formatHelp, parseArgs } from '../src/cli/args.ts';
 import { markdownTable } from '../src/ml/concepts/report-md.ts';
 import type { ReproduceReport } from '../src/ml/pipeline/report.ts';
 
-const { flags } = parseArgs(process.argv.slice(2), {
+const FLAG_SPEC = {
   'data-root': {
     type: 'string',
     default: '../shared/data',
@@ -35,7 +35,12 @@ const { flags } = parseArgs(process.argv.slice(2), {
   sae: { type: 'string', help: 'pass --sae JSON (SAE option overrides)' },
   'sae-seeds': { type: 'string', help: 'comma-separated SAE seeds: one run per seed and configuration' },
   out: { type: 'string', default: 'bench/results', help: 'where reproduce.json/.md go' },
-});
+} as const;
+const { flags, help } = parseArgs(process.argv.slice(2), FLAG_SPEC);
+if (help) {
+  process.stdout.write(formatHelp('npm run bench:reproduce -- [options]', FLAG_SPEC));
+  process.exit(0);
+}
 const root = resolve(flags['data-root']);
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -191,3 +196,11 @@ writeFileSync(
     2,
   )}\n`,
 );
+
+const failed = rows.filter((r) => r.error);
+if (failed.length > 0) {
+  console.error(
+    `${failed.length} configuration(s) failed: ${failed.map((r) => `${r.dataset} ${r.model} (${r.error})`).join(', ')}`,
+  );
+  process.exitCode = 1;
+}

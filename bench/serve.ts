@@ -18,10 +18,10 @@
  *
  * Loopback only (127.0.0.1). Training the bench model runs once (minutes); later runs reuse the DB.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
@@ -47,7 +47,20 @@ interface Args {
   processes: number;
 }
 
+const FLAGS = ['data-root', 'duration', 'connections', 'db', 'data', 'cache', 'retrain', 'processes'];
+
 function parseArgs(argv: string[]): Args {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(
+      'npm run bench:serve -- --data-root ../shared/data [--duration 10] [--connections 50] [--db FILE]\n' +
+        '                      [--cache 0,10000] [--retrain] [--data SPEC] [--processes N]\n' +
+        'See the comment at the top of bench/serve.ts and docker/README.md.',
+    );
+    process.exit(0);
+  }
+  for (const a of argv)
+    if (a.startsWith('--') && !FLAGS.includes(a.slice(2)))
+      throw new Error(`unknown flag ${a} (known: ${FLAGS.map((f) => `--${f}`).join(', ')})`);
   const get = (name: string) => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -123,7 +136,7 @@ async function loadMain(spec: LoadSpec): Promise<void> {
     p99: result.latency.p99,
     mean: result.latency.average,
     max: result.latency.max,
-    errors: result.errors + result.timeouts,
+    errors: result.errors, // includes timeouts
     non2xx: result.non2xx,
     seconds: result.duration,
   };
@@ -169,9 +182,11 @@ async function ensureModel(
   spec: string,
   retrain: boolean,
 ): Promise<{ version: ModelVersion; trainSeconds: number | null }> {
+  // The oldest matching version: a (d) training job that completes (small data) adds newer ones.
   const existing = store.models
-    .list({ kind: 'full' })
-    .find((v) => v.datasetSpec === spec && v.recommenderKind === 'mf');
+    .list({ kind: 'full', limit: 500 })
+    .filter((v) => v.datasetSpec === spec && v.recommenderKind === 'mf')
+    .at(-1);
   if (existing && !retrain) {
     if (!existing.active) store.models.activate(existing.id);
     return { version: store.models.get(existing.id) as ModelVersion, trainSeconds: null };
@@ -211,8 +226,10 @@ interface ModeReport {
   trainingJobStageAtEnd: string | null;
   /** Activations completed during (e) (absent for the multi-process run). */
   activations?: number;
-  serverProcess: { wall_s: number; cpu_s: number };
-  targets: Record<string, boolean>;
+  /** Wall and CPU seconds of the bench process (server, hello world, job threads); null when the server ran apart. */
+  serverProcess: { wall_s: number; cpu_s: number } | null;
+  /** Null for the cache-on mode (an upper bound, see targetsOf). */
+  targets: Record<string, boolean> | null;
 }
 
 /** One full set of scenarios against a server built with the given response-cache size. */
@@ -314,7 +331,11 @@ async function runMode(
   const stillRunning = app.runner.running().includes(train.id);
   const trainJob = app.runner.get(train.id);
   rows[rows.length - 1].p99VsIdle = during.p99 / idle.p99;
-  app.runner.cancel(train.id);
+  if (app.runner.running().includes(train.id)) {
+    const stopped = waitFor(app.runner, train.id);
+    app.runner.cancel(train.id);
+    await stopped; // (e) must not share the machine with it
+  }
 
   // (e): activations (decode + sliced warm-up + swap) back to back while (a) runs.
   const modelId = app.models.require().version.id;
@@ -343,12 +364,23 @@ async function runMode(
     trainingJobStageAtEnd: trainJob?.stage ?? null,
     activations,
     serverProcess: { wall_s: wall, cpu_s: (cpu.user + cpu.system) / 1e6 },
-    targets: {
-      'b_rps_ratio>=0.5': rows[2].ratio >= 0.5,
-      'b_p99<=10ms': rows[2].result.p99 <= 10,
-      'c_rps_ratio>=0.4': rows[3].ratio >= 0.4,
-      'd_p99<=2x_idle': (rows[4].p99VsIdle ?? Number.POSITIVE_INFINITY) <= 2,
-    },
+    targets: cacheSize === 0 ? targetsOf(rows, stillRunning) : null,
+  };
+}
+
+/**
+ * The issue's targets, from one mode's rows. None passes when any request failed (autocannon counts failed
+ * responses in req/s but not in latency), and (d) only when the training job ran for the whole scenario.
+ * The cache-on mode gets none: its hit rate reflects how often this benchmark revisits its 6 040 users.
+ */
+function targetsOf(rows: Row[], trainingRanThroughout: boolean): Record<string, boolean> {
+  const clean = rows.every((r) => r.result.errors === 0 && r.result.non2xx === 0);
+  return {
+    all_responses_2xx: clean,
+    'b_rps_ratio>=0.5': clean && rows[2].ratio >= 0.5,
+    'b_p99<=10ms': clean && rows[2].result.p99 <= 10,
+    'c_rps_ratio>=0.4': clean && rows[3].ratio >= 0.4,
+    'd_p99<=2x_idle': clean && trainingRanThroughout && (rows[4].p99VsIdle ?? Number.POSITIVE_INFINITY) <= 2,
   };
 }
 
@@ -437,11 +469,14 @@ async function runCluster(args: Args, spec: string, n: number): Promise<ModeRepo
     const idle = await scenario(`a: k=10, ${n} processes`, rec(''));
     await scenario(`b: explain=true, ${n} processes`, rec('&explain=true'));
     await scenario(`c: one suppress policy, ${n} processes`, rec('&policy=bench-suppress'));
-    const job = (await fetch(`${base}/v1/jobs`, {
+    const posted = await fetch(`${base}/v1/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'pipeline', params: { data: spec, model: 'mf', activate: false } }),
-    }).then((r) => r.json())) as { id: number };
+    });
+    if (posted.status !== 202)
+      throw new Error(`enqueueing the (d) training job failed: ${await posted.text()}`);
+    const job = (await posted.json()) as { id: number };
     const status = async () =>
       (await fetch(`${base}/v1/jobs/${job.id}`).then((r) => r.json())) as {
         status: string;
@@ -460,13 +495,8 @@ async function runCluster(args: Args, spec: string, n: number): Promise<ModeRepo
       rows,
       trainingJobRanThroughout: end.status === 'running',
       trainingJobStageAtEnd: end.stage,
-      serverProcess: { wall_s: 0, cpu_s: 0 },
-      targets: {
-        'b_rps_ratio>=0.5': rows[2].ratio >= 0.5,
-        'b_p99<=10ms': rows[2].result.p99 <= 10,
-        'c_rps_ratio>=0.4': rows[3].ratio >= 0.4,
-        'd_p99<=2x_idle': (rows[4].p99VsIdle ?? Number.POSITIVE_INFINITY) <= 2,
-      },
+      serverProcess: null,
+      targets: targetsOf(rows, end.status === 'running'),
     };
   } finally {
     child.kill('SIGTERM');
@@ -504,14 +534,31 @@ function printMode(m: ModeReport & { processes?: number }): void {
     console.log(
       `(e) p99 / idle p99 = ${(e.p99VsIdle ?? 0).toFixed(2)}; ${m.activations} activations of the served version, ${e.result.non2xx + e.result.errors} failed requests`,
     );
+  if (m.serverProcess)
+    console.log(
+      `bench process (server, hello world, job threads): wall ${m.serverProcess.wall_s.toFixed(1)} s, CPU ${m.serverProcess.cpu_s.toFixed(1)} s`,
+    );
   console.log(
-    `server process: wall ${m.serverProcess.wall_s.toFixed(1)} s, CPU ${m.serverProcess.cpu_s.toFixed(1)} s`,
+    m.targets
+      ? `targets: ${JSON.stringify(m.targets)}`
+      : 'targets: not judged with the cache on (its hit rate is set by how often this run revisits its users)',
   );
-  console.log(`targets: ${JSON.stringify(m.targets)}`);
+}
+
+/** The checked-out commit (with "+dirty" when the tree has changes), for re-checking a result file. */
+function gitCommit(): string | null {
+  const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (rev.status !== 0) return null;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  return `${rev.stdout.trim()}${dirty.stdout.trim() ? '+dirty' : ''}`;
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const loadBefore = loadavg();
   const spec = args.data ?? `movielens-1m:${join(args.dataRoot, 'ml-1m')}`;
   mkdirSync(dirname(args.db), { recursive: true });
   const store = openStore(args.db);
@@ -538,7 +585,10 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     node: process.version,
     cpus: cpus().length,
-    note: 'one machine with 2 cores shared with other work; autocannon runs in its own process on the same cores; request logging off for both servers',
+    commit: gitCommit(),
+    loadAverageBefore: loadBefore,
+    args: { cache: args.cacheModes, processes: args.processes, duration: args.duration },
+    note: `${cpus().length} CPUs; autocannon runs in its own process on the same machine, so it shares the cores and caps the hello-world figure; request logging off for both servers`,
     dataset: spec,
     modelId: version.id,
     latents: version.latents,
