@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ModelBundle } from '../../../ml/bundle.ts';
 import { steerContext } from '../../../ml/steer/context.ts';
-import type { ModelVersion, Store } from '../../../store/types.ts';
+import type { Job, JobStatus, ModelVersion, Store } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
 import { runInSlices } from '../../services/slices.ts';
 
@@ -53,9 +53,7 @@ export class ModelRegistry {
   notReadyReason(): string {
     if (this.loading) return this.loading;
     if (this.lastError) return `loading the active model failed: ${this.lastError}`;
-    const pending = this.store.jobs
-      .list({ status: ['running', 'queued'], type: 'pipeline', limit: 20 })
-      .find((j) => j.params.activate !== false);
+    const pending = this.latestActivatingPipeline(['running', 'queued']);
     if (pending) {
       const where =
         pending.status === 'running'
@@ -65,11 +63,16 @@ export class ModelRegistry {
     }
     // Point at the last pipeline that was to activate a model and failed (a bad bootstrap file, say). Its
     // error stays behind the jobs API: it can name server paths and lines of data files.
-    const failed = this.store.jobs
-      .list({ status: ['failed'], type: 'pipeline', limit: 20 })
-      .find((j) => j.params.activate !== false);
+    const failed = this.latestActivatingPipeline(['failed']);
     const last = failed ? `; pipeline job ${failed.id} failed (GET /v1/jobs/${failed.id} says why)` : '';
     return `no model version is active: enqueue a pipeline job (POST /v1/jobs) or activate a version${last}`;
+  }
+
+  /** The newest pipeline job in `status` that was to activate its model (among the last 20). */
+  private latestActivatingPipeline(status: JobStatus[]): Job | undefined {
+    return this.store.jobs
+      .list({ status, type: 'pipeline', limit: 20 })
+      .find((j) => j.params.activate !== false);
   }
 
   /** Loads whatever version the store marks active (start-up). */
