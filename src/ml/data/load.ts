@@ -3,7 +3,7 @@ import { loadCsv } from './csv.ts';
 import { loadLastFm } from './lastfm.ts';
 import { loadMovieLens } from './movielens.ts';
 import { fileExists, requireDirectory } from './scan.ts';
-import { type DataSpec, parseDataSpec } from './spec.ts';
+import { type DataSpec, dataSpecPaths, parseDataSpec } from './spec.ts';
 import { generateSynthetic, SYNTHETIC_DEFAULTS, validateSyntheticParams } from './synthetic.ts';
 import type { Dataset } from './types.ts';
 
@@ -35,9 +35,8 @@ export function checkDataSpec(spec: string): DataSpec {
       requireDirectory(s.dir);
       break;
     case 'csv':
-      for (const path of [s.interactions, s.items])
-        if (path !== undefined && !fileExists(path))
-          throw new MlError('BAD_FILE', `${path}: file not found`, path);
+      for (const path of dataSpecPaths(s))
+        if (!fileExists(path)) throw new MlError('BAD_FILE', `${path}: file not found`, path);
       break;
     case 'synthetic':
       validateSyntheticParams({ ...SYNTHETIC_DEFAULTS, ...s.params });
