@@ -4,6 +4,7 @@ import type { ActiveModel } from '../plugins/app/registry.ts';
 import type { RecommendationsQueryT, RecommendationsResponseT } from '../schemas/recommendations.ts';
 import { idIndices, splitIds, userIndex } from './lookup.ts';
 import { appliedPolicy, type LivePolicy, type PolicyService } from './policies.ts';
+import { encodeRecommendations } from './recommendations-json.ts';
 
 type ItemOut = RecommendationsResponseT['items'][number];
 
@@ -24,13 +25,8 @@ export class RecommendationService {
     this.cache = new LruCache(cacheSize);
   }
 
-  /** The JSON body as UTF-8 bytes; `serialize` is the route's response serialiser. */
-  get(
-    active: ActiveModel,
-    userId: string,
-    q: RecommendationsQueryT,
-    serialize: (r: RecommendationsResponseT) => string,
-  ): Buffer {
+  /** The JSON body as UTF-8 bytes (the route sends them as they are). */
+  get(active: ActiveModel, userId: string, q: RecommendationsQueryT): Buffer {
     const { bundle, version } = active;
     const user = userIndex(bundle, userId);
     const snap = this.policies.live(bundle);
@@ -46,7 +42,7 @@ export class RecommendationService {
     }
     // Bytes, not a string: cached bodies then live outside the JS heap (tens of MB the GC need not move),
     // and a hit skips the UTF-8 encoding on every send.
-    const body = Buffer.from(serialize(this.compute(active, user, q, refs, excludeIds)));
+    const body = encodeRecommendations(this.compute(active, user, q, refs, excludeIds));
     if (key) this.cache.set(key, body);
     return body;
   }

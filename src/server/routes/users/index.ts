@@ -22,10 +22,8 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const body = app.recommendations.get(app.models.require(), req.params.userId, req.query, (r) =>
-        String(reply.serialize(r)),
-      );
-      // Bytes are sent as they are: the route's own serialisation, possibly from the cache.
+      const body = app.recommendations.get(app.models.require(), req.params.userId, req.query);
+      // Bytes are sent as they are (encodeRecommendations writes what the 200 schema's serialiser would).
       return reply.type('application/json; charset=utf-8').send(body as never);
     },
   );
