@@ -37,6 +37,7 @@ const ML_STATUS: Record<MlErrorCode, number> = {
   UNKNOWN_NEURON: 404,
   UNKNOWN_CONCEPT: 404,
   BAD_POLICY: 400,
+  DIVERGED: 422,
   CANCELLED: 409,
 };
 

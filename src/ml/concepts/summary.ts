@@ -30,7 +30,10 @@ export function popularityNeuron(neurons: NeuronInfo[], minListed = 50): Popular
   return best && { neuron: best.index, label: best.label, popPct20: best.popPct20, popPct50: best.popPct50 };
 }
 
-/** Per decade (ascending), the live neuron with the highest share of its top-50 from that decade (ties: lower index). */
+/**
+ * Per decade (ascending), among the live neurons whose top-50 is dominated by that decade, the one with the
+ * highest share (ties: lower index). A neuron counts for its dominant decade only.
+ */
 export function eraNeurons(neurons: NeuronInfo[]): EraNeuron[] {
   const best = new Map<number, NeuronInfo>();
   for (const n of neurons) {

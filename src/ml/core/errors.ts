@@ -12,6 +12,7 @@ export type MlErrorCode =
   | 'UNKNOWN_NEURON'
   | 'UNKNOWN_CONCEPT'
   | 'BAD_POLICY'
+  | 'DIVERGED' // training produced NaN or infinite weights (learning rate too high, say)
   | 'CANCELLED';
 
 export class MlError extends Error {

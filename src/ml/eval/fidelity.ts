@@ -1,3 +1,4 @@
+import { MlError } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
 import type { Csr, Split } from '../data/types.ts';
 import type { PairScorer } from '../models/types.ts';
@@ -12,7 +13,9 @@ import { topKExcluding } from './topk.ts';
 /**
  * Rank-biased overlap truncated at `depth`, as the paper's code computes it:
  *   Σ_{d=1..depth} p^{d−1} (1 − p) |A[:d] ∩ B[:d]| / d.
- * Not extrapolated, so two identical lists of 30 score 1 − 0.9³⁰ ≈ 0.958.
+ * Not extrapolated, so two identical lists of 30 score 1 − 0.9³⁰ ≈ 0.958. Lists shorter than `depth`
+ * (a user with fewer unseen items than that) keep dividing by d past their end, so identical lists of
+ * L < depth items score less (0.845 for L = 10): on such catalogues fidelity has a lower ceiling.
  */
 export function rbo(a: ArrayLike<number>, b: ArrayLike<number>, p = 0.9, depth = 30): number {
   const seenA = new Set<number>();
@@ -75,14 +78,20 @@ export function kendallTauB(a: ArrayLike<number>, b: ArrayLike<number>, depth = 
 }
 
 /**
- * Seeded split of users into SAE-training users and fidelity's held-out users (`fraction` of them).
- * Both lists ascending.
+ * Seeded split of users into SAE-training users and fidelity's held-out users (`fraction` of them, in
+ * (0, 1)). Both lists ascending.
  */
 export function holdOutUsers(
   nUsers: number,
   fraction = 0.2,
   seed = 0,
 ): { train: Int32Array; heldOut: Int32Array } {
+  if (!(fraction > 0 && fraction < 1))
+    throw new MlError(
+      'BAD_CONFIG',
+      `heldOutFraction must be between 0 and 1 (exclusive), got ${fraction}`,
+      'heldOutFraction',
+    );
   const order = Int32Array.from({ length: nUsers }, (_, u) => u);
   new Rng(seed ^ 0x5ae1d).shuffle(order);
   const nHeld = Math.round(nUsers * fraction);
@@ -127,9 +136,12 @@ export interface FidelitySample {
 }
 
 export interface FidelityResult {
+  /** Users whose lists were compared (NaN means below when there were none). */
   users: number;
-  rbo: number; // mean over users
-  kendall: number; // mean over users
+  /** Users left out because every item is among their training positives (no list to compare). */
+  skippedUsers: number;
+  rbo: number; // mean over compared users
+  kendall: number; // mean over compared users
   /** HR@k / NDCG@k of the recommender fed reconstructed embeddings, on `split`'s test users; NaN without split. */
   hr: number;
   ndcg: number;
@@ -154,6 +166,7 @@ export function measureFidelity(input: FidelityInput): FidelityResult {
   const rec = new Float32Array(nItems);
   let rboSum = 0;
   let tauSum = 0;
+  let skipped = 0;
   const samples: FidelitySample[] = [];
   for (let t = 0; t < users.length; t++) {
     if ((t & 255) === 0) input.signal?.throwIfAborted();
@@ -162,6 +175,10 @@ export function measureFidelity(input: FidelityInput): FidelityResult {
     reconScorer.scoreAll(u, userRecon.subarray(u * d, u * d + d), itemRecon, rec);
     const s = train.indptr[u];
     const e = train.indptr[u + 1];
+    if (e - s >= nItems) {
+      skipped++; // two empty lists: RBO would say 0 and τ 1 for the same non-observation
+      continue;
+    }
     const a = topKExcluding(orig, depth, train.indices, s, e);
     const b = topKExcluding(rec, depth, train.indices, s, e);
     rboSum += rbo(a, b, p, depth);
@@ -179,11 +196,12 @@ export function measureFidelity(input: FidelityInput): FidelityResult {
       : { hr: Number.NaN, ndcg: Number.NaN, users: 0 };
   const reconstructed = ranking(reconScorer, userRecon, itemRecon);
   const original = ranking(scorer, userEmb, itemEmb);
-  const n = users.length;
+  const n = users.length - skipped;
   return {
     users: n,
-    rbo: n ? rboSum / n : 0,
-    kendall: n ? tauSum / n : 0,
+    skippedUsers: skipped,
+    rbo: n ? rboSum / n : Number.NaN,
+    kendall: n ? tauSum / n : Number.NaN,
     hr: reconstructed.hr,
     ndcg: reconstructed.ndcg,
     hrOriginal: original.hr,

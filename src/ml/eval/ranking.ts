@@ -1,4 +1,3 @@
-import { Rng } from '../core/rng.ts';
 import type { Csr, Split } from '../data/types.ts';
 import { topKExcluding } from './topk.ts';
 
@@ -6,18 +5,11 @@ import { topKExcluding } from './topk.ts';
 export type UserScoreFn = (user: number, out: Float32Array) => void;
 
 export interface RankingMetrics {
-  hr: number; // fraction of test users with ≥ 1 held-out item in the top K
+  hr: number; // fraction of test users with ≥ 1 held-out item in the top K (NaN without test users)
   ndcg: number; // binary gains; ideal DCG over min(#held-out, K)
   mrr: number; // reciprocal rank of the first hit in the top K, 0 when none
   users: number;
   k: number;
-}
-
-export interface SampledRankingMetrics extends RankingMetrics {
-  /** Each held-out item ranked among `negatives` random non-positives: NOT comparable to full ranking. */
-  sampled: true;
-  negatives: number;
-  pairs: number; // (user, held-out item) pairs ranked
 }
 
 /**
@@ -46,8 +38,9 @@ export function evaluateRanking(
     mrr += m.rr;
   }
   const n = testUsers.length;
+  // No test user: not measured (NaN, null in JSON), rather than a score of 0 that reads as a failure.
   return n === 0
-    ? { hr: 0, ndcg: 0, mrr: 0, users: 0, k }
+    ? { hr: Number.NaN, ndcg: Number.NaN, mrr: Number.NaN, users: 0, k }
     : { hr: hr / n, ndcg: ndcg / n, mrr: mrr / n, users: n, k };
 }
 
@@ -72,65 +65,6 @@ export function userMetrics(
   const ideal = Math.min(end - start, k);
   for (let r = 0; r < ideal; r++) idcg += 1 / Math.log2(r + 2);
   return { hit: rr > 0 ? 1 : 0, ndcg: idcg > 0 ? dcg / idcg : 0, rr };
-}
-
-/**
- * The sampled protocol of the NCF paper, labelled as such: each held-out item is ranked among
- * `negatives` items drawn uniformly from the user's non-positives (neither train nor test); HR@K, NDCG@K
- * (one relevant item, so ideal DCG = 1) and MRR@K are averaged over (user, held-out item) pairs.
- * Ties count against the held-out item.
- */
-export function evaluateSampledRanking(
-  scoreUser: UserScoreFn,
-  split: Split,
-  opts: { k?: number; negatives?: number; seed?: number } = {},
-): SampledRankingMetrics {
-  const k = opts.k ?? 10;
-  const negatives = opts.negatives ?? 99;
-  const rng = new Rng(opts.seed ?? 0);
-  const { train, test, testUsers } = split;
-  const nItems = train.cols;
-  const scores = new Float32Array(nItems);
-  let hr = 0;
-  let ndcg = 0;
-  let mrr = 0;
-  let pairs = 0;
-  for (let t = 0; t < testUsers.length; t++) {
-    const u = testUsers[t];
-    const nPos = train.indptr[u + 1] - train.indptr[u] + test.indptr[u + 1] - test.indptr[u];
-    if (nItems - nPos < 1) continue;
-    scoreUser(u, scores);
-    for (let n = test.indptr[u]; n < test.indptr[u + 1]; n++) {
-      const target = scores[test.indices[n]];
-      let rank = 0;
-      for (let s = 0; s < negatives; s++) {
-        let j: number;
-        do j = rng.nextInt(nItems);
-        while (
-          contains(train.indices, train.indptr[u], train.indptr[u + 1], j) ||
-          contains(test.indices, test.indptr[u], test.indptr[u + 1], j)
-        );
-        if (scores[j] >= target) rank++;
-      }
-      pairs++;
-      if (rank < k) {
-        hr += 1;
-        ndcg += 1 / Math.log2(rank + 2);
-        mrr += 1 / (rank + 1);
-      }
-    }
-  }
-  const d = Math.max(1, pairs);
-  return {
-    hr: hr / d,
-    ndcg: ndcg / d,
-    mrr: mrr / d,
-    users: testUsers.length,
-    k,
-    sampled: true,
-    negatives,
-    pairs,
-  };
 }
 
 /** Binary search in the sorted slice indices[start, end). */

@@ -1,3 +1,4 @@
+import { assertFinite } from '../core/finite.ts';
 import type { ProgressCallback } from '../core/progress.ts';
 import type { Csr } from '../data/types.ts';
 import { type MfTrainOptions, trainMf } from './mf/train.ts';
@@ -21,7 +22,26 @@ export function trainRecommender(kind: 'mf' | 'ncf', train: Csr, opts: Recommend
   const { mf, ncf, ...rest } = opts;
   // Common options left undefined must not mask a kind-specific value.
   const common = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as typeof rest;
-  return kind === 'mf' ? trainMf(train, { ...mf, ...common }) : trainNcf(train, { ...ncf, ...common });
+  const model = kind === 'mf' ? trainMf(train, { ...mf, ...common }) : trainNcf(train, { ...ncf, ...common });
+  const { dim } = model;
+  const p = model.params;
+  assertFinite(
+    `${kind.toUpperCase()} training diverged`,
+    {
+      userEmb: { values: p.userEmb, rowLength: dim },
+      itemEmb: { values: p.itemEmb, rowLength: dim },
+      ...(model.kind === 'mf'
+        ? { userBias: { values: model.params.userBias }, itemBias: { values: model.params.itemBias } }
+        : Object.fromEntries(
+            model.params.layers.flatMap((l, n) => [
+              [`layers[${n}].W`, { values: l.W, rowLength: l.inDim }],
+              [`layers[${n}].b`, { values: l.b }],
+            ]),
+          )),
+    },
+    'try a lower learning rate (lr) or more regularisation (l2)',
+  );
+  return model;
 }
 
 /** The paper's embedding sizes: 20 for MovieLens-1M, 100 for Last.FM, 20 otherwise. */

@@ -36,6 +36,10 @@ export interface ReproduceReport {
     shared: boolean;
     epochs: number;
     dead_items: number;
+    /**
+     * Over every row of the side, users included whom the SAE trained on (fidelity, not these, is the
+     * held-out measure). rel_error = Σ‖e − ẽ‖² / Σ‖e‖² (uncentred); explained variance is centred.
+     */
     explained_variance_users: number;
     explained_variance_items: number;
     rel_error_users: number;
@@ -44,7 +48,10 @@ export interface ReproduceReport {
     coding: string;
   };
   fidelity: {
+    /** Held-out users whose lists were compared. */
     users: number;
+    /** Held-out users with no unseen item (no list to compare), left out of the means. */
+    skipped_users: number;
     'rbo@30': number;
     'kendall@30': number;
     /** With reconstructed embeddings, on `eval_users` held-out users that have test items. */
@@ -236,6 +243,7 @@ export function buildReport(input: {
     },
     fidelity: {
       users: f.users,
+      skipped_users: f.skippedUsers,
       'rbo@30': r4(f.rbo),
       'kendall@30': r4(f.kendall),
       'hr@10': r4(f.hr),

@@ -2,6 +2,7 @@ import type { ModelBundle } from '../bundle.ts';
 import { analyseNeurons, type ConceptAnalysis } from '../concepts/analyse.ts';
 import { type MatryoshkaHierarchy, matryoshkaHierarchy } from '../concepts/hierarchy.ts';
 import type { NeuronInfo } from '../concepts/types.ts';
+import { assertFinite } from '../core/finite.ts';
 import type { ProgressCallback } from '../core/progress.ts';
 import { Rng } from '../core/rng.ts';
 import { loadDataset } from '../data/load.ts';
@@ -165,6 +166,15 @@ export function evaluateStage(
   const { userEmb, itemEmb } = recommender.params;
   const latents = trained.sae.item.config.latents;
   const r = reconstructAll(trained.sae, userEmb, itemEmb, nUsers, nItems);
+  // A NaN item would silently leave every ranking (and lift HR); refuse instead of reporting such numbers.
+  assertFinite(
+    'the SAE reconstructs non-finite embeddings',
+    {
+      userRecon: { values: r.userRecon, rowLength: dim },
+      itemRecon: { values: r.itemRecon, rowLength: dim },
+    },
+    'retrain the SAE (a lower learning rate)',
+  );
   const reconstruction = reconstructionReport({ userEmb, itemEmb, ...r, nUsers, nItems, dim, latents });
   const fidelity = measureFidelity({
     scorer: scorerFor(recommender),

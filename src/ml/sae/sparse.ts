@@ -107,7 +107,8 @@ function selectActive(
   } else {
     for (let j = 0; j < m; j++) {
       const v = pre[off + j];
-      if (v <= thr || (cnt === cap && v <= val[co + cnt - 1])) continue;
+      // !(v > thr), not v <= thr: a NaN pre-activation is inactive here as on the path above.
+      if (!(v > thr) || (cnt === cap && v <= val[co + cnt - 1])) continue;
       let p = cnt < cap ? cnt++ : cap - 1;
       while (p > 0 && val[co + p - 1] < v) {
         val[co + p] = val[co + p - 1];

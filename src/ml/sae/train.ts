@@ -1,3 +1,4 @@
+import { assertFinite } from '../core/finite.ts';
 import { Rng } from '../core/rng.ts';
 import { topKExcluding } from '../eval/topk.ts';
 import { Adam } from '../optim/adam.ts';
@@ -158,6 +159,14 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
     pair.user.config.threshold = calibrateThreshold(pair.user, data.userEmb, trainUsers, o.userK);
   }
   if (o.pursuit) pair = withPursuit(pair, o, data, trainUsers, allItems);
+  for (const sae of pair.shared ? [pair.item] : [pair.user, pair.item]) {
+    const { W, bEnc, bPre } = sae.params;
+    assertFinite(
+      `SAE training diverged (${sae === pair.user ? 'user' : 'item'} SAE)`,
+      { W: { values: W, rowLength: d }, bEnc: { values: bEnc }, bPre: { values: bPre } },
+      'try a lower learning rate (lr)',
+    );
+  }
   return { pair, history, options: o };
 }
 

@@ -54,6 +54,10 @@ describe('holdOutUsers', () => {
     expect(new Set([...a.train, ...a.heldOut]).size).toBe(100);
     expect(Array.from(holdOutUsers(100, 0.2, 4).heldOut)).not.toEqual(Array.from(a.heldOut));
   });
+  it('refuses a share outside (0, 1), naming the option', () => {
+    for (const f of [0, -0.2, 1, 1.5, Number.NaN])
+      expect(() => holdOutUsers(100, f)).toThrow(/heldOutFraction must be between 0 and 1/);
+  });
 });
 
 describe('measureFidelity', () => {
@@ -114,6 +118,33 @@ describe('measureFidelity', () => {
     });
     expect(r.kendall).toBeLessThan(0);
     expect(r.rbo).toBeLessThan(0.5);
+  });
+  it('leaves out users with no unseen item instead of scoring them RBO 0 and τ 1', () => {
+    const seenAll: Csr = {
+      rows: nUsers,
+      cols: nItems,
+      indptr: Int32Array.of(0, 5, 5 + nItems, 5 + nItems),
+      indices: Int32Array.from([0, 1, 2, 3, 4, ...Array.from({ length: nItems }, (_, i) => i)]),
+    };
+    const run = (users: Int32Array) =>
+      measureFidelity({
+        scorer: mfScorer(model),
+        userEmb,
+        itemEmb,
+        userRecon: userEmb,
+        itemRecon: itemEmb,
+        train: seenAll,
+        users,
+      });
+    const r = run(Int32Array.of(0, 1, 2));
+    expect(r.users).toBe(2);
+    expect(r.skippedUsers).toBe(1);
+    expect(r.rbo).toBeCloseTo(1 - 0.9 ** 30, 6);
+    expect(r.samples.map((x) => x.user)).toEqual([0, 2]);
+    const none = run(Int32Array.of(1));
+    expect(none.users).toBe(0);
+    expect(none.rbo).toBeNaN(); // not measured, rather than a score of 0
+    expect(none.kendall).toBeNaN();
   });
   it('takes its samples spread evenly over the users, not the first ones', () => {
     // Users in runs of four (0,0,0,0,1,1,1,1,2,2,2,2): the first three would all be user 0.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Csr, Split } from '../../../src/ml/data/types.ts';
 import { mostPopularBaseline } from '../../../src/ml/eval/baselines.ts';
-import { evaluateRanking, evaluateSampledRanking } from '../../../src/ml/eval/ranking.ts';
+import { evaluateRanking } from '../../../src/ml/eval/ranking.ts';
 
 function csr(rows: number[][], cols: number): Csr {
   const indptr = new Int32Array(rows.length + 1);
@@ -44,6 +44,13 @@ describe('evaluateRanking (full ranking)', () => {
     expect(m1.mrr).toBeCloseTo(0.5, 10);
   });
 
+  it('reports NaN (not measured) rather than 0 when there is no test user', () => {
+    const m = evaluateRanking(scoreUser, { train, test, testUsers: new Int32Array(0) }, { k: 3 });
+    expect(m.users).toBe(0);
+    expect(m.hr).toBeNaN();
+    expect(m.ndcg).toBeNaN();
+  });
+
   it('never recommends a training positive (a top-scored training item cannot block a hit)', () => {
     const m = evaluateRanking((_u, out) => out.set([100, 100, 100, 50, 0, 0, 0, 60]), split, { k: 1 });
     // user 0: best non-training item is 2 (100) → miss; user 1: best non-training item is 0 (100) → miss
@@ -58,29 +65,5 @@ describe('evaluateRanking (full ranking)', () => {
     const pop = new Float32Array(8);
     mostPopularBaseline(train)(0, pop);
     expect(Array.from(pop)).toEqual([2, 2, 2, 0, 0, 0, 0, 0]);
-  });
-});
-
-describe('evaluateSampledRanking', () => {
-  it('is labelled sampled and ranks each held-out item among non-positives', () => {
-    const m = evaluateSampledRanking(scoreUser, split, { k: 1, negatives: 20, seed: 1 });
-    expect(m.sampled).toBe(true);
-    expect(m.pairs).toBe(3);
-    // user 1's item 7 outranks every non-positive → hit. User 0's non-positives are {2, 4, 5, 7}: item 3
-    // (score 6) is beaten only by item 2 (7), item 6 (3) by 2, 4 and 5; with 20 draws both miss unless
-    // the draws avoid item 2 (p = 0.75^20 ≈ 0.3 %), and seed 1's draws do not avoid it → HR exactly 1/3.
-    expect(m.hr).toBeCloseTo(1 / 3, 12);
-    const perfect = evaluateSampledRanking(
-      (u, out) => {
-        out.fill(0);
-        for (let n = test.indptr[u]; n < test.indptr[u + 1]; n++) out[test.indices[n]] = 10;
-      },
-      split,
-      { k: 1, negatives: 20 },
-    );
-    expect(perfect.hr).toBe(1);
-    expect(perfect.ndcg).toBe(1);
-    const worst = evaluateSampledRanking((_u, out) => out.fill(1), split, { k: 10, negatives: 20 });
-    expect(worst.hr).toBe(0); // ties count against the held-out item
   });
 });

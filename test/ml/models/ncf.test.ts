@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MlError } from '../../../src/ml/core/errors.ts';
 import { gradCheck } from '../../../src/ml/core/gradcheck.ts';
 import { Rng } from '../../../src/ml/core/rng.ts';
 import type { Csr } from '../../../src/ml/data/types.ts';
@@ -6,6 +7,7 @@ import { trainMf } from '../../../src/ml/models/mf/train.ts';
 import { BatchKernel } from '../../../src/ml/models/ncf/batch.ts';
 import { ncfScorer } from '../../../src/ml/models/ncf/scorer.ts';
 import { defaultEpochs, trainNcf } from '../../../src/ml/models/ncf/train.ts';
+import { trainRecommender } from '../../../src/ml/models/train.ts';
 import type { NcfModel } from '../../../src/ml/models/types.ts';
 import { initMlp } from '../../../src/ml/nn/mlp.ts';
 
@@ -201,6 +203,18 @@ describe('trainNcf', () => {
       }
       expect(correct, optimizer).toBeGreaterThanOrEqual(38);
     }
+  });
+
+  it('a diverged run is refused (DIVERGED, naming the table), not handed on with NaN weights', () => {
+    const run = () =>
+      trainRecommender('ncf', train, {
+        dim: 4,
+        epochs: 2,
+        lr: 1e30,
+        ncf: { hidden: [8, 4], pretrain: 'none' },
+      });
+    expect(run).toThrow(MlError);
+    expect(run).toThrow(/NCF training diverged: \S+ holds (NaN|-?Infinity).*lower learning rate/);
   });
 
   it('same seed → identical weights; another seed → different ones', () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { itemPopularity } from '../../../src/ml/data/stats.ts';
 import { reportMarkdown } from '../../../src/ml/pipeline/report-md.ts';
 import { runPipeline } from '../../../src/ml/pipeline/run.ts';
+import { evaluateStage } from '../../../src/ml/pipeline/stages.ts';
 import { loadSae, saveSae } from '../../../src/ml/sae/serialize.ts';
 
 /**
@@ -60,6 +62,23 @@ describe('runPipeline on synthetic data with planted genres', async () => {
     expect(reportMarkdown(report, bundle.dataset)).toContain('## Targets');
     const back = loadSae(saveSae(bundle.sae));
     expect(back.item.config).toEqual(bundle.sae.item.config);
+  });
+
+  it('refuses to evaluate an SAE whose reconstructions are not finite (a NaN item would leave every ranking)', () => {
+    const broken = loadSae(saveSae(bundle.sae));
+    broken.item.params.bPre[0] = Number.NaN; // shared: users and items
+    const data = {
+      dataset: bundle.dataset,
+      split: result.split,
+      popularity: itemPopularity(result.split.train),
+      seconds: 0,
+    };
+    expect(() =>
+      evaluateStage(data, result.recommender.recommender, {
+        sae: broken,
+        heldOutUsers: result.sae.heldOutUsers,
+      }),
+    ).toThrow(/non-finite embeddings: userRecon holds NaN \(row 0\)/);
   });
 });
 

@@ -46,6 +46,21 @@ describe('encode / decode', () => {
           expect(z.subarray(r * m, r * m + m).filter((v) => v > 0).length).toBeLessThanOrEqual(4);
     });
   }
+  it('a NaN pre-activation is inactive under TopK as under ReLU (it never takes a slot)', () => {
+    for (const activation of ['relu', 'topk'] as const) {
+      const nan = make(activation);
+      nan.params.W.fill(Number.NaN, 2 * d, 3 * d);
+      // The same SAE with neuron 2 switched off instead: its slot goes to the next strongest neuron.
+      const off: Sae = {
+        ...nan,
+        params: { ...nan.params, W: nan.params.W.slice(), bEnc: nan.params.bEnc.slice() },
+      };
+      off.params.W.fill(0, 2 * d, 3 * d);
+      off.params.bEnc[2] = -1;
+      expect(Array.from(encode(nan, x, n)), activation).toEqual(Array.from(encode(off, x, n)));
+    }
+  });
+
   it('decode is inputScale · Wᵀz + bPre', () => {
     const sae = make('relu');
     const z = Float32Array.from({ length: m }, (_, j) => (j === 2 ? 0.5 : j === 7 ? 2 : 0));

@@ -244,6 +244,20 @@ describe('trainSae', () => {
     expect(() => trainSae(data, { k: '8' } as never)).toThrow(/SAE option k: .*got "8"/);
   });
 
+  it('refuses weights that training drove to NaN or Infinity (DIVERGED, naming the table)', () => {
+    const { data } = fixture();
+    try {
+      trainSae(data, { ...small, epochs: 3, lr: 1e30 });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(MlError);
+      expect((e as MlError).code).toBe('DIVERGED');
+      expect((e as MlError).message).toMatch(
+        /SAE training diverged .*: (W|bEnc|bPre) holds (NaN|-?Infinity).*lower learning rate/,
+      );
+    }
+  });
+
   it('derives ρ from k/latents, at most one half (k = latents is a valid, if dense, TopK)', () => {
     expect(resolveSaeOptions({ latents: 1024, k: 8 }, 4).rho).toBeCloseTo(8 / 1024, 12);
     expect(resolveSaeOptions({ latents: 8, k: 8 }, 4).rho).toBe(0.5);
