@@ -97,10 +97,10 @@ export function compilePolicy(ctx: SteerContext, policy: Policy, prefix = ''): C
     segment: p.segment
       ? { neurons: Int32Array.from(segmentNeurons(p, bundle, prefix)), threshold: p.segment.threshold }
       : null,
+    // In replace mode too: strength 0 is documented as the identity (replace would otherwise swap the
+    // targeted rows for their reconstruction without editing anything).
     identity:
-      (p.mode ?? 'delta') === 'delta' &&
-      ((op === 'scale' && operands.every((x) => x === 1)) ||
-        (op === 'add' && operands.every((x) => x === 0))),
+      (op === 'scale' && operands.every((x) => x === 1)) || (op === 'add' && operands.every((x) => x === 0)),
   };
   compiledCache.set(policy, { bundle, compiled });
   return compiled;

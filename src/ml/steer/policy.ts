@@ -29,7 +29,13 @@ import { MlError } from '../core/errors.ts';
  *
  * Mode: 'delta' (default) writes e' = e + D(z') − D(z), with D the decoder's linear part, so an empty
  * edit is exactly the identity and rows the policy does not target are untouched; 'replace' writes
- * e' = D(z') + b_pre as in the paper (the row then carries the SAE's reconstruction error).
+ * e' = D(z') + b_pre as in the paper (the row then carries the SAE's reconstruction error). An edit that
+ * changes no code (strength 0, scale by 1, add 0) is skipped in both modes, so strength 0 stays the identity;
+ * any other strength in replace mode also swaps the targeted rows for their reconstruction. Suppress on
+ * items is delta only (its items are edited per user, see above).
+ *
+ * On MF, promote (or an item-side add) with `all: true` is refused: the same vector added to every item
+ * shifts each user's scores by one constant, which reorders nothing.
  */
 export type PolicyKind = 'suppress' | 'boost' | 'promote' | 'popularity' | 'edit';
 export type EditOp = 'set' | 'scale' | 'add';
@@ -326,11 +332,27 @@ export function validatePolicy(policy: unknown, bundle: ModelBundle, prefix = ''
         f(side === 'user' ? 'users' : 'items'),
       );
   }
+  if (kind === 'suppress' && out.on === 'items' && out.mode === 'replace')
+    throw bad(
+      "mode 'replace' is not available for suppress on items: each user's items are edited as that user " +
+        "sees them, by delta, so that only items carrying the neuron move; use on: 'users' for the paper's replace",
+      f('mode'),
+    );
+  if (bundle.recommender.kind === 'mf' && out.all && out.mode !== 'replace' && addsToEveryItem(out))
+    throw bad(
+      `on an MF model, adding the same vector to every item moves each user's scores by one constant and ` +
+        `changes no list; name the items to ${kind === 'promote' ? 'promote' : 'edit'} (items)`,
+      f('all'),
+    );
   // Resolve now so unknown neurons/concepts fail at validation time, naming the field.
   resolveNeurons(out, bundle, prefix);
   if (out.segment) segmentNeurons(out, bundle, prefix);
   return out;
 }
+
+/** Item edits that add one constant to a neuron of every targeted item's code. */
+const addsToEveryItem = (p: Policy): boolean =>
+  p.kind === 'promote' || (p.kind === 'edit' && p.side === 'item' && p.op === 'add');
 
 /** Validates a list, prefixing fields with "policies[i].". */
 export function validatePolicies(policies: unknown, bundle: ModelBundle): Policy[] {

@@ -86,6 +86,32 @@ describe('validatePolicy', () => {
     expect(e.message).toContain('Cats');
   });
 
+  it('refuses what would be silently ignored: replace on item views, and an equal shift of every MF item', () => {
+    const cases: [unknown, string][] = [
+      [{ kind: 'suppress', concept: 'Horror', strength: 1, all: true, mode: 'replace' }, 'mode'],
+      [{ kind: 'promote', concept: 'Horror', strength: 1, all: true }, 'all'],
+      [{ kind: 'edit', side: 'item', op: 'add', value: 2, neuron: 3, all: true }, 'all'],
+    ];
+    for (const [p, field] of cases) {
+      const e = errorOf(() => validatePolicy(p, bundle));
+      expect([e.code, e.field]).toEqual(['BAD_POLICY', field]);
+    }
+    expect(errorOf(() => validatePolicy(cases[1][0], bundle)).message).toMatch(/changes no list/);
+    // …but each is fine where it does something: replace on the users' codes, named items, replace
+    // mode (rows become reconstructions), another op, and NCF, whose MLP is not linear in the item.
+    const ok: unknown[] = [
+      { kind: 'suppress', concept: 'Horror', strength: 1, all: true, mode: 'replace', on: 'users' },
+      { kind: 'promote', concept: 'Horror', strength: 1, items: ['i1'] },
+      { kind: 'promote', concept: 'Horror', strength: 1, all: true, mode: 'replace' },
+      { kind: 'edit', side: 'item', op: 'scale', value: 2, neuron: 3, all: true },
+    ];
+    for (const p of ok) expect(() => validatePolicy(p, bundle)).not.toThrow();
+    const ncf = tinyBundle({ kind: 'ncf' });
+    expect(() =>
+      validatePolicy({ kind: 'promote', concept: 'Horror', strength: 1, all: true }, ncf),
+    ).not.toThrow();
+  });
+
   it('resolves concepts by label or concept tag, case-insensitively', () => {
     expect(resolveConcept(bundle.neurons, 'HORROR')).toEqual([0]);
     expect(resolveConcept(bundle.neurons, 'popularity')).toEqual([1]);
@@ -162,6 +188,7 @@ describe('validatePolicy', () => {
           strength,
           segment: { threshold },
           mode: 'replace',
+          on: 'users',
         })),
       fc
         .tuple(
@@ -180,7 +207,15 @@ describe('validatePolicy', () => {
           fc.double({ min: -3, max: 3, noNaN: true }),
           fc.constantFrom('user', 'item'),
         )
-        .map(([n, op, value, side]) => ({ kind: 'edit', ...n, op, value, side, all: true })),
+        // an item-side add to all of an MF model's items is refused (it reorders nothing)
+        .map(([n, op, value, side]) => ({
+          kind: 'edit',
+          ...n,
+          op,
+          value,
+          side,
+          ...(side === 'item' && op === 'add' ? { items } : { all: true }),
+        })),
     );
     fc.assert(
       fc.property(arb, (raw) => {

@@ -103,7 +103,7 @@ describe('recommend', () => {
         segment: { threshold: -1 },
       })),
       neuronArb.map((neuron) => ({ kind: 'boost' as const, neuron, strength: 0, all: true })),
-      neuronArb.map((neuron) => ({ kind: 'promote' as const, neuron, strength: 0, all: true })),
+      neuronArb.map((neuron) => ({ kind: 'promote' as const, neuron, strength: 0, items: ['i1', 'i4'] })),
       fc
         .constantFrom('users' as const, 'items' as const)
         .map((on) => ({ kind: 'popularity' as const, strength: 0, on })),
@@ -113,7 +113,7 @@ describe('recommend', () => {
         side,
         op: 'add' as const,
         value: 0,
-        all: true,
+        ...(side === 'item' ? { items: ['i2'] } : { all: true as const }),
       })),
       fc.tuple(neuronArb, fc.constantFrom('user' as const, 'item' as const)).map(([neuron, side]) => ({
         kind: 'edit' as const,
@@ -124,9 +124,15 @@ describe('recommend', () => {
         all: true,
       })),
     );
+    const withMode = policyArb.chain((p) =>
+      fc.constantFrom<Policy['mode']>('delta', 'replace').map((mode) =>
+        // suppress on items is delta only
+        p.kind === 'suppress' ? p : { ...p, mode },
+      ),
+    );
     fc.assert(
       fc.property(
-        fc.array(policyArb, { minLength: 1, maxLength: 3 }),
+        fc.array(withMode, { minLength: 1, maxLength: 3 }),
         fc.integer({ min: 0, max: nUsers - 1 }),
         (policies, user) => {
           const compiled = compilePolicies(ctx, policies);
@@ -145,24 +151,22 @@ describe('recommend', () => {
     );
   });
 
-  it('replace mode at zero strength moves the targeted user (the reconstruction error leaks in); delta does not', () => {
+  it('replace mode: strength 0 is the identity as in delta; any other strength swaps in the reconstruction', () => {
     const ctx = steerContext(bundle);
     const user = 5;
     const orig = model.params.userEmb.subarray(user * dim, (user + 1) * dim);
-    const delta = steerUser(
-      ctx,
-      compilePolicies(ctx, [{ kind: 'suppress', neuron: 0, strength: 0, users: ['u6'], on: 'users' }]),
-      user,
-    );
-    const replace = steerUser(
-      ctx,
-      compilePolicies(ctx, [
-        { kind: 'suppress', neuron: 0, strength: 0, users: ['u6'], mode: 'replace', on: 'users' },
-      ]),
-      user,
-    );
-    expect(delta.vec).toEqual(orig);
-    expect(replace.vec).not.toEqual(orig);
+    const steer = (strength: number, mode: 'delta' | 'replace') =>
+      steerUser(
+        ctx,
+        compilePolicies(ctx, [{ kind: 'suppress', neuron: 0, strength, users: ['u6'], mode, on: 'users' }]),
+        user,
+      ).vec;
+    expect(steer(0, 'replace')).toEqual(orig);
+    expect(steer(0, 'delta')).toEqual(orig);
+    // At a tiny strength delta barely moves the user; replace moves it by its whole reconstruction error.
+    const moved = (v: Float32Array) => Math.hypot(...v.map((x, c) => x - orig[c]));
+    expect(moved(steer(1e-6, 'delta'))).toBeLessThan(1e-5);
+    expect(moved(steer(1e-6, 'replace'))).toBeGreaterThan(1e-3);
   });
 
   it('users a policy does not target keep their exact vectors and lists (ids and segments)', () => {
