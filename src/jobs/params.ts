@@ -3,7 +3,6 @@ import { checkDataSpec } from '../ml/data/load.ts';
 import { defaultDim } from '../ml/models/train.ts';
 import { SAE_SETTINGS, type SaeSetting, saeOptionsWithOverrides } from '../ml/pipeline/options.ts';
 import { resolveSaeOptions } from '../ml/sae/options.ts';
-import { StoreError } from '../store/errors.ts';
 import { JOB_TYPES, type JobParams, type JobType, type Store } from '../store/types.ts';
 
 /** A job request the runner refuses; `field` names the offending parameter. */
@@ -20,6 +19,19 @@ export class JobParamsError extends Error {
 const SAE_KEYS = ['latents', 'activation', 'k', 'epochs', 'matryoshka', 'l1', 'lr', 'shared'];
 
 /**
+ * The parameters each job type reads. Anything else is refused: a caller who sends `model` to an evaluate
+ * job, or `baseModelId` to a pipeline, expects it to matter. (train-recommender keeps `setting`/`sae` as
+ * the defaults a later train-sae on its version starts from.)
+ */
+const PARAMS_OF: Record<JobType, readonly (keyof JobParams)[]> = {
+  pipeline: ['data', 'model', 'dim', 'epochs', 'seed', 'setting', 'sae', 'activate'],
+  'train-recommender': ['data', 'model', 'dim', 'epochs', 'seed', 'setting', 'sae'],
+  'train-sae': ['baseModelId', 'seed', 'setting', 'sae', 'activate'],
+  evaluate: ['baseModelId'],
+  label: ['baseModelId', 'activate'],
+};
+
+/**
  * Checks a job request and fills in what must be fixed at enqueue time: the base version of
  * train-sae / evaluate / label jobs (default the active one), so a later activation does not change
  * what the job works on.
@@ -30,6 +42,9 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
   const fail = (field: string, why: string): never => {
     throw new JobParamsError(`params.${field} ${why}`, field);
   };
+  for (const key of Object.keys(p))
+    if (p[key as keyof JobParams] !== undefined && !PARAMS_OF[type].includes(key as keyof JobParams))
+      fail(key, `is not a parameter of ${type} jobs (they take ${PARAMS_OF[type].join(', ')})`);
   const posInt = (field: keyof JobParams, min: number) => {
     const v = p[field];
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min))
@@ -61,8 +76,7 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
       p.baseModelId = active?.id;
     }
     const base = store.models.get(p.baseModelId as number);
-    if (!base)
-      throw new StoreError('NOT_FOUND', `model version ${p.baseModelId} not found`, 'params.baseModelId');
+    if (!base) return fail('baseModelId', `names model version ${p.baseModelId}, which does not exist`);
     if (type === 'label' && base.kind !== 'full')
       fail('baseModelId', `names recommender-only version ${base.id}; label needs an SAE`);
     if (type === 'train-sae') {

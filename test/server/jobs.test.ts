@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SLOW } from '../jobs/helpers.ts';
@@ -108,6 +109,14 @@ describe('jobs', () => {
       [{ type: 'pipeline', params: { sae: { colour: 1 } } }, 'body.params.sae.colour'],
       [{ type: 'pipeline', params: { model: 'svd' } }, 'body.params.model'],
       [{ type: 'pipeline', params: { setting: 'precise' } }, 'body.params.setting'],
+      // Parameters a job type does not read are refused, not ignored.
+      [{ type: 'pipeline', params: { baseModelId: 1 } }, 'body.params.baseModelId'],
+      [{ type: 'evaluate', params: { model: 'ncf' } }, 'body.params.model'],
+      [{ type: 'label', params: { sae: { k: 4 } } }, 'body.params.sae'],
+      [{ type: 'train-recommender', params: { activate: true } }, 'body.params.activate'],
+      // A dataset directory without its interactions file fails now, not in the worker.
+      [{ type: 'pipeline', params: { data: `movielens-1m:${tmpdir()}` } }, 'body.params.data'],
+      [{ type: 'pipeline', params: { data: `lastfm-hetrec:${tmpdir()}` } }, 'body.params.data'],
     ] as const) {
       const res = await app.inject({ method: 'POST', url: '/v1/jobs', payload });
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
@@ -118,7 +127,7 @@ describe('jobs', () => {
       url: '/v1/jobs',
       payload: { type: 'evaluate', params: { baseModelId: 77 } },
     });
-    expect(noBase.statusCode).toBe(404);
+    expect(noBase.statusCode).toBe(400); // an id inside a body: 400 naming it, like unknown ids in policies
     expect(noBase.json().message).toContain('77');
     expect(noBase.json().field).toBe('body.params.baseModelId');
   });

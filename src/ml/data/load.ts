@@ -1,8 +1,8 @@
 import { MlError } from '../core/errors.ts';
 import { loadCsv } from './csv.ts';
-import { loadLastFm } from './lastfm.ts';
-import { loadMovieLens } from './movielens.ts';
-import { fileExists, requireDirectory } from './scan.ts';
+import { lastFmListensPath, loadLastFm } from './lastfm.ts';
+import { loadMovieLens, movieLensRatingsPath } from './movielens.ts';
+import { fileExists } from './scan.ts';
 import { type DataSpec, dataSpecPaths, parseDataSpec } from './spec.ts';
 import { generateSynthetic, SYNTHETIC_DEFAULTS, validateSyntheticParams } from './synthetic.ts';
 import type { Dataset } from './types.ts';
@@ -24,15 +24,17 @@ export function loadDataset(spec: string | DataSpec): Dataset {
 
 /**
  * What can be checked of a spec without loading it: its syntax, synthetic parameters, and that the
- * directory or files it names exist (the loaders check their contents). Throws the loader's MlError.
+ * files it names (or the interactions file of a dataset directory) exist; the loaders check their contents. Throws the loader's MlError.
  * Lets a job request fail at once instead of in its worker.
  */
 export function checkDataSpec(spec: string): DataSpec {
   const s = parseDataSpec(spec);
   switch (s.kind) {
     case 'movielens-1m':
+      movieLensRatingsPath(s.dir);
+      break;
     case 'lastfm-hetrec':
-      requireDirectory(s.dir);
+      lastFmListensPath(s.dir);
       break;
     case 'csv':
       for (const path of dataSpecPaths(s))

@@ -13,6 +13,15 @@ import {
 } from './scan.ts';
 import type { Dataset } from './types.ts';
 
+/** The ratings file of a MovieLens-1M directory (ratings.dat, else ratings-no-timestamps.dat); BAD_FILE when neither. */
+export function movieLensRatingsPath(dir: string): string {
+  requireDirectory(dir);
+  const path = ['ratings.dat', 'ratings-no-timestamps.dat'].map((f) => join(dir, f)).find(fileExists);
+  if (!path)
+    throw new MlError('BAD_FILE', `${dir}: neither ratings.dat nor ratings-no-timestamps.dat found`, dir);
+  return path;
+}
+
 /**
  * MovieLens-1M directory: `ratings.dat` (`user::movie::rating::timestamp`) or, when that is absent,
  * `ratings-no-timestamps.dat` (`user::movie::rating`); `movies.dat` (ISO-8859-1,
@@ -21,10 +30,7 @@ import type { Dataset } from './types.ts';
  * rated movies, ordered by MovieID; users ordered by UserID. Movies listed but never rated are skipped.
  */
 export function loadMovieLens(dir: string): Dataset {
-  requireDirectory(dir);
-  const ratingsPath = ['ratings.dat', 'ratings-no-timestamps.dat'].map((f) => join(dir, f)).find(fileExists);
-  if (!ratingsPath)
-    throw new MlError('BAD_FILE', `${dir}: neither ratings.dat nor ratings-no-timestamps.dat found`, dir);
+  const ratingsPath = movieLensRatingsPath(dir);
 
   const buf = readDataFile(ratingsPath);
   const cap = estimateLines(buf);
