@@ -108,7 +108,8 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     keepAliveTimeout: 72_000,
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Ids in paths may be up to 200 characters (the schemas' limit; Fastify's default stops at 100).
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // `/v1/jobs/` is `/v1/jobs` (not a request for the job with an empty id).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
     schemaController: { compilersFactory: { buildValidator: validatorFactory() } },
     // Errors Fastify raises before routing (a malformed percent-encoding) get the same body as the rest.
     frameworkErrors: (err, request, reply) => {
@@ -133,10 +134,12 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
  * `Content-Type: application/json` with an empty body parses as no body (Fastify refuses it with a 400):
  * clients often send the header on POSTs that carry nothing (cancel, activate). Routes that need a body
  * still refuse it, naming `body`. Anything else goes through Fastify's own parser (prototype-poisoning
- * checks included).
+ * checks included). JSON is the only body type: Fastify's default `text/plain` parser is removed, so a
+ * body sent as text is a 415 like any other type, not a 400 saying the body "must be object".
  */
 function acceptEmptyJsonBodies(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body === '') return done(null, undefined);

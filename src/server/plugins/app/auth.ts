@@ -36,6 +36,17 @@ export function bearerKey(header: string | undefined): string | null {
 }
 
 /**
+ * What a request needs: the route's own level, else `read` for GET/HEAD and `write` for the rest. A
+ * request no route matches (the 404 handler answers it: an unknown URL, or a method a URL does not
+ * take, OPTIONS included) needs nothing, so it gets its 404 rather than a 401 that suggests a key
+ * would help; the service has no OPTIONS routes (no CORS).
+ */
+function authLevel(req: FastifyRequest): AuthLevel {
+  if (req.routeOptions.url === undefined) return 'none';
+  return req.routeOptions.config?.auth ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write');
+}
+
+/**
  * Bearer-key authentication. Missing key → 401, wrong key → 403. With no keys configured the service
  * runs open (development), and says so in the log at start.
  */
@@ -50,8 +61,7 @@ export default fp(
     // preParsing, not onRequest: the rate limit's per-route onRequest check runs first, so failed keys
     // are limited too; the body is still not read before the key is checked.
     app.addHook('preParsing', async (req: FastifyRequest) => {
-      const level =
-        req.routeOptions.config?.auth ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write');
+      const level = authLevel(req);
       if (level === 'none' || (level === 'read' && (readsOpen || req.url.startsWith('/docs')))) return;
       const header = req.headers.authorization;
       if (!header)
