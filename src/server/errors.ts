@@ -114,7 +114,7 @@ interface ValidationItem {
   params?: Record<string, unknown>;
 }
 
-/** `body.policy.strength`, `query.k`, `params.userId`: the field a schema violation is about. */
+/** `body.policy.strength`, `querystring.k`, `params.userId`: the field a schema violation is about. */
 function validationField(context: string, v: ValidationItem | undefined): string {
   const parts = [context];
   const path = (v?.instancePath ?? '').split('/').filter(Boolean);

@@ -41,7 +41,21 @@ interface Schema {
   properties?: Record<string, { type?: string | string[] }>;
 }
 
-/** Wraps a coercing validator so that text in a numeric field that is not a plain number is refused. */
+/**
+ * Why a number read from text is not the number written, or null when it is: `1e400` reads as Infinity
+ * (which Ajv's integer check passes), `9007199254740993` as 9007199254740992 (a different id).
+ */
+function notExact(n: number, type: string): string | null {
+  if (!Number.isFinite(n)) return `must be a finite ${type === 'integer' ? 'integer' : 'number'}`;
+  if (type === 'integer' && Number.isInteger(n) && !Number.isSafeInteger(n))
+    return `must be an integer between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`;
+  return null;
+}
+
+/**
+ * Wraps a coercing validator so that text in a numeric field that is not a plain number, or does not
+ * read as the number it spells (an overflow to Infinity, an integer beyond 2^53), is refused.
+ */
 function numericTextFirst(validate: RouteValidator, schema: Schema): RouteValidator {
   const numeric = Object.entries(schema?.properties ?? {})
     .filter(([, s]) => [s.type].flat().some((t) => t === 'integer' || t === 'number'))
@@ -50,13 +64,17 @@ function numericTextFirst(validate: RouteValidator, schema: Schema): RouteValida
   const check = ((data: Record<string, unknown> | null) => {
     for (const { name, type } of numeric) {
       const v = data?.[name];
-      if (typeof v === 'string' && !NUMERIC.test(v)) {
+      if (typeof v !== 'string') continue;
+      const problem = !NUMERIC.test(v)
+        ? `must be ${type === 'integer' ? 'an integer' : 'a number'}`
+        : notExact(Number(v), type);
+      if (problem) {
         check.errors = [
           {
             instancePath: `/${name}`,
             schemaPath: `#/properties/${name}/type`,
             keyword: 'type',
-            message: `must be ${type === 'integer' ? 'an integer' : 'a number'}`,
+            message: problem,
             params: { type },
           },
         ];

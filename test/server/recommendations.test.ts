@@ -93,11 +93,11 @@ describe('GET /v1/users/:userId/recommendations', () => {
   it('400s an unknown excluded item and an unknown policy, naming them', async () => {
     const ex = await app.inject({ url: `/v1/users/${userId}/recommendations?exclude=nope-item` });
     expect(ex.statusCode).toBe(400);
-    expect(ex.json()).toMatchObject({ code: 'UNKNOWN_ITEM', field: 'query.exclude' });
+    expect(ex.json()).toMatchObject({ code: 'UNKNOWN_ITEM', field: 'querystring.exclude' });
     expect(ex.json().message).toContain('nope-item');
     const pol = await app.inject({ url: `/v1/users/${userId}/recommendations?policy=ghost` });
     expect(pol.statusCode).toBe(400);
-    expect(pol.json()).toMatchObject({ code: 'UNKNOWN_POLICY', field: 'query.policy[0]' });
+    expect(pol.json()).toMatchObject({ code: 'UNKNOWN_POLICY', field: 'querystring.policy[0]' });
     expect(pol.json().message).toContain('ghost');
   });
 

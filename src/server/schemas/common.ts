@@ -61,8 +61,31 @@ export const Timestamp = Type.String({ description: 'ISO-8601 UTC timestamp' });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 export const Metrics = Type.Record(Type.String(), Type.Unknown(), { description: 'Metrics by section' });
 
+/** Largest id (job, model version, policy version) and neuron index the API takes: a 32-bit integer. */
+export const MAX_ID = 2_147_483_647;
+/** Largest seed: seeds are 32-bit unsigned (src/ml/core/rng.ts), so a larger one would alias a smaller. */
+export const MAX_SEED = 4_294_967_295;
+
 /** A list's starting row: bounded so that SQLite binds it as an integer (1e20 would bind as a REAL). */
-export const Offset = Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0 });
+export const Offset = Type.Integer({ minimum: 0, maximum: MAX_ID, default: 0 });
+
+/** Longest id a list parameter may hold (each id, after splitting on commas). */
+export const MAX_ID_LENGTH = 200;
+/** Most ids a list query parameter (`exclude`, `policy`) may hold, repeated or comma-separated. */
+export const MAX_LIST_IDS = 500;
+
+/**
+ * A list of ids in a query string: the parameter repeated, or comma-separated, or both. The limits apply
+ * to the ids after splitting (`splitIds`, src/server/services/lookup.ts), so the raw values carry no
+ * length limit of their own (the URL is bounded by Node's 16 KB header limit).
+ */
+export const IdList = (description: string) =>
+  Type.Array(Type.String(), {
+    maxItems: MAX_LIST_IDS,
+    description:
+      `${description} (repeat the parameter or separate with commas; at most ${MAX_LIST_IDS} ids, ` +
+      `each at most ${MAX_ID_LENGTH} characters)`,
+  });
 
 /** List-agreement numbers, described once for every schema that returns them. */
 export const RboNumber = Type.Number({

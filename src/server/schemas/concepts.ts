@@ -4,7 +4,7 @@ export const ActiveNeuron = Type.Object({
   neuron: Type.Integer(),
   label: Type.String(),
   kind: Type.String(),
-  activation: Type.Number(),
+  activation: Type.Number({ description: "The neuron's activation in the code, rounded to 6 decimals" }),
 });
 
 export const ProfileQuery = Type.Object(

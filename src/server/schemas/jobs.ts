@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Metrics, NullableTimestamp, Offset, Timestamp } from './common.ts';
+import { MAX_ID, MAX_SEED, Metrics, NullableTimestamp, Offset, Timestamp } from './common.ts';
 
 export const JobType = Type.Enum(['train-recommender', 'train-sae', 'evaluate', 'label', 'pipeline']);
 export const JobStatus = Type.Enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
@@ -15,6 +15,7 @@ export const JobParams = Type.Object(
     seed: Type.Optional(
       Type.Integer({
         minimum: 0,
+        maximum: MAX_SEED,
         description:
           "Seed of the data split, the recommender and the SAE; for train-sae the SAE's only (the base version's split is kept)",
       }),
@@ -41,7 +42,7 @@ export const JobParams = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    baseModelId: Type.Optional(Type.Integer({ minimum: 1 })),
+    baseModelId: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ID })),
     activate: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
@@ -86,7 +87,7 @@ export const JobSchema = Type.Object({
   finishedAt: NullableTimestamp,
 });
 
-export const JobParamsPath = Type.Object({ jobId: Type.Integer({ minimum: 1 }) });
+export const JobParamsPath = Type.Object({ jobId: Type.Integer({ minimum: 1, maximum: MAX_ID }) });
 
 export const JobListQuery = Type.Object(
   {

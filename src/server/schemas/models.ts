@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Metrics, NullableTimestamp, Offset, Timestamp } from './common.ts';
+import { MAX_ID, Metrics, NullableTimestamp, Offset, Timestamp } from './common.ts';
 
 export const ModelVersionSchema = Type.Object({
   id: Type.Integer(),
@@ -36,4 +36,4 @@ export const ModelList = Type.Object({
   models: Type.Array(ModelVersionSchema),
 });
 
-export const ModelParams = Type.Object({ modelId: Type.Integer({ minimum: 1 }) });
+export const ModelParams = Type.Object({ modelId: Type.Integer({ minimum: 1, maximum: MAX_ID }) });

@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
-import { Offset } from './common.ts';
+import { MAX_ID, Offset } from './common.ts';
 
-export const NeuronKind = Type.Enum(['concept', 'popularity', 'era', 'combined', 'unlabelled', 'dead']);
+const NEURON_KINDS = ['concept', 'popularity', 'era', 'combined', 'unlabelled', 'dead'] as const;
+export const NeuronKind = Type.Enum(NEURON_KINDS);
 
 export const NeuronSummary = Type.Object({
   index: Type.Integer(),
@@ -18,9 +19,7 @@ export const NeuronSummary = Type.Object({
 
 export const NeuronListQuery = Type.Object(
   {
-    kind: Type.Optional(
-      Type.String({ description: 'Only neurons of this kind (concept, popularity, era, …)' }),
-    ),
+    kind: Type.Optional(Type.Enum(NEURON_KINDS, { description: 'Only neurons of this kind' })),
     label: Type.Optional(
       Type.String({ description: 'Only neurons whose label contains this (case-insensitive)' }),
     ),
@@ -38,7 +37,7 @@ export const NeuronList = Type.Object({
 });
 
 export const NeuronParams = Type.Object({
-  neuron: Type.Integer({ minimum: 0, description: 'Neuron index' }),
+  neuron: Type.Integer({ minimum: 0, maximum: MAX_ID, description: 'Neuron index' }),
 });
 
 export const NeuronDetailQuery = Type.Object(

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { POLICY_MAGNITUDE_LIMIT } from '../../ml/steer/policy.ts';
-import { KendallNumber, RboNumber, Timestamp } from './common.ts';
+import { KendallNumber, MAX_ID, MAX_SEED, RboNumber, Timestamp } from './common.ts';
 import { AppliedPolicy } from './recommendations.ts';
 
 const Ids = Type.Array(Type.String({ maxLength: 200 }), { minItems: 1, maxItems: 10_000 });
@@ -14,7 +14,7 @@ export const PolicyBody = Type.Object(
       description:
         'suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit',
     }),
-    neuron: Type.Optional(Type.Integer({ minimum: 0, description: 'Target neuron index' })),
+    neuron: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ID, description: 'Target neuron index' })),
     concept: Type.Optional(
       Type.String({ minLength: 1, maxLength: 200, description: 'Target concept label, e.g. "Horror"' }),
     ),
@@ -28,7 +28,7 @@ export const PolicyBody = Type.Object(
       Type.Object(
         {
           threshold: Type.Number(),
-          neuron: Type.Optional(Type.Integer({ minimum: 0 })),
+          neuron: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ID })),
           concept: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         },
         {
@@ -44,11 +44,18 @@ export const PolicyBody = Type.Object(
   { additionalProperties: false, title: 'Policy' },
 );
 
+/**
+ * A policy name: not all digits (that is an id), starting and ending with a letter, digit or `_.:-`
+ * (inner blanks are fine), so that `"trail "` cannot be a second policy beside `"trail"` (query refs are
+ * trimmed).
+ */
 const Name = Type.String({
   minLength: 1,
   maxLength: 100,
-  pattern: '^(?![0-9]+$)[A-Za-z0-9][A-Za-z0-9 _.:-]*$',
-}); // all digits = an id
+  pattern: '^(?![0-9]+$)[A-Za-z0-9](?:[A-Za-z0-9 _.:-]*[A-Za-z0-9_.:-])?$',
+  description:
+    'Letters, digits, blanks and _.:- (starting with a letter or digit, not ending with a blank); not all digits',
+});
 
 export const CreatePolicyBody = Type.Object(
   {
@@ -68,7 +75,7 @@ export const UpdatePolicyBody = Type.Object(
     policy: Type.Optional(PolicyBody),
     enabled: Type.Optional(Type.Boolean()),
     expectedVersion: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'Compare-and-set on the version' }),
+      Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'Compare-and-set on the version' }),
     ),
   },
   { additionalProperties: false, minProperties: 1 },
@@ -120,7 +127,14 @@ export const PreviewBody = Type.Object(
         description: 'Users sampled when none are given',
       }),
     ),
-    seed: Type.Optional(Type.Integer({ default: 0 })),
+    seed: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_SEED,
+        default: 0,
+        description: 'Seed of the user sample (32-bit unsigned)',
+      }),
+    ),
     k: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
   },
   { additionalProperties: false },
@@ -148,7 +162,9 @@ export const PreviewResponse = Type.Object({
   effect: Type.Object({
     users: Type.Integer(),
     changedUsers: Type.Integer({ description: 'Users whose list changed' }),
-    meanRbo: Type.Number({ description: 'Mean of the users’ rbo' }),
+    meanRbo: Type.Number({
+      description: 'Mean of the users’ rbo (agreement numbers are rounded to 6 decimals)',
+    }),
     meanKendallTau: Type.Number({ description: 'Mean of the users’ kendallTau' }),
     meanOverlap: Type.Number({ description: 'Mean share of the before list still in the after list' }),
     entered: Type.Array(Type.Object({ itemId: Type.String(), title: Type.String(), users: Type.Integer() }), {

@@ -1,5 +1,6 @@
 import type { ModelBundle } from '../../ml/bundle.ts';
 import { ApiError } from '../errors.ts';
+import { MAX_ID_LENGTH } from '../schemas/common.ts';
 
 /** A user id from a URL: the dataset's own id, 404 naming it when unknown. */
 export function userIndex(bundle: ModelBundle, userId: string, field = 'params.userId'): number {
@@ -30,17 +31,19 @@ export function neuronIndex(bundle: ModelBundle, neuron: number, field = 'params
 
 /**
  * Ids given in a query or body (each element may hold comma-separated ids): indices, 400 naming the
- * first unknown one (a filter naming a missing id is a bad request, not a missing resource).
+ * first unknown one (a filter naming a missing id is a bad request, not a missing resource). The ids are
+ * checked as `splitIds` checks them (`maxIds` after splitting, each at most MAX_ID_LENGTH characters).
  */
 export function idIndices(
   index: Map<string, number>,
   raw: readonly string[] | undefined,
   field: string,
   code: 'UNKNOWN_USER' | 'UNKNOWN_ITEM',
+  maxIds = Number.POSITIVE_INFINITY,
 ): number[] {
   if (!raw) return [];
   const out: number[] = [];
-  for (const id of splitIds(raw)) {
+  for (const id of splitIds(raw, field, maxIds)) {
     const i = index.get(id);
     if (i === undefined)
       throw new ApiError(
@@ -54,9 +57,27 @@ export function idIndices(
   return out;
 }
 
-/** `['1,2', '3']` → `['1', '2', '3']`, empty parts dropped. */
-export function splitIds(raw: readonly string[]): string[] {
+/**
+ * `['1,2', '3']` → `['1', '2', '3']`, empty parts dropped. The limits hold for the ids after splitting
+ * (a parameter may be repeated, comma-separated, or both): 400 naming `field` when there are more than
+ * `maxIds` of them or one is longer than MAX_ID_LENGTH characters.
+ */
+export function splitIds(raw: readonly string[], field: string, maxIds = Number.POSITIVE_INFINITY): string[] {
   const out: string[] = [];
-  for (const part of raw) for (const id of part.split(',')) if (id.trim() !== '') out.push(id.trim());
+  for (const part of raw)
+    for (const piece of part.split(',')) {
+      const id = piece.trim();
+      if (id === '') continue;
+      if (id.length > MAX_ID_LENGTH)
+        throw new ApiError(
+          400,
+          'VALIDATION',
+          `${field}: id "${id.slice(0, 20)}…" is longer than ${MAX_ID_LENGTH} characters`,
+          field,
+        );
+      if (out.length >= maxIds)
+        throw new ApiError(400, 'VALIDATION', `${field} holds more than ${maxIds} ids`, field);
+      out.push(id);
+    }
   return out;
 }

@@ -3,6 +3,7 @@ import { blankNeuron } from '../../ml/concepts/neuron.ts';
 import type { NeuronInfo } from '../../ml/concepts/types.ts';
 import { topKExcluding } from '../../ml/eval/topk.ts';
 import { steerContext } from '../../ml/steer/context.ts';
+import { round6 } from './round.ts';
 
 export interface NeuronSummaryT {
   index: number;
@@ -62,7 +63,7 @@ export function activeNeurons(
       neuron: j,
       label: labels[j] ?? '',
       kind: labelled ? neuronInfo(bundle, j).kind : 'unlabelled',
-      activation: code[j],
+      activation: round6(code[j]),
     })),
   };
 }

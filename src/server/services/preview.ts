@@ -4,6 +4,7 @@ import { kendallTauB, rbo } from '../../ml/eval/fidelity.ts';
 import type { Policy } from '../../ml/steer/policy.ts';
 import { recommend } from '../../ml/steer/recommend.ts';
 import { ApiError } from '../errors.ts';
+import { round6 } from './round.ts';
 
 export interface PreviewInput {
   /** The policies to preview. */
@@ -59,8 +60,8 @@ export function previewPolicies(bundle: ModelBundle, input: PreviewInput) {
       userId: r.user,
       before: before.map((i) => items.ids[i]),
       after: after.map((i) => items.ids[i]),
-      rbo: agreement.rbo,
-      kendallTau: agreement.kendallTau,
+      rbo: round6(agreement.rbo),
+      kendallTau: round6(agreement.kendallTau),
       changed,
     };
   });
@@ -76,9 +77,9 @@ export function previewPolicies(bundle: ModelBundle, input: PreviewInput) {
     effect: {
       users: n,
       changedUsers,
-      meanRbo: sumRbo / n,
-      meanKendallTau: sumTau / n,
-      meanOverlap: sumOverlap / n,
+      meanRbo: round6(sumRbo / n),
+      meanKendallTau: round6(sumTau / n),
+      meanOverlap: round6(sumOverlap / n),
       entered: top(entered),
       left: top(left),
     },

@@ -1,10 +1,12 @@
 import type { Explanation } from '../../ml/explain/types.ts';
 import { type RecommendedItem, recommend } from '../../ml/steer/recommend.ts';
 import type { ActiveModel } from '../plugins/app/registry.ts';
+import { MAX_LIST_IDS } from '../schemas/common.ts';
 import type { RecommendationsQueryT, RecommendationsResponseT } from '../schemas/recommendations.ts';
 import { idIndices, splitIds, userIndex } from './lookup.ts';
 import { appliedPolicy, type LivePolicy, type PolicyService } from './policies.ts';
 import { encodeRecommendations } from './recommendations-json.ts';
+import { round6 } from './round.ts';
 
 type ItemOut = RecommendationsResponseT['items'][number];
 
@@ -30,8 +32,8 @@ export class RecommendationService {
     const { bundle, version } = active;
     const user = userIndex(bundle, userId);
     const snap = this.policies.live(bundle);
-    const refs = q.policy ? splitIds(q.policy) : [];
-    const excludeIds = q.exclude ? splitIds(q.exclude) : [];
+    const refs = q.policy ? splitIds(q.policy, 'querystring.policy', MAX_LIST_IDS) : [];
+    const excludeIds = q.exclude ? splitIds(q.exclude, 'querystring.exclude', MAX_LIST_IDS) : [];
     const key = this.cache.enabled
       ? `${version.id}|${snap.revision}|${user}|${q.k}|${q.explain ? q.topNeurons : 0}|${q.compare ? 1 : 0}|${excludeIds.join(',')}|${refs.join(',')}`
       : '';
@@ -57,9 +59,9 @@ export class RecommendationService {
   ): RecommendationsResponseT {
     const { bundle, version } = active;
     const snap = this.policies.live(bundle);
-    const exclude = idIndices(bundle.dataset.items.index, excludeIds, 'query.exclude', 'UNKNOWN_ITEM');
+    const exclude = idIndices(bundle.dataset.items.index, excludeIds, 'querystring.exclude', 'UNKNOWN_ITEM');
     const chosen: LivePolicy[] = snap.enabled.slice();
-    for (const p of this.policies.resolve(bundle, refs, 'query.policy'))
+    for (const p of this.policies.resolve(bundle, refs, 'querystring.policy'))
       if (!chosen.includes(p)) chosen.push(p);
 
     const result = recommend(bundle, user, {
@@ -91,12 +93,6 @@ export class RecommendationService {
     this.cache.clear();
   }
 }
-
-/**
- * Rounds to 6 decimals: the embeddings are float32 (about 7 significant digits), so the 17 digits of a
- * double are noise, and they were half of an explained response's bytes.
- */
-const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 function toItem(r: RecommendedItem, rank: number): ItemOut {
   const out: ItemOut = { itemId: r.item, title: r.title, score: round6(r.score), rank: rank + 1 };

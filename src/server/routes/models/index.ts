@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { StoreError } from '../../../store/errors.ts';
 import type { ModelVersion } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
 import { errors } from '../../schemas/common.ts';
@@ -66,6 +67,10 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['models'],
         summary:
           'Serve this version: decoded first, then switched atomically (no restart, no failed requests)',
+        description:
+          '409 `NOT_ACTIVATABLE` for a recommender-only version, `CORRUPT_ARTIFACT` when one of its stored ' +
+          'artifacts fails its checksum, `SUPERSEDED` when a later activation overtook this one; the ' +
+          'version served before keeps serving in every case.',
         security,
         params: ModelParams,
         response: { 200: ModelVersionSchema, ...errors(400, 401, 403, 404, 409, 429) },
@@ -82,7 +87,24 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
           `model version ${id} is recommender-only (no SAE); it cannot be served`,
           'params.modelId',
         );
-      return view((await app.models.activate(id)).version);
+      try {
+        return view((await app.models.activate(id)).version);
+      } catch (err) {
+        if (err instanceof StoreError && err.code === 'CORRUPT_ARTIFACT') {
+          // Damaged bytes in the database are a fact about this version, not a server fault: name it.
+          const part = (Object.entries(v.artifacts) as [string, string | null][]).find(
+            ([, sha]) => sha !== null && err.message.includes(sha),
+          )?.[0];
+          throw new ApiError(
+            409,
+            'CORRUPT_ARTIFACT',
+            `model version ${id}'s ${part ?? 'stored'} artifact fails its checksum (its bytes in the ` +
+              'database are damaged); it cannot be served',
+            'params.modelId',
+          );
+        }
+        throw err;
+      }
     },
   );
 };
