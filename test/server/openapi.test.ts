@@ -62,4 +62,19 @@ describe('OpenAPI document', () => {
       ['compare', 'exclude', 'explain', 'k', 'policy', 'topNeurons', 'userId'].sort(),
     );
   });
+
+  it('declares optional bearer security on /v1 reads (PRISM_READS_OPEN=false needs the key there), bearer on mutations', async () => {
+    const doc = JSON.parse(await renderOpenApi());
+    let reads = 0;
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+      for (const [method, op] of Object.entries(item as Record<string, { security?: unknown }>)) {
+        if (!path.startsWith('/v1/')) expect(op.security, `${method} ${path}`).toBeUndefined();
+        else if (method === 'get') {
+          reads++;
+          expect(op.security, `${method} ${path}`).toEqual([{}, { bearer: [] }]);
+        } else expect(op.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
+      }
+    }
+    expect(reads).toBeGreaterThanOrEqual(10);
+  });
 });

@@ -281,7 +281,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Serve this version: decoded first, then switched atomically (no restart, no failed requests) */
+        /**
+         * Serve this version: decoded first, then switched atomically (no restart, no failed requests)
+         * @description 409 `NOT_ACTIVATABLE` for a recommender-only version, `CORRUPT_ARTIFACT` when one of its stored artifacts fails its checksum, `SUPERSEDED` when a later activation overtook this one; the version served before keeps serving in every case.
+         */
         post: operations["activateModel"];
         delete?: never;
         options?: never;
@@ -590,6 +593,7 @@ export interface operations {
                             neuron: number;
                             label: string;
                             kind: string;
+                            /** @description The neuron's activation in the code, rounded to 6 decimals */
                             activation: number;
                         }[];
                     };
@@ -692,6 +696,7 @@ export interface operations {
                             neuron: number;
                             label: string;
                             kind: string;
+                            /** @description The neuron's activation in the code, rounded to 6 decimals */
                             activation: number;
                         }[];
                     };
@@ -765,8 +770,8 @@ export interface operations {
     listNeurons: {
         parameters: {
             query?: {
-                /** @description Only neurons of this kind (concept, popularity, era, …) */
-                kind?: string;
+                /** @description Only neurons of this kind */
+                kind?: "concept" | "popularity" | "era" | "combined" | "unlabelled" | "dead";
                 /** @description Only neurons whose label contains this (case-insensitive) */
                 label?: string;
                 dead?: boolean;
@@ -1100,6 +1105,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Letters, digits, blanks and _.:- (starting with a letter or digit, not ending with a blank); not all digits */
                     name: string;
                     /** Policy */
                     policy: {
@@ -1489,6 +1495,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Letters, digits, blanks and _.:- (starting with a letter or digit, not ending with a blank); not all digits */
                     name?: string;
                     /** Policy */
                     policy?: {
@@ -1717,7 +1724,10 @@ export interface operations {
                      * @default 20
                      */
                     sample?: number;
-                    /** @default 0 */
+                    /**
+                     * @description Seed of the user sample (32-bit unsigned)
+                     * @default 0
+                     */
                     seed?: number;
                     /** @default 10 */
                     k?: number;
@@ -1755,7 +1765,7 @@ export interface operations {
                             users: number;
                             /** @description Users whose list changed */
                             changedUsers: number;
-                            /** @description Mean of the users’ rbo */
+                            /** @description Mean of the users’ rbo (agreement numbers are rounded to 6 decimals) */
                             meanRbo: number;
                             /** @description Mean of the users’ kendallTau */
                             meanKendallTau: number;

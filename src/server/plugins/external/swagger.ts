@@ -8,7 +8,9 @@ export const OPENAPI_INFO = {
   title: 'Prism',
   description:
     'Explainable, steerable recommendations: sparse-autoencoder neurons over a frozen recommender explain ' +
-    'and steer top-K lists. Mutating endpoints need `Authorization: Bearer <key>`.',
+    'and steer top-K lists. Mutating endpoints need `Authorization: Bearer <key>` when the server has ' +
+    'keys; reads under /v1 need it too when the server runs with `PRISM_READS_OPEN=false` (their ' +
+    'security is optional: no key, or the bearer key).',
   version: '0.1.0',
 };
 
@@ -16,6 +18,7 @@ export const OPENAPI_INFO = {
 export default fp(
   async function swaggerPlugin(app: FastifyInstance) {
     documentFrameworkErrors(app);
+    documentReadSecurity(app);
     await app.register(swagger, {
       // Shared schemas (addSchema with an $id) become components named by their $id.
       refResolver: {
@@ -45,6 +48,20 @@ export default fp(
   },
   { name: 'swagger' },
 );
+
+/**
+ * Reads under /v1 need the key when the server runs with `PRISM_READS_OPEN=false` (and keys): their
+ * security is documented as optional (`{}` or bearer), so Swagger UI's "Authorize" sends the key on them
+ * and generated clients can pass it; routes that declare their own security keep it.
+ */
+export function documentReadSecurity(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || route.schema.hide || route.schema.security) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!route.url.startsWith('/v1/') || !methods.every((m) => m === 'GET' || m === 'HEAD')) return;
+    route.schema = { ...route.schema, security: [{}, { bearer: [] }] };
+  });
+}
 
 /**
  * Documents on every route the errors Fastify raises before its handler (`frameworkErrorStatuses`), as
