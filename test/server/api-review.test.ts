@@ -1,5 +1,7 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobParamsError } from '../../src/jobs/params.ts';
+import { toErrorBody } from '../../src/server/errors.ts';
 import { RecommendationsQuery } from '../../src/server/schemas/recommendations.ts';
 import type { Store } from '../../src/store/types.ts';
 import { TEMPLATE, testApp } from './fixture.ts';
@@ -219,5 +221,32 @@ describe('#20 /v1/neurons?kind= takes only neuron kinds', () => {
     const res = await app.inject('/v1/neurons?kind=concept');
     expect(res.statusCode).toBe(200);
     expect(res.json().total).toBeGreaterThan(0);
+  });
+});
+
+describe('#24 unknown ids in a job body are 400s naming the field', () => {
+  it('an unknown baseModelId is a 400 naming body.params.baseModelId, never a 404', async () => {
+    const body = await expectRefused(
+      { method: 'POST', url: '/v1/jobs', payload: { type: 'train-sae', params: { baseModelId: 999 } } },
+      400,
+      'body.params.baseModelId',
+    );
+    expect(body.message).toContain('999');
+  });
+
+  it('keeps the code a JobParamsError carries (UNKNOWN_MODEL), BAD_JOB_PARAMS otherwise', () => {
+    const unknown = Object.assign(new JobParamsError('names model version 999', 'baseModelId'), {
+      code: 'UNKNOWN_MODEL',
+    });
+    expect(toErrorBody(unknown)).toMatchObject({
+      statusCode: 400,
+      code: 'UNKNOWN_MODEL',
+      field: 'body.params.baseModelId',
+    });
+    expect(toErrorBody(new JobParamsError('must be a boolean', 'activate'))).toMatchObject({
+      statusCode: 400,
+      code: 'BAD_JOB_PARAMS',
+      field: 'body.params.activate',
+    });
   });
 });
