@@ -138,7 +138,9 @@ describe('job runner on the real pipeline', () => {
     expect(() => runner.enqueue('pipeline', { dim: 0 })).toThrow(/params.dim/);
     expect(() => runner.enqueue('pipeline', { model: 'svd' as 'mf' })).toThrow(/params.model/);
     expect(() => runner.enqueue('pipeline', { sae: { bogus: 1 } as never })).toThrow(/sae.bogus/);
-    expect(() => runner.enqueue('evaluate', { baseModelId: 999 })).toThrow(/model version 999, which does not exist/);
+    expect(() => runner.enqueue('evaluate', { baseModelId: 999 })).toThrow(
+      /model version 999, which does not exist/,
+    );
     expect(() => runner.enqueue('nope' as 'pipeline', {})).toThrow(/unknown job type/);
   });
 

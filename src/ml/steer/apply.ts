@@ -265,13 +265,13 @@ export interface ViewedItem {
 
 /** A user's item views, resolved: re-scores the items they move and can replay any one of them. */
 export interface ItemViews {
-  /** Items the views moved (their scores were rewritten). */
-  moved: number;
+  /** Whether the views moved any item (rewrote its score). */
+  anyMoved: boolean;
   /** The item as the views left it, or null when they do not move it (for explanations). */
   view(item: number): ViewedItem | null;
 }
 
-const NO_VIEWS: ItemViews = { moved: 0, view: () => null };
+const NO_VIEWS: ItemViews = { anyMoved: false, view: () => null };
 
 /**
  * A user's item views resolved for one request: per neuron, the views' ops composed into one affine map
@@ -306,6 +306,17 @@ export class ItemViewPlan {
     this.globallyEdited = new Set(this.global.flatMap((p) => Array.from(p.neurons)));
   }
 
+  /** Whether the views move any item at all (some active item whose activation the maps change). */
+  movesAnyItem(): boolean {
+    for (let r = 0; r < this.neurons.length; r++) {
+      if (this.movesAll(r)) return true;
+      const acts = this.ctx.itemActivationsOnNeuron(this.neurons[r]);
+      for (let t = 0; t < acts.length; t++)
+        if (Math.fround(this.m[r] * acts[t] + this.c[r]) !== acts[t]) return true;
+    }
+    return false;
+  }
+
   /** Item i's activation of neuron j before the views (after the global item policies). */
   before(i: number, j: number): number {
     return this.globallyEdited.has(j)
@@ -322,6 +333,17 @@ export class ItemViewPlan {
   /** Whether only items active on the views' neurons can move (no map moves every item). */
   get sparse(): boolean {
     for (let r = 0; r < this.neurons.length; r++) if (this.movesAll(r)) return false;
+    return true;
+  }
+
+  /**
+   * Whether the views can only lower MF scores: scale-only maps on unedited codes (activations ≥ 0) with
+   * (m − 1)·pull ≤ 0 — every suppress view. Then no unlisted item can rise into a candidate list.
+   */
+  get onlyLowers(): boolean {
+    if (!this.isMf || this.global.length > 0 || !this.ctx.itemSparseCodes().nonNegative) return false;
+    for (let r = 0; r < this.neurons.length; r++)
+      if (this.c[r] !== 0 || (this.m[r] - 1) * this.pull[r] > 0) return false;
     return true;
   }
 
@@ -347,11 +369,11 @@ export class ItemViewPlan {
     return changed;
   }
 
-  /** The ItemViews handle for explanations, given how many items the views moved. */
-  views(moved: number): ItemViews {
+  /** The ItemViews handle for explanations, given whether the views moved any item. */
+  views(anyMoved: boolean): ItemViews {
     const { dim, latents } = this.ctx;
     return {
-      moved,
+      anyMoved,
       view: (i) => {
         const out = { vec: new Float32Array(dim), code: new Float32Array(latents) };
         return this.editViewed(i, out.vec, out.code) ? out : null;
@@ -396,7 +418,7 @@ export class ItemViewPlan {
       if (candidates) for (const i of candidates) visit(i);
       else for (let i = 0; i < nItems; i++) visit(i);
     }
-    return this.views(count);
+    return this.views(count > 0);
   }
 }
 

@@ -136,6 +136,7 @@ export class SteerContext {
   *warmUp(): Generator<void, void, undefined> {
     if (!this.itemCodesCache) yield* this.encodeItems();
     this.itemActivationsOnNeuron(0);
+    this.itemSparseCodes();
     yield;
     yield* this.encodeUserBlocks();
     const lists = this.candidates();
@@ -277,6 +278,41 @@ export class SteerContext {
   }
 
   private activeValsCache: Float32Array[] | null = null;
+  private sparseItems: ItemSparseCodes | null = null;
+
+  /** Every item's (unedited) code in compressed rows, neurons ascending within a row. */
+  itemSparseCodes(): ItemSparseCodes {
+    if (!this.sparseItems) {
+      const codes = this.itemCodes();
+      const { nItems, latents } = this;
+      const indptr = new Int32Array(nItems + 1);
+      let nnz = 0;
+      for (let x = 0; x < codes.length; x++) if (codes[x] !== 0) nnz++;
+      const neuron = new Int32Array(nnz);
+      const value = new Float32Array(nnz);
+      let t = 0;
+      let nonNegative = true;
+      for (let i = 0; i < nItems; i++) {
+        for (let j = 0; j < latents; j++) {
+          const a = codes[i * latents + j];
+          if (a === 0) continue;
+          if (a < 0) nonNegative = false;
+          neuron[t] = j;
+          value[t++] = a;
+        }
+        indptr[i + 1] = t;
+      }
+      this.sparseItems = { indptr, neuron, value, nonNegative };
+    }
+    return this.sparseItems;
+  }
+
+  /** Per latent, a slot (−1 when free) that a request may use to map neurons to positions; reset after use. */
+  neuronSlots(): Int32Array {
+    if (!this.slots) this.slots = new Int32Array(this.latents).fill(-1);
+    return this.slots;
+  }
+  private slots: Int32Array | null = null;
 
   /**
    * Neuron j's activations on `itemsActiveOnNeuron(j)`, aligned with it: read in sequence instead of
@@ -386,4 +422,13 @@ export function steerContext(bundle: ModelBundle): SteerContext {
     contexts.set(bundle, ctx);
   }
   return ctx;
+}
+
+/** Item codes in compressed rows: row i is neuron[indptr[i]..indptr[i+1]) with value[…], neurons ascending. */
+export interface ItemSparseCodes {
+  indptr: Int32Array; // [nItems + 1]
+  neuron: Int32Array; // [nnz]
+  value: Float32Array; // [nnz]
+  /** No activation below 0 (ReLU, TopK and pursuit codes): scale-down edits can only lower them. */
+  nonNegative: boolean;
 }

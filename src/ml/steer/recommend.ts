@@ -130,7 +130,7 @@ export function recommend(
   if (fast) {
     top = fast.top;
     list = toItems(bundle, top, fast.scores, true);
-    viewed = plan ? plan.views(fast.moved) : NO_VIEWS;
+    viewed = plan ? plan.views(fast.anyMoved) : NO_VIEWS;
   } else {
     const exclude = exclusionList(bundle, user, opts);
     const scores = new Float32Array(ctx.nItems);
@@ -140,7 +140,7 @@ export function recommend(
     list = toItems(bundle, top, scores, false);
     full = { scores, exclude };
   }
-  const steered = steeredUser.editedCode !== null || items.changed || viewed.moved > 0;
+  const steered = steeredUser.editedCode !== null || items.changed || viewed.anyMoved;
 
   const explainReq = opts.explain === true ? {} : opts.explain || null;
   if (explainReq) {
@@ -215,7 +215,7 @@ function activeIndices(code: Float32Array): Int32Array {
   return out;
 }
 
-const NO_VIEWS: ItemViews = { moved: 0, view: () => null };
+const NO_VIEWS: ItemViews = { anyMoved: false, view: () => null };
 
 /**
  * The top k from the user's exact candidate list (see candidates.ts), re-scoring the list and the items
@@ -228,7 +228,7 @@ function fastTop(
   k: number,
   extra: ArrayLike<number> | undefined,
   plan: ItemViewPlan | null,
-): { top: Int32Array; scores: Float32Array; moved: number } | null {
+): { top: Int32Array; scores: Float32Array; anyMoved: boolean } | null {
   const lists = ctx.candidates();
   if (!lists || (plan && (!plan.isMf || !plan.sparse))) return null;
   const n = lists.ensure(user);
@@ -239,10 +239,6 @@ function fastTop(
   const EXCLUDED = gen;
   const LISTED = gen + 1;
   if (extra) for (let e = 0; e < extra.length; e++) marks[extra[e]] = EXCLUDED;
-  if (plan) {
-    const { indptr, indices } = ctx.bundle.dataset.interactions;
-    for (let p = indptr[user]; p < indptr[user + 1]; p++) marks[indices[p]] = EXCLUDED;
-  }
   // Reused per-context buffers (the request path is synchronous): no ArrayBuffer per request.
   const { idx, val } = ctx.candidateScratch(n);
   let count = 0;
@@ -252,19 +248,40 @@ function fastTop(
     idx[count] = i;
     val[count++] = cScores[r];
   }
-  let moved = 0;
-  if (!plan) return finishTop(lists, user, n, k, idx, val, count, 0);
+  if (!plan) return finishTop(lists, user, n, k, idx, val, count, false);
+  if (plan.onlyLowers) {
+    // No item off the list can rise, so only the listed items need re-scoring: each through its own
+    // active neurons (a few per item), in ascending neuron order — the full pass's order, so each score
+    // takes the same Float32 steps.
+    const slots = ctx.neuronSlots();
+    for (let q = 0; q < plan.neurons.length; q++) slots[plan.neurons[q]] = q;
+    const { indptr, neuron, value } = ctx.itemSparseCodes();
+    for (let r = 0; r < count; r++) {
+      const i = idx[r];
+      let v = val[r];
+      for (let t = indptr[i]; t < indptr[i + 1]; t++) {
+        const q = slots[neuron[t]];
+        if (q < 0) continue;
+        const a0 = value[t];
+        const d = Math.fround(plan.m[q] * a0 + plan.c[q]) - a0;
+        if (d !== 0) v = Math.fround(v + d * plan.pull[q]);
+      }
+      val[r] = v;
+    }
+    for (let q = 0; q < plan.neurons.length; q++) slots[plan.neurons[q]] = -1;
+    return finishTop(lists, user, n, k, idx, val, count, plan.movesAnyItem());
+  }
 
-  // The views' neurons in ascending order, each over the items active on it — the full pass's order,
-  // so each listed item's score takes the same Float32 steps. An unlisted item whose score only goes
-  // down (every suppress view) stays below the list's last entry; one that could rise sends the request
-  // to the full pass.
+  // Otherwise the views' neurons in ascending order, each over the items active on it (the full pass's
+  // order). An unlisted item whose score could rise sends the request to the full pass.
+  const { indptr: tp, indices: ti } = ctx.bundle.dataset.interactions;
+  for (let p = tp[user]; p < tp[user + 1]; p++) marks[ti[p]] = EXCLUDED;
   const work = ctx.itemScratch;
   for (let r = 0; r < count; r++) {
     work[idx[r]] = val[r];
     marks[idx[r]] = LISTED;
   }
-  const movedMarks = ctx.itemMarks2;
+  let anyMoved = false;
   for (let q = 0; q < plan.neurons.length; q++) {
     const j = plan.neurons[q];
     const m = plan.m[q];
@@ -277,17 +294,14 @@ function fastTop(
       const a0 = acts[t];
       const d = Math.fround(m * a0 + c) - a0;
       if (d === 0) continue;
-      if (movedMarks[i] !== gen) {
-        movedMarks[i] = gen;
-        moved++;
-      }
+      anyMoved = true;
       const mark = marks[i];
       if (mark === LISTED) work[i] += d * pull;
       else if (mark !== EXCLUDED && d * pull > 0) return null;
     }
   }
   for (let r = 0; r < count; r++) val[r] = work[idx[r]];
-  return finishTop(lists, user, n, k, idx, val, count, moved);
+  return finishTop(lists, user, n, k, idx, val, count, anyMoved);
 }
 
 /** The top k of the candidates idx/val[0..count), or null when the list's bound cannot prove it exact. */
@@ -299,8 +313,8 @@ function finishTop(
   idx: Int32Array,
   val: Float32Array,
   count: number,
-  moved: number,
-): { top: Int32Array; scores: Float32Array; moved: number } | null {
+  anyMoved: boolean,
+): { top: Int32Array; scores: Float32Array; anyMoved: boolean } | null {
   const cItems = lists.itemsOf(user);
   const cScores = lists.scoresOf(user);
   const kk = Math.min(k, count);
@@ -317,7 +331,7 @@ function finishTop(
     top[r] = idx[order[r]];
     scores[r] = val[order[r]];
   }
-  return { top, scores, moved };
+  return { top, scores, anyMoved };
 }
 
 /** Positions of the kk best (score desc, index asc) of idx/val[0..count), best first (insertion; kk small). */

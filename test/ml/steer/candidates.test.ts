@@ -42,6 +42,19 @@ const cases: [string, RecommendOptions][] = [
     { k: 10, policies: [{ kind: 'suppress', neuron: 2, strength: 1.8, all: true }], compare: true },
   ],
   [
+    // Two strong suppressions of one neuron compose to a factor 4: scores can rise, so not the
+    // lowers-only path.
+    'stacked suppress that raises',
+    {
+      k: 10,
+      policies: [
+        { kind: 'suppress', neuron: 2, strength: 3, all: true },
+        { kind: 'suppress', neuron: 2, strength: 3, all: true },
+      ] as Policy[],
+      compare: true,
+    },
+  ],
+  [
     'user-side boost',
     { k: 10, policies: [{ kind: 'boost', neuron: 2, strength: 0.5, all: true }], compare: true },
   ],
