@@ -10,6 +10,7 @@ export class JobParamsError extends Error {
   constructor(
     message: string,
     readonly field: string,
+    readonly code = 'BAD_JOB_PARAMS',
   ) {
     super(message);
     this.name = 'JobParamsError';
@@ -39,8 +40,8 @@ const PARAMS_OF: Record<JobType, readonly (keyof JobParams)[]> = {
 export function normaliseJobParams(store: Store, type: JobType, params: JobParams): JobParams {
   if (!JOB_TYPES.includes(type)) throw new JobParamsError(`unknown job type "${type}"`, 'type');
   const p = { ...params };
-  const fail = (field: string, why: string): never => {
-    throw new JobParamsError(`params.${field} ${why}`, field);
+  const fail = (field: string, why: string, code?: string): never => {
+    throw new JobParamsError(`params.${field} ${why}`, field, code);
   };
   for (const key of Object.keys(p))
     if (p[key as keyof JobParams] !== undefined && !PARAMS_OF[type].includes(key as keyof JobParams))
@@ -76,7 +77,12 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
       p.baseModelId = active?.id;
     }
     const base = store.models.get(p.baseModelId as number);
-    if (!base) return fail('baseModelId', `names model version ${p.baseModelId}, which does not exist`);
+    if (!base)
+      return fail(
+        'baseModelId',
+        `names model version ${p.baseModelId}, which does not exist`,
+        'UNKNOWN_MODEL',
+      );
     if (type === 'label' && base.kind !== 'full')
       fail('baseModelId', `names recommender-only version ${base.id}; label needs an SAE`);
     if (type === 'train-sae') {

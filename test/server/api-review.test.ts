@@ -2,7 +2,6 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobParamsError } from '../../src/jobs/params.ts';
 import { toErrorBody } from '../../src/server/errors.ts';
-import { RecommendationsQuery } from '../../src/server/schemas/recommendations.ts';
 import type { Store } from '../../src/store/types.ts';
 import { TEMPLATE, testApp } from './fixture.ts';
 
@@ -37,15 +36,6 @@ async function expectRefused(req: InjectOptions | string, status: number, field?
 
 const recs = (qs: string) => `/v1/users/${userId}/recommendations?${qs}`;
 
-/**
- * Until src/server/schemas/recommendations.ts takes IdList from common.ts (its own still caps each raw
- * parameter value at 200 characters, before splitting), a comma-separated list longer than 200
- * characters cannot reach splitIds; these tests run once it does.
- */
-const rawValuesCapped =
-  (RecommendationsQuery.properties.exclude as { items?: { maxLength?: number } }).items?.maxLength !==
-  undefined;
-
 describe('#7 exclude/policy lists: 500 ids however written, each at most 200 characters', () => {
   it('counts ids after splitting: 550 ids in repeated comma-separated values are refused', async () => {
     // 14 values of 40 ids each (the shortest id, repeated): every raw value is short, but together
@@ -66,8 +56,7 @@ describe('#7 exclude/policy lists: 500 ids however written, each at most 200 cha
     expect((await app.inject(recs(ok))).statusCode).toBe(200);
   });
 
-  // Pending the one-line change in src/server/schemas/recommendations.ts (import IdList from common.ts).
-  it.skipIf(rawValuesCapped)('takes one comma-separated value longer than 200 characters', async () => {
+  it('takes one comma-separated value longer than 200 characters', async () => {
     const ids = itemIds.slice(0, 60);
     const value = ids.join(',');
     expect(value.length).toBeGreaterThan(200);
@@ -76,8 +65,7 @@ describe('#7 exclude/policy lists: 500 ids however written, each at most 200 cha
     for (const it of res.json().items) expect(ids).not.toContain(it.itemId);
   });
 
-  // Pending the same change: today the schema refuses the raw value, naming querystring.exclude[0].
-  it.skipIf(rawValuesCapped)('refuses one id longer than 200 characters, after splitting', async () => {
+  it('refuses one id longer than 200 characters, after splitting', async () => {
     await expectRefused(recs(`exclude=${itemIds[0]},${'a'.repeat(201)}`), 400, 'querystring.exclude');
     await expectRefused(recs(`policy=${'p'.repeat(201)}`), 400, 'querystring.policy');
   });
@@ -225,13 +213,14 @@ describe('#20 /v1/neurons?kind= takes only neuron kinds', () => {
 });
 
 describe('#24 unknown ids in a job body are 400s naming the field', () => {
-  it('an unknown baseModelId is a 400 naming body.params.baseModelId, never a 404', async () => {
+  it('an unknown baseModelId is a 400 UNKNOWN_MODEL naming body.params.baseModelId, never a 404', async () => {
     const body = await expectRefused(
       { method: 'POST', url: '/v1/jobs', payload: { type: 'train-sae', params: { baseModelId: 999 } } },
       400,
       'body.params.baseModelId',
     );
     expect(body.message).toContain('999');
+    expect(body.code).toBe('UNKNOWN_MODEL');
   });
 
   it('keeps the code a JobParamsError carries (UNKNOWN_MODEL), BAD_JOB_PARAMS otherwise', () => {

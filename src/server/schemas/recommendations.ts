@@ -1,15 +1,9 @@
 import { type Static, Type } from 'typebox';
-import { KendallNumber, RboNumber } from './common.ts';
+import { IdList, KendallNumber, RboNumber } from './common.ts';
 
 export const UserParams = Type.Object({
   userId: Type.String({ minLength: 1, maxLength: 200, description: "The dataset's own user id" }),
 });
-
-const IdList = (description: string) =>
-  Type.Array(Type.String({ maxLength: 200 }), {
-    maxItems: 500,
-    description: `${description} (repeat the parameter or separate with commas)`,
-  });
 
 export const RecommendationsQuery = Type.Object(
   {
@@ -84,7 +78,11 @@ export const RecommendationsResponse = Type.Object({
   k: Type.Integer({
     description: 'The requested list length; items holds fewer when fewer unseen items remain',
   }),
-  policies: Type.Array(AppliedPolicy, { description: 'Policies that edited this list' }),
+  policies: Type.Array(AppliedPolicy, {
+    description:
+      'Policies that acted on this request: user policies that target this user, item policies that edit ' +
+      'some item (whether or not an edited item reached this list; compare=true shows the difference)',
+  }),
   items: Type.Array(RecommendedItem),
   unsteered: Type.Optional(Type.Array(RecommendedItem)),
   comparison: Type.Optional(

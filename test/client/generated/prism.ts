@@ -383,11 +383,11 @@ export interface operations {
             query?: {
                 /** @description List length */
                 k?: number;
-                /** @description Item ids to leave out (repeat the parameter or separate with commas) */
+                /** @description Item ids to leave out (repeat the parameter or separate with commas; at most 500 ids, each at most 200 characters) */
                 exclude?: string[];
                 /** @description Add per-neuron explanations to each item */
                 explain?: boolean;
-                /** @description Stored policies (ids or names) to apply besides the enabled ones (repeat the parameter or separate with commas) */
+                /** @description Stored policies (ids or names) to apply besides the enabled ones (repeat the parameter or separate with commas; at most 500 ids, each at most 200 characters) */
                 policy?: string[];
                 /** @description Also return the unsteered list with RBO and Kendall τ between the two */
                 compare?: boolean;
@@ -414,7 +414,7 @@ export interface operations {
                         modelId: number;
                         /** @description The requested list length; items holds fewer when fewer unseen items remain */
                         k: number;
-                        /** @description Policies that edited this list */
+                        /** @description Policies that acted on this request: user policies that target this user, item policies that edit some item (whether or not an edited item reached this list; compare=true shows the difference) */
                         policies: {
                             id: number;
                             name: string;
