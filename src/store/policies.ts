@@ -8,6 +8,7 @@ interface PolicyRow {
   policy: string;
   enabled: number;
   version: number;
+  model_id: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -18,6 +19,7 @@ const toRecord = <P>(r: PolicyRow): PolicyRecord<P> => ({
   policy: JSON.parse(r.policy) as P,
   enabled: r.enabled === 1,
   version: r.version,
+  modelId: r.model_id,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -26,8 +28,8 @@ const isUniqueViolation = (err: unknown): boolean =>
   (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 
 export function createPolicyRepo(db: Db): PolicyRepo {
-  const insert = db.prepare(`INSERT INTO policies (name, policy, enabled, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?) RETURNING *`);
+  const insert = db.prepare(`INSERT INTO policies (name, policy, enabled, model_id, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?) RETURNING *`);
   const selectOne = db.prepare('SELECT * FROM policies WHERE id = ?');
   const selectByName = db.prepare('SELECT * FROM policies WHERE name = ?');
   const remove = db.prepare('DELETE FROM policies WHERE id = ?');
@@ -38,13 +40,14 @@ export function createPolicyRepo(db: Db): PolicyRepo {
     new StoreError('CONFLICT', `a policy named "${name}" already exists`, 'name');
 
   const create = db.transaction(
-    <P>(input: { name: string; policy: P; enabled?: boolean }): PolicyRecord<P> => {
+    <P>(input: { name: string; policy: P; enabled?: boolean; modelId?: number | null }): PolicyRecord<P> => {
       const now = nowIso();
       try {
         const row = insert.get(
           input.name,
           JSON.stringify(input.policy),
           input.enabled === false ? 0 : 1,
+          input.modelId ?? null,
           now,
           now,
         ) as PolicyRow;
@@ -59,7 +62,7 @@ export function createPolicyRepo(db: Db): PolicyRepo {
   const update = db.transaction(
     <P>(
       id: number,
-      patch: { name?: string; policy?: P; enabled?: boolean },
+      patch: { name?: string; policy?: P; enabled?: boolean; modelId?: number | null },
       expectedVersion?: number,
     ): PolicyRecord<P> | null => {
       const row = selectOne.get(id) as PolicyRow | undefined;
@@ -73,12 +76,13 @@ export function createPolicyRepo(db: Db): PolicyRepo {
       }
       try {
         const next = db
-          .prepare(`UPDATE policies SET name = ?, policy = ?, enabled = ?, version = version + 1,
-            updated_at = ? WHERE id = ? RETURNING *`)
+          .prepare(`UPDATE policies SET name = ?, policy = ?, enabled = ?, model_id = ?,
+            version = version + 1, updated_at = ? WHERE id = ? RETURNING *`)
           .get(
             patch.name ?? row.name,
             patch.policy === undefined ? row.policy : JSON.stringify(patch.policy),
             patch.enabled === undefined ? row.enabled : patch.enabled ? 1 : 0,
+            patch.modelId === undefined ? row.model_id : patch.modelId,
             nowIso(),
             id,
           ) as PolicyRow;
@@ -97,7 +101,7 @@ export function createPolicyRepo(db: Db): PolicyRepo {
   });
 
   return {
-    create: <P>(input: { name: string; policy: P; enabled?: boolean }) =>
+    create: <P>(input: { name: string; policy: P; enabled?: boolean; modelId?: number | null }) =>
       create.immediate(input) as PolicyRecord<P>,
     get<P>(id: number) {
       const row = selectOne.get(id) as PolicyRow | undefined;
@@ -117,7 +121,7 @@ export function createPolicyRepo(db: Db): PolicyRepo {
     },
     update: <P>(
       id: number,
-      patch: { name?: string; policy?: P; enabled?: boolean },
+      patch: { name?: string; policy?: P; enabled?: boolean; modelId?: number | null },
       expectedVersion?: number,
     ) => update.immediate(id, patch, expectedVersion) as PolicyRecord<P> | null,
     delete: (id) => del.immediate(id),

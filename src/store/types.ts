@@ -270,13 +270,15 @@ export interface PolicyRecord<P = unknown> {
   enabled: boolean;
   /** Starts at 1, +1 on each update: caches can key on (id, version). */
   version: number;
+  /** The model version active when the policy body was last saved (null: saved before schema v2). */
+  modelId: number | null;
   createdAt: string;
   updatedAt: string;
 }
 
 export interface PolicyRepo {
   /** Throws StoreError('CONFLICT') when the name exists. */
-  create<P>(input: { name: string; policy: P; enabled?: boolean }): PolicyRecord<P>;
+  create<P>(input: { name: string; policy: P; enabled?: boolean; modelId?: number | null }): PolicyRecord<P>;
   get<P = unknown>(id: number): PolicyRecord<P> | null;
   getByName<P = unknown>(name: string): PolicyRecord<P> | null;
   list<P = unknown>(filter?: { enabled?: boolean }): PolicyRecord<P>[];
@@ -286,7 +288,7 @@ export interface PolicyRepo {
    */
   update<P>(
     id: number,
-    patch: { name?: string; policy?: P; enabled?: boolean },
+    patch: { name?: string; policy?: P; enabled?: boolean; modelId?: number | null },
     expectedVersion?: number,
   ): PolicyRecord<P> | null;
   /** True when a row was deleted. */

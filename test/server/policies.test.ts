@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelBundle } from '../../src/ml/bundle.ts';
 import type { Store } from '../../src/store/types.ts';
-import { testApp } from './fixture.ts';
+import { TEMPLATE, testApp } from './fixture.ts';
 
 let app: FastifyInstance;
 let close: () => Promise<void>;
@@ -323,5 +323,46 @@ describe('POST /v1/policies/preview', () => {
     const fresh = await app.inject({ url: `/v1/users/${user}/recommendations?policy=elsewhere` });
     expect(fresh.statusCode).toBe(200);
     expect(fresh.json().policies.map((p: { name: string }) => p.name)).toEqual(['elsewhere']);
+  });
+
+  it('sets aside a policy naming a neuron by index on another model version until it is saved again', async () => {
+    const user = bundle.dataset.users.ids[0];
+    const policy = { kind: 'edit', side: 'user', op: 'scale', value: 0.5, neuron: conceptNeuron, all: true };
+    const created = (await createPolicy('by-index', policy, false)).json();
+    expect(created).toMatchObject({ modelId: TEMPLATE.active, applicable: true });
+    try {
+      expect(
+        (await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.other}/activate` })).statusCode,
+      ).toBe(200);
+      const other = (await app.inject(`/v1/policies/${created.id}`)).json();
+      expect(other.applicable).toBe(false);
+      expect(other.problem).toMatch(
+        new RegExp(
+          `neuron ${conceptNeuron} by index.*version ${TEMPLATE.active}.*active version ${TEMPLATE.other}`,
+        ),
+      );
+      const used = await app.inject(`/v1/users/${user}/recommendations?policy=by-index`);
+      expect(used.statusCode).toBe(400);
+      expect(used.json().field).toBe('querystring.policy[0]');
+      // Saving the body again binds the index to the active version.
+      const saved = await app.inject({
+        method: 'PATCH',
+        url: `/v1/policies/${created.id}`,
+        payload: { policy },
+      });
+      expect(saved.json()).toMatchObject({ modelId: TEMPLATE.other, applicable: true });
+      expect((await app.inject(`/v1/users/${user}/recommendations?policy=by-index`)).statusCode).toBe(200);
+      // A rename or an enable does not re-bind (the body was not re-validated).
+      await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` });
+      const renamed = await app.inject({
+        method: 'PATCH',
+        url: `/v1/policies/${created.id}`,
+        payload: { name: 'by-index-2' },
+      });
+      expect(renamed.json()).toMatchObject({ modelId: TEMPLATE.other, applicable: false });
+    } finally {
+      await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` });
+      await app.inject({ method: 'DELETE', url: `/v1/policies/${created.id}` });
+    }
   });
 });

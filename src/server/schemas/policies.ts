@@ -14,7 +14,13 @@ export const PolicyBody = Type.Object(
       description:
         'suppress/boost a concept for users, promote items via a neuron, dampen (<0) or amplify popularity, or a low-level edit',
     }),
-    neuron: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ID, description: 'Target neuron index' })),
+    neuron: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_ID,
+        description: 'Target neuron index (in the SAE of the model version active when saved; see modelId)',
+      }),
+    ),
     concept: Type.Optional(
       Type.String({ minLength: 1, maxLength: 200, description: 'Target concept label, e.g. "Horror"' }),
     ),
@@ -37,9 +43,22 @@ export const PolicyBody = Type.Object(
         },
       ),
     ),
-    all: Type.Optional(Type.Boolean({ description: 'Every user (or item) of the side' })),
+    all: Type.Optional(
+      Type.Boolean({
+        description:
+          'Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of ' +
+          'every item reorders nothing',
+      }),
+    ),
     on: Type.Optional(Type.Union([Type.Literal('users'), Type.Literal('items')])),
-    mode: Type.Optional(Type.Union([Type.Literal('delta'), Type.Literal('replace')])),
+    mode: Type.Optional(
+      Type.Union([Type.Literal('delta'), Type.Literal('replace')], {
+        description:
+          "delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper " +
+          '(targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on ' +
+          'items is delta only',
+      }),
+    ),
   },
   { additionalProperties: false, title: 'Policy' },
 );
@@ -91,6 +110,11 @@ export const PolicyRecordSchema = Type.Object({
   enabled: Type.Boolean(),
   version: Type.Integer(),
   policy: PolicyBody,
+  modelId: Type.Union([Type.Integer(), Type.Null()], {
+    description:
+      'The model version active when the policy body was last saved. A neuron named by index is that ' +
+      "version's neuron: on another version the policy does not apply until saved again (concepts carry over)",
+  }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   applicable: Type.Boolean({ description: 'Whether it validates against the active model (and so applies)' }),

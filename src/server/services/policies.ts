@@ -3,7 +3,7 @@ import type { ModelBundle } from '../../ml/bundle.ts';
 import { type Policy, validatePolicy } from '../../ml/steer/policy.ts';
 import type { PolicyRecord, Store } from '../../store/types.ts';
 import { ApiError, asBodyError } from '../errors.ts';
-import type { ModelRegistry } from '../plugins/app/registry.ts';
+import type { ActiveModel, ModelRegistry } from '../plugins/app/registry.ts';
 
 /** A stored policy ready for `recommend`: validated against the serving bundle, named and versioned. */
 export interface LivePolicy {
@@ -50,8 +50,9 @@ export class PolicyService {
     private readonly revisionPollMs = REVISION_POLL_MS,
   ) {}
 
-  /** The live snapshot for `bundle` (rebuilt when the bundle or the store's revision changed). */
-  live(bundle: ModelBundle): Snapshot {
+  /** The live snapshot for the active model (rebuilt when the model or the store's revision changed). */
+  live(active: ActiveModel): Snapshot {
+    const { bundle } = active;
     const now = Date.now();
     let snap = this.snapshot;
     if (snap && snap.bundle === bundle && now - this.revisionCheckedAt < this.revisionPollMs) return snap;
@@ -60,7 +61,7 @@ export class PolicyService {
     if (snap && snap.bundle === bundle && snap.revision === revision) return snap;
     snap = { bundle, revision, enabled: [], byRef: new Map() };
     for (const record of this.store.policies.list<Policy>()) {
-      const check = this.check(record, bundle);
+      const check = this.check(record, active);
       if (!check.policy) {
         if (record.enabled)
           this.log.warn(
@@ -84,8 +85,8 @@ export class PolicyService {
   }
 
   /** Resolves query refs (ids or names) to live policies; 400 naming the first unknown or inapplicable one. */
-  resolve(bundle: ModelBundle, refs: readonly string[], field: string): LivePolicy[] {
-    const snap = this.live(bundle);
+  resolve(active: ActiveModel, refs: readonly string[], field: string): LivePolicy[] {
+    const snap = this.live(active);
     return refs.map((ref, r) => {
       const hit = snap.byRef.get(ref);
       if (hit) return hit;
@@ -97,13 +98,13 @@ export class PolicyService {
       let live = snap.byRef.get(String(record.id));
       if (!live) {
         this.invalidate();
-        live = this.live(bundle).byRef.get(String(record.id));
+        live = this.live(active).byRef.get(String(record.id));
       }
       if (live) return live;
       throw new ApiError(
         400,
         'BAD_POLICY',
-        `${f}: policy "${ref}" does not apply to the active model: ${this.check(record, bundle).problem}`,
+        `${f}: policy "${ref}" does not apply to the active model: ${this.check(record, active).problem}`,
         f,
       );
     });
@@ -123,18 +124,38 @@ export class PolicyService {
     return r;
   }
 
-  /** Validates request JSON against the serving model; 400 naming the field (e.g. body.policy.concept). */
-  validate(raw: unknown, fieldPrefix: string): Policy {
-    const bundle = this.registry.require().bundle;
+  /**
+   * Validates request JSON against the serving model; 400 naming the field (e.g. body.policy.concept).
+   * Returns the version it was validated against too (what a stored policy's neuron indices refer to).
+   */
+  validate(raw: unknown, fieldPrefix: string): { policy: Policy; modelId: number } {
+    const { bundle, version } = this.registry.require();
     try {
-      return validatePolicy(raw, bundle, `${fieldPrefix}.`);
+      return { policy: validatePolicy(raw, bundle, `${fieldPrefix}.`), modelId: version.id };
     } catch (err) {
       throw asBodyError(err, fieldPrefix);
     }
   }
 
-  /** Whether a stored record applies to `bundle`, and the policy object to pass to `recommend`. */
-  check(record: PolicyRecord<Policy>, bundle: ModelBundle): { policy: Policy | null; problem?: string } {
+  /**
+   * Whether a stored record applies to the active model, and the policy object to pass to `recommend`.
+   * A neuron index means the SAE neuron of the version the policy was saved against: on another version
+   * it names an unrelated feature, so the policy is set aside until saved again (a concept carries over).
+   */
+  check(record: PolicyRecord<Policy>, active: ActiveModel): { policy: Policy | null; problem?: string } {
+    const { bundle, version } = active;
+    const indices = neuronIndices(record.policy);
+    if (indices.length > 0 && record.modelId !== null && record.modelId !== version.id) {
+      const j = indices[0];
+      const label = bundle.neurons.find((n) => n.index === j)?.label;
+      return {
+        policy: null,
+        problem:
+          `names neuron ${j} by index, a neuron of model version ${record.modelId}, the version it was saved ` +
+          `against; on the active version ${version.id} index ${j} is another SAE's neuron` +
+          `${label ? ` (labelled "${label}")` : ''}: save the policy again to use it on this version, or name a concept`,
+      };
+    }
     try {
       const policy = validatePolicy(record.policy, bundle);
       policy.id = record.name;
@@ -144,4 +165,12 @@ export class PolicyService {
       return { policy: null, problem: (err as Error).message };
     }
   }
+}
+
+/** The neuron indices a policy names directly (its own and its segment's), as opposed to by concept. */
+function neuronIndices(p: Policy): number[] {
+  const out: number[] = [];
+  if (p.neuron !== undefined) out.push(p.neuron);
+  if (p.segment?.neuron !== undefined) out.push(p.segment.neuron);
+  return out;
 }

@@ -31,7 +31,7 @@ export class RecommendationService {
   get(active: ActiveModel, userId: string, q: RecommendationsQueryT): Buffer {
     const { bundle, version } = active;
     const user = userIndex(bundle, userId);
-    const snap = this.policies.live(bundle);
+    const snap = this.policies.live(active);
     const refs = q.policy ? splitIds(q.policy, 'querystring.policy', MAX_LIST_IDS) : [];
     const excludeIds = q.exclude ? splitIds(q.exclude, 'querystring.exclude', MAX_LIST_IDS) : [];
     const key = this.cache.enabled
@@ -58,10 +58,10 @@ export class RecommendationService {
     excludeIds: string[],
   ): RecommendationsResponseT {
     const { bundle, version } = active;
-    const snap = this.policies.live(bundle);
+    const snap = this.policies.live(active);
     const exclude = idIndices(bundle.dataset.items.index, excludeIds, 'querystring.exclude', 'UNKNOWN_ITEM');
     const chosen: LivePolicy[] = snap.enabled.slice();
-    for (const p of this.policies.resolve(bundle, refs, 'querystring.policy'))
+    for (const p of this.policies.resolve(active, refs, 'querystring.policy'))
       if (!chosen.includes(p)) chosen.push(p);
 
     const result = recommend(bundle, user, {

@@ -1023,7 +1023,7 @@ export interface operations {
                                  * @enum {unknown}
                                  */
                                 kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                                /** @description Target neuron index */
+                                /** @description Target neuron index (in the SAE of the model version active when saved; see modelId) */
                                 neuron?: number;
                                 /** @description Target concept label, e.g. "Horror" */
                                 concept?: string;
@@ -1040,11 +1040,14 @@ export interface operations {
                                     neuron?: number;
                                     concept?: string;
                                 };
-                                /** @description Every user (or item) of the side */
+                                /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
                                 all?: boolean;
                                 on?: "users" | "items";
+                                /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
                                 mode?: "delta" | "replace";
                             };
+                            /** @description The model version active when the policy body was last saved. A neuron named by index is that version's neuron: on another version the policy does not apply until saved again (concepts carry over) */
+                            modelId: number | null;
                             /** @description ISO-8601 UTC timestamp */
                             createdAt: string;
                             /** @description ISO-8601 UTC timestamp */
@@ -1114,7 +1117,7 @@ export interface operations {
                          * @enum {unknown}
                          */
                         kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                        /** @description Target neuron index */
+                        /** @description Target neuron index (in the SAE of the model version active when saved; see modelId) */
                         neuron?: number;
                         /** @description Target concept label, e.g. "Horror" */
                         concept?: string;
@@ -1131,9 +1134,10 @@ export interface operations {
                             neuron?: number;
                             concept?: string;
                         };
-                        /** @description Every user (or item) of the side */
+                        /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
                         all?: boolean;
                         on?: "users" | "items";
+                        /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
                         mode?: "delta" | "replace";
                     };
                     /**
@@ -1163,7 +1167,7 @@ export interface operations {
                              * @enum {unknown}
                              */
                             kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                            /** @description Target neuron index */
+                            /** @description Target neuron index (in the SAE of the model version active when saved; see modelId) */
                             neuron?: number;
                             /** @description Target concept label, e.g. "Horror" */
                             concept?: string;
@@ -1180,11 +1184,14 @@ export interface operations {
                                 neuron?: number;
                                 concept?: string;
                             };
-                            /** @description Every user (or item) of the side */
+                            /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
                             all?: boolean;
                             on?: "users" | "items";
+                            /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
                             mode?: "delta" | "replace";
                         };
+                        /** @description The model version active when the policy body was last saved. A neuron named by index is that version's neuron: on another version the policy does not apply until saved again (concepts carry over) */
+                        modelId: number | null;
                         /** @description ISO-8601 UTC timestamp */
                         createdAt: string;
                         /** @description ISO-8601 UTC timestamp */
@@ -1300,7 +1307,7 @@ export interface operations {
                              * @enum {unknown}
                              */
                             kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                            /** @description Target neuron index */
+                            /** @description Target neuron index (in the SAE of the model version active when saved; see modelId) */
                             neuron?: number;
                             /** @description Target concept label, e.g. "Horror" */
                             concept?: string;
@@ -1317,11 +1324,14 @@ export interface operations {
                                 neuron?: number;
                                 concept?: string;
                             };
-                            /** @description Every user (or item) of the side */
+                            /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
                             all?: boolean;
                             on?: "users" | "items";
+                            /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
                             mode?: "delta" | "replace";
                         };
+                        /** @description The model version active when the policy body was last saved. A neuron named by index is that version's neuron: on another version the policy does not apply until saved again (concepts carry over) */
+                        modelId: number | null;
                         /** @description ISO-8601 UTC timestamp */
                         createdAt: string;
                         /** @description ISO-8601 UTC timestamp */
@@ -1504,7 +1514,7 @@ export interface operations {
                          * @enum {unknown}
                          */
                         kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                        /** @description Target neuron index */
+                        /** @description Target neuron index (in the SAE of the model version active when saved; see modelId) */
                         neuron?: number;
                         /** @description Target concept label, e.g. "Horror" */
                         concept?: string;
@@ -1521,9 +1531,10 @@ export interface operations {
                             neuron?: number;
                             concept?: string;
                         };
-                        /** @description Every user (or item) of the side */
+                        /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
                         all?: boolean;
                         on?: "users" | "items";
+                        /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
                         mode?: "delta" | "replace";
                     };
                     enabled?: boolean;
@@ -1551,7 +1562,7 @@ export interface operations {
                              * @enum {unknown}
                              */
                             kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                            /** @description Target neuron index */
+                            /** @description Target neuron index (in the SAE of the model version active when saved; see modelId) */
                             neuron?: number;
                             /** @description Target concept label, e.g. "Horror" */
                             concept?: string;
@@ -1568,11 +1579,14 @@ export interface operations {
                                 neuron?: number;
                                 concept?: string;
                             };
-                            /** @description Every user (or item) of the side */
+                            /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
                             all?: boolean;
                             on?: "users" | "items";
+                            /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
                             mode?: "delta" | "replace";
                         };
+                        /** @description The model version active when the policy body was last saved. A neuron named by index is that version's neuron: on another version the policy does not apply until saved again (concepts carry over) */
+                        modelId: number | null;
                         /** @description ISO-8601 UTC timestamp */
                         createdAt: string;
                         /** @description ISO-8601 UTC timestamp */
@@ -1693,7 +1707,7 @@ export interface operations {
                          * @enum {unknown}
                          */
                         kind: "suppress" | "boost" | "promote" | "popularity" | "edit";
-                        /** @description Target neuron index */
+                        /** @description Target neuron index (in the SAE of the model version active when saved; see modelId) */
                         neuron?: number;
                         /** @description Target concept label, e.g. "Horror" */
                         concept?: string;
@@ -1710,9 +1724,10 @@ export interface operations {
                             neuron?: number;
                             concept?: string;
                         };
-                        /** @description Every user (or item) of the side */
+                        /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
                         all?: boolean;
                         on?: "users" | "items";
+                        /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
                         mode?: "delta" | "replace";
                     }[];
                     /** @description Stored policies (ids or names) */

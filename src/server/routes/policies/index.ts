@@ -29,7 +29,7 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
   /** The record as the API shows it, with whether it applies to the serving model. */
   const view = (record: PolicyRecord<Policy>) => {
     const active = app.models.current;
-    const check = active ? svc.check(record, active.bundle) : { policy: null, problem: 'no model is active' };
+    const check = active ? svc.check(record, active) : { policy: null, problem: 'no model is active' };
     const { id: _id, version: _v, ...policy } = record.policy;
     return {
       ...record,
@@ -53,11 +53,12 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const policy = svc.validate(req.body.policy, 'body.policy');
+      const { policy, modelId } = svc.validate(req.body.policy, 'body.policy');
       const record = app.store.policies.create<Policy>({
         name: req.body.name,
         policy,
         enabled: req.body.enabled,
+        modelId,
       });
       svc.invalidate();
       reply.code(201).header('location', `/v1/policies/${record.id}`);
@@ -115,8 +116,10 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const current = svc.require(req.params.policyId);
       const { policy: raw, expectedVersion, ...rest } = req.body;
-      const patch: { name?: string; enabled?: boolean; policy?: Policy } = { ...rest };
-      if (raw !== undefined) patch.policy = svc.validate(raw, 'body.policy');
+      const patch: { name?: string; enabled?: boolean; policy?: Policy; modelId?: number } = { ...rest };
+      // Saving the body again binds its neuron indices to the active version.
+      if (raw !== undefined)
+        ({ policy: patch.policy, modelId: patch.modelId } = svc.validate(raw, 'body.policy'));
       const updated = app.store.policies.update<Policy>(current.id, patch, expectedVersion);
       if (!updated)
         throw new ApiError(
@@ -164,20 +167,21 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const { bundle, version } = app.models.require();
+      const active = app.models.require();
+      const { bundle, version } = active;
       const b = req.body;
       if (b.policies && b.policyIds)
         throw new ApiError(400, 'VALIDATION', 'give policies or policyIds, not both', 'body.policyIds');
       // Live traffic applies the enabled policies anyway: both lists include them, except a stored
       // policy being previewed, which only the after list gets.
-      const enabled = svc.live(bundle).enabled;
+      const enabled = svc.live(active).enabled;
       let chosen: Policy[];
       let base: LivePolicy[];
       if (b.policies) {
-        chosen = b.policies.map((p, r) => svc.validate(p, `body.policies[${r}]`));
+        chosen = b.policies.map((p, r) => svc.validate(p, `body.policies[${r}]`).policy);
         base = enabled;
       } else if (b.policyIds) {
-        const stored = svc.resolve(bundle, b.policyIds, 'body.policyIds');
+        const stored = svc.resolve(active, b.policyIds, 'body.policyIds');
         chosen = stored.map((p) => p.policy);
         base = enabled.filter((p) => !stored.includes(p));
       } else throw new ApiError(400, 'VALIDATION', 'body must have policies or policyIds', 'body.policies');
