@@ -74,22 +74,23 @@ export function createPolicyRepo(db: Db): PolicyRepo {
           'expectedVersion',
         );
       }
+      const name = patch.name ?? row.name;
+      const policy = patch.policy === undefined ? row.policy : JSON.stringify(patch.policy);
+      const enabled = patch.enabled === undefined ? row.enabled : patch.enabled ? 1 : 0;
+      const modelId = patch.modelId === undefined ? row.model_id : patch.modelId;
+      // Nothing changes: no new version (other writers' expectedVersion stays valid) and no new revision
+      // (cached recommendations stay valid).
+      if (name === row.name && policy === row.policy && enabled === row.enabled && modelId === row.model_id)
+        return toRecord<P>(row);
       try {
         const next = db
           .prepare(`UPDATE policies SET name = ?, policy = ?, enabled = ?, model_id = ?,
             version = version + 1, updated_at = ? WHERE id = ? RETURNING *`)
-          .get(
-            patch.name ?? row.name,
-            patch.policy === undefined ? row.policy : JSON.stringify(patch.policy),
-            patch.enabled === undefined ? row.enabled : patch.enabled ? 1 : 0,
-            patch.modelId === undefined ? row.model_id : patch.modelId,
-            nowIso(),
-            id,
-          ) as PolicyRow;
+          .get(name, policy, enabled, modelId, nowIso(), id) as PolicyRow;
         bump.run();
         return toRecord<P>(next);
       } catch (err) {
-        throw isUniqueViolation(err) ? conflict(patch.name ?? row.name) : err;
+        throw isUniqueViolation(err) ? conflict(name) : err;
       }
     },
   );

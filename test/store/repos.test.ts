@@ -183,4 +183,16 @@ describe('policies', () => {
     expect(store.policies.get(p.id)).toBeNull();
     expect(store.policies.revision()).toBe(r0 + 4);
   });
+
+  it('an update that changes nothing keeps the version and the revision', () => {
+    const p = store.policies.create({ name: 'same', policy: { a: 1 }, enabled: false, modelId: 1 });
+    const r0 = store.policies.revision();
+    for (const patch of [{}, { enabled: false }, { name: 'same', policy: { a: 1 }, modelId: 1 }])
+      expect(store.policies.update(p.id, patch, 1)).toMatchObject({ version: 1, updatedAt: p.updatedAt });
+    expect(store.policies.revision()).toBe(r0);
+    expect(() => store.policies.update(p.id, {}, 7)).toThrow(/version 1, not 7/); // still checked
+    // Re-binding to another model version is a change.
+    expect(store.policies.update(p.id, { modelId: 2 })).toMatchObject({ version: 2, modelId: 2 });
+    expect(store.policies.revision()).toBe(r0 + 1);
+  });
 });
