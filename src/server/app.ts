@@ -120,6 +120,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
         { res: { statusCode: body.statusCode }, code: body.code },
         'request refused before routing',
       );
+      app.metrics?.refused.inc({ status_code: String(body.statusCode), code: body.code });
       reply.header('x-request-id', request.id);
       reply.code(body.statusCode as never).send(body as never);
     },

@@ -31,6 +31,21 @@ describe('errors Fastify raises before a handler, and bodies on action endpoints
     expect(res.json()).toMatchObject({ statusCode: 414, error: 'URI Too Long', code: expect.any(String) });
   });
 
+  it('requests refused before routing are counted in /metrics (no route, so no latency series sees them)', async () => {
+    const count = async (status: string) => {
+      const text = (await app.inject('/metrics')).body;
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('prism_http_refused_total{') && l.includes(`status_code="${status}"`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const before = { bad: await count('400'), long: await count('414') };
+    expect((await app.inject({ url: '/v1/users/%zz/recommendations' })).statusCode).toBe(400);
+    expect((await app.inject({ url: `/v1/items/${'i'.repeat(300)}/concepts` })).statusCode).toBe(414);
+    expect(await count('400')).toBe(before.bad + 1);
+    expect(await count('414')).toBe(before.long + 1);
+  });
+
   it('POSTs that take no body accept Content-Type: application/json with an empty one', async () => {
     const res = await post(`/v1/models/${TEMPLATE.active}/activate`, '');
     expect(res.statusCode).toBe(200);

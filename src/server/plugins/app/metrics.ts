@@ -11,6 +11,11 @@ export interface PrismMetrics {
   jobsByStatus: Gauge<'status'>;
   /** Hits and misses of the recommendations cache. */
   recCache: Counter<'result'>;
+  /**
+   * Requests Fastify refused before routing (a malformed URL, an id past the path limit): they reach no
+   * route, so no onResponse hook and no latency series sees them.
+   */
+  refused: Counter<'status_code' | 'code'>;
 }
 
 declare module 'fastify' {
@@ -74,6 +79,12 @@ export default fp(
         name: 'prism_recommendation_cache_total',
         help: 'Recommendation cache lookups by result',
         labelNames: ['result'] as const,
+        registers: [registry],
+      }),
+      refused: new Counter({
+        name: 'prism_http_refused_total',
+        help: 'Requests refused before routing (malformed URL, path too long), by status and error code',
+        labelNames: ['status_code', 'code'] as const,
         registers: [registry],
       }),
     };
