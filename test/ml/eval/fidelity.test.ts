@@ -87,14 +87,14 @@ describe('measureFidelity', () => {
     indices: Int32Array.of(0, 1, 2, 3, 4),
   };
   /** Fidelity of a perfect reconstruction (the original embeddings themselves). */
-  const perfect = (users: Int32Array, samples?: number) =>
+  const perfect = (users: Int32Array, samples?: number, positives: Csr = train) =>
     measureFidelity({
       scorer: mfScorer(model),
       userEmb,
       itemEmb,
       userRecon: userEmb,
       itemRecon: itemEmb,
-      train,
+      train: positives,
       users,
       samples,
     });
@@ -126,16 +126,7 @@ describe('measureFidelity', () => {
       indptr: Int32Array.of(0, 5, 5 + nItems, 5 + nItems),
       indices: Int32Array.from([0, 1, 2, 3, 4, ...Array.from({ length: nItems }, (_, i) => i)]),
     };
-    const run = (users: Int32Array) =>
-      measureFidelity({
-        scorer: mfScorer(model),
-        userEmb,
-        itemEmb,
-        userRecon: userEmb,
-        itemRecon: itemEmb,
-        train: seenAll,
-        users,
-      });
+    const run = (users: Int32Array) => perfect(users, undefined, seenAll);
     const r = run(Int32Array.of(0, 1, 2));
     expect(r.users).toBe(2);
     expect(r.skippedUsers).toBe(1);
