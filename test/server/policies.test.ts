@@ -365,4 +365,37 @@ describe('POST /v1/policies/preview', () => {
       await app.inject({ method: 'DELETE', url: `/v1/policies/${created.id}` });
     }
   });
+
+  it("keeps it on a version that serves the same SAE (a label job reuses its base's artifacts)", async () => {
+    const policy = { kind: 'edit', side: 'user', op: 'scale', value: 0.5, neuron: conceptNeuron, all: true };
+    const created = (await createPolicy('by-index-relabelled', policy, false)).json();
+    const base = store.models.get(TEMPLATE.active)!;
+    const relabelled = store.models.create({
+      kind: 'full',
+      datasetSpec: base.datasetSpec,
+      datasetName: base.datasetName,
+      recommenderKind: base.recommenderKind,
+      dim: base.dim,
+      latents: base.latents,
+      nUsers: base.nUsers,
+      nItems: base.nItems,
+      metrics: base.metrics,
+      artifacts: base.artifacts,
+      neurons: store.models.neurons(base.id),
+      report: store.models.report(base.id),
+      parentId: base.id,
+    });
+    try {
+      expect(
+        (await app.inject({ method: 'POST', url: `/v1/models/${relabelled.id}/activate` })).statusCode,
+      ).toBe(200);
+      expect((await app.inject(`/v1/policies/${created.id}`)).json()).toMatchObject({
+        modelId: TEMPLATE.active,
+        applicable: true,
+      });
+    } finally {
+      await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` });
+      await app.inject({ method: 'DELETE', url: `/v1/policies/${created.id}` });
+    }
+  });
 });

@@ -79,4 +79,26 @@ describe('migrations', () => {
     expect(appliedVersions(s2.db)).toEqual(readMigrations().map((m) => m.version));
     s2.close();
   });
+
+  it('binds policies saved before schema v2 to the version active at the upgrade', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'prism-db-')), 'v1.db');
+    const v1 = new Database(path);
+    applyMigrations(
+      v1,
+      readMigrations().filter((m) => m.version === 1),
+    );
+    v1.exec(`
+      INSERT INTO artifacts (sha256, kind, size, bytes, created_at) VALUES
+        ('c', 'catalog', 1, x'00', ''), ('r', 'recommender', 1, x'00', ''), ('s', 'sae', 1, x'00', '');
+      INSERT INTO models (kind, is_active, created_at, dataset_spec, dataset_name, recommender_kind, dim,
+        n_users, n_items, catalog_sha, recommender_sha, sae_sha)
+        VALUES ('full', 0, '', 'synthetic', 'synthetic', 'mf', 4, 1, 1, 'c', 'r', 's'),
+               ('full', 1, '', 'synthetic', 'synthetic', 'mf', 4, 1, 1, 'c', 'r', 's');
+      INSERT INTO policies (name, policy, created_at, updated_at) VALUES ('old', '{"kind":"edit"}', '', '');
+    `);
+    v1.close();
+    const store = openStore(path);
+    expect(store.policies.getByName('old')?.modelId).toBe(2);
+    store.close();
+  });
 });

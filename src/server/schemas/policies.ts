@@ -112,8 +112,9 @@ export const PolicyRecordSchema = Type.Object({
   policy: PolicyBody,
   modelId: Type.Union([Type.Integer(), Type.Null()], {
     description:
-      'The model version active when the policy body was last saved. A neuron named by index is that ' +
-      "version's neuron: on another version the policy does not apply until saved again (concepts carry over)",
+      'The model version active when the policy body was last saved (null only for a policy stored before ' +
+      'any version was active). A neuron named by index is a neuron of that version’s SAE: on a version with ' +
+      'another SAE the policy does not apply until saved again (concepts carry over)',
   }),
   createdAt: Timestamp,
   updatedAt: Timestamp,

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ModelBundle } from '../../ml/bundle.ts';
 import { type Policy, validatePolicy } from '../../ml/steer/policy.ts';
-import type { PolicyRecord, Store } from '../../store/types.ts';
+import type { ModelVersion, PolicyRecord, Store } from '../../store/types.ts';
 import { ApiError, asBodyError } from '../errors.ts';
 import type { ActiveModel, ModelRegistry } from '../plugins/app/registry.ts';
 
@@ -137,23 +137,32 @@ export class PolicyService {
     }
   }
 
+  /** Whether version `id` serves the same SAE as `version` (a label job's version reuses its base's). */
+  private sameSae(id: number, version: ModelVersion): boolean {
+    if (id === version.id) return true;
+    const sae = this.store.models.get(id)?.artifacts.sae;
+    return sae !== undefined && sae !== null && sae === version.artifacts.sae;
+  }
+
   /**
    * Whether a stored record applies to the active model, and the policy object to pass to `recommend`.
-   * A neuron index means the SAE neuron of the version the policy was saved against: on another version
-   * it names an unrelated feature, so the policy is set aside until saved again (a concept carries over).
+   * A neuron index means a neuron of the SAE of the version the policy was saved against: on a version
+   * with another SAE it names an unrelated feature, so the policy is set aside until saved again (a
+   * concept carries over; a relabelled version keeps its base's SAE, and the policy with it).
    */
   check(record: PolicyRecord<Policy>, active: ActiveModel): { policy: Policy | null; problem?: string } {
     const { bundle, version } = active;
     const indices = neuronIndices(record.policy);
-    if (indices.length > 0 && record.modelId !== null && record.modelId !== version.id) {
+    if (indices.length > 0 && record.modelId !== null && !this.sameSae(record.modelId, version)) {
       const j = indices[0];
       const label = bundle.neurons.find((n) => n.index === j)?.label;
       return {
         policy: null,
         problem:
-          `names neuron ${j} by index, a neuron of model version ${record.modelId}, the version it was saved ` +
-          `against; on the active version ${version.id} index ${j} is another SAE's neuron` +
-          `${label ? ` (labelled "${label}")` : ''}: save the policy again to use it on this version, or name a concept`,
+          `names neuron ${j} by index, a neuron of the SAE of model version ${record.modelId} (the version ` +
+          `it was saved against); the active version ${version.id} has another SAE, whose neuron ${j} is ` +
+          `another feature${label ? ` (labelled "${label}")` : ''}: save the policy again to use it on this ` +
+          'version, or name a concept',
       };
     }
     try {

@@ -1046,7 +1046,7 @@ export interface operations {
                                 /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
                                 mode?: "delta" | "replace";
                             };
-                            /** @description The model version active when the policy body was last saved. A neuron named by index is that version's neuron: on another version the policy does not apply until saved again (concepts carry over) */
+                            /** @description The model version active when the policy body was last saved (null only for a policy stored before any version was active). A neuron named by index is a neuron of that version’s SAE: on a version with another SAE the policy does not apply until saved again (concepts carry over) */
                             modelId: number | null;
                             /** @description ISO-8601 UTC timestamp */
                             createdAt: string;
@@ -1190,7 +1190,7 @@ export interface operations {
                             /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
                             mode?: "delta" | "replace";
                         };
-                        /** @description The model version active when the policy body was last saved. A neuron named by index is that version's neuron: on another version the policy does not apply until saved again (concepts carry over) */
+                        /** @description The model version active when the policy body was last saved (null only for a policy stored before any version was active). A neuron named by index is a neuron of that version’s SAE: on a version with another SAE the policy does not apply until saved again (concepts carry over) */
                         modelId: number | null;
                         /** @description ISO-8601 UTC timestamp */
                         createdAt: string;
@@ -1330,7 +1330,7 @@ export interface operations {
                             /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
                             mode?: "delta" | "replace";
                         };
-                        /** @description The model version active when the policy body was last saved. A neuron named by index is that version's neuron: on another version the policy does not apply until saved again (concepts carry over) */
+                        /** @description The model version active when the policy body was last saved (null only for a policy stored before any version was active). A neuron named by index is a neuron of that version’s SAE: on a version with another SAE the policy does not apply until saved again (concepts carry over) */
                         modelId: number | null;
                         /** @description ISO-8601 UTC timestamp */
                         createdAt: string;
@@ -1585,7 +1585,7 @@ export interface operations {
                             /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
                             mode?: "delta" | "replace";
                         };
-                        /** @description The model version active when the policy body was last saved. A neuron named by index is that version's neuron: on another version the policy does not apply until saved again (concepts carry over) */
+                        /** @description The model version active when the policy body was last saved (null only for a policy stored before any version was active). A neuron named by index is a neuron of that version’s SAE: on a version with another SAE the policy does not apply until saved again (concepts carry over) */
                         modelId: number | null;
                         /** @description ISO-8601 UTC timestamp */
                         createdAt: string;
