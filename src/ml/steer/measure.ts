@@ -21,6 +21,9 @@ import {
 } from './pick.ts';
 import { type Policy, resolveConcept } from './policy.ts';
 
+/** Replace mode's strength in the filtering runs: nothing edited, so the row shows the reconstruction swap alone. */
+export const REPLACE_PROBE = 1e-6;
+
 /**
  * Effect of the interventions, measured as the report's `interventions` section (issue 4 item 3).
  *
@@ -36,8 +39,9 @@ import { type Policy, resolveConcept } from './policy.ts';
  *   the items' codes as those users see them (default) and, for comparison, on the users' own codes.
  *   share = the concept's share of the top-30; collateral_rbo = RBO (p 0.9, depth 30, truncated as in
  *   eval/fidelity.ts, so identical lists score 0.958) between the top-30 lists computed WITHOUT the
- *   concept's items, before vs after. Strength 0 also runs in replace mode (users' codes) to show what
- *   the delta mode saves; `untargeted_changed` counts sampled other users whose list moved (must be 0 in delta mode).
+ *   concept's items, before vs after. Replace mode (users' codes) also runs at a vanishing strength
+ *   (REPLACE_PROBE, 1e-6: strength 0 is the identity in both modes) to show what the reconstruction swap
+ *   alone costs, which the delta mode saves; `untargeted_changed` counts sampled other users whose list moved (must be 0 in delta mode).
  * - Promotion: audience pool = the `audienceShare` (10 %) of users with the concept neuron most active.
  *   Item = among the concept's items in the neuron's top-50 that are at least as popular as the median
  *   item (all of them when none is), the one outside the most pool members' top-20 (ties: stronger
@@ -54,6 +58,7 @@ import { type Policy, resolveConcept } from './policy.ts';
  *   `maxUsers` (default 1000).
  * Lists always exclude the user's training positives (split.train).
  */
+
 export interface MeasureOptions {
   filterConcepts?: string[];
   promoteConcepts?: string[];
@@ -251,7 +256,7 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
         'delta',
       ]),
       ...(o.filterUserStrengths ?? [0.5, 1, 2]).map((x): [number, 'users', 'delta'] => [x, 'users', 'delta']),
-      [0, 'users', 'replace'],
+      [REPLACE_PROBE, 'users', 'replace'],
     ];
     for (const [strength, on, mode] of runs) {
       o.signal?.throwIfAborted();
