@@ -6,7 +6,7 @@
  *   createJobRunner({ store, workers?, instanceId?, logger?, heartbeatMs?, staleMs?, pollMs?,
  *                     cancelGraceMs?, progressThrottleMs?, commitInWorker?, isPidAlive?,
  *                     priority?: 'idle' | 'low' | 'normal' }): JobRunner   // see priority.ts
- *     runner.enqueue(type: JobType, params?: JobParams, { maxAttempts? }?): Job     // throws JobParamsError (field) / StoreError('NOT_FOUND')
+ *     runner.enqueue(type: JobType, params?: JobParams, { maxAttempts? }?): Job     // throws JobParamsError (field; code UNKNOWN_MODEL for an unknown base)
  *     runner.cancel(id: number): Job | null          // null = unknown id
  *     runner.get(id: number): Job | null
  *     runner.list(filter?: JobListFilter): Job[]     // newest first; store.jobs.count(filter) for totals

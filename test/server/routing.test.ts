@@ -4,8 +4,7 @@ import { testApp } from './fixture.ts';
 
 /**
  * How requests are routed before any handler: a request no route matches is a 404 whatever its method
- * or key, a body must be JSON, a trailing slash names the same route (findings #13, #16, #21 of
- * notes/reviews/session6-explore-api.md).
+ * or key, a body must be JSON, a trailing slash names the same route.
  */
 let app: FastifyInstance;
 let close: () => Promise<void>;
@@ -20,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => close());
 
-describe('#13 requests no route matches get their 404 before any key check', () => {
+describe('requests no route matches get their 404 before any key check', () => {
   let keyed: FastifyInstance;
   let closeKeyed: () => Promise<void>;
   beforeAll(async () => {
@@ -46,7 +45,7 @@ describe('#13 requests no route matches get their 404 before any key check', () 
   });
 });
 
-describe('#16 a body sent as text/plain', () => {
+describe('a body sent as text/plain', () => {
   it('is a 415, not a 400 about the body', async () => {
     const res = await app.inject({
       method: 'POST',
@@ -58,7 +57,7 @@ describe('#16 a body sent as text/plain', () => {
   });
 });
 
-describe('#21 a trailing slash on a collection URL is the collection', () => {
+describe('a trailing slash on a collection URL is the collection', () => {
   it('/v1/jobs/, /v1/policies/, /v1/models/ list; /docs/ still serves', async () => {
     for (const url of ['/v1/jobs/', '/v1/policies/', '/v1/models/', '/v1/neurons/']) {
       const res = await app.inject(url);

@@ -22,6 +22,14 @@ export interface LastFmOptions {
 
 export const LASTFM_DEFAULTS: LastFmOptions = { minListeners: 5, topTags: 4 };
 
+/** The listening file of a hetrec Last.FM directory (user_artists.dat); BAD_FILE when it is missing. */
+export function lastFmListensPath(dir: string): string {
+  requireDirectory(dir);
+  const path = join(dir, 'user_artists.dat');
+  if (!fileExists(path)) throw new MlError('BAD_FILE', `${path}: file not found`, path);
+  return path;
+}
+
 /**
  * Last.FM hetrec2011-lastfm-2k directory (tab-separated, one header line, LF or CRLF):
  * `user_artists.dat` (userID artistID weight; any listen is a positive, the count kept as the value),
@@ -31,14 +39,6 @@ export const LASTFM_DEFAULTS: LastFmOptions = { minListeners: 5, topTags: 4 };
  * Artists with fewer than `minListeners` listeners are dropped, then users left with no listens.
  * Tag assignments to artists absent from user_artists.dat are ignored (the original data has some).
  */
-/** The listening file of a hetrec Last.FM directory (user_artists.dat); BAD_FILE when it is missing. */
-export function lastFmListensPath(dir: string): string {
-  requireDirectory(dir);
-  const path = join(dir, 'user_artists.dat');
-  if (!fileExists(path)) throw new MlError('BAD_FILE', `${path}: file not found`, path);
-  return path;
-}
-
 export function loadLastFm(dir: string, options: Partial<LastFmOptions> = {}): Dataset {
   const opts = { ...LASTFM_DEFAULTS, ...options };
   const listensPath = lastFmListensPath(dir);

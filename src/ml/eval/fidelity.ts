@@ -171,14 +171,14 @@ export function measureFidelity(input: FidelityInput): FidelityResult {
   for (let t = 0; t < users.length; t++) {
     if ((t & 255) === 0) input.signal?.throwIfAborted();
     const u = users[t];
-    scorer.scoreAll(u, userEmb.subarray(u * d, u * d + d), itemEmb, orig);
-    reconScorer.scoreAll(u, userRecon.subarray(u * d, u * d + d), itemRecon, rec);
     const s = train.indptr[u];
     const e = train.indptr[u + 1];
     if (e - s >= nItems) {
       skipped++; // two empty lists: RBO would say 0 and τ 1 for the same non-observation
       continue;
     }
+    scorer.scoreAll(u, userEmb.subarray(u * d, u * d + d), itemEmb, orig);
+    reconScorer.scoreAll(u, userRecon.subarray(u * d, u * d + d), itemRecon, rec);
     const a = topKExcluding(orig, depth, train.indices, s, e);
     const b = topKExcluding(rec, depth, train.indices, s, e);
     rboSum += rbo(a, b, p, depth);

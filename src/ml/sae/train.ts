@@ -162,7 +162,7 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
   for (const sae of pair.shared ? [pair.item] : [pair.user, pair.item]) {
     const { W, bEnc, bPre } = sae.params;
     assertFinite(
-      `SAE training diverged (${sae === pair.user ? 'user' : 'item'} SAE)`,
+      `SAE training diverged (${pair.shared ? 'shared' : sae === pair.user ? 'user' : 'item'} SAE)`,
       { W: { values: W, rowLength: d }, bEnc: { values: bEnc }, bPre: { values: bPre } },
       'try a lower learning rate (lr)',
     );

@@ -29,7 +29,7 @@ export interface CompiledPolicy {
   all: boolean; // every user (userScoped) or every item (global item policy)
   ids: Set<number> | null; // user indices (userScoped) or item indices (global item policy)
   segment: { neurons: Int32Array; threshold: number } | null;
-  /** Edits nothing (a delta edit scaling by 1 or adding 0, e.g. strength 0): skipped, never `applied`. */
+  /** Edits nothing (scales by 1 or adds 0, e.g. strength 0; in either mode): skipped, never `applied`. */
   identity: boolean;
 }
 

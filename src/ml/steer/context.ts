@@ -136,7 +136,7 @@ export class SteerContext {
   *warmUp(): Generator<void, void, undefined> {
     if (!this.itemCodesCache) yield* this.encodeItems();
     this.itemActivationsOnNeuron(0);
-    this.itemSparseCodes();
+    if (this.bundle.recommender.kind === 'mf') this.itemSparseCodes(); // only MF's fast path reads them
     yield;
     yield* this.encodeUserBlocks();
     const lists = this.candidates();

@@ -80,8 +80,8 @@ export const RecommendationsResponse = Type.Object({
   }),
   policies: Type.Array(AppliedPolicy, {
     description:
-      'Policies that acted on this request: user policies that target this user, item policies that edit ' +
-      'some item (whether or not an edited item reached this list; compare=true shows the difference)',
+      'Policies that acted on this request: user policies that target this user, and item policies in force ' +
+      'on the catalogue (whether or not they moved an item of this list; compare=true shows the difference)',
   }),
   items: Type.Array(RecommendedItem),
   unsteered: Type.Optional(Type.Array(RecommendedItem)),

@@ -32,18 +32,17 @@ export function neuronIndex(bundle: ModelBundle, neuron: number, field = 'params
 /**
  * Ids given in a query or body (each element may hold comma-separated ids): indices, 400 naming the
  * first unknown one (a filter naming a missing id is a bad request, not a missing resource). The ids are
- * checked as `splitIds` checks them (`maxIds` after splitting, each at most MAX_ID_LENGTH characters).
+ * checked as `splitIds` checks them (each at most MAX_ID_LENGTH characters; callers bound the count).
  */
 export function idIndices(
   index: Map<string, number>,
   raw: readonly string[] | undefined,
   field: string,
   code: 'UNKNOWN_USER' | 'UNKNOWN_ITEM',
-  maxIds = Number.POSITIVE_INFINITY,
 ): number[] {
   if (!raw) return [];
   const out: number[] = [];
-  for (const id of splitIds(raw, field, maxIds)) {
+  for (const id of splitIds(raw, field)) {
     const i = index.get(id);
     if (i === undefined)
       throw new ApiError(

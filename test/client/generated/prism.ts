@@ -414,7 +414,7 @@ export interface operations {
                         modelId: number;
                         /** @description The requested list length; items holds fewer when fewer unseen items remain */
                         k: number;
-                        /** @description Policies that acted on this request: user policies that target this user, item policies that edit some item (whether or not an edited item reached this list; compare=true shows the difference) */
+                        /** @description Policies that acted on this request: user policies that target this user, and item policies in force on the catalogue (whether or not they moved an item of this list; compare=true shows the difference) */
                         policies: {
                             id: number;
                             name: string;
@@ -2069,15 +2069,6 @@ export interface operations {
             };
             /** @description API key not accepted */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unknown id (the message names it) */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };

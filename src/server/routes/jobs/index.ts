@@ -35,7 +35,7 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
         description: 'Answers 202 with the job and its URL in `Location`; poll it for status and progress.',
         security,
         body: EnqueueBody,
-        response: { 202: JobSchema, ...errors(400, 401, 403, 404, 413, 429) },
+        response: { 202: JobSchema, ...errors(400, 401, 403, 413, 429) },
       },
     },
     async (req, reply) => {

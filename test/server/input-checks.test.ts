@@ -6,8 +6,8 @@ import type { Store } from '../../src/store/types.ts';
 import { TEMPLATE, testApp } from './fixture.ts';
 
 /**
- * Findings of the session-6 exploratory API review (notes/reviews/session6-explore-api.md), one test or
- * more per finding; the numbers are the report's.
+ * Limits and spellings of request input across routes: id lists, policy names, the field names errors use,
+ * numbers in URLs, seeds, rounding, enum filters, unknown ids in job bodies, damaged artifacts.
  */
 let app: FastifyInstance;
 let store: Store;
@@ -36,7 +36,7 @@ async function expectRefused(req: InjectOptions | string, status: number, field?
 
 const recs = (qs: string) => `/v1/users/${userId}/recommendations?${qs}`;
 
-describe('#7 exclude/policy lists: 500 ids however written, each at most 200 characters', () => {
+describe('exclude/policy lists: 500 ids however written, each at most 200 characters', () => {
   it('counts ids after splitting: 550 ids in repeated comma-separated values are refused', async () => {
     // 14 values of 40 ids each (the shortest id, repeated): every raw value is short, but together
     // they are 560 ids.
@@ -71,7 +71,7 @@ describe('#7 exclude/policy lists: 500 ids however written, each at most 200 cha
   });
 });
 
-describe('#8 policy names cannot start or end with a blank', () => {
+describe('policy names cannot start or end with a blank', () => {
   const policy = () => ({ kind: 'boost', concept, strength: 1, all: true });
   it('refuses "trail " and " lead" on create and rename, naming body.name', async () => {
     for (const name of ['trail ', ' lead', 'x\t'])
@@ -105,7 +105,7 @@ describe('#8 policy names cannot start or end with a blank', () => {
   });
 });
 
-describe('#10 query parameters are named querystring.<name> whoever raises the error', () => {
+describe('query parameters are named querystring.<name> whoever raises the error', () => {
   it('schema errors and the service name the same spelling', async () => {
     await expectRefused(recs('k=0'), 400, 'querystring.k');
     await expectRefused(recs('exclude=nope-item'), 400, 'querystring.exclude');
@@ -113,7 +113,7 @@ describe('#10 query parameters are named querystring.<name> whoever raises the e
   });
 });
 
-describe('#15 activating a version with a damaged artifact', () => {
+describe('activating a version with a damaged artifact', () => {
   it('is a 409 CORRUPT_ARTIFACT naming the version and the artifact; the old model keeps serving', async () => {
     const other = store.models.get(TEMPLATE.other);
     const sha = other?.artifacts.sae as string;
@@ -137,7 +137,7 @@ describe('#15 activating a version with a damaged artifact', () => {
   });
 });
 
-describe('#17 numbers in URLs must read as the number they spell', () => {
+describe('numbers in URLs must read as the number they spell', () => {
   it('refuses an overflow to Infinity and integers beyond 2^53 or the id range', async () => {
     await expectRefused('/v1/jobs/1e400', 400, 'params.jobId');
     await expectRefused('/v1/neurons/1e400', 400, 'params.neuron');
@@ -154,7 +154,7 @@ describe('#17 numbers in URLs must read as the number they spell', () => {
   });
 });
 
-describe('#18 seeds are 32-bit unsigned', () => {
+describe('seeds are 32-bit unsigned', () => {
   it('refuses seeds that would alias another, in previews and jobs', async () => {
     const policies = [{ kind: 'boost', concept, strength: 1, all: true }];
     for (const seed of [4294967296, -1])
@@ -177,7 +177,7 @@ describe('#18 seeds are 32-bit unsigned', () => {
   });
 });
 
-describe('#19 derived numbers are rounded to 6 decimals on every route', () => {
+describe('derived numbers are rounded to 6 decimals on every route', () => {
   const six = (x: number) => expect(Math.round(x * 1e6) / 1e6, String(x)).toBe(x);
   it('preview agreement numbers and concept activations', async () => {
     const res = await app.inject({
@@ -202,7 +202,7 @@ describe('#19 derived numbers are rounded to 6 decimals on every route', () => {
   });
 });
 
-describe('#20 /v1/neurons?kind= takes only neuron kinds', () => {
+describe('/v1/neurons?kind= takes only neuron kinds', () => {
   it('refuses an unknown kind naming querystring.kind; known kinds filter', async () => {
     await expectRefused('/v1/neurons?kind=bogus', 400, 'querystring.kind');
     await expectRefused('/v1/neurons?kind=Concept', 400, 'querystring.kind');
@@ -212,7 +212,7 @@ describe('#20 /v1/neurons?kind= takes only neuron kinds', () => {
   });
 });
 
-describe('#24 unknown ids in a job body are 400s naming the field', () => {
+describe('unknown ids in a job body are 400s naming the field', () => {
   it('an unknown baseModelId is a 400 UNKNOWN_MODEL naming body.params.baseModelId, never a 404', async () => {
     const body = await expectRefused(
       { method: 'POST', url: '/v1/jobs', payload: { type: 'train-sae', params: { baseModelId: 999 } } },
