@@ -10,7 +10,7 @@ export class JobParamsError extends Error {
   constructor(
     message: string,
     readonly field: string,
-    readonly code = 'BAD_JOB_PARAMS',
+    readonly code: 'BAD_JOB_PARAMS' | 'UNKNOWN_MODEL' = 'BAD_JOB_PARAMS',
   ) {
     super(message);
     this.name = 'JobParamsError';
@@ -40,7 +40,7 @@ const PARAMS_OF: Record<JobType, readonly (keyof JobParams)[]> = {
 export function normaliseJobParams(store: Store, type: JobType, params: JobParams): JobParams {
   if (!JOB_TYPES.includes(type)) throw new JobParamsError(`unknown job type "${type}"`, 'type');
   const p = { ...params };
-  const fail = (field: string, why: string, code?: string): never => {
+  const fail = (field: string, why: string, code?: JobParamsError['code']): never => {
     throw new JobParamsError(`params.${field} ${why}`, field, code);
   };
   for (const key of Object.keys(p))

@@ -89,9 +89,8 @@ export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof MlError) return body(ML_STATUS[err.code] ?? 500, err.code, err.message, err.field);
   if (err instanceof JobParamsError) {
     const field = err.field === 'type' ? 'body.type' : `body.params.${err.field}`;
-    // A JobParamsError may carry a more precise code (UNKNOWN_MODEL for a baseModelId naming no version).
-    const code = (err as { code?: unknown }).code;
-    return body(400, typeof code === 'string' ? code : 'BAD_JOB_PARAMS', err.message, field);
+    // BAD_JOB_PARAMS, or a more precise code (UNKNOWN_MODEL for a baseModelId naming no version).
+    return body(400, err.code, err.message, field);
   }
   if (err instanceof StoreError) {
     const status = STORE_STATUS[err.code] ?? 500;

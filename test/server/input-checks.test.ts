@@ -224,9 +224,7 @@ describe('unknown ids in a job body are 400s naming the field', () => {
   });
 
   it('keeps the code a JobParamsError carries (UNKNOWN_MODEL), BAD_JOB_PARAMS otherwise', () => {
-    const unknown = Object.assign(new JobParamsError('names model version 999', 'baseModelId'), {
-      code: 'UNKNOWN_MODEL',
-    });
+    const unknown = new JobParamsError('names model version 999', 'baseModelId', 'UNKNOWN_MODEL');
     expect(toErrorBody(unknown)).toMatchObject({
       statusCode: 400,
       code: 'UNKNOWN_MODEL',

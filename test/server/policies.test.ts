@@ -352,6 +352,11 @@ describe('POST /v1/policies/preview', () => {
       });
       expect(saved.json()).toMatchObject({ modelId: TEMPLATE.other, applicable: true });
       expect((await app.inject(`/v1/users/${user}/recommendations?policy=by-index`)).statusCode).toBe(200);
+      // A policy stored with no version (before any was active) is not bound: it applies wherever it validates.
+      const unbound = store.policies.create({ name: 'unbound', policy, enabled: false });
+      expect(unbound.modelId).toBeNull();
+      expect((await app.inject('/v1/policies/unbound')).json().applicable).toBe(true);
+      store.policies.delete(unbound.id);
       // A rename or an enable does not re-bind (the body was not re-validated).
       await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` });
       const renamed = await app.inject({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { compilePolicies, planItemViews, steerItems, steerUser } from '../../../src/ml/steer/apply.ts';
 import { steerContext } from '../../../src/ml/steer/context.ts';
 import type { Policy } from '../../../src/ml/steer/policy.ts';
 import { type RecommendOptions, recommend } from '../../../src/ml/steer/recommend.ts';
@@ -89,5 +90,33 @@ describe('candidate lists', () => {
     recommend(bundle, 0, { k: 10, policies: [{ kind: 'boost', neuron: 2, strength: 0.5, all: true }] });
     expect(lists.stats.fallback).toBeGreaterThan(0);
     ctx.configureCandidates(64);
+  });
+
+  it('take the lowers-only path for suppress views on MF, and the general one when scores can rise', () => {
+    /** The plan of the first user the views move (one whose pull on neuron 2 is positive, for MF). */
+    const plan = (b: typeof bundle, policies: Policy[]) => {
+      const c = steerContext(b);
+      const compiled = compilePolicies(c, policies);
+      for (let user = 0; user < b.recommender.nUsers; user++) {
+        const u = steerUser(c, compiled, user);
+        const p = planItemViews(c, compiled, u.itemViews, u.vec, steerItems(c, compiled));
+        if (p) return p;
+      }
+      throw new Error('the views move no user');
+    };
+    const suppress = (strength: number): Policy => ({ kind: 'suppress', neuron: 2, strength, all: true });
+    expect(plan(bundle, [suppress(1)]).onlyLowers).toBe(true);
+    expect(plan(bundle, [suppress(0.6), suppress(0.5)]).onlyLowers).toBe(true);
+    expect(plan(bundle, [suppress(3), suppress(3)]).onlyLowers).toBe(false); // a factor 4 raises
+    // Signed codes (none of the built-in encoders makes them): scaling down could raise a score.
+    const codes = steerContext(bundle).itemSparseCodes();
+    codes.nonNegative = false;
+    try {
+      expect(plan(bundle, [suppress(1)]).onlyLowers).toBe(false);
+    } finally {
+      codes.nonNegative = true;
+    }
+    const ncf = tinyBundle({ kind: 'ncf', nUsers: 40, nItems: 90, latents: 12, activation: 'topk', seed: 7 });
+    expect(plan(ncf, [suppress(1)]).onlyLowers).toBe(false);
   });
 });
