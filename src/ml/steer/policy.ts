@@ -34,8 +34,9 @@ import { MlError } from '../core/errors.ts';
  * any other strength in replace mode also swaps the targeted rows for their reconstruction. Suppress on
  * items is delta only (its items are edited per user, see above).
  *
- * On MF, promote (or an item-side add) with `all: true` is refused: the same vector added to every item
- * shifts each user's scores by one constant, which reorders nothing.
+ * On MF, promote (or an item-side add) with `all: true` is refused in either mode: the same vector added
+ * to every item shifts each user's scores by one constant, which reorders nothing (in replace mode lists
+ * would move only because every item is swapped for its reconstruction, whatever the strength).
  */
 export type PolicyKind = 'suppress' | 'boost' | 'promote' | 'popularity' | 'edit';
 export type EditOp = 'set' | 'scale' | 'add';
@@ -338,7 +339,7 @@ export function validatePolicy(policy: unknown, bundle: ModelBundle, prefix = ''
         "sees them, by delta, so that only items carrying the neuron move; use on: 'users' for the paper's replace",
       f('mode'),
     );
-  if (bundle.recommender.kind === 'mf' && out.all && out.mode !== 'replace' && addsToEveryItem(out))
+  if (bundle.recommender.kind === 'mf' && out.all && addsToEveryItem(out))
     throw bad(
       `on an MF model, adding the same vector to every item moves each user's scores by one constant and ` +
         `changes no list; name the items to ${kind === 'promote' ? 'promote' : 'edit'} (items)`,

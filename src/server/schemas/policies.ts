@@ -46,17 +46,21 @@ export const PolicyBody = Type.Object(
     all: Type.Optional(
       Type.Boolean({
         description:
-          'Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of ' +
-          'every item reorders nothing',
+          'Every user (or item) of the side. Not for promote (or an item-side add) on MF, in either mode: the ' +
+          'same shift of every item reorders nothing',
       }),
     ),
-    on: Type.Optional(Type.Union([Type.Literal('users'), Type.Literal('items')])),
+    on: Type.Optional(
+      Type.Union([Type.Literal('users'), Type.Literal('items')], {
+        description: "popularity and suppress: whose codes to edit, 'items' (default) or 'users'",
+      }),
+    ),
     mode: Type.Optional(
       Type.Union([Type.Literal('delta'), Type.Literal('replace')], {
         description:
           "delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper " +
-          '(targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on ' +
-          'items is delta only',
+          '(targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress ' +
+          "edits the items' codes by default (on: items), which is delta only; use on: users for replace",
       }),
     ),
   },
@@ -64,8 +68,8 @@ export const PolicyBody = Type.Object(
 );
 
 /**
- * A policy name: not all digits (that is an id), starting and ending with a letter, digit or `_.:-`
- * (inner blanks are fine), so that `"trail "` cannot be a second policy beside `"trail"` (query refs are
+ * A policy name: not all digits (that is an id), starting with a letter or digit and ending with one or
+ * `_.:-` (inner blanks are fine), so that `"trail "` cannot be a second policy beside `"trail"` (query refs are
  * trimmed).
  */
 const Name = Type.String({

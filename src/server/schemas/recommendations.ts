@@ -8,7 +8,11 @@ export const UserParams = Type.Object({
 export const RecommendationsQuery = Type.Object(
   {
     k: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'List length' })),
-    exclude: Type.Optional(IdList('Item ids to leave out')),
+    exclude: Type.Optional(
+      IdList(
+        "Item ids to leave out; each must be in the served model's catalogue (an unknown one is a 400 UNKNOWN_ITEM)",
+      ),
+    ),
     explain: Type.Optional(
       Type.Boolean({ default: false, description: 'Add per-neuron explanations to each item' }),
     ),

@@ -383,7 +383,7 @@ export interface operations {
             query?: {
                 /** @description List length */
                 k?: number;
-                /** @description Item ids to leave out (repeat the parameter or separate with commas; at most 500 ids, each at most 200 characters) */
+                /** @description Item ids to leave out; each must be in the served model's catalogue (an unknown one is a 400 UNKNOWN_ITEM) (repeat the parameter or separate with commas; at most 500 ids, each at most 200 characters) */
                 exclude?: string[];
                 /** @description Add per-neuron explanations to each item */
                 explain?: boolean;
@@ -1040,10 +1040,11 @@ export interface operations {
                                     neuron?: number;
                                     concept?: string;
                                 };
-                                /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
+                                /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF, in either mode: the same shift of every item reorders nothing */
                                 all?: boolean;
+                                /** @description popularity and suppress: whose codes to edit, 'items' (default) or 'users' */
                                 on?: "users" | "items";
-                                /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
+                                /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress edits the items' codes by default (on: items), which is delta only; use on: users for replace */
                                 mode?: "delta" | "replace";
                             };
                             /** @description The model version active when the policy body was last saved (null only for a policy stored before any version was active). A neuron named by index is a neuron of that version’s SAE: on a version with another SAE the policy does not apply until saved again (concepts carry over) */
@@ -1134,10 +1135,11 @@ export interface operations {
                             neuron?: number;
                             concept?: string;
                         };
-                        /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
+                        /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF, in either mode: the same shift of every item reorders nothing */
                         all?: boolean;
+                        /** @description popularity and suppress: whose codes to edit, 'items' (default) or 'users' */
                         on?: "users" | "items";
-                        /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
+                        /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress edits the items' codes by default (on: items), which is delta only; use on: users for replace */
                         mode?: "delta" | "replace";
                     };
                     /**
@@ -1184,10 +1186,11 @@ export interface operations {
                                 neuron?: number;
                                 concept?: string;
                             };
-                            /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
+                            /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF, in either mode: the same shift of every item reorders nothing */
                             all?: boolean;
+                            /** @description popularity and suppress: whose codes to edit, 'items' (default) or 'users' */
                             on?: "users" | "items";
-                            /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
+                            /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress edits the items' codes by default (on: items), which is delta only; use on: users for replace */
                             mode?: "delta" | "replace";
                         };
                         /** @description The model version active when the policy body was last saved (null only for a policy stored before any version was active). A neuron named by index is a neuron of that version’s SAE: on a version with another SAE the policy does not apply until saved again (concepts carry over) */
@@ -1324,10 +1327,11 @@ export interface operations {
                                 neuron?: number;
                                 concept?: string;
                             };
-                            /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
+                            /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF, in either mode: the same shift of every item reorders nothing */
                             all?: boolean;
+                            /** @description popularity and suppress: whose codes to edit, 'items' (default) or 'users' */
                             on?: "users" | "items";
-                            /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
+                            /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress edits the items' codes by default (on: items), which is delta only; use on: users for replace */
                             mode?: "delta" | "replace";
                         };
                         /** @description The model version active when the policy body was last saved (null only for a policy stored before any version was active). A neuron named by index is a neuron of that version’s SAE: on a version with another SAE the policy does not apply until saved again (concepts carry over) */
@@ -1531,10 +1535,11 @@ export interface operations {
                             neuron?: number;
                             concept?: string;
                         };
-                        /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
+                        /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF, in either mode: the same shift of every item reorders nothing */
                         all?: boolean;
+                        /** @description popularity and suppress: whose codes to edit, 'items' (default) or 'users' */
                         on?: "users" | "items";
-                        /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
+                        /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress edits the items' codes by default (on: items), which is delta only; use on: users for replace */
                         mode?: "delta" | "replace";
                     };
                     enabled?: boolean;
@@ -1579,10 +1584,11 @@ export interface operations {
                                 neuron?: number;
                                 concept?: string;
                             };
-                            /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
+                            /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF, in either mode: the same shift of every item reorders nothing */
                             all?: boolean;
+                            /** @description popularity and suppress: whose codes to edit, 'items' (default) or 'users' */
                             on?: "users" | "items";
-                            /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
+                            /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress edits the items' codes by default (on: items), which is delta only; use on: users for replace */
                             mode?: "delta" | "replace";
                         };
                         /** @description The model version active when the policy body was last saved (null only for a policy stored before any version was active). A neuron named by index is a neuron of that version’s SAE: on a version with another SAE the policy does not apply until saved again (concepts carry over) */
@@ -1724,10 +1730,11 @@ export interface operations {
                             neuron?: number;
                             concept?: string;
                         };
-                        /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF: the same shift of every item reorders nothing */
+                        /** @description Every user (or item) of the side. Not for promote (or an item-side add) on MF, in either mode: the same shift of every item reorders nothing */
                         all?: boolean;
+                        /** @description popularity and suppress: whose codes to edit, 'items' (default) or 'users' */
                         on?: "users" | "items";
-                        /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress on items is delta only */
+                        /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress edits the items' codes by default (on: items), which is delta only; use on: users for replace */
                         mode?: "delta" | "replace";
                     }[];
                     /** @description Stored policies (ids or names) */

@@ -90,6 +90,8 @@ describe('validatePolicy', () => {
     const cases: [unknown, string][] = [
       [{ kind: 'suppress', concept: 'Horror', strength: 1, all: true, mode: 'replace' }, 'mode'],
       [{ kind: 'promote', concept: 'Horror', strength: 1, all: true }, 'all'],
+      // in replace mode too: lists would move only by the reconstruction swap, whatever the strength
+      [{ kind: 'promote', concept: 'Horror', strength: 1, all: true, mode: 'replace' }, 'all'],
       [{ kind: 'edit', side: 'item', op: 'add', value: 2, neuron: 3, all: true }, 'all'],
     ];
     for (const [p, field] of cases) {
@@ -97,12 +99,11 @@ describe('validatePolicy', () => {
       expect([e.code, e.field]).toEqual(['BAD_POLICY', field]);
     }
     expect(errorOf(() => validatePolicy(cases[1][0], bundle)).message).toMatch(/changes no list/);
-    // …but each is fine where it does something: replace on the users' codes, named items, replace
-    // mode (rows become reconstructions), another op, and NCF, whose MLP is not linear in the item.
+    // …but each is fine where it does something: replace on the users' codes, named items, another op,
+    // and NCF, whose MLP is not linear in the item.
     const ok: unknown[] = [
       { kind: 'suppress', concept: 'Horror', strength: 1, all: true, mode: 'replace', on: 'users' },
       { kind: 'promote', concept: 'Horror', strength: 1, items: ['i1'] },
-      { kind: 'promote', concept: 'Horror', strength: 1, all: true, mode: 'replace' },
       { kind: 'edit', side: 'item', op: 'scale', value: 2, neuron: 3, all: true },
     ];
     for (const p of ok) expect(() => validatePolicy(p, bundle)).not.toThrow();
