@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { formatHelp, parseArgs } from '../src/cli/args.ts';
 import type { ModelBundle } from '../src/ml/bundle.ts';
 import type { Split } from '../src/ml/data/types.ts';
 import { loadRecommender, saveRecommender } from '../src/ml/models/serialize.ts';
@@ -73,10 +74,14 @@ export function buildBundle(spec: string, kind: 'mf' | 'ncf', cacheDir?: string)
   };
 }
 
-function arg(name: string, fallback?: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
+const FLAG_SPEC = {
+  'data-root': { type: 'string', default: '../shared/data', help: 'directory holding ml-1m/' },
+  requests: { type: 'integer', default: 2000, min: 1, help: 'requests per case' },
+  cache: {
+    type: 'string',
+    help: 'directory keeping the trained MF/SAE between runs (outside the repository)',
+  },
+} as const;
 
 interface CaseResult {
   name: string;
@@ -109,9 +114,14 @@ function timeCase(
 }
 
 async function main(): Promise<void> {
-  const dataRoot = resolve(arg('data-root', '../shared/data')!);
-  const requests = Number(arg('requests', '2000'));
-  const cacheDir = arg('cache');
+  const { flags, help } = parseArgs(process.argv.slice(2), FLAG_SPEC);
+  if (help) {
+    process.stdout.write(formatHelp('npm run bench:steer -- [options]', FLAG_SPEC));
+    return;
+  }
+  const dataRoot = resolve(flags['data-root']);
+  const requests = flags.requests;
+  const cacheDir = flags.cache;
   const setupCpu = process.cpuUsage();
   const setupT0 = performance.now();
   const { bundle, userCodes, seconds } = buildBundle(
