@@ -1,6 +1,6 @@
 import type { MfModel } from '../models/types.ts';
 import type { Sae } from '../sae/types.ts';
-import { compactContributions } from './compact.ts';
+import { listedBefore, topPositions } from './compact.ts';
 import type { Explanation, NeuronContribution } from './types.ts';
 
 /**
@@ -61,9 +61,12 @@ export function explainMf(input: MfExplainInput): Explanation {
   let base = biases;
   for (let c = 0; c < dim; c++) base += bPre[c] * scored[c];
 
-  const all: NeuronContribution[] = [];
+  // Every active neuron's contribution into reused buffers; objects only for the ones listed.
   const active = input.ownActive;
   const count = active ? active.length : m;
+  const buf = scratch(count);
+  let n = 0;
+  let total = 0;
   for (let r = 0; r < count; r++) {
     const j = active ? active[r] : r;
     const a = own.code[j];
@@ -71,9 +74,32 @@ export function explainMf(input: MfExplainInput): Explanation {
     let dot = 0;
     const wo = j * dim;
     for (let c = 0; c < dim; c++) dot += W[wo + c] * scored[c];
-    all.push({ neuron: j, label: labels[j] ?? '', side, activation: a, value: a * s * dot });
+    const v = a * s * dot;
+    buf.neuron[n] = j;
+    buf.activation[n] = a;
+    buf.value[n++] = v;
+    total += v;
   }
-  const { top, other, total } = compactContributions(all, input.topN ?? 5);
+  const { neuron, activation, value, listed } = buf;
+  const order = topPositions(n, input.topN ?? 5, (x, y) =>
+    listedBefore(value[x], neuron[x], side, value[y], neuron[y], side),
+  );
+  const top: NeuronContribution[] = [];
+  for (const p of order) {
+    listed[p] = 1;
+    top.push({
+      neuron: neuron[p],
+      label: labels[neuron[p]] ?? '',
+      side,
+      activation: activation[p],
+      value: value[p],
+    });
+  }
+  let other = 0;
+  for (let p = 0; p < n; p++) {
+    if (listed[p]) listed[p] = 0;
+    else other += value[p];
+  }
   const residual = score - total - base;
   const moved = score - base;
   return {
@@ -85,4 +111,27 @@ export function explainMf(input: MfExplainInput): Explanation {
     residual,
     completeness: moved === 0 ? 1 : total / moved,
   };
+}
+
+/** Reused per-call buffers (explanations are computed synchronously, one at a time). */
+interface Scratch {
+  neuron: Int32Array;
+  activation: Float64Array;
+  value: Float64Array;
+  listed: Uint8Array; // 1 for positions in the listed top, cleared after each call
+}
+let buffers: Scratch = alloc(64);
+
+function alloc(n: number): Scratch {
+  return {
+    neuron: new Int32Array(n),
+    activation: new Float64Array(n),
+    value: new Float64Array(n),
+    listed: new Uint8Array(n),
+  };
+}
+
+function scratch(n: number): Scratch {
+  if (buffers.neuron.length < n) buffers = alloc(Math.max(n, 2 * buffers.neuron.length));
+  return buffers;
 }
