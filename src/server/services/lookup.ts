@@ -40,9 +40,18 @@ export function idIndices(
   field: string,
   code: 'UNKNOWN_USER' | 'UNKNOWN_ITEM',
 ): number[] {
-  if (!raw) return [];
+  return raw ? indicesOf(index, splitIds(raw, field), field, code) : [];
+}
+
+/** Indices of ids already split (`splitIds`): 400 naming the first unknown one, as `idIndices`. */
+export function indicesOf(
+  index: Map<string, number>,
+  ids: readonly string[],
+  field: string,
+  code: 'UNKNOWN_USER' | 'UNKNOWN_ITEM',
+): number[] {
   const out: number[] = [];
-  for (const id of splitIds(raw, field)) {
+  for (const id of ids) {
     const i = index.get(id);
     if (i === undefined)
       throw new ApiError(

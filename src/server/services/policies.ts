@@ -19,7 +19,7 @@ export const appliedPolicy = (p: LivePolicy) => ({
   version: p.record.version,
 });
 
-interface Snapshot {
+export interface Snapshot {
   bundle: ModelBundle;
   revision: number;
   enabled: LivePolicy[];
@@ -84,9 +84,16 @@ export class PolicyService {
     this.snapshot = null;
   }
 
-  /** Resolves query refs (ids or names) to live policies; 400 naming the first unknown or inapplicable one. */
-  resolve(active: ActiveModel, refs: readonly string[], field: string): LivePolicy[] {
-    const snap = this.live(active);
+  /**
+   * Resolves query refs (ids or names) to live policies, in `snap` (default the current one); 400 naming
+   * the first unknown or inapplicable one.
+   */
+  resolve(
+    active: ActiveModel,
+    refs: readonly string[],
+    field: string,
+    snap: Snapshot = this.live(active),
+  ): LivePolicy[] {
     return refs.map((ref, r) => {
       const hit = snap.byRef.get(ref);
       if (hit) return hit;

@@ -3,8 +3,8 @@ import { type RecommendedItem, recommend } from '../../ml/steer/recommend.ts';
 import type { ActiveModel } from '../plugins/app/registry.ts';
 import { MAX_LIST_IDS } from '../schemas/common.ts';
 import type { RecommendationsQueryT, RecommendationsResponseT } from '../schemas/recommendations.ts';
-import { idIndices, splitIds, userIndex } from './lookup.ts';
-import { appliedPolicy, type LivePolicy, type PolicyService } from './policies.ts';
+import { indicesOf, splitIds, userIndex } from './lookup.ts';
+import { appliedPolicy, type LivePolicy, type PolicyService, type Snapshot } from './policies.ts';
 import { encodeRecommendations } from './recommendations-json.ts';
 import { round6 } from './round.ts';
 
@@ -44,24 +44,27 @@ export class RecommendationService {
     }
     // Bytes, not a string: cached bodies then live outside the JS heap (tens of MB the GC need not move),
     // and a hit skips the UTF-8 encoding on every send.
-    const body = encodeRecommendations(this.compute(active, user, q, refs, excludeIds));
+    const body = encodeRecommendations(this.compute(active, snap, user, q, refs, excludeIds));
     if (key) this.cache.set(key, body);
     return body;
   }
 
-  /** The response object, uncached. */
+  /**
+   * The response object, uncached, with the policies of `snap` — the snapshot whose revision keyed the
+   * cache (read once per request: with several processes each read is a query).
+   */
   compute(
     active: ActiveModel,
+    snap: Snapshot,
     user: number,
     q: RecommendationsQueryT,
     refs: string[],
     excludeIds: string[],
   ): RecommendationsResponseT {
     const { bundle, version } = active;
-    const snap = this.policies.live(active);
-    const exclude = idIndices(bundle.dataset.items.index, excludeIds, 'querystring.exclude', 'UNKNOWN_ITEM');
+    const exclude = indicesOf(bundle.dataset.items.index, excludeIds, 'querystring.exclude', 'UNKNOWN_ITEM');
     const chosen: LivePolicy[] = snap.enabled.slice();
-    for (const p of this.policies.resolve(active, refs, 'querystring.policy'))
+    for (const p of this.policies.resolve(active, refs, 'querystring.policy', snap))
       if (!chosen.includes(p)) chosen.push(p);
 
     const result = recommend(bundle, user, {
