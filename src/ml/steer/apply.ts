@@ -271,7 +271,8 @@ export interface ItemViews {
   view(item: number): ViewedItem | null;
 }
 
-const NO_VIEWS: ItemViews = { anyMoved: false, view: () => null };
+/** No item views: nothing moved. */
+export const NO_VIEWS: ItemViews = { anyMoved: false, view: () => null };
 
 /**
  * A user's item views resolved for one request: per neuron, the views' ops composed into one affine map

@@ -54,7 +54,6 @@ export class SteerContext {
   /** Per user: the nonzero entries of the unedited user's code (memo of `encodeUser`). */
   private readonly userCodes: ({ idx: Int32Array; val: Float32Array } | undefined)[];
   private readonly marks: Int32Array;
-  private readonly marks2: Int32Array;
   private markGen = 0;
   /** Per-item scratch scores [nItems] for the request path (synchronous, so one buffer serves all). */
   readonly itemScratch: Float32Array;
@@ -74,7 +73,6 @@ export class SteerContext {
     this.scorer = scorerFor(model);
     this.userCodes = new Array(this.nUsers);
     this.marks = new Int32Array(this.nItems);
-    this.marks2 = new Int32Array(this.nItems);
     this.itemScratch = new Float32Array(this.nItems);
   }
 
@@ -107,7 +105,6 @@ export class SteerContext {
     this.markGen += 4;
     if (this.markGen > 0x7ffffff0) {
       this.marks.fill(0);
-      this.marks2.fill(0);
       this.markGen = 4;
     }
     return this.markGen;
@@ -115,11 +112,6 @@ export class SteerContext {
 
   get itemMarks(): Int32Array {
     return this.marks;
-  }
-
-  /** A second, independent set of marks under the same generation. */
-  get itemMarks2(): Int32Array {
-    return this.marks2;
   }
 
   /** Memoises every user's code not memoised yet, encoding a block of users at a time. */

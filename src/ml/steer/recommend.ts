@@ -10,6 +10,7 @@ import {
   compilePolicies,
   type ItemViewPlan,
   type ItemViews,
+  NO_VIEWS,
   planItemViews,
   steeredItemCode,
   steerItems,
@@ -214,8 +215,6 @@ function activeIndices(code: Float32Array): Int32Array {
   for (let j = 0, w = 0; j < code.length; j++) if (code[j] !== 0) out[w++] = j;
   return out;
 }
-
-const NO_VIEWS: ItemViews = { anyMoved: false, view: () => null };
 
 /**
  * The top k from the user's exact candidate list (see candidates.ts), re-scoring the list and the items
