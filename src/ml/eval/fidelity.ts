@@ -136,7 +136,7 @@ export interface FidelitySample {
 }
 
 export interface FidelityResult {
-  /** Users whose lists were compared (NaN means below when there were none). */
+  /** Users whose lists were compared (the means below are NaN when there were none). */
   users: number;
   /** Users left out because every item is among their training positives (no list to compare). */
   skippedUsers: number;

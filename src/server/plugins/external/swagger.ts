@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { errors, frameworkErrorStatuses } from '../../schemas/common.ts';
 
@@ -49,6 +49,10 @@ export default fp(
   { name: 'swagger' },
 );
 
+/** A route's methods as a list (Fastify gives one method or an array). */
+const methodsOf = (route: RouteOptions): string[] =>
+  Array.isArray(route.method) ? route.method : [route.method];
+
 /**
  * Reads under /v1 need the key when the server runs with `PRISM_READS_OPEN=false` (and keys): their
  * security is documented as optional (`{}` or bearer), so Swagger UI's "Authorize" sends the key on them
@@ -57,7 +61,7 @@ export default fp(
 export function documentReadSecurity(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     if (!route.schema || route.schema.hide || route.schema.security) return;
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const methods = methodsOf(route);
     if (!route.url.startsWith('/v1/') || !methods.every((m) => m === 'GET' || m === 'HEAD')) return;
     route.schema = { ...route.schema, security: [{}, { bearer: [] }] };
   });
@@ -71,7 +75,7 @@ export function documentFrameworkErrors(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const response = route.schema?.response as Record<string, unknown> | undefined;
     if (!route.schema || route.schema.hide || !response) return;
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const methods = methodsOf(route);
     const statuses = new Set(methods.flatMap((m) => frameworkErrorStatuses(m, route.url)));
     route.schema.response = { ...response, ...errors(...[...statuses].filter((st) => !(st in response))) };
   });
