@@ -372,14 +372,13 @@ export class ItemViewPlan {
 
   /** The ItemViews handle for explanations, given whether the views moved any item. */
   views(anyMoved: boolean): ItemViews {
-    const { dim, latents } = this.ctx;
-    return {
-      anyMoved,
-      view: (i) => {
-        const out = { vec: new Float32Array(dim), code: new Float32Array(latents) };
-        return this.editViewed(i, out.vec, out.code) ? out : null;
-      },
-    };
+    return new PlanViews(this, anyMoved);
+  }
+
+  /** Item i as the views leave it, or null when they leave it unchanged. */
+  viewOf(i: number): ViewedItem | null {
+    const out = { vec: new Float32Array(this.ctx.dim), code: new Float32Array(this.ctx.latents) };
+    return this.editViewed(i, out.vec, out.code) ? out : null;
   }
 
   /** Re-scores every item the views move into `scores` (the whole catalogue's scores). */
@@ -420,6 +419,19 @@ export class ItemViewPlan {
       else for (let i = 0; i < nItems; i++) visit(i);
     }
     return this.views(count > 0);
+  }
+}
+
+// A class, not an object literal with an arrow: tsx names every arrow it creates (keepNames), and on the
+// steering hot path that per-request defineProperty cost more than the object itself.
+class PlanViews implements ItemViews {
+  constructor(
+    private readonly plan: ItemViewPlan,
+    readonly anyMoved: boolean,
+  ) {}
+
+  view(item: number): ViewedItem | null {
+    return this.plan.viewOf(item);
   }
 }
 
