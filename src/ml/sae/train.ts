@@ -232,8 +232,8 @@ function cosineLr(o: ResolvedSaeOptions, step: number, total: number): number {
   return o.lr * (o.lrFinal + (1 - o.lrFinal) * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
 
-/** 1 / Var(s(u, i)) over random (train user, item) pairs of the frozen scorer. */
-function predictionScale(data: SaeTrainData, trainUsers: Int32Array, rng: Rng): number {
+/** 1 / Var(s(u, i)) over random (train user, item) pairs of the frozen scorer (exported for its test). */
+export function predictionScale(data: SaeTrainData, trainUsers: Int32Array, rng: Rng): number {
   const d = data.dim;
   const n = Math.min(4096, trainUsers.length * data.nItems);
   if (n === 0) return 1;
@@ -279,7 +279,7 @@ function topItemsPerUser(data: SaeTrainData, trainUsers: Int32Array, n: number):
  * pairs within the batch, and/or each user with one of its training positives or of its top-scored
  * items (appended as extra item rows, which also join L_emb).
  */
-function makeBatch(
+export function makeBatch(
   o: ResolvedSaeOptions,
   data: SaeTrainData,
   topLists: Int32Array | null,

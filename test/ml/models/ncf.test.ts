@@ -161,14 +161,20 @@ describe('NCF batch gradients', () => {
         return s / users.length;
       };
       expect(lossSum / users.length).toBeCloseTo(loss(), 5);
+      // Relative to the gradient's own size: with 300 samples the mean BCE's gradients are ~2e-3, so an
+      // absolute 1e-3 let a chunk that dropped a few samples' deltas (25 % off) pass.
+      const matches = (param: Float32Array, grad: Float32Array, name: string) => {
+        const scale = Math.max(...Array.from(grad, Math.abs));
+        expect(scale, `${name} is all zero`).toBeGreaterThan(0);
+        expect(gradCheck(param, grad, loss).maxAbsError / scale, name).toBeLessThan(1e-3);
+      };
       const { layers } = m.params;
       for (let l = 0; l < layers.length; l++) {
-        expect(gradCheck(layers[l].W, kernel.grads[l].W, loss).maxAbsError, `W${l}`).toBeLessThan(1e-3);
-        expect(gradCheck(layers[l].b, kernel.grads[l].b, loss).maxAbsError, `b${l}`).toBeLessThan(1e-3);
+        matches(layers[l].W, kernel.grads[l].W, `W${l}`);
+        matches(layers[l].b, kernel.grads[l].b, `b${l}`);
       }
-      expect(gradCheck(m.params.userEmb, kernel.gUser, loss).maxAbsError).toBeLessThan(1e-3);
-      expect(gradCheck(m.params.itemEmb, kernel.gItem, loss).maxAbsError).toBeLessThan(1e-3);
-      expect(kernel.gItem.some((v) => v !== 0)).toBe(true);
+      matches(m.params.userEmb, kernel.gUser, 'userEmb');
+      matches(m.params.itemEmb, kernel.gItem, 'itemEmb');
     });
 });
 
