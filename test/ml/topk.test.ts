@@ -19,6 +19,18 @@ describe('topKExcluding', () => {
     expect(Array.from(topKExcluding(s, 10))).toEqual([1, 3, 2, 4, 0]);
   });
 
+  it('never ranks a NaN score, even when fewer than k items remain', () => {
+    const s = new Float32Array([Number.NaN, 0.2, Number.NaN, 0.1]);
+    expect(Array.from(topKExcluding(s, 2))).toEqual([1, 3]);
+    expect(Array.from(topKExcluding(s, 4))).toEqual([1, 3]);
+  });
+
+  it('refuses a k that is not a non-negative integer (a fraction returned a wrong list)', () => {
+    const s = new Float32Array([1, 3, 2]);
+    for (const k of [2.5, -1, Number.NaN]) expect(() => topKExcluding(s, k)).toThrow(/k must be/);
+    expect(Array.from(topKExcluding(s, 0))).toEqual([]);
+  });
+
   it('matches a full sort on random inputs', () => {
     fc.assert(
       fc.property(

@@ -1,3 +1,5 @@
+import { MlError } from '../core/errors.ts';
+
 /**
  * Top-K selection over a score vector, skipping excluded items (a user's training positives, given as a
  * sorted Int32Array slice). The one kernel shared by evaluation, fidelity, steering and serving.
@@ -10,6 +12,8 @@ export function topKExcluding(
   excludeStart = 0,
   excludeEnd = exclude ? exclude.length : 0,
 ): Int32Array {
+  if (!Number.isInteger(k) || k < 0)
+    throw new MlError('BAD_CONFIG', `k must be a non-negative integer, got ${k}`, 'k');
   const n = scores.length;
   const kk = Math.min(k, n);
   const heapIdx = new Int32Array(kk); // min-heap on (score, -index): root is the current worst kept

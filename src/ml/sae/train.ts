@@ -49,6 +49,12 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
   const o = resolveSaeOptions(opts, data.dim);
   const rng = new Rng(o.seed);
   const d = data.dim;
+  // Bad input would otherwise surface as "training diverged, lower the learning rate".
+  assertFinite(
+    'SAE training input',
+    { userEmb: { values: data.userEmb, rowLength: d }, itemEmb: { values: data.itemEmb, rowLength: d } },
+    "the recommender's embeddings must be finite (retrain the recommender)",
+  );
   const trainUsers = data.trainUsers ?? Int32Array.from({ length: data.nUsers }, (_, u) => u);
   const allItems = Int32Array.from({ length: data.nItems }, (_, i) => i);
   const userSrc: RowSource = { emb: data.userEmb, rows: trainUsers };

@@ -39,6 +39,8 @@ describe('concept metrics', () => {
     expect(popularityPercentileAtK([1, 2], 2, ranks)).toBeCloseTo(((0 + 1.5) / 2 / 5) * 100, 10);
     expect(popularityPercentileAtK([4, 0, 1], 2, ranks)).toBeCloseTo(((4 + 3) / 2 / 5) * 100, 10);
     expect(popularityPercentileAtK([], 2, ranks)).toBe(100);
+    // A list shorter than K averages over the items it has (purity, not this, penalises short lists).
+    expect(popularityPercentileAtK([1, 2], 4, ranks)).toBeCloseTo(((0 + 1.5) / 2 / 5) * 100, 10);
   });
 
   it('the top-50 floor on a 3706-item catalogue is 0.66 %', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../src/ml/core/rng.ts';
 import {
   cosineSimilarity,
+  MS_TOP_ITEMS,
   monosemanticityEmbedding,
   monosemanticityMetadata,
   monosemanticityPerNeuron,
@@ -29,6 +30,30 @@ describe('monosemanticity', () => {
     const codes = Float32Array.from([0, 2, 1, 4]);
     const expected = (0.5 * Math.SQRT1_2 + 0.25 * Math.SQRT1_2) / (0.125 + 0.5 + 0.25);
     expect(monosemanticityEmbedding(codes, 1, emb, 2)).toBeCloseTo(expected, 6);
+  });
+
+  it('min-max normalisation matters when the least active listed item is not at 0', () => {
+    // Activations [1, 3, 2, 5] → ã = [0, .5, .25, 1]: the same weights as [0, 2, 1, 4] above, so the same
+    // MS; raw activations as weights would give item 0 weight 1 instead of 0.
+    const codes = Float32Array.from([1, 3, 2, 5]);
+    const expected = (0.5 * Math.SQRT1_2 + 0.25 * Math.SQRT1_2) / (0.125 + 0.5 + 0.25);
+    expect(monosemanticityEmbedding(codes, 1, emb, 2)).toBeCloseTo(expected, 6);
+  });
+
+  it('reads the top 30 items by default (the paper code), not 29 or 31', () => {
+    // 40 items: the 30 most active point along x, the rest along y. With 30 items every pair is
+    // x-x (MS 1); a 31st item would bring in y pairs.
+    const n = 40;
+    const e = new Float32Array(2 * n);
+    const codes = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      e[2 * i + (i < 30 ? 0 : 1)] = 1;
+      codes[i] = n - i; // item 0 most active
+    }
+    expect(MS_TOP_ITEMS).toBe(30);
+    expect(monosemanticityEmbedding(codes, 1, e, 2)).toBeCloseTo(1, 10);
+    codes[30] = 100; // a y item joins the top 30, pushing out an x item
+    expect(monosemanticityEmbedding(codes, 1, e, 2)).toBeLessThan(0.99);
   });
 
   it('only the top items count', () => {

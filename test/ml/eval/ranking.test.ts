@@ -44,6 +44,22 @@ describe('evaluateRanking (full ranking)', () => {
     expect(m1.mrr).toBeCloseTo(0.5, 10);
   });
 
+  it("NDCG's ideal list stops at K even when more items are held out", () => {
+    // One user, 4 held-out items (0..3), K = 2, hit at rank 1 only: DCG = 1, IDCG = 1 + 1/log2(3) (two
+    // slots, not four).
+    const many = csr([[0, 1, 2, 3]], 6);
+    const m = evaluateRanking(
+      (_u, out) => out.set([9, 0, 0, 0, 8, 7]),
+      {
+        train: csr([[]], 6),
+        test: many,
+        testUsers: Int32Array.of(0),
+      },
+      { k: 2 },
+    );
+    expect(m.ndcg).toBeCloseTo(1 / (1 + 1 / Math.log2(3)), 10);
+  });
+
   it('reports NaN (not measured) rather than 0 when there is no test user', () => {
     const m = evaluateRanking(scoreUser, { train, test, testUsers: new Int32Array(0) }, { k: 3 });
     expect(m.users).toBe(0);

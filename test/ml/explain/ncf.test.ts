@@ -56,6 +56,35 @@ describe('explainNcf (integrated gradients over SAE codes)', () => {
     expect(e.top.some((c) => c.side === 'user')).toBe(true);
   });
 
+  it('integrates by the midpoint rule: one step reads the gradient halfway along the path', () => {
+    // On a ReLU MLP the gradient changes along the path, so a left or right Riemann sum gives other values.
+    const { model, input } = setup(false, 5, 3);
+    const { dim } = model;
+    const e = explainNcf({ ...input, steps: 1 });
+    const linear = (sae: typeof input.userSae, code: Float32Array) => {
+      const out = new Float64Array(dim);
+      for (let j = 0; j < sae.config.latents; j++)
+        for (let c = 0; c < dim; c++)
+          out[c] += code[j] * sae.params.inputScale[0] * sae.params.W[j * dim + c];
+      return out;
+    };
+    const lu = linear(input.userSae, input.uCode);
+    const li = linear(input.itemSae, input.iCode);
+    const ua = Float32Array.from(input.uVec, (v, c) => v - 0.5 * lu[c]);
+    const ia = Float32Array.from(input.iVec, (v, c) => v - 0.5 * li[c]);
+    const gU = new Float32Array(dim);
+    const gI = new Float32Array(dim);
+    input.scorer.scoreWithGrad(input.user, input.item, ua, ia, 1, gU, gI);
+    expect(e.top.length).toBeGreaterThan(2);
+    for (const c of e.top) {
+      const sae = c.side === 'user' ? input.userSae : input.itemSae;
+      const g = c.side === 'user' ? gU : gI;
+      let dot = 0;
+      for (let d = 0; d < dim; d++) dot += sae.params.W[c.neuron * dim + d] * g[d];
+      expect(c.value).toBeCloseTo(c.activation * sae.params.inputScale[0] * dot, 6);
+    }
+  });
+
   it('reports completeness for a ReLU MLP; the integration error shrinks with more steps', () => {
     const { input } = setup(false, 5, 3);
     const coarse = explainNcf({ ...input, steps: 1 });

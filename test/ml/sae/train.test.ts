@@ -264,6 +264,15 @@ describe('trainSae', () => {
     }
   });
 
+  it('refuses non-finite input embeddings by name, rather than blaming the learning rate', () => {
+    const { data } = fixture();
+    const itemEmb = data.itemEmb.slice();
+    itemEmb[3 * DIM + 2] = Number.NaN;
+    expect(() => trainSae({ ...data, itemEmb }, { ...small, epochs: 1 })).toThrow(
+      /SAE training input: itemEmb holds NaN \(row 3\); the recommender's embeddings must be finite/,
+    );
+  });
+
   it('derives ρ from k/latents, at most one half (k = latents is a valid, if dense, TopK)', () => {
     expect(resolveSaeOptions({ latents: 1024, k: 8 }, 4).rho).toBeCloseTo(8 / 1024, 12);
     expect(resolveSaeOptions({ latents: 8, k: 8 }, 4).rho).toBe(0.5);
