@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { loadDataset } from '../src/ml/data/load.ts';
 import { splitHoldout } from '../src/ml/data/split.ts';
 import { datasetStats } from '../src/ml/data/stats.ts';
+import './common.ts';
 
 function arg(name: string, fallback: string): string {
   const k = process.argv.indexOf(`--${name}`);

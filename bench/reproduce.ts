@@ -18,7 +18,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatHelp, parseArgs } from '../src/cli/args.ts';
 import { markdownTable } from '../src/ml/concepts/report-md.ts';
+import { MlError } from '../src/ml/core/errors.ts';
 import type { ReproduceReport } from '../src/ml/pipeline/report.ts';
+import { dataDir } from './common.ts';
 
 const FLAG_SPEC = {
   'data-root': {
@@ -44,14 +46,19 @@ if (help) {
 const root = resolve(flags['data-root']);
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-const DATASETS: Record<string, { label: string; spec: string; concepts: Record<string, string[]> }> = {
+const DATASETS: Record<
+  string,
+  { label: string; dir: string; spec: string; concepts: Record<string, string[]> }
+> = {
   'ml-1m': {
     label: 'ML-1M',
+    dir: 'ml-1m',
     spec: `movielens-1m:${join(root, 'ml-1m')}`,
     concepts: { mf: ['Horror', "Children's"], ncf: ['Comedy', 'Horror'] },
   },
   lastfm: {
     label: 'Last.FM',
+    dir: 'hetrec2011-lastfm-2k',
     spec: `lastfm-hetrec:${join(root, 'hetrec2011-lastfm-2k')}?minListeners=5`,
     concepts: { mf: ['electronic', 'metal'], ncf: ['metal', 'electronic'] },
   },
@@ -70,19 +77,31 @@ const saeOverrides: Record<string, unknown> = flags.sae ? JSON.parse(flags.sae) 
 const saeSeeds: (number | undefined)[] = flags['sae-seeds']
   ? flags['sae-seeds'].split(',').map((s) => {
       const n = Number(s);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`--sae-seeds: ${s} is not a seed (an integer ≥ 0)`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new MlError('BAD_CONFIG', `--sae-seeds: ${s} is not a seed (an integer ≥ 0)`, 'sae-seeds');
       return n;
     })
   : [undefined];
 
-const rows: Row[] = [];
-for (const ds of flags.datasets.split(',')) {
+// Every dataset named is checked before the first (long) run.
+const datasets = flags.datasets.split(',').map((ds) => {
   const d = DATASETS[ds];
-  if (!d) throw new Error(`unknown dataset ${ds} (known: ${Object.keys(DATASETS).join(', ')})`);
+  if (!d)
+    throw new MlError(
+      'BAD_CONFIG',
+      `--datasets: unknown dataset ${ds} (known: ${Object.keys(DATASETS).join(', ')})`,
+      'datasets',
+    );
+  dataDir(root, d.dir);
+  return { ...d, key: ds };
+});
+
+const rows: Row[] = [];
+for (const d of datasets) {
   for (const model of flags.models.split(',')) {
     for (const saeSeed of saeSeeds) {
       const setting = flags.setting === 'concepts' ? '' : `-${flags.setting}`;
-      const name = `${ds}-${model}${setting}${saeSeed === undefined ? '' : `-sae${saeSeed}`}`;
+      const name = `${d.key}-${model}${setting}${saeSeed === undefined ? '' : `-sae${saeSeed}`}`;
       const out = join(repo, 'runs', 'bench-reproduce', name);
       const args = ['tsx', 'src/cli/main.ts', 'reproduce', '--data', d.spec, '--model', model, '--out', out];
       if (flags.ablation) args.push('--ablation');
@@ -179,6 +198,12 @@ const notes = [
 ];
 const md = `${table}\n${notes.join('\n')}\n`;
 process.stdout.write(`\n${md}`);
+const failed = rows.filter((r) => r.error);
+if (failed.length === rows.length) {
+  // Nothing measured: the results of the last good run stay where they are.
+  console.error(`every configuration failed; ${flags.out}/reproduce.{md,json} left as they were`);
+  process.exit(1);
+}
 mkdirSync(flags.out, { recursive: true });
 writeFileSync(join(flags.out, 'reproduce.md'), md);
 writeFileSync(
@@ -197,7 +222,6 @@ writeFileSync(
   )}\n`,
 );
 
-const failed = rows.filter((r) => r.error);
 if (failed.length > 0) {
   console.error(
     `${failed.length} configuration(s) failed: ${failed.map((r) => `${r.dataset} ${r.model} (${r.error})`).join(', ')}`,

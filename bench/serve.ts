@@ -26,9 +26,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { createJobRunner, type JobRunner } from '../src/jobs/index.ts';
+import { MlError } from '../src/ml/core/errors.ts';
 import { buildApp } from '../src/server/app.ts';
 import { openStore } from '../src/store/index.ts';
 import type { Job, ModelVersion, Store } from '../src/store/types.ts';
+import { dataDir } from './common.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -60,7 +62,11 @@ function parseArgs(argv: string[]): Args {
   }
   for (const a of argv)
     if (a.startsWith('--') && !FLAGS.includes(a.slice(2)))
-      throw new Error(`unknown flag ${a} (known: ${FLAGS.map((f) => `--${f}`).join(', ')})`);
+      throw new MlError(
+        'BAD_CONFIG',
+        `unknown flag ${a} (known: ${FLAGS.map((f) => `--${f}`).join(', ')})`,
+        a,
+      );
   const get = (name: string) => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -69,7 +75,8 @@ function parseArgs(argv: string[]): Args {
     const v = get(name);
     if (v === undefined) return dflt;
     const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got "${v}"`);
+    if (!Number.isFinite(n) || n < 0)
+      throw new MlError('BAD_CONFIG', `--${name} must be a non-negative number, got "${v}"`, name);
     return n;
   };
   return {
@@ -81,7 +88,8 @@ function parseArgs(argv: string[]): Args {
     data: get('data'),
     cacheModes: (get('cache') ?? '0,10000').split(',').map((v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`--cache takes sizes like 0,10000, got "${v}"`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new MlError('BAD_CONFIG', `--cache takes sizes like 0,10000, got "${v}"`, 'cache');
       return n;
     }),
     retrain: argv.includes('--retrain'),
@@ -559,7 +567,7 @@ function gitCommit(): string | null {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const loadBefore = loadavg();
-  const spec = args.data ?? `movielens-1m:${join(args.dataRoot, 'ml-1m')}`;
+  const spec = args.data ?? `movielens-1m:${dataDir(args.dataRoot, 'ml-1m')}`;
   mkdirSync(dirname(args.db), { recursive: true });
   const store = openStore(args.db);
   const { version, trainSeconds } = await ensureModel(store, spec, args.retrain);
@@ -618,8 +626,5 @@ if (process.argv.includes('--load')) {
     });
   });
 } else {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  void main(); // errors: bench/common.ts
 }

@@ -22,6 +22,7 @@ import { loadSae, saveSae } from '../src/ml/sae/serialize.ts';
 import type { SaePair } from '../src/ml/sae/types.ts';
 import type { Policy } from '../src/ml/steer/policy.ts';
 import { recommend } from '../src/ml/steer/recommend.ts';
+import { dataDir } from './common.ts';
 
 export interface BenchBundle {
   bundle: ModelBundle;
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
   const setupCpu = process.cpuUsage();
   const setupT0 = performance.now();
   const { bundle, userCodes, seconds } = buildBundle(
-    `movielens-1m:${join(dataRoot, 'ml-1m')}`,
+    `movielens-1m:${dataDir(dataRoot, 'ml-1m')}`,
     'mf',
     cacheDir,
   );

@@ -18,10 +18,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatHelp, parseArgs } from '../src/cli/args.ts';
 import type { TrainReport } from '../src/cli/commands/train.ts';
+import { MlError } from '../src/ml/core/errors.ts';
 import { loadDataset } from '../src/ml/data/load.ts';
 import { splitHoldout } from '../src/ml/data/split.ts';
 import { mostPopularBaseline } from '../src/ml/eval/baselines.ts';
 import { evaluateRanking } from '../src/ml/eval/ranking.ts';
+import { dataDir } from './common.ts';
 
 const FLAG_SPEC = {
   'data-root': {
@@ -91,10 +93,18 @@ interface Row {
 
 const rows: Row[] = [];
 const dsNames = flags.datasets.split(',') as (keyof typeof DATASETS)[];
+// Every dataset named is checked before the first (long) run.
+for (const ds of dsNames) {
+  if (!DATASETS[ds])
+    throw new MlError(
+      'BAD_CONFIG',
+      `--datasets: unknown dataset "${ds}" (known: ${Object.keys(DATASETS).join(', ')})`,
+      'datasets',
+    );
+  dataDir(root, ds === 'ml-1m' ? 'ml-1m' : 'hetrec2011-lastfm-2k');
+}
 for (const ds of dsNames) {
   const def = DATASETS[ds];
-  if (!def)
-    throw new Error(`--datasets: unknown dataset "${ds}" (known: ${Object.keys(DATASETS).join(', ')})`);
   // In-run baseline.
   const data = loadDataset(def.spec);
   const split = splitHoldout(data.interactions, { perUser: 5, seed: 0 });

@@ -2,7 +2,7 @@
  * `prism <command> [--flags]`. Each command lives in its own file under ./commands and calls the same
  * src/ml functions the background jobs call.
  */
-import { MlError } from '../ml/core/errors.ts';
+import { reportFailure } from './fail.ts';
 
 type CommandModule = { run(argv: string[]): Promise<void>; summary: string };
 
@@ -31,11 +31,5 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof MlError) {
-    process.stderr.write(`prism: ${err.message}\n`);
-    process.exitCode = 2;
-  } else {
-    process.stderr.write(`prism: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  }
+  process.exitCode = reportFailure('prism', err);
 });
