@@ -114,6 +114,9 @@ describe('jobs', () => {
       [{ type: 'evaluate', params: { model: 'ncf' } }, 'body.params.model'],
       [{ type: 'label', params: { sae: { k: 4 } } }, 'body.params.sae'],
       [{ type: 'train-recommender', params: { activate: true } }, 'body.params.activate'],
+      // No silent default data: the demo catalogue would be activated over a real one.
+      [{ type: 'pipeline' }, 'body.params.data'],
+      [{ type: 'train-recommender', params: { model: 'mf' } }, 'body.params.data'],
       // A dataset directory without its interactions file fails now, not in the worker.
       [{ type: 'pipeline', params: { data: `movielens-1m:${tmpdir()}` } }, 'body.params.data'],
       [{ type: 'pipeline', params: { data: `lastfm-hetrec:${tmpdir()}` } }, 'body.params.data'],

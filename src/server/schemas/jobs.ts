@@ -7,7 +7,11 @@ export const JobStatus = Type.Enum(['queued', 'running', 'succeeded', 'failed', 
 export const JobParams = Type.Object(
   {
     data: Type.Optional(
-      Type.String({ minLength: 1, description: 'Data spec, e.g. synthetic or movielens-1m:/data/ml-1m' }),
+      Type.String({
+        minLength: 1,
+        description:
+          'Data spec to train on (required by pipeline and train-recommender jobs), e.g. synthetic (the built-in demo dataset) or movielens-1m:/data/ml-1m',
+      }),
     ),
     model: Type.Optional(Type.Union([Type.Literal('mf'), Type.Literal('ncf')])),
     dim: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
@@ -43,7 +47,12 @@ export const JobParams = Type.Object(
       ),
     ),
     baseModelId: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ID })),
-    activate: Type.Optional(Type.Boolean()),
+    activate: Type.Optional(
+      Type.Boolean({
+        description:
+          'Serve the new version once the job succeeds. Default true for pipeline jobs, false for train-sae and label jobs',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1986,7 +1986,7 @@ export interface operations {
                     /** @enum {unknown} */
                     type: "train-recommender" | "train-sae" | "evaluate" | "label" | "pipeline";
                     params?: {
-                        /** @description Data spec, e.g. synthetic or movielens-1m:/data/ml-1m */
+                        /** @description Data spec to train on (required by pipeline and train-recommender jobs), e.g. synthetic (the built-in demo dataset) or movielens-1m:/data/ml-1m */
                         data?: string;
                         model?: "mf" | "ncf";
                         dim?: number;
@@ -2006,6 +2006,7 @@ export interface operations {
                             shared?: boolean;
                         };
                         baseModelId?: number;
+                        /** @description Serve the new version once the job succeeds. Default true for pipeline jobs, false for train-sae and label jobs */
                         activate?: boolean;
                     };
                     maxAttempts?: number;
