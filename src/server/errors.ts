@@ -102,7 +102,7 @@ export function toErrorBody(err: unknown): ErrorBody {
   if (fe?.validation) {
     const first = fe.validation[0];
     const field = validationField(fe.validationContext ?? 'request', first);
-    return body(400, 'VALIDATION', `${field} ${first?.message ?? 'is invalid'}`, field);
+    return body(400, 'VALIDATION', `${field} ${violation(fe.validation)}`, field);
   }
   const status = typeof fe?.statusCode === 'number' && fe.statusCode >= 400 ? fe.statusCode : 500;
   if (status >= 500) return body(status, 'INTERNAL', 'Internal Server Error');
@@ -111,8 +111,52 @@ export function toErrorBody(err: unknown): ErrorBody {
 
 interface ValidationItem {
   instancePath?: string;
+  keyword?: string;
   message?: string;
   params?: Record<string, unknown>;
+  parentSchema?: { description?: string };
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  integer: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  array: 'an array',
+  object: 'an object',
+  null: 'null',
+};
+
+/**
+ * What the first schema violation asks for, in the words a caller can act on: the allowed values of an
+ * enum or of a union of constants (Ajv says only "must be equal to constant"), a pattern's description
+ * rather than the regular expression, "an integer" rather than "integer".
+ */
+function violation(items: readonly ValidationItem[]): string {
+  const first = items[0];
+  const p = first?.params ?? {};
+  const list = (values: unknown[]) => values.map((v) => JSON.stringify(v)).join(', ');
+  switch (first?.keyword) {
+    case 'enum':
+      return `must be one of ${list(p.allowedValues as unknown[])}`;
+    case 'const': {
+      // A union of literals fails once per branch (then anyOf): every value allowed at this path.
+      const allowed = items
+        .filter((v) => v.keyword === 'const' && v.instancePath === first.instancePath)
+        .map((v) => v.params?.allowedValue);
+      return allowed.length > 1 ? `must be one of ${list(allowed)}` : `must be ${list(allowed)}`;
+    }
+    case 'type':
+      return `must be ${String(p.type)
+        .split(',')
+        .map((t) => TYPE_WORDS[t] ?? t)
+        .join(' or ')}`;
+    case 'pattern':
+      return first.parentSchema?.description
+        ? `must match: ${first.parentSchema.description}`
+        : (first.message ?? 'is invalid');
+  }
+  return first?.message ?? 'is invalid';
 }
 
 /** `body.policy.strength`, `querystring.k`, `params.userId`: the field a schema violation is about. */

@@ -10,7 +10,8 @@ type AjvErrors = (RouteValidator & { errors?: unknown })['errors'];
 /** A number as a URL writes it: no blanks, no hex; Ajv alone would read " " as 0 and "0x10" as 16. */
 const NUMERIC = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-const ajvOptions = { removeAdditional: false, allErrors: false } as const;
+// verbose: errors carry their schema, so a pattern's description can stand in for its regex (errors.ts).
+const ajvOptions = { removeAdditional: false, allErrors: false, verbose: true } as const;
 
 /**
  * Validators per request part. URL parts (path parameters, query string, headers) arrive as text, so
@@ -37,18 +38,28 @@ export function validatorFactory(): BuildValidator {
   };
 }
 
+interface PropertySchema {
+  type?: string | string[];
+  minimum?: number;
+  maximum?: number;
+}
+
 interface Schema {
-  properties?: Record<string, { type?: string | string[] }>;
+  properties?: Record<string, PropertySchema>;
 }
 
 /**
  * Why a number read from text is not the number written, or null when it is: `1e400` reads as Infinity
  * (which Ajv's integer check passes), `9007199254740993` as 9007199254740992 (a different id).
  */
-function notExact(n: number, type: string): string | null {
-  if (!Number.isFinite(n)) return `must be a finite ${type === 'integer' ? 'integer' : 'number'}`;
+function notExact(n: number, type: string, s: PropertySchema): string | null {
+  const range = () =>
+    s.minimum !== undefined && s.maximum !== undefined
+      ? `between ${s.minimum} and ${s.maximum}`
+      : `between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`;
+  if (!Number.isFinite(n)) return `must be a finite ${type === 'integer' ? `integer ${range()}` : 'number'}`;
   if (type === 'integer' && Number.isInteger(n) && !Number.isSafeInteger(n))
-    return `must be an integer between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`;
+    return `must be an integer ${range()}`;
   return null;
 }
 
@@ -59,21 +70,21 @@ function notExact(n: number, type: string): string | null {
 function numericTextFirst(validate: RouteValidator, schema: Schema): RouteValidator {
   const numeric = Object.entries(schema?.properties ?? {})
     .filter(([, s]) => [s.type].flat().some((t) => t === 'integer' || t === 'number'))
-    .map(([name, s]) => ({ name, type: [s.type].flat().includes('integer') ? 'integer' : 'number' }));
+    .map(([name, s]) => ({ name, s, type: [s.type].flat().includes('integer') ? 'integer' : 'number' }));
   if (numeric.length === 0) return validate;
   const check = ((data: Record<string, unknown> | null) => {
-    for (const { name, type } of numeric) {
+    for (const { name, s, type } of numeric) {
       const v = data?.[name];
       if (typeof v !== 'string') continue;
       const problem = !NUMERIC.test(v)
         ? `must be ${type === 'integer' ? 'an integer' : 'a number'}`
-        : notExact(Number(v), type);
+        : notExact(Number(v), type, s);
       if (problem) {
         check.errors = [
           {
             instancePath: `/${name}`,
             schemaPath: `#/properties/${name}/type`,
-            keyword: 'type',
+            keyword: 'numericText', // its own words (errors.ts words only Ajv's keywords)
             message: problem,
             params: { type },
           },

@@ -39,6 +39,42 @@ describe('bad input is refused naming the field', () => {
     expect((await app.inject({ url: '/v1/neurons?limit=2&offset=1' })).statusCode).toBe(200);
   });
 
+  it('messages say what to send: allowed values, the pattern in words, the range', async () => {
+    const job = (params: object) => ({
+      method: 'POST' as const,
+      url: '/v1/jobs',
+      payload: { type: 'pipeline', params },
+    });
+    const cases: [InjectOptions, string, string][] = [
+      [job({ data: 'synthetic', model: 'MF' }), 'body.params.model', 'must be one of "mf", "ncf"'],
+      [
+        { method: 'POST', url: '/v1/jobs', payload: { type: 'pipline' } },
+        'body.type',
+        'must be one of "train-recommender"',
+      ],
+      [
+        {
+          method: 'POST',
+          url: '/v1/policies',
+          payload: { name: 'x ', policy: { kind: 'suppress', concept, all: true } },
+        },
+        'body.name',
+        'must match: Letters, digits',
+      ],
+      [{ url: '/v1/users/u1/recommendations?explain=1' }, 'querystring.explain', 'must be true or false'],
+      [
+        { url: '/v1/users/u1/recommendations?k=99999999999999999999' },
+        'querystring.k',
+        'must be an integer between 1 and 200',
+      ],
+      [job({ data: 'synthetic', dim: 'x' }), 'body.params.dim', 'must be an integer'],
+    ];
+    for (const [req, field, words] of cases) {
+      const { message } = await expectRefused(req, 400, field);
+      expect(message, JSON.stringify(req)).toContain(`${field} ${words}`);
+    }
+  });
+
   it('offsets too large for SQLite are a 400, not a 500', async () => {
     await expectRefused({ url: '/v1/jobs?offset=1e20' }, 400, 'querystring.offset');
     await expectRefused({ url: '/v1/models?offset=9223372036854775807' }, 400, 'querystring.offset');
