@@ -68,6 +68,12 @@ describe('bad input is refused naming the field', () => {
         'must be an integer between 1 and 200',
       ],
       [job({ data: 'synthetic', dim: 'x' }), 'body.params.dim', 'must be an integer'],
+      // A parameter that would change nothing is refused, like every other.
+      [
+        { url: '/v1/users/u1/recommendations?topNeurons=3' },
+        'querystring.topNeurons',
+        'applies only with explain=true',
+      ],
     ];
     for (const [req, field, words] of cases) {
       const { message } = await expectRefused(req, 400, field);

@@ -118,4 +118,19 @@ describe('models', () => {
     expect(recOnly.json().code).toBe('NOT_ACTIVATABLE');
     expect(app.models.current?.version.id).toBe(TEMPLATE.active);
   });
+
+  it('takes no body: an empty one is fine, a field is refused by name (nothing switches)', async () => {
+    const url = `/v1/models/${TEMPLATE.active}/activate`;
+    expect((await app.inject({ method: 'POST', url, payload: {} })).statusCode).toBe(200);
+    const forced = await app.inject({
+      method: 'POST',
+      url: `/v1/models/${TEMPLATE.other}/activate`,
+      payload: { force: true },
+    });
+    expect(forced.statusCode).toBe(400);
+    expect(forced.json()).toMatchObject({ code: 'VALIDATION', field: 'body.force' });
+    expect(app.models.current?.version.id).toBe(TEMPLATE.active);
+    const job = await app.inject({ method: 'POST', url: '/v1/jobs/1/cancel', payload: { reason: 'x' } });
+    expect(job.json()).toMatchObject({ statusCode: 400, field: 'body.reason' });
+  });
 });

@@ -26,4 +26,11 @@ describe('neuronDetail', async () => {
     );
     expect(neuronDetail(bundle, wide.index, 10).topItems).toEqual(body.topItems.slice(0, 10));
   });
+
+  it('rounds every value to 6 decimals, as the other model-derived numbers', () => {
+    const body = neuronDetail(bundle, bundle.neurons[0].index, 20);
+    const values = [...body.topItems, ...body.topUsers, ...body.raisesMost].map((x) => x.value);
+    expect(values.length).toBeGreaterThan(20);
+    for (const v of values) expect(Math.round(v * 1e6) / 1e6).toBe(v);
+  });
 });

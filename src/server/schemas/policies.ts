@@ -139,10 +139,10 @@ export const PreviewBody = Type.Object(
       Type.Array(PolicyBody, { minItems: 1, maxItems: 20, description: 'Inline policies' }),
     ),
     policyIds: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
+      Type.Array(Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })]), {
         minItems: 1,
         maxItems: 20,
-        description: 'Stored policies (ids or names)',
+        description: 'Stored policies: ids (as the API returns them, 7 or "7") or names',
       }),
     ),
     users: Type.Optional(

@@ -1,6 +1,8 @@
 import { type Static, Type } from 'typebox';
 import { IdList, KendallNumber, RboNumber } from './common.ts';
 
+export const DEFAULT_TOP_NEURONS = 5;
+
 export const UserParams = Type.Object({
   userId: Type.String({ minLength: 1, maxLength: 200, description: "The dataset's own user id" }),
 });
@@ -23,12 +25,12 @@ export const RecommendationsQuery = Type.Object(
         description: 'Also return the unsteered list with RBO and Kendall τ between the two',
       }),
     ),
+    // No schema default: a topNeurons sent without explain=true is refused, so its absence must show.
     topNeurons: Type.Optional(
       Type.Integer({
         minimum: 1,
         maximum: 50,
-        default: 5,
-        description: 'Neuron contributions listed per explained item',
+        description: `Neuron contributions listed per explained item (with explain=true; default ${DEFAULT_TOP_NEURONS})`,
       }),
     ),
   },

@@ -119,15 +119,15 @@ export function neuronDetail(bundle: ModelBundle, j: number, limit: number) {
   const complete = stored.length > 0 && (limit <= stored.length || stored.length < 50);
   const topItems = (complete ? stored.slice(0, limit) : Array.from(topKExcluding(itemAct, limit)))
     .filter((i) => itemAct[i] > 0 || complete)
-    .map((i) => ({ itemId: items.ids[i], title: itemTitles[i] ?? '', value: itemAct[i] }));
+    .map((i) => ({ itemId: items.ids[i], title: itemTitles[i] ?? '', value: round6(itemAct[i]) }));
   const userAct = steerContext(bundle).userColumn(j);
   const topUsers = Array.from(topKExcluding(userAct, limit))
     .filter((u) => userAct[u] > 0)
-    .map((u) => ({ userId: users.ids[u], value: userAct[u] }));
+    .map((u) => ({ userId: users.ids[u], value: round6(userAct[u]) }));
   const lift = scoreLift(bundle, j);
   const raisesMost = Array.from(topKExcluding(lift, limit))
     .filter((i) => lift[i] > 0)
-    .map((i) => ({ itemId: items.ids[i], title: itemTitles[i] ?? '', value: lift[i] }));
+    .map((i) => ({ itemId: items.ids[i], title: itemTitles[i] ?? '', value: round6(lift[i]) }));
   return {
     ...summarise(n),
     popPct20: n.popPct20,

@@ -1,8 +1,13 @@
 import type { Explanation } from '../../ml/explain/types.ts';
 import { type RecommendedItem, recommend } from '../../ml/steer/recommend.ts';
+import { ApiError } from '../errors.ts';
 import type { ActiveModel } from '../plugins/app/registry.ts';
 import { MAX_LIST_IDS } from '../schemas/common.ts';
-import type { RecommendationsQueryT, RecommendationsResponseT } from '../schemas/recommendations.ts';
+import {
+  DEFAULT_TOP_NEURONS,
+  type RecommendationsQueryT,
+  type RecommendationsResponseT,
+} from '../schemas/recommendations.ts';
 import { indicesOf, splitIds, userIndex } from './lookup.ts';
 import { appliedPolicy, type LivePolicy, type PolicyService, type Snapshot } from './policies.ts';
 import { encodeRecommendations } from './recommendations-json.ts';
@@ -32,10 +37,17 @@ export class RecommendationService {
     const { bundle, version } = active;
     const user = userIndex(bundle, userId);
     const snap = this.policies.live(active);
+    if (q.topNeurons !== undefined && !q.explain)
+      throw new ApiError(
+        400,
+        'VALIDATION',
+        'querystring.topNeurons applies only with explain=true',
+        'querystring.topNeurons',
+      );
     const refs = q.policy ? splitIds(q.policy, 'querystring.policy', MAX_LIST_IDS) : [];
     const excludeIds = q.exclude ? splitIds(q.exclude, 'querystring.exclude', MAX_LIST_IDS) : [];
     const key = this.cache.enabled
-      ? `${version.id}|${snap.revision}|${user}|${q.k}|${q.explain ? q.topNeurons : 0}|${q.compare ? 1 : 0}|${excludeIds.join(',')}|${refs.join(',')}`
+      ? `${version.id}|${snap.revision}|${user}|${q.k}|${q.explain ? (q.topNeurons ?? DEFAULT_TOP_NEURONS) : 0}|${q.compare ? 1 : 0}|${excludeIds.join(',')}|${refs.join(',')}`
       : '';
     if (key) {
       const hit = this.cache.get(key);
@@ -71,7 +83,7 @@ export class RecommendationService {
       k: q.k,
       exclude,
       policies: chosen.map((p) => p.policy),
-      explain: q.explain ? { topN: q.topNeurons } : false,
+      explain: q.explain ? { topN: q.topNeurons ?? DEFAULT_TOP_NEURONS } : false,
       compare: q.compare,
     });
 

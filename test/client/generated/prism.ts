@@ -391,7 +391,7 @@ export interface operations {
                 policy?: string[];
                 /** @description Also return the unsteered list with RBO and Kendall τ between the two */
                 compare?: boolean;
-                /** @description Neuron contributions listed per explained item */
+                /** @description Neuron contributions listed per explained item (with explain=true; default 5) */
                 topNeurons?: number;
             };
             header?: never;
@@ -1737,8 +1737,8 @@ export interface operations {
                         /** @description delta (default): e + D(z') − D(z), untargeted rows untouched; replace: D(z') + b_pre as in the paper (targeted rows carry the SAE reconstruction error). Strength 0 is the identity in both. Suppress edits the items' codes by default (on: items), which is delta only; use on: users for replace */
                         mode?: "delta" | "replace";
                     }[];
-                    /** @description Stored policies (ids or names) */
-                    policyIds?: string[];
+                    /** @description Stored policies: ids (as the API returns them, 7 or "7") or names */
+                    policyIds?: (number | string)[];
                     /** @description Users to preview on */
                     users?: string[];
                     /**

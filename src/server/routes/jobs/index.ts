@@ -4,13 +4,20 @@ import { ApiError } from '../../errors.ts';
 import { errors } from '../../schemas/common.ts';
 import { EnqueueBody, JobList, JobListQuery, JobParamsPath, JobSchema } from '../../schemas/jobs.ts';
 import { requireUnderDataRoot } from '../../services/data-root.ts';
+import { round6 } from '../../services/round.ts';
+import { refuseBody } from '../no-body.ts';
 
 const security = [{ bearer: [] }];
 
 /** The job row as the API shows it (owner fields stay internal). */
 export function jobView(job: Job) {
   const { ownerPid: _pid, ownerInstance: _inst, heartbeatAt: _hb, ...rest } = job;
-  return { ...rest, params: { ...job.params } as Record<string, unknown>, url: `/v1/jobs/${job.id}` };
+  return {
+    ...rest,
+    progress: round6(job.progress), // 0.39999999999999997 is 0.4
+    params: { ...job.params } as Record<string, unknown>,
+    url: `/v1/jobs/${job.id}`,
+  };
 }
 
 export interface JobRoutesOptions {
@@ -101,6 +108,7 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
       },
     },
     async (req, reply) => {
+      refuseBody(req.body);
       const before = requireJob(req.params.jobId);
       if (before.status === 'succeeded' || before.status === 'failed' || before.status === 'cancelled')
         throw new ApiError(409, 'JOB_FINISHED', `job ${before.id} already ${before.status}`, 'params.jobId');

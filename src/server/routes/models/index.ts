@@ -4,6 +4,7 @@ import type { ModelVersion } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
 import { errors } from '../../schemas/common.ts';
 import { ModelList, ModelListQuery, ModelParams, ModelVersionSchema } from '../../schemas/models.ts';
+import { refuseBody } from '../no-body.ts';
 
 const security = [{ bearer: [] }];
 
@@ -88,6 +89,7 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
+      refuseBody(req.body);
       const id = req.params.modelId;
       const v = app.store.models.get(id);
       if (!v) throw new ApiError(404, 'UNKNOWN_MODEL', `unknown model version ${id}`, 'params.modelId');
