@@ -38,15 +38,24 @@ export function parseArgs<S extends FlagSpec>(argv: readonly string[], spec: S):
   const values: Record<string, string | number | boolean | undefined> = {};
   for (const [name, def] of Object.entries(spec)) values[name] = def.default;
   let help = false;
+  let lastBoolean: string | null = null; // a boolean flag just read without a value
   for (let k = 0; k < argv.length; k++) {
     const arg = argv[k];
+    const afterBoolean = lastBoolean;
+    lastBoolean = null;
     if (arg === '--help' || arg === '-h') {
       help = true;
       continue;
     }
     // No command takes loose arguments: one is a mistyped flag (`-k 3`) or a forgotten `--data`.
     if (!arg.startsWith('--'))
-      throw new MlError('BAD_CONFIG', `unexpected argument "${arg}" (flags are written --name value)`, arg);
+      throw new MlError(
+        'BAD_CONFIG',
+        afterBoolean
+          ? `unexpected argument "${arg}": --${afterBoolean} takes no value (write --${afterBoolean}, or --${afterBoolean}=false)`
+          : `unexpected argument "${arg}" (flags are written --name value)`,
+        afterBoolean ?? arg,
+      );
     const eq = arg.indexOf('=');
     let name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     let inline: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
@@ -64,8 +73,10 @@ export function parseArgs<S extends FlagSpec>(argv: readonly string[], spec: S):
           .join(', ')})`,
       );
     if (def.type === 'boolean') {
-      if (inline === undefined) values[name] = true;
-      else if (inline === 'true' || inline === 'false') values[name] = inline === 'true';
+      if (inline === undefined) {
+        values[name] = true;
+        lastBoolean = name;
+      } else if (inline === 'true' || inline === 'false') values[name] = inline === 'true';
       else fail(name, `expected true or false, got "${inline}"`);
       continue;
     }

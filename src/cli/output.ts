@@ -1,5 +1,5 @@
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { MlError } from '../ml/core/errors.ts';
 
 const outError = (dir: string, err: unknown): MlError =>
@@ -7,16 +7,41 @@ const outError = (dir: string, err: unknown): MlError =>
 
 /**
  * Creates `--out` and proves it writable before any training starts, so a bad path costs nothing.
- * Throws MlError naming --out.
+ * Throws MlError naming --out. Returns an undo for a run that then fails: it removes the directories this
+ * call created, if nothing was written into them (a failed run leaves no empty folder behind).
  */
-export function prepareOutDir(dir: string): void {
+export function prepareOutDir(dir: string): () => void {
   const probe = join(dir, `.prism-probe-${process.pid}`);
+  let created: string | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
+    created = mkdirSync(dir, { recursive: true });
     writeFileSync(probe, '');
     rmSync(probe);
   } catch (err) {
     throw outError(dir, err);
+  }
+  return () => {
+    if (created === undefined) return;
+    // From `dir` up to the first directory created, each only while it is empty.
+    for (let d = resolve(dir); ; d = dirname(d)) {
+      try {
+        rmdirSync(d);
+      } catch {
+        return;
+      }
+      if (d === resolve(created)) return;
+    }
+  };
+}
+
+/** Runs a command's work with `--out` prepared; when the work fails, the directories made for it go again. */
+export async function withOutDir<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  const undo = prepareOutDir(dir);
+  try {
+    return await work();
+  } catch (err) {
+    undo();
+    throw err;
   }
 }
 

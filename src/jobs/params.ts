@@ -11,6 +11,8 @@ export class JobParamsError extends Error {
     message: string,
     readonly field: string,
     readonly code: 'BAD_JOB_PARAMS' | 'UNKNOWN_MODEL' = 'BAD_JOB_PARAMS',
+    /** The message without the field's name (for callers that name the source themselves). */
+    readonly reason = message,
   ) {
     super(message);
     this.name = 'JobParamsError';
@@ -41,7 +43,7 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
   if (!JOB_TYPES.includes(type)) throw new JobParamsError(`unknown job type "${type}"`, 'type');
   const p = { ...params };
   const fail = (field: string, why: string, code?: JobParamsError['code']): never => {
-    throw new JobParamsError(`params.${field} ${why}`, field, code);
+    throw new JobParamsError(`params.${field} ${why}`, field, code, why);
   };
   for (const key of Object.keys(p))
     if (p[key as keyof JobParams] !== undefined && !PARAMS_OF[type].includes(key as keyof JobParams))
@@ -124,7 +126,7 @@ function mlChecked<T>(field: string, check: () => T, nested = false): T {
   } catch (err) {
     if (!(err instanceof MlError)) throw err;
     const f = nested && err.field ? `${field}.${err.field}` : field;
-    throw new JobParamsError(`params.${f}: ${err.message}`, f);
+    throw new JobParamsError(`params.${f}: ${err.message}`, f, 'BAD_JOB_PARAMS', err.message);
   }
 }
 

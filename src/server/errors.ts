@@ -90,7 +90,8 @@ export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof JobParamsError) {
     const field = err.field === 'type' ? 'body.type' : `body.params.${err.field}`;
     // BAD_JOB_PARAMS, or a more precise code (UNKNOWN_MODEL for a baseModelId naming no version).
-    return body(400, err.code, err.message, field);
+    // The message names the field as the error body does (body.params.dim, not params.dim).
+    return body(400, err.code, err.field === 'type' ? err.message : `body.${err.message}`, field);
   }
   if (err instanceof StoreError) {
     const status = STORE_STATUS[err.code] ?? 500;

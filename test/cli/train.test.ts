@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -50,6 +50,24 @@ describe('prism train', () => {
     await expect(
       run(['--data', 'synthetic:users=30,items=20,seed=1', '--holdout', '1000', '--out', tmpdir()]),
     ).rejects.toThrow(/--holdout 1000: no user has enough positives/);
+    await expect(run(['--model', 'ncf', '--objective', 'logistic'])).rejects.toThrow(
+      /--objective: applies to --model mf only/,
+    );
+    await expect(run(['--epochs', '0'])).rejects.toThrow(/--epochs: must be ≥ 1/);
+  });
+
+  it('a run that fails on its data leaves no empty --out behind (an existing one stays)', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'prism-train-fail-'));
+    dirs.push(parent);
+    const out = join(parent, 'a', 'b');
+    await expect(run(['--data', `csv:${join(parent, 'none.csv')}`, '--out', out])).rejects.toThrow(
+      /not found/,
+    );
+    expect(readdirSync(parent)).toEqual([]);
+    await expect(run(['--data', `csv:${join(parent, 'none.csv')}`, '--out', parent])).rejects.toThrow(
+      /not found/,
+    );
+    expect(existsSync(parent)).toBe(true);
   });
 });
 
@@ -73,6 +91,12 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--n', '0'], spec)).toThrow(/--n: must be ≥ 1/);
     expect(() => parseArgs(['--fast=maybe'], spec)).toThrow(/--fast: expected true or false/);
     expect(() => parseArgs(['--n', '10'], spec)).toThrow(/--n: must be ≤ 9/);
+  });
+
+  it('a value after a flag that takes none says so', () => {
+    expect(() => parseArgs(['--fast', 'yes'], spec)).toThrow(
+      /"yes": --fast takes no value \(write --fast, or --fast=false\)/,
+    );
   });
 
   it('rejects loose arguments: a mistyped flag or a forgotten --data', () => {

@@ -124,6 +124,9 @@ describe('jobs', () => {
       const res = await app.inject({ method: 'POST', url: '/v1/jobs', payload });
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       expect(res.json().field, JSON.stringify(payload)).toBe(field);
+      expect(res.json().message, JSON.stringify(payload)).toMatch(
+        new RegExp(`^${field.replace(/[.[\]]/g, '\\$&')}\\b`),
+      );
     }
     const noBase = await app.inject({
       method: 'POST',

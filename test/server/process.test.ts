@@ -57,6 +57,7 @@ describe('the server process', () => {
     });
     expect(code).toBe(1);
     expect(stderr).toContain('PRISM_BOOTSTRAP');
+    expect(stderr).not.toContain('params.data'); // the variable is named, not the job field behind it
     expect(stderr).toContain('failed to start');
     expect(stderr).not.toContain('restarting it');
   });

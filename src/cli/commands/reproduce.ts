@@ -16,7 +16,7 @@ import { saveSae } from '../../ml/sae/serialize.ts';
 import type { InterventionsReport } from '../../ml/steer/measure.ts';
 import { renderInterventionsMarkdown } from '../../ml/steer/report-md.ts';
 import { formatHelp, parseArgs } from '../args.ts';
-import { prepareOutDir, writeOutputs } from '../output.ts';
+import { withOutDir, writeOutputs } from '../output.ts';
 import { progressBar } from '../progress-bar.ts';
 
 export const summary = 'train recommender → SAE → evaluate → label; write report.json and report.md';
@@ -58,10 +58,7 @@ export async function run(argv: string[]): Promise<void> {
   const { flags, help } = parseArgs(argv, FLAGS);
   if (help) {
     process.stdout.write(
-      formatHelp(
-        'prism reproduce --data SPEC --model mf|ncf [--setting concepts|fidelity] [--seed 0] [--ablation] --out DIR',
-        FLAGS,
-      ),
+      formatHelp('prism reproduce [--data SPEC] [--model mf|ncf] [--out DIR] [options]', FLAGS),
     );
     return;
   }
@@ -72,55 +69,58 @@ export async function run(argv: string[]): Promise<void> {
   const frontier =
     flags.frontier === undefined || flags.frontier === 'standard'
       ? flags.frontier
-      : frontierRows(parseJson(flags.frontier, 'frontier'));
+      : frontierRows(
+          parseJson(flags.frontier, 'frontier', '"standard" or a JSON array of SAE option objects'),
+        );
   checkFrontierSetting({ frontier, setting });
   const datasetKind = parseDataSpec(flags.data).kind;
   const chosen = { ...chosenSaeOptions(model, datasetKind, setting), ...sae };
   checkSae(chosen, datasetKind, 'sae');
   if (Array.isArray(frontier))
     for (const [r, row] of frontier.entries()) checkSae({ ...chosen, ...row }, datasetKind, `frontier[${r}]`);
-  prepareOutDir(flags.out);
-
-  const bar = progressBar(`reproduce ${model}`);
-  let lastStage = '';
-  const result = await runPipeline(
-    flags.data,
-    {
-      model,
-      seed: flags.seed,
-      setting,
-      sae,
-      ablation: flags.ablation ? ABLATION_BETAS : undefined,
-      frontier,
-      interventions: flags.interventions,
-    },
-    (e) => {
-      if (e.stage !== lastStage) {
-        bar.done();
-        lastStage = e.stage;
-      }
-      bar.update({ ...e, message: undefined });
-    },
-  );
-  bar.done();
-  const { report } = result;
-  const interventions = report.interventions
-    ? renderInterventionsMarkdown(report.interventions as InterventionsReport)
-    : undefined;
-  writeOutputs(flags.out, {
-    'report.json': `${JSON.stringify(report, null, 2)}\n`,
-    'report.md': reportMarkdown(report, result.bundle.dataset, { interventions }),
-    ...(flags.weights
-      ? {
-          'recommender.prsm': saveRecommender(result.bundle.recommender),
-          'sae.prsm': saveSae(result.bundle.sae),
+  await withOutDir(flags.out, async () => {
+    let bar = progressBar(`reproduce ${model}`);
+    let lastStage = '';
+    const result = await runPipeline(
+      flags.data,
+      {
+        model,
+        seed: flags.seed,
+        setting,
+        sae,
+        ablation: flags.ablation ? ABLATION_BETAS : undefined,
+        frontier,
+        interventions: flags.interventions,
+      },
+      (e) => {
+        if (e.stage !== lastStage) {
+          bar.done();
+          bar = progressBar(`reproduce ${model} ${e.stage}`); // which stage each line is about
+          lastStage = e.stage;
         }
-      : {}),
+        bar.update({ ...e, message: undefined });
+      },
+    );
+    bar.done();
+    const { report } = result;
+    const interventions = report.interventions
+      ? renderInterventionsMarkdown(report.interventions as InterventionsReport)
+      : undefined;
+    writeOutputs(flags.out, {
+      'report.json': `${JSON.stringify(report, null, 2)}\n`,
+      'report.md': reportMarkdown(report, result.bundle.dataset, { interventions }),
+      ...(flags.weights
+        ? {
+            'recommender.prsm': saveRecommender(result.bundle.recommender),
+            'sae.prsm': saveSae(result.bundle.sae),
+          }
+        : {}),
+    });
+    const f = report.fidelity;
+    process.stdout.write(
+      `${report.dataset.name} ${model}: HR@10 ${report.recommender['hr@10'].toFixed(3)} | SAE ${report.sae.latents} latents, L0 items ${report.sae.l0_items.toFixed(2)} | RBO@30 ${f['rbo@30'].toFixed(3)} Kendall ${f['kendall@30'].toFixed(3)} | MS ${report.ms.embedding.toFixed(3)} | ${report.timings.total_s.toFixed(1)} s wall, ${report.cpu_s.toFixed(1)} s CPU${report.timings.extras_s >= 0.05 ? ` (+ ${report.timings.extras_s.toFixed(1)} s ablation/frontier/interventions)` : ''}\nwrote ${join(flags.out, 'report.json')} and report.md\n`,
+    );
   });
-  const f = report.fidelity;
-  process.stdout.write(
-    `${report.dataset.name} ${model}: HR@10 ${report.recommender['hr@10'].toFixed(3)} | SAE ${report.sae.latents} latents, L0 items ${report.sae.l0_items.toFixed(2)} | RBO@30 ${f['rbo@30'].toFixed(3)} Kendall ${f['kendall@30'].toFixed(3)} | MS ${report.ms.embedding.toFixed(3)} | ${report.timings.total_s.toFixed(1)} s wall, ${report.cpu_s.toFixed(1)} s CPU${report.timings.extras_s >= 0.05 ? ` (+ ${report.timings.extras_s.toFixed(1)} s ablation/frontier/interventions)` : ''}\nwrote ${join(flags.out, 'report.json')} and report.md\n`,
-  );
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
@@ -156,10 +156,10 @@ function checkSae(options: SaeTrainOptions, datasetKind: string, flag: string): 
   }
 }
 
-function parseJson<T>(text: string, flag: string): T {
+function parseJson<T>(text: string, flag: string, expected = 'JSON'): T {
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new MlError('BAD_CONFIG', `--${flag}: not valid JSON: ${text}`, flag);
+    throw new MlError('BAD_CONFIG', `--${flag}: expected ${expected}, got ${text} (not valid JSON)`, flag);
   }
 }

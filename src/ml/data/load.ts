@@ -4,7 +4,7 @@ import { lastFmListensPath, loadLastFm } from './lastfm.ts';
 import { loadMovieLens, movieLensRatingsPath } from './movielens.ts';
 import { fileExists } from './scan.ts';
 import { type DataSpec, dataSpecPaths, parseDataSpec } from './spec.ts';
-import { generateSynthetic, SYNTHETIC_DEFAULTS, validateSyntheticParams } from './synthetic.ts';
+import { generateSynthetic, syntheticParams, validateSyntheticParams } from './synthetic.ts';
 import type { Dataset } from './types.ts';
 
 /** Loads (or generates) the dataset a spec names; see spec.ts for the syntax. Synchronous. */
@@ -41,7 +41,7 @@ export function checkDataSpec(spec: string): DataSpec {
         if (!fileExists(path)) throw new MlError('BAD_FILE', `${path}: file not found`, path);
       break;
     case 'synthetic':
-      validateSyntheticParams({ ...SYNTHETIC_DEFAULTS, ...s.params });
+      validateSyntheticParams(syntheticParams(s.params));
       break;
   }
   return s;

@@ -135,9 +135,19 @@ class WeightedItems {
   }
 }
 
-export function generateSynthetic(params: Partial<SyntheticParams> = {}): Dataset {
+/**
+ * The defaults completed by what was given: defaults that depend on other parameters (at most as many
+ * genres as items, favourite genres at most the genres) follow them, so `items=5` alone is valid.
+ */
+export function syntheticParams(params: Partial<SyntheticParams> = {}): SyntheticParams {
   const p: SyntheticParams = { ...SYNTHETIC_DEFAULTS, ...params };
+  if (params.genres === undefined) p.genres = Math.min(p.genres, Math.max(1, p.items));
   if (params.favouriteGenres === undefined) p.favouriteGenres = Math.min(p.favouriteGenres, p.genres);
+  return p;
+}
+
+export function generateSynthetic(params: Partial<SyntheticParams> = {}): Dataset {
+  const p = syntheticParams(params);
   validateSyntheticParams(p);
   const rng = new Rng(p.seed);
   const itemRng = rng.fork();

@@ -127,7 +127,7 @@ export function reportMarkdown(
     ),
   );
   out.push('');
-  out.push('## Targets (issue 3)');
+  out.push('## Targets');
   out.push('');
   out.push(...targetLines(r));
   if (r.ablation) {

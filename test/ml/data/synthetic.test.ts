@@ -100,5 +100,10 @@ describe('generateSynthetic', () => {
       expectMlError(() => generateSynthetic({ users: 1e6, interactionsPerUser: 1e4 }), 'BAD_CONFIG').field,
     ).toBe('interactionsPerUser');
     expect(expectMlError(() => generateSynthetic({ seed: -1 }), 'BAD_CONFIG').field).toBe('seed');
+    // A default that depends on another parameter follows it: 5 items, so at most 5 genres.
+    expect(generateSynthetic({ users: 10, items: 5 }).items.ids).toHaveLength(5);
+    expect(expectMlError(() => generateSynthetic({ items: 5, genres: 6 }), 'BAD_CONFIG').field).toBe(
+      'genres',
+    );
   });
 });

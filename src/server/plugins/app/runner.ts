@@ -102,7 +102,7 @@ export default fp(
           // E.g. its directory is missing: a configuration error, named as such at start-up, with the
           // runner stopped again so the failed start leaves no worker behind.
           await runner.close();
-          if (err instanceof JobParamsError) throw new ConfigError('PRISM_BOOTSTRAP', err.message);
+          if (err instanceof JobParamsError) throw new ConfigError('PRISM_BOOTSTRAP', err.reason);
           throw err;
         }
         if (job)
