@@ -1,3 +1,4 @@
+import { StoreError } from '../store/errors.ts';
 import type { Job, JobOwner, Store } from '../store/types.ts';
 
 export interface RecoveryReport {
@@ -19,23 +20,28 @@ export function recoverInterrupted(
     isPidAlive?: (pid: number) => boolean;
     isRunningHere?: (jobId: number) => boolean;
   },
+  onError?: (err: unknown, job: Job) => void,
 ): RecoveryReport {
   const report: RecoveryReport = { requeued: [], failed: [], cancelled: [] };
   for (const job of store.jobs.findInterrupted(owner, opts)) {
     const who = `instance ${job.ownerInstance ?? '?'} (pid ${job.ownerPid ?? '?'})`;
     const reason = `interrupted: ${who} stopped while running attempt ${job.attempts}/${job.maxAttempts}`;
+    // Guarded by the owner seen: a job that changed hands since is not this recovery's to settle.
+    const owner = job.ownerInstance ?? undefined;
     try {
       if (job.cancelRequested) {
-        report.cancelled.push(store.jobs.finish(job.id, { status: 'cancelled', error: reason }));
+        report.cancelled.push(store.jobs.finish(job.id, { status: 'cancelled', error: reason }, { owner }));
       } else if (job.attempts < job.maxAttempts) {
-        report.requeued.push(store.jobs.requeue(job.id, `${reason}; requeued`));
+        report.requeued.push(store.jobs.requeue(job.id, `${reason}; requeued`, { owner }));
       } else {
         report.failed.push(
-          store.jobs.finish(job.id, { status: 'failed', error: `${reason}; no attempts left` }),
+          store.jobs.finish(job.id, { status: 'failed', error: `${reason}; no attempts left` }, { owner }),
         );
       }
-    } catch {
-      // Another process recovered it first.
+    } catch (err) {
+      // A StoreError: another process settled or took it first. Anything else (a full disk, a locked
+      // database) is worth a line: the job stays running with no one behind it until this succeeds.
+      if (!(err instanceof StoreError)) onError?.(err, job);
     }
   }
   return report;

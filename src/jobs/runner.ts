@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import { StoreError } from '../store/errors.ts';
 import type { Job, JobListFilter, JobParams, JobType, ModelVersion, Store } from '../store/types.ts';
 import { readBaseModel } from './base.ts';
 import { createCancelFlag, raiseCancelFlag } from './cancel-flag.ts';
@@ -57,8 +59,8 @@ export interface JobRunnerOptions {
 
 export interface JobFinishedEvent {
   job: Job;
-  /** Wall seconds from claim to finish. */
-  seconds: number;
+  /** Wall seconds from claim to finish; null when unknown (a job finished by crash recovery, or never run). */
+  seconds: number | null;
   version: ModelVersion | null;
 }
 
@@ -125,7 +127,8 @@ export function workersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
 export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const { store } = opts;
   const workers = opts.workers ?? workersFromEnv();
-  const instanceId = opts.instanceId ?? randomUUID();
+  // host/uuid: process ids mean something only on the host (pid namespace) that issued them (store/jobs.ts).
+  const instanceId = opts.instanceId ?? `${hostname()}/${randomUUID()}`;
   const owner = { instanceId, pid: process.pid };
   const heartbeatMs = opts.heartbeatMs ?? 2000;
   const staleMs = opts.staleMs ?? 30_000;
@@ -154,16 +157,17 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
 
   const recover = (): RecoveryReport => {
     lastRecovery = Date.now();
-    const report = recoverInterrupted(store, owner, {
-      staleMs,
-      isPidAlive: opts.isPidAlive,
-      isRunningHere: (id) => active.has(id),
-    });
+    const report = recoverInterrupted(
+      store,
+      owner,
+      { staleMs, isPidAlive: opts.isPidAlive, isRunningHere: (id) => active.has(id) },
+      (err, job) => log?.error({ err, jobId: job.id }, 'recovering an interrupted job failed; retried later'),
+    );
     for (const job of report.requeued)
       log?.warn({ jobId: job.id, reason: job.error }, 'requeued interrupted job');
     for (const job of [...report.failed, ...report.cancelled]) {
       log?.warn({ jobId: job.id, status: job.status, reason: job.error }, 'finished interrupted job');
-      emit('job:finished', { job, seconds: 0, version: null });
+      emit('job:finished', { job, seconds: null, version: null }); // how long it ran is not known
     }
     return report;
   };
@@ -261,11 +265,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     run.lastWrite = now;
     run.job = { ...run.job, stage: msg.stage, progress: msg.progress };
     try {
-      store.jobs.updateProgress(run.job.id, {
-        stage: msg.stage,
-        progress: msg.progress,
-        timings: msg.timings,
-      });
+      store.jobs.updateProgress(
+        run.job.id,
+        { stage: msg.stage, progress: msg.progress, timings: msg.timings },
+        instanceId,
+      );
     } catch (err) {
       log?.error({ err, jobId: run.job.id }, 'writing job progress failed');
     }
@@ -321,7 +325,14 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         }
       }
       if (s.kind === 'requeue') {
-        store.jobs.requeue(job.id, s.error, { refundAttempt: true });
+        try {
+          store.jobs.requeue(job.id, s.error, { refundAttempt: true, owner: instanceId });
+        } catch (err) {
+          if (!(err instanceof StoreError)) throw err;
+          // Taken over by another instance while this one stalled: its run goes on undisturbed.
+          log?.warn({ jobId: job.id }, 'job row changed hands; left as is');
+          return;
+        }
         log?.info({ jobId: job.id }, 'job requeued at shutdown');
         return;
       }
@@ -367,7 +378,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       const message = `saving the job's results failed: ${(err as Error).message}`;
       log?.error({ err, jobId: job.id }, message);
       try {
-        const finished = store.jobs.finish(job.id, { status: 'failed', error: message });
+        const finished = store.jobs.finish(
+          job.id,
+          { status: 'failed', error: message },
+          { owner: instanceId },
+        );
         emit('job:finished', { job: finished, seconds, version: null });
       } catch {
         // Already finished (e.g. recovered by another process).
@@ -391,7 +406,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     const ids = [...active.keys()];
     if (ids.length > 0) {
       try {
-        store.jobs.heartbeat(ids);
+        store.jobs.heartbeat(ids, instanceId);
         for (const id of ids) {
           const run = active.get(id);
           if (run && !run.stopReason && store.jobs.get(id)?.cancelRequested) stop(run, 'cancel');
@@ -411,13 +426,14 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       return job;
     },
     cancel(id) {
-      const before = store.jobs.get(id)?.status;
-      const job = store.jobs.requestCancel(id);
+      // The local worker stops first (in memory): a write that fails below must not leave it running.
       const run = active.get(id);
       if (run) stop(run, 'cancel');
+      const before = store.jobs.get(id)?.status;
+      const job = store.jobs.requestCancel(id);
       // Only the call that cancelled a queued job reports it finished (a repeated cancel is not news).
-      else if (job?.status === 'cancelled' && before === 'queued')
-        emit('job:finished', { job, seconds: 0, version: null });
+      if (!run && job?.status === 'cancelled' && before === 'queued')
+        emit('job:finished', { job, seconds: null, version: null });
       return job;
     },
     get: (id) => store.jobs.get(id),

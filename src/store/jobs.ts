@@ -84,6 +84,19 @@ export function isPidAlive(pid: number): boolean {
   }
 }
 
+/** The host part of an instance id (`host/uuid`, as runners name themselves); null when it has none. */
+const hostOf = (instance: string | null): string | null => {
+  const slash = instance?.lastIndexOf('/') ?? -1;
+  return slash > 0 ? (instance as string).slice(0, slash) : null;
+};
+
+/** Whether two instance ids are known to be on different hosts (unknown counts as the same). */
+const otherHost = (a: string | null, b: string): boolean => {
+  const ha = hostOf(a);
+  const hb = hostOf(b);
+  return ha !== null && hb !== null && ha !== hb;
+};
+
 export function createJobRepo(db: Db): JobRepo {
   const insert = db.prepare(
     'INSERT INTO jobs (type, params, max_attempts, created_at) VALUES (?, ?, ?, ?) RETURNING *',
@@ -95,7 +108,11 @@ export function createJobRepo(db: Db): JobRepo {
         timings = '{}', error = NULL
     WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1)
     RETURNING *`);
-  const heartbeatOne = db.prepare("UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND status = 'running'");
+  // `owner` guards (NULL: any owner): a runner that lost a job to another instance must not touch its row.
+  const OWNED = '(@owner IS NULL OR owner_instance = @owner)';
+  const heartbeatOne = db.prepare(
+    `UPDATE jobs SET heartbeat_at = @now WHERE id = @id AND status = 'running' AND ${OWNED}`,
+  );
   const cancelQueued = db.prepare(`UPDATE jobs
     SET status = 'cancelled', cancel_requested = 1, finished_at = ?, error = 'cancelled while queued'
     WHERE id = ? AND status = 'queued'`);
@@ -103,11 +120,11 @@ export function createJobRepo(db: Db): JobRepo {
   const finishStmt = db.prepare(`UPDATE jobs
     SET status = @status, result = @result, error = @error, finished_at = @now,
         progress = CASE WHEN @status = 'succeeded' THEN 1 ELSE progress END
-    WHERE id = @id AND status IN ('running', 'queued')`);
+    WHERE id = @id AND status IN ('running', 'queued') AND ${OWNED}`);
   const requeueStmt = db.prepare(`UPDATE jobs
-    SET status = 'queued', error = ?, attempts = max(0, attempts - ?), owner_pid = NULL, owner_instance = NULL, heartbeat_at = NULL,
-        started_at = NULL, progress = 0, stage = NULL
-    WHERE id = ? AND status = 'running'`);
+    SET status = 'queued', error = @reason, attempts = max(0, attempts - @refund), owner_pid = NULL,
+        owner_instance = NULL, heartbeat_at = NULL, started_at = NULL, progress = 0, stage = NULL, timings = '{}'
+    WHERE id = @id AND status = 'running' AND ${OWNED}`);
   const selectRunning = db.prepare("SELECT * FROM jobs WHERE status = 'running' ORDER BY id");
 
   const get = (id: number): Job | null => {
@@ -146,23 +163,26 @@ export function createJobRepo(db: Db): JobRepo {
         | undefined;
       return row ? toJob(row) : null;
     },
-    updateProgress(id, update) {
+    updateProgress(id, update, owner = null) {
       const sets: string[] = ['heartbeat_at = @now'];
       if (update.stage !== undefined) sets.push('stage = @stage');
       if (update.progress !== undefined) sets.push('progress = @progress');
       if (update.timings !== undefined) sets.push('timings = @timings');
-      db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = @id AND status = 'running'`).run({
-        id,
-        now: nowIso(),
-        stage: update.stage,
-        progress: update.progress === undefined ? undefined : Math.min(1, Math.max(0, update.progress)),
-        timings: update.timings === undefined ? undefined : JSON.stringify(update.timings),
-      });
+      db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = @id AND status = 'running' AND ${OWNED}`).run(
+        {
+          id,
+          owner,
+          now: nowIso(),
+          stage: update.stage,
+          progress: update.progress === undefined ? undefined : Math.min(1, Math.max(0, update.progress)),
+          timings: update.timings === undefined ? undefined : JSON.stringify(update.timings),
+        },
+      );
     },
-    heartbeat(ids) {
+    heartbeat(ids, owner = null) {
       const now = nowIso();
       db.transaction(() => {
-        for (const id of ids) heartbeatOne.run(now, id);
+        for (const id of ids) heartbeatOne.run({ now, id, owner });
       })();
     },
     requestCancel(id) {
@@ -170,9 +190,10 @@ export function createJobRepo(db: Db): JobRepo {
       if (cancelQueued.run(now, id).changes === 0) flagRunning.run(id);
       return get(id);
     },
-    finish(id, outcome) {
+    finish(id, outcome, opts = {}) {
       const changes = finishStmt.run({
         id,
+        owner: opts.owner ?? null,
         status: outcome.status,
         now: nowIso(),
         result: 'result' in outcome && outcome.result ? JSON.stringify(outcome.result) : null,
@@ -188,8 +209,12 @@ export function createJobRepo(db: Db): JobRepo {
       return job;
     },
     requeue(id, reason, opts = {}) {
-      if (requeueStmt.run(reason, opts.refundAttempt ? 1 : 0, id).changes === 0) {
-        throw new StoreError('BAD_STATE', `job ${id} is not running; cannot requeue it`);
+      const owner = opts.owner ?? null;
+      if (requeueStmt.run({ id, reason, refund: opts.refundAttempt ? 1 : 0, owner }).changes === 0) {
+        throw new StoreError(
+          'BAD_STATE',
+          `job ${id} is not running${owner === null ? '' : ` under instance ${owner}`}; cannot requeue it`,
+        );
       }
       return mustGet(id);
     },
@@ -203,6 +228,9 @@ export function createJobRepo(db: Db): JobRepo {
           return opts.isRunningHere !== undefined && !opts.isRunningHere(job.id);
         }
         const stale = job.heartbeatAt === null || Date.parse(job.heartbeatAt) < cutoff;
+        // A pid says something only in the pid namespace that issued it: another host's (another
+        // container's, each maybe pid 1) is judged by its heartbeat alone.
+        if (otherHost(job.ownerInstance, owner.instanceId)) return stale;
         // Our own pid under another instance id is necessarily a previous incarnation (e.g. pid 1 in
         // a restarted container); a pid that no longer exists cannot be running anything.
         const ownerGone = job.ownerPid === null || job.ownerPid === owner.pid || !isAlive(job.ownerPid);

@@ -223,8 +223,13 @@ export interface JobRepo {
   /** Atomically moves the oldest queued job to running for `owner` (attempts += 1). */
   claimNext(owner: JobOwner): Job | null;
   /** Stage/progress/timings update by the owner; also refreshes the heartbeat. */
-  updateProgress(id: number, update: { stage?: string; progress?: number; timings?: JobTimings }): void;
-  heartbeat(ids: number[]): void;
+  /** `owner`: only while this instance still owns the row (a runner that lost the job leaves it alone). */
+  updateProgress(
+    id: number,
+    update: { stage?: string; progress?: number; timings?: JobTimings },
+    owner?: string | null,
+  ): void;
+  heartbeat(ids: number[], owner?: string | null): void;
   /**
    * Queued → cancelled at once; running → cancel_requested = 1 (the runner stops it).
    * Returns the job after the change, null when unknown. Finished jobs are returned unchanged.
@@ -236,12 +241,13 @@ export interface JobRepo {
       | { status: 'succeeded'; result: JobResult }
       | { status: 'failed'; error: string; result?: JobResult }
       | { status: 'cancelled'; error?: string },
+    opts?: { owner?: string },
   ): Job;
   /**
    * Running → queued (shutdown or crash recovery); the error keeps the reason. `refundAttempt` undoes
    * the claim's attempt count (a graceful shutdown is not the job's fault).
    */
-  requeue(id: number, reason: string, opts?: { refundAttempt?: boolean }): Job;
+  requeue(id: number, reason: string, opts?: { refundAttempt?: boolean; owner?: string }): Job;
   /**
    * Running jobs whose owner is gone: another instance id, and a heartbeat older than `staleMs` or
    * an owner pid that no longer exists on this host (or equals ours: a previous incarnation). Jobs

@@ -95,6 +95,43 @@ describe('crash recovery at start-up', () => {
     expect(runner.recoverInterrupted()).toEqual({ requeued: [], failed: [], cancelled: [] });
   });
 
+  it('judges an owner on another host (another pid namespace) by its heartbeat only, not its pid', () => {
+    const store = openStore(':memory:');
+    open.push({ store });
+    const job = store.jobs.enqueue('pipeline', SMALL);
+    // Another container, also pid 1 (or any pid this host does not have), heartbeat fresh: alive.
+    store.jobs.claimNext({ instanceId: 'container-b/1234', pid: 1 });
+    const here = createJobRunner({ store, instanceId: 'container-a/5678', isPidAlive: () => false });
+    expect(here.recoverInterrupted().requeued).toEqual([]);
+    expect(store.jobs.get(job.id)).toMatchObject({ status: 'running', ownerInstance: 'container-b/1234' });
+    // Its heartbeat goes stale: now it is gone.
+    store.db.prepare('UPDATE jobs SET heartbeat_at = ? WHERE id = ?').run(new Date(0).toISOString(), job.id);
+    expect(here.recoverInterrupted().requeued.map((j) => j.id)).toEqual([job.id]);
+    // On the same host a dead pid still counts at once.
+    store.jobs.claimNext({ instanceId: 'container-a/9999', pid: 2147483646 });
+    expect(here.recoverInterrupted().requeued.map((j) => j.id)).toEqual([job.id]);
+  });
+
+  it('a runner that lost its job to another instance leaves the row alone (requeue, progress, heartbeat)', () => {
+    const store = openStore(':memory:');
+    open.push({ store });
+    const job = store.jobs.enqueue('pipeline', SMALL);
+    store.jobs.claimNext({ instanceId: 'h/old', pid: process.pid });
+    // Taken over: recovered (requeued) and claimed again by another instance.
+    store.jobs.requeue(job.id, 'stale heartbeat; requeued', { owner: 'h/old' });
+    store.jobs.claimNext({ instanceId: 'h/new', pid: process.pid });
+    store.jobs.updateProgress(job.id, { stage: 'sae', progress: 0.5 }, 'h/new');
+    const before = store.jobs.get(job.id);
+    store.jobs.updateProgress(job.id, { stage: 'load', progress: 0.1 }, 'h/old');
+    store.jobs.heartbeat([job.id], 'h/old');
+    expect(() => store.jobs.requeue(job.id, 'shutdown', { refundAttempt: true, owner: 'h/old' })).toThrow(
+      /not running under instance h\/old/,
+    );
+    expect(() => store.jobs.finish(job.id, { status: 'failed', error: 'x' }, { owner: 'h/old' })).toThrow();
+    expect(store.jobs.get(job.id)).toEqual(before);
+    expect(before).toMatchObject({ status: 'running', ownerInstance: 'h/new', stage: 'sae', progress: 0.5 });
+  });
+
   it('recovers a job left running under its own fixed instance id by a previous incarnation', () => {
     const store = openStore(':memory:');
     open.push({ store });

@@ -84,9 +84,9 @@ export default fp(
     });
     runner.on('job:finished', ({ job, seconds }) => {
       app.metrics.jobsFinished.inc({ type: job.type, status: job.status });
-      // A job cancelled while queued never ran: it has no duration to observe.
-      if (job.startedAt !== null)
-        app.metrics.jobDuration.observe({ type: job.type, status: job.status }, seconds);
+      // A job cancelled while queued never ran, one finished by crash recovery ran for an unknown time:
+      // neither has a duration to observe.
+      if (seconds !== null) app.metrics.jobDuration.observe({ type: job.type, status: job.status }, seconds);
     });
 
     if (opts.jobs === false) return;
