@@ -63,7 +63,11 @@ export function commitJobOutput(
         jobId: job.id,
         parentId: base?.id ?? null,
       });
-      if (version.kind === 'full' && activatesOnSuccess(job.type, job.params)) {
+      // Several workers finish in any order: a job enqueued later that already activated its version
+      // (the caller's latest intent) is not overridden by an earlier one that happens to finish after it.
+      const active = store.models.active();
+      const newerServes = active?.jobId != null && active.jobId > job.id;
+      if (version.kind === 'full' && activatesOnSuccess(job.type, job.params) && !newerServes) {
         version = store.models.activate(version.id);
         activated = true;
       }

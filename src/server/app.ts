@@ -65,8 +65,9 @@ export const prismApp = fp(
       labels: opts.metricsLabels,
     });
     await app.register(authPlugin, { config });
-    // Several server processes: each follows the store's active version (one of them runs the jobs).
-    await app.register(registryPlugin, { pollMs: config.processes > 1 ? 250 : 0 });
+    // Every server follows the store's active version: other processes (PRISM_PROCESSES), or other servers
+    // on the same file, run jobs that activate. An in-memory database has no one else.
+    await app.register(registryPlugin, { pollMs: app.store.path === ':memory:' ? 0 : 250 });
     await app.register(runnerPlugin, { config, jobs: opts.jobs ?? {} });
     await app.register(servicesPlugin, { config });
 

@@ -147,6 +147,46 @@ describe('cancellation and failure never change what is served', () => {
     unchanged();
   });
 
+  it('a job that finishes after a later-enqueued one has activated does not take serving back', () => {
+    const output = (seed: number): WorkerOutput => ({
+      version: {
+        kind: 'full',
+        datasetSpec: 'x',
+        datasetName: 'x',
+        recommenderKind: 'mf',
+        dim: 1,
+        latents: 1,
+        nUsers: 1,
+        nItems: 1,
+        neuronsJson: '[]',
+        reportJson: '{}',
+      },
+      artifacts: {
+        catalog: Uint8Array.of(seed),
+        recommender: Uint8Array.of(seed, 1),
+        sae: Uint8Array.of(seed, 2),
+      },
+      metrics: {},
+      summary: {},
+      timings: {},
+    });
+    const own = openStore(':memory:');
+    try {
+      const older = own.jobs.enqueue('pipeline', { data: 'synthetic' });
+      const newer = own.jobs.enqueue('pipeline', { data: 'synthetic' });
+      own.jobs.claimNext({ instanceId: 'w1', pid: process.pid });
+      own.jobs.claimNext({ instanceId: 'w2', pid: process.pid });
+      const first = commitJobOutput(own, own.jobs.get(newer.id) as never, output(7));
+      expect(first.activated).toBe(true);
+      const late = commitJobOutput(own, own.jobs.get(older.id) as never, output(8));
+      expect(late.activated).toBe(false);
+      expect(late.job.result?.activated).toBe(false);
+      expect(own.models.active()?.id).toBe(first.version?.id);
+    } finally {
+      own.close();
+    }
+  });
+
   it('an in-memory store gets results back from the worker and saves them on the main thread', async () => {
     const job = runner.enqueue('pipeline', { ...SMALL, activate: false });
     const { job: done, version } = await finished(runner, job.id);

@@ -134,3 +134,21 @@ describe('models', () => {
     expect(job.json()).toMatchObject({ statusCode: 400, field: 'body.reason' });
   });
 });
+
+describe('a second server on the same database file', () => {
+  it('follows an activation it did not make (another server ran the job), without a restart', async () => {
+    const { app: other, store, close: closeOther } = await testApp();
+    try {
+      const a = new Date();
+      expect(other.models.current?.version.id).toBe(TEMPLATE.active);
+      // What another server's job runner does when its pipeline succeeds: the store's active row changes.
+      store.models.activate(TEMPLATE.other);
+      for (let i = 0; i < 100 && other.models.current?.version.id !== TEMPLATE.other; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(other.models.current?.version.id, `after ${Date.now() - a.getTime()} ms`).toBe(TEMPLATE.other);
+      expect((await other.inject({ url: '/health/ready' })).statusCode).toBe(200);
+    } finally {
+      await closeOther();
+    }
+  });
+});

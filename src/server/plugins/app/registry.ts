@@ -53,6 +53,8 @@ export class ModelRegistry {
   notReadyReason(): string {
     if (this.loading) return this.loading;
     if (this.lastError) return `loading the active model failed: ${this.lastError}`;
+    const active = this.store.models.active();
+    if (active) return `model version ${active.id} is active; this server is loading it`;
     const pending = this.latestActivatingPipeline(['running', 'queued']);
     if (pending) {
       const where =
@@ -210,10 +212,15 @@ export default fp(
     app.decorate('models', registry);
     app.addHook('onClose', async () => registry.stop());
     await registry.loadActive();
-    // Another process (or instance) may activate a version: follow the store's active row.
+    // Another process, or another server on the same database file, may activate a version (its job runner
+    // claims from the same queue): follow the store's active row whenever it changes. Edge-triggered, so a
+    // swap made here without the store (a test's swapTo) is not undone.
     if (opts.pollMs && opts.pollMs > 0) {
+      let seen = app.store.models.active()?.id ?? null;
       const timer = setInterval(() => {
         const v = app.store.models.active();
+        if ((v?.id ?? null) === seen) return;
+        seen = v?.id ?? null;
         // Against the swap in flight too: a rollback elsewhere while this process warms the newer version
         // must cancel that swap, not wait for it to finish and be undone.
         if (v && v.id !== registry.target()) void registry.swapTo(v.id);
