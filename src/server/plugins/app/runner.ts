@@ -138,7 +138,10 @@ export default fp(
         });
       }
     });
-    app.addHook('preClose', async () => {
+    // onClose: Fastify has stopped listening and finished in-flight requests by then (its own close step
+    // runs first), so while a job winds down (up to its grace period) new connections are refused rather
+    // than answered 503. Registered after the store plugin, so it runs before the store closes.
+    app.addHook('onClose', async () => {
       await runner.close();
     });
   },
