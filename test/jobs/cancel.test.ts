@@ -122,25 +122,8 @@ describe('cancellation and failure never change what is served', () => {
   it('the commit is one transaction: a failure part-way stores none of the artifacts', () => {
     const job = store.jobs.enqueue('pipeline', {});
     store.jobs.claimNext({ instanceId: 'test', pid: process.pid });
-    const bytes = new Uint8Array([1, 2, 3]);
-    const output: WorkerOutput = {
-      version: {
-        kind: 'full',
-        datasetSpec: 'x',
-        datasetName: 'x',
-        recommenderKind: 'svd' as 'mf', // violates the models CHECK after the artifacts are inserted
-        dim: 1,
-        latents: 1,
-        nUsers: 1,
-        nItems: 1,
-        neuronsJson: '[]',
-        reportJson: '{}',
-      },
-      artifacts: { catalog: bytes, recommender: bytes.slice().fill(4), sae: bytes.slice().fill(5) },
-      metrics: {},
-      summary: {},
-      timings: {},
-    };
+    // 'svd' violates the models CHECK after the artifacts are inserted.
+    const output = workerOutput(1, 'svd' as 'mf');
     expect(() => commitJobOutput(store, store.jobs.get(job.id) as never, output)).toThrow(/CHECK/);
     expect(store.jobs.get(job.id)?.status).toBe('running');
     store.jobs.finish(job.id, { status: 'failed', error: 'test' });
@@ -148,37 +131,15 @@ describe('cancellation and failure never change what is served', () => {
   });
 
   it('a job that finishes after a later-enqueued one has activated does not take serving back', () => {
-    const output = (seed: number): WorkerOutput => ({
-      version: {
-        kind: 'full',
-        datasetSpec: 'x',
-        datasetName: 'x',
-        recommenderKind: 'mf',
-        dim: 1,
-        latents: 1,
-        nUsers: 1,
-        nItems: 1,
-        neuronsJson: '[]',
-        reportJson: '{}',
-      },
-      artifacts: {
-        catalog: Uint8Array.of(seed),
-        recommender: Uint8Array.of(seed, 1),
-        sae: Uint8Array.of(seed, 2),
-      },
-      metrics: {},
-      summary: {},
-      timings: {},
-    });
     const own = openStore(':memory:');
     try {
       const older = own.jobs.enqueue('pipeline', { data: 'synthetic' });
       const newer = own.jobs.enqueue('pipeline', { data: 'synthetic' });
       own.jobs.claimNext({ instanceId: 'w1', pid: process.pid });
       own.jobs.claimNext({ instanceId: 'w2', pid: process.pid });
-      const first = commitJobOutput(own, own.jobs.get(newer.id) as never, output(7));
+      const first = commitJobOutput(own, own.jobs.get(newer.id) as never, workerOutput(7));
       expect(first.activated).toBe(true);
-      const late = commitJobOutput(own, own.jobs.get(older.id) as never, output(8));
+      const late = commitJobOutput(own, own.jobs.get(older.id) as never, workerOutput(8));
       expect(late.activated).toBe(false);
       expect(late.job.result?.activated).toBe(false);
       expect(own.models.active()?.id).toBe(first.version?.id);
@@ -199,3 +160,29 @@ describe('cancellation and failure never change what is served', () => {
     expect(store.models.get(version?.id as number)?.metrics).toHaveProperty('fidelity.rbo');
   });
 });
+
+/** What a worker hands back for a full model: tiny artifacts whose bytes differ by `seed`. */
+function workerOutput(seed: number, recommenderKind: 'mf' | 'ncf' = 'mf'): WorkerOutput {
+  return {
+    version: {
+      kind: 'full',
+      datasetSpec: 'x',
+      datasetName: 'x',
+      recommenderKind,
+      dim: 1,
+      latents: 1,
+      nUsers: 1,
+      nItems: 1,
+      neuronsJson: '[]',
+      reportJson: '{}',
+    },
+    artifacts: {
+      catalog: Uint8Array.of(seed),
+      recommender: Uint8Array.of(seed, 4),
+      sae: Uint8Array.of(seed, 5),
+    },
+    metrics: {},
+    summary: {},
+    timings: {},
+  };
+}

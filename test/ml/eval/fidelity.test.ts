@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Csr } from '../../../src/ml/data/types.ts';
 import { holdOutUsers, kendallTauB, measureFidelity, rbo } from '../../../src/ml/eval/fidelity.ts';
 import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
-import type { MfModel } from '../../../src/ml/models/types.ts';
+import { unbiasedMf } from '../../helpers/models.ts';
 
 const range = (a: number, b: number): number[] => Array.from({ length: b - a }, (_, i) => a + i);
 
@@ -66,19 +66,7 @@ describe('measureFidelity', () => {
   const dim = 2;
   const userEmb = Float32Array.from({ length: nUsers * dim }, (_, i) => Math.sin(i + 1));
   const itemEmb = Float32Array.from({ length: nItems * dim }, (_, i) => Math.cos(3 * i));
-  const model: MfModel = {
-    kind: 'mf',
-    nUsers,
-    nItems,
-    dim,
-    params: {
-      userEmb,
-      itemEmb,
-      userBias: new Float32Array(nUsers),
-      itemBias: new Float32Array(nItems),
-      globalBias: new Float32Array(1),
-    },
-  };
+  const model = unbiasedMf(userEmb, itemEmb, dim);
   // user 0 has items 0..4 as training positives
   const train: Csr = {
     rows: nUsers,

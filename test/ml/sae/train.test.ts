@@ -16,6 +16,7 @@ import {
   trainSae,
   trainSaeDetailed,
 } from '../../../src/ml/sae/train.ts';
+import { unbiasedMf } from '../../helpers/models.ts';
 
 const DIM = 6;
 
@@ -290,19 +291,7 @@ describe('the prediction-aware term (β·L_pred) in training', () => {
     const userEmb = new Float32Array(nUsers * D);
     for (let u = 0; u < nUsers; u++) userEmb[u * D] = 0.5 + rng.nextFloat();
     const itemEmb = fillNormal(new Float32Array(nItems * D), rng, 1);
-    const model: MfModel = {
-      kind: 'mf',
-      nUsers,
-      nItems,
-      dim: D,
-      params: {
-        userEmb,
-        itemEmb,
-        userBias: new Float32Array(nUsers),
-        itemBias: new Float32Array(nItems),
-        globalBias: new Float32Array(1),
-      },
-    };
+    const model = unbiasedMf(userEmb, itemEmb, D);
     const train: Csr = {
       rows: nUsers,
       cols: nItems,
