@@ -72,6 +72,13 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
     for (const key of Object.keys(p.sae))
       if (!SAE_KEYS.includes(key)) fail(`sae.${key}`, 'is not an SAE option');
   }
+  // Named, never defaulted: a pipeline that fell back to the demo data would activate the toy catalogue
+  // over a real one.
+  if ((type === 'pipeline' || type === 'train-recommender') && p.data === undefined)
+    fail(
+      'data',
+      `is required for ${type} jobs: the data to train on, e.g. "synthetic" (the built-in demo dataset) or "movielens-1m:/data/ml-1m"`,
+    );
   if (type === 'train-sae' || type === 'evaluate' || type === 'label') {
     if (p.baseModelId === undefined) {
       const active = store.models.active();
@@ -100,13 +107,6 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
       setting: p.setting,
       sae: p.sae,
     });
-  // Named, never defaulted: a pipeline that fell back to the demo data would activate the toy catalogue
-  // over a real one.
-  if ((type === 'pipeline' || type === 'train-recommender') && p.data === undefined)
-    fail(
-      'data',
-      `is required for ${type} jobs: the data to train on, e.g. "synthetic" (the built-in demo dataset) or "movielens-1m:/data/ml-1m"`,
-    );
   return p;
 }
 

@@ -362,7 +362,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         );
         return;
       }
-      const finished = store.jobs.finish(job.id, { status: s.kind, error: s.error });
+      // Guarded again in the write: a takeover between the read above and here must win.
+      const finished = store.jobs.finish(job.id, { status: s.kind, error: s.error }, { owner: instanceId });
       log?.[s.kind === 'failed' ? 'warn' : 'info'](
         { jobId: job.id, seconds, error: s.error },
         `job ${s.kind}`,

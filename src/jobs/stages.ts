@@ -36,7 +36,6 @@ import type { JobParams, Metrics } from '../store/types.ts';
 import { type StageProgress, StageTracker } from './progress.ts';
 import type { BaseModelInput, WorkerInput, WorkerOutput } from './protocol.ts';
 
-export const DEFAULT_DATA_SPEC = 'synthetic';
 /** Share of users kept out of SAE training to measure fidelity on (the pipeline's default). */
 const FIDELITY_HOLDOUT = 0.2;
 /** Users whose original/reconstructed lists are kept in the report. */
@@ -448,8 +447,12 @@ function datasetSummary(data: LoadedData) {
 }
 
 function trainingFromParams(p: JobParams): TrainingParams {
+  // Refused at enqueue since data became required; a row queued before that must not fall back to the
+  // demo catalogue and activate it.
+  if (p.data === undefined)
+    throw new MlError('BAD_CONFIG', 'params.data is required: the data to train on', 'data');
   return {
-    data: p.data ?? DEFAULT_DATA_SPEC,
+    data: p.data,
     model: p.model ?? 'mf',
     dim: p.dim ?? null,
     epochs: p.epochs ?? null,

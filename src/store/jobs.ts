@@ -90,11 +90,10 @@ const hostOf = (instance: string | null): string | null => {
   return slash > 0 ? (instance as string).slice(0, slash) : null;
 };
 
-/** Whether two instance ids are known to be on different hosts (unknown counts as the same). */
-const otherHost = (a: string | null, b: string): boolean => {
+/** Whether two instance ids are known to be on the same host. */
+const sameHost = (a: string | null, b: string): boolean => {
   const ha = hostOf(a);
-  const hb = hostOf(b);
-  return ha !== null && hb !== null && ha !== hb;
+  return ha !== null && ha === hostOf(b);
 };
 
 export function createJobRepo(db: Db): JobRepo {
@@ -228,9 +227,10 @@ export function createJobRepo(db: Db): JobRepo {
           return opts.isRunningHere !== undefined && !opts.isRunningHere(job.id);
         }
         const stale = job.heartbeatAt === null || Date.parse(job.heartbeatAt) < cutoff;
-        // A pid says something only in the pid namespace that issued it: another host's (another
-        // container's, each maybe pid 1) is judged by its heartbeat alone.
-        if (otherHost(job.ownerInstance, owner.instanceId)) return stale;
+        // A pid says something only in the pid namespace that issued it: an owner not known to be on this
+        // host (another container's, each maybe pid 1; or an id from before ids named their host) is judged
+        // by its heartbeat alone.
+        if (!sameHost(job.ownerInstance, owner.instanceId)) return stale;
         // Our own pid under another instance id is necessarily a previous incarnation (e.g. pid 1 in
         // a restarted container); a pid that no longer exists cannot be running anything.
         const ownerGone = job.ownerPid === null || job.ownerPid === owner.pid || !isAlive(job.ownerPid);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -53,24 +53,28 @@ describe('crash recovery at start-up', () => {
     const left = store.jobs.get(job.id);
     expect(left).toMatchObject({
       status: 'running',
-      ownerInstance: 'doomed',
+      ownerInstance: `${hostname()}/doomed`,
       ownerPid: child.pid,
       attempts: 1,
     });
-    const runner = createJobRunner({ store, instanceId: 'survivor' });
+    const runner = createJobRunner({ store, instanceId: `${hostname()}/survivor` });
     open.push({ store, runner });
     const report = runner.recoverInterrupted();
     expect(report.requeued.map((j) => j.id)).toEqual([job.id]);
     const requeued = store.jobs.get(job.id);
     expect(requeued).toMatchObject({ status: 'queued', attempts: 1, ownerInstance: null });
-    expect(requeued?.error).toMatch(/interrupted: instance doomed \(pid \d+\).*attempt 1\/3; requeued/);
+    expect(requeued?.error).toMatch(/interrupted: instance .*\/doomed \(pid \d+\).*attempt 1\/3; requeued/);
     // Re-run it small so the test stays fast: what matters is that the requeued row is claimed again.
     store.db.prepare('UPDATE jobs SET params = ? WHERE id = ?').run(JSON.stringify(SMALL), job.id);
     const done = finished(runner, job.id);
     runner.start();
     const { job: after } = await done;
     expect(after.error).toBeNull();
-    expect(after).toMatchObject({ status: 'succeeded', attempts: 2, ownerInstance: 'survivor' });
+    expect(after).toMatchObject({
+      status: 'succeeded',
+      attempts: 2,
+      ownerInstance: `${hostname()}/survivor`,
+    });
     expect(store.models.active()?.jobId).toBe(job.id);
   });
 
@@ -110,6 +114,10 @@ describe('crash recovery at start-up', () => {
     // On the same host a dead pid still counts at once.
     store.jobs.claimNext({ instanceId: 'container-a/9999', pid: 2147483646 });
     expect(here.recoverInterrupted().requeued.map((j) => j.id)).toEqual([job.id]);
+    // An id that names no host (a runner from before ids named it) is judged by its heartbeat too, even
+    // with our own pid: during the first rolling deploy it may be another container's pid 1.
+    store.jobs.claimNext({ instanceId: 'legacy', pid: process.pid });
+    expect(here.recoverInterrupted().requeued).toEqual([]);
   });
 
   it('a runner that lost its job to another instance leaves the row alone (requeue, progress, heartbeat)', () => {

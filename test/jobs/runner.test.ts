@@ -144,6 +144,17 @@ describe('job runner on the real pipeline', () => {
     expect(() => runner.enqueue('nope' as 'pipeline', {})).toThrow(/unknown job type/);
   });
 
+  it('a pipeline row without data (queued before data was required) fails instead of training the demo', async () => {
+    const activeBefore = store.models.active()?.id ?? null;
+    const job = store.jobs.enqueue('pipeline', {}); // the store does not check params; enqueue() would
+    const done = finished(runner, job.id);
+    runner.start();
+    const { job: after } = await done;
+    expect(after.status).toBe('failed');
+    expect(after.error).toMatch(/params\.data is required/);
+    expect(store.models.active()?.id ?? null).toBe(activeBefore);
+  });
+
   it('a pipeline with the fidelity setting serves pursuit codes', async () => {
     const { job, version } = await finished(
       runner,

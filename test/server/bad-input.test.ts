@@ -147,7 +147,11 @@ describe('bad input is refused naming the field', () => {
     expect(spec.message).toContain('bogus');
     await expectRefused(enqueue({ data: 'synthetic:users=-5' }), 400, 'body.params.data');
     await expectRefused(enqueue({ data: 'movielens-1m:/nonexistent/dir' }), 400, 'body.params.data');
-    await expectRefused(enqueue({ sae: { latents: 16, k: 32 } }), 400, 'body.params.sae.k');
+    await expectRefused(
+      enqueue({ data: 'synthetic', sae: { latents: 16, k: 32 } }),
+      400,
+      'body.params.sae.k',
+    );
     await expectRefused(
       enqueue({ baseModelId: TEMPLATE.active, sae: { latents: 16, k: 20 } }, 'train-sae'),
       400,

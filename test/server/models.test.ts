@@ -151,4 +151,20 @@ describe('a second server on the same database file', () => {
       await closeOther();
     }
   });
+
+  it('ends up serving what the store names even when a rollback elsewhere lands mid-activation', async () => {
+    const { app: one, store, close: closeOne } = await testApp();
+    try {
+      const activating = one.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.other}/activate` });
+      // Another server rolls back while this one is still warming the version it activates.
+      await new Promise((r) => setTimeout(r, 5));
+      store.models.activate(TEMPLATE.active);
+      await activating;
+      for (let i = 0; i < 100 && one.models.current?.version.id !== store.models.active()?.id; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(one.models.current?.version.id).toBe(store.models.active()?.id);
+    } finally {
+      await closeOne();
+    }
+  });
 });

@@ -206,6 +206,9 @@ declare module 'fastify' {
   }
 }
 
+/** Pause before loading again a version whose load failed (a corrupt artifact, say). */
+const LOAD_RETRY_MS = 10_000;
+
 export default fp(
   async function registryPlugin(app: FastifyInstance, opts: { pollMs?: number }) {
     const registry = new ModelRegistry(app.store, app.log);
@@ -213,17 +216,19 @@ export default fp(
     app.addHook('onClose', async () => registry.stop());
     await registry.loadActive();
     // Another process, or another server on the same database file, may activate a version (its job runner
-    // claims from the same queue): follow the store's active row whenever it changes. Edge-triggered, so a
-    // swap made here without the store (a test's swapTo) is not undone.
+    // claims from the same queue): serve whatever the store's active row names. Compared with the target
+    // on every tick (not only when the row changes), so a missed change or a failed load heals; a version
+    // that failed to load is tried again after a pause, not on every tick.
     if (opts.pollMs && opts.pollMs > 0) {
-      let seen = app.store.models.active()?.id ?? null;
+      let retryAt = 0;
       const timer = setInterval(() => {
         const v = app.store.models.active();
-        if ((v?.id ?? null) === seen) return;
-        seen = v?.id ?? null;
         // Against the swap in flight too: a rollback elsewhere while this process warms the newer version
         // must cancel that swap, not wait for it to finish and be undone.
-        if (v && v.id !== registry.target()) void registry.swapTo(v.id);
+        if (!v || v.id === registry.target() || Date.now() < retryAt) return;
+        void registry.swapTo(v.id).then((served) => {
+          if (served === null) retryAt = Date.now() + LOAD_RETRY_MS;
+        });
       }, opts.pollMs);
       timer.unref();
       app.addHook('onClose', async () => clearInterval(timer));
