@@ -6,20 +6,32 @@
  *
  * Prints a table and writes bench/results/load.json (and load.txt). Target: ML-1M ≤ 2 s.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { formatHelp, parseArgs } from '../src/cli/args.ts';
 import { loadDataset } from '../src/ml/data/load.ts';
 import { splitHoldout } from '../src/ml/data/split.ts';
 import { datasetStats } from '../src/ml/data/stats.ts';
-import './common.ts';
+import { dataDir } from './common.ts';
 
-function arg(name: string, fallback: string): string {
-  const k = process.argv.indexOf(`--${name}`);
-  return k >= 0 && k + 1 < process.argv.length ? process.argv[k + 1] : fallback;
+const FLAG_SPEC = {
+  'data-root': {
+    type: 'string',
+    default: '../shared/data',
+    help: 'directory holding ml-1m/ and hetrec2011-lastfm-2k/',
+  },
+  repeat: { type: 'integer', default: 3, min: 1, help: 'runs per dataset' },
+} as const;
+const { flags, help } = parseArgs(process.argv.slice(2), FLAG_SPEC);
+if (help) {
+  process.stdout.write(formatHelp('npx tsx bench/load.ts [options]', FLAG_SPEC));
+  process.exit(0);
 }
-
-const dataRoot = resolve(arg('data-root', '../shared/data'));
-const repeat = Math.max(1, Number(arg('repeat', '3')));
+const dataRoot = resolve(flags['data-root']);
+const repeat = flags.repeat;
+// Both datasets are checked before any run: a wrong root must not replace the results with a partial table.
+dataDir(dataRoot, 'ml-1m');
+dataDir(dataRoot, 'hetrec2011-lastfm-2k');
 
 function timed<T>(fn: () => T): { value: T; wall_s: number; cpu_s: number } {
   const c0 = process.cpuUsage();
@@ -42,10 +54,6 @@ const sources = [
 
 const rows = [];
 for (const s of sources) {
-  if (s.dir && !existsSync(s.dir)) {
-    console.log(`${s.label}: skipped, ${s.dir} not found`);
-    continue;
-  }
   const runs = [];
   let stats = null;
   for (let r = 0; r < repeat; r++) {

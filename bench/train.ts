@@ -58,7 +58,7 @@ const DATASETS = {
         { source: 'numpy implicit ALS (d=20)', hr: 0.629, ndcg: 0.166, train_s: 9 },
       ],
       ncf: [{ source: 'paper-code NCF (d=20, Adam, 30 ep)', hr: 0.567, ndcg: 0.145, train_s: 540 }],
-      pop: [{ source: 'most-popular (issue 2)', hr: 0.323, ndcg: 0.069, train_s: null }],
+      pop: [{ source: 'most-popular (same protocol)', hr: 0.323, ndcg: 0.069, train_s: null }],
     } as Record<string, Reference[]>,
   },
   lastfm: {

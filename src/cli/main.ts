@@ -18,12 +18,15 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
-  if (name === 'help' && rest[0] && rest[0] in commands) {
+  const known = (n: string | undefined): n is string => n !== undefined && Object.hasOwn(commands, n);
+  if (name === 'help' && known(rest[0])) {
     await (await commands[rest[0]]()).run(['--help']);
     return;
   }
-  const asksForHelp = name === '--help' || name === '-h' || name === 'help';
-  if (!name || asksForHelp || !(name in commands)) {
+  // `prism help bogus` is an unknown command like `prism bogus`.
+  const unknown = name === 'help' ? rest[0] : name;
+  const asksForHelp = (name === '--help' || name === '-h' || name === 'help') && rest[0] === undefined;
+  if (!name || asksForHelp || !known(name === 'help' ? rest[0] : name)) {
     const lines = await Promise.all(
       Object.entries(commands).map(async ([n, load]) => `  ${n.padEnd(12)} ${(await load()).summary}`),
     );
@@ -35,7 +38,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     // No command or an unknown one is a usage error: usage on stderr, exit 2.
-    process.stderr.write(`${usage}${name ? `prism: unknown command "${name}"\n` : ''}`);
+    process.stderr.write(`${usage}${unknown ? `prism: unknown command "${unknown}"\n` : ''}`);
     process.exitCode = 2;
     return;
   }

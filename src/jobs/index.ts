@@ -28,14 +28,14 @@
  *   const store = openStore(process.env.PRISM_DB ?? './var/prism.db');
  *   const runner = createJobRunner({ store, workers: workersFromEnv(), logger: app.log });
  *   runner.on('model:activated', ({ modelId }) => registry.swap(store.models.loadBundle(modelId)));
- *   runner.on('job:finished', ({ job, seconds }) => metrics.jobs.labels(job.type, job.status).observe(seconds));
+ *   runner.on('job:finished', ({ job, seconds }) => metrics.jobs.labels(job.type, job.status).observe(seconds ?? 0)); // null: unknown
  *   runner.start();
  *   ensureBootstrapModel(runner, store, bootstrapSpecFromEnv());
  *   const active = store.models.active(); if (active) registry.swap(store.models.loadBundle(active.id));
  *   app.addHook('onClose', async () => { await runner.close(); store.close(); });
  *
  * Job types and their params: see JobParams in src/store/types.ts (pipeline activates its version
- * unless activate: false; train-sae and label only with activate: true; evaluate merges new metrics
+ * unless activate: false or a job enqueued after it has activated one already; train-sae and label only with activate: true; evaluate merges new metrics
  * into its base version; train-recommender records a recommender-only version).
  *
  * How a job runs: claimed atomically from the queue → its own worker thread (src/jobs/worker.ts,

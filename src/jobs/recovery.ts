@@ -27,15 +27,15 @@ export function recoverInterrupted(
     const who = `instance ${job.ownerInstance ?? '?'} (pid ${job.ownerPid ?? '?'})`;
     const reason = `interrupted: ${who} stopped while running attempt ${job.attempts}/${job.maxAttempts}`;
     // Guarded by the owner seen: a job that changed hands since is not this recovery's to settle.
-    const owner = job.ownerInstance ?? undefined;
+    const seen = { owner: job.ownerInstance ?? undefined };
     try {
       if (job.cancelRequested) {
-        report.cancelled.push(store.jobs.finish(job.id, { status: 'cancelled', error: reason }, { owner }));
+        report.cancelled.push(store.jobs.finish(job.id, { status: 'cancelled', error: reason }, seen));
       } else if (job.attempts < job.maxAttempts) {
-        report.requeued.push(store.jobs.requeue(job.id, `${reason}; requeued`, { owner }));
+        report.requeued.push(store.jobs.requeue(job.id, `${reason}; requeued`, seen));
       } else {
         report.failed.push(
-          store.jobs.finish(job.id, { status: 'failed', error: `${reason}; no attempts left` }, { owner }),
+          store.jobs.finish(job.id, { status: 'failed', error: `${reason}; no attempts left` }, seen),
         );
       }
     } catch (err) {

@@ -147,11 +147,13 @@ function violation(items: readonly ValidationItem[]): string {
         .map((v) => v.params?.allowedValue);
       return allowed.length > 1 ? `must be one of ${list(allowed)}` : `must be ${list(allowed)}`;
     }
-    case 'type':
-      return `must be ${String(p.type)
-        .split(',')
-        .map((t) => TYPE_WORDS[t] ?? t)
-        .join(' or ')}`;
+    case 'type': {
+      // A union of types fails once per branch: every type allowed at this path.
+      const types = items
+        .filter((v) => v.keyword === 'type' && v.instancePath === first.instancePath)
+        .flatMap((v) => String(v.params?.type).split(','));
+      return `must be ${[...new Set(types)].map((t) => TYPE_WORDS[t] ?? t).join(' or ')}`;
+    }
     case 'pattern':
       return first.parentSchema?.description
         ? `must match: ${first.parentSchema.description}`

@@ -241,17 +241,21 @@ export interface JobRepo {
       | { status: 'succeeded'; result: JobResult }
       | { status: 'failed'; error: string; result?: JobResult }
       | { status: 'cancelled'; error?: string },
+    /** `owner`: only while that instance still owns the row (else BAD_STATE). */
     opts?: { owner?: string },
   ): Job;
   /**
-   * Running → queued (shutdown or crash recovery); the error keeps the reason. `refundAttempt` undoes
-   * the claim's attempt count (a graceful shutdown is not the job's fault).
+   * Running → queued (shutdown or crash recovery); the error keeps the reason, the attempt's timings are
+   * dropped. `refundAttempt` undoes the claim's attempt count (a graceful shutdown is not the job's
+   * fault); `owner`: only while that instance still owns the row (else BAD_STATE).
    */
   requeue(id: number, reason: string, opts?: { refundAttempt?: boolean; owner?: string }): Job;
   /**
-   * Running jobs whose owner is gone: another instance id, and a heartbeat older than `staleMs` or
-   * an owner pid that no longer exists on this host (or equals ours: a previous incarnation). Jobs
-   * under our own instance id count only when `isRunningHere` says this process is not running them.
+   * Running jobs whose owner is gone: another instance id, and a heartbeat older than `staleMs` or —
+   * only for an owner known to be on this host (instance ids are `host/uuid`) — an owner pid that no
+   * longer exists (or equals ours: a previous incarnation). An owner on another host, or whose id names
+   * none, is judged by its heartbeat alone. Jobs under our own instance id count only when
+   * `isRunningHere` says this process is not running them.
    */
   findInterrupted(
     owner: JobOwner,

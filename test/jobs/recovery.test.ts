@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCancelFlag, raiseCancelFlag, signalFromFlag } from '../../src/jobs/cancel-flag.ts';
 import { createJobRunner, ensureBootstrapModel, type JobRunner } from '../../src/jobs/index.ts';
+import { recoverInterrupted } from '../../src/jobs/recovery.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
 import { finished, SLOW, SMALL } from './helpers.ts';
@@ -138,6 +139,47 @@ describe('crash recovery at start-up', () => {
     expect(() => store.jobs.finish(job.id, { status: 'failed', error: 'x' }, { owner: 'h/old' })).toThrow();
     expect(store.jobs.get(job.id)).toEqual(before);
     expect(before).toMatchObject({ status: 'running', ownerInstance: 'h/new', stage: 'sae', progress: 0.5 });
+  });
+
+  it('a requeued row drops the old attempt timings; a job finished by recovery reports no duration', () => {
+    const store = openStore(':memory:');
+    open.push({ store });
+    const job = store.jobs.enqueue('pipeline', SMALL);
+    store.jobs.claimNext({ instanceId: 'h/a', pid: process.pid });
+    store.jobs.updateProgress(job.id, { stage: 'sae', timings: { load: 0.1, recommender: 2 } });
+    expect(store.jobs.requeue(job.id, 'shutdown', { owner: 'h/a' }).timings).toEqual({});
+    const spent = store.jobs.enqueue('pipeline', SMALL, { maxAttempts: 1 });
+    orphan(store, job.id, 1);
+    orphan(store, spent.id, 1);
+    const runner = createJobRunner({ store, instanceId: 'h/me' });
+    const seconds: (number | null)[] = [];
+    runner.on('job:finished', (e) => seconds.push(e.seconds));
+    expect(runner.recoverInterrupted().failed.map((j) => j.id)).toEqual([spent.id]);
+    expect(seconds).toEqual([null]);
+  });
+
+  it('recovery reports a storage error (not "someone else settled it") through its error callback', () => {
+    const store = openStore(':memory:');
+    open.push({ store });
+    const job = store.jobs.enqueue('pipeline', SMALL);
+    orphan(store, job.id, 1);
+    const full = new Error('SQLITE_FULL: database or disk is full');
+    const jobs = {
+      ...store.jobs,
+      requeue: () => {
+        throw full;
+      },
+    };
+    const seen: unknown[] = [];
+    const report = recoverInterrupted(
+      { ...store, jobs },
+      { instanceId: 'h/me', pid: process.pid },
+      { staleMs: 1000 },
+      (err) => seen.push(err),
+    );
+    expect(report.requeued).toEqual([]);
+    expect(seen).toEqual([full]);
+    expect(store.jobs.get(job.id)?.status).toBe('running'); // left for the next recovery, not lost
   });
 
   it('recovers a job left running under its own fixed instance id by a previous incarnation', () => {

@@ -68,6 +68,11 @@ describe('bad input is refused naming the field', () => {
         'must be an integer between 1 and 200',
       ],
       [job({ data: 'synthetic', dim: 'x' }), 'body.params.dim', 'must be an integer'],
+      [
+        { method: 'POST', url: '/v1/policies/preview', payload: { policyIds: [true] } },
+        'body.policyIds[0]',
+        'must be an integer or a string',
+      ],
       // A parameter that would change nothing is refused, like every other.
       [
         { url: '/v1/users/u1/recommendations?topNeurons=3' },

@@ -50,7 +50,7 @@ export const JobParams = Type.Object(
     activate: Type.Optional(
       Type.Boolean({
         description:
-          'Serve the new version once the job succeeds. Default true for pipeline jobs, false for train-sae and label jobs',
+          'Serve the new version once the job succeeds (unless a job enqueued after this one has activated its version already). Default true for pipeline jobs, false for train-sae and label jobs',
       }),
     ),
   },

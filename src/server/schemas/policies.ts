@@ -139,7 +139,7 @@ export const PreviewBody = Type.Object(
       Type.Array(PolicyBody, { minItems: 1, maxItems: 20, description: 'Inline policies' }),
     ),
     policyIds: Type.Optional(
-      Type.Array(Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })]), {
+      Type.Array(Type.Union([Type.Integer({ minimum: 1, maximum: MAX_ID }), Type.String({ minLength: 1 })]), {
         minItems: 1,
         maxItems: 20,
         description: 'Stored policies: ids (as the API returns them, 7 or "7") or names',

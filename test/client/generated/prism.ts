@@ -2006,7 +2006,7 @@ export interface operations {
                             shared?: boolean;
                         };
                         baseModelId?: number;
-                        /** @description Serve the new version once the job succeeds. Default true for pipeline jobs, false for train-sae and label jobs */
+                        /** @description Serve the new version once the job succeeds (unless a job enqueued after this one has activated its version already). Default true for pipeline jobs, false for train-sae and label jobs */
                         activate?: boolean;
                     };
                     maxAttempts?: number;
