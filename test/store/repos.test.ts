@@ -142,10 +142,10 @@ describe('jobs', () => {
     expect(store.jobs.requestCancel(999)).toBeNull();
   });
 
-  it('finds interrupted jobs: other owner with a dead pid or a stale heartbeat, never our own', () => {
+  it('finds interrupted jobs: other owner with a dead pid (same host) or a stale heartbeat, never our own', () => {
     const j = store.jobs.enqueue('pipeline', {});
-    store.jobs.claimNext({ instanceId: 'old', pid: 424242 });
-    const me = { instanceId: 'new', pid: process.pid };
+    store.jobs.claimNext({ instanceId: 'h/old', pid: 424242 });
+    const me = { instanceId: 'h/new', pid: process.pid };
     const alive = () => true;
     expect(store.jobs.findInterrupted(me, { staleMs: 60_000, isPidAlive: alive })).toEqual([]);
     expect(
@@ -155,7 +155,7 @@ describe('jobs', () => {
     expect(store.jobs.findInterrupted(me, { staleMs: 60_000, isPidAlive: alive }).map((x) => x.id)).toEqual([
       j.id,
     ]);
-    expect(store.jobs.findInterrupted({ instanceId: 'old', pid: 1 }, { staleMs: 60_000 })).toEqual([]);
+    expect(store.jobs.findInterrupted({ instanceId: 'h/old', pid: 1 }, { staleMs: 60_000 })).toEqual([]);
     const back = store.jobs.requeue(j.id, 'interrupted');
     expect(back).toMatchObject({ status: 'queued', error: 'interrupted', attempts: 1, ownerInstance: null });
     // Running again: the reason it was requeued is history, not this run's error.
