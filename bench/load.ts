@@ -8,25 +8,16 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { formatHelp, parseArgs } from '../src/cli/args.ts';
 import { loadDataset } from '../src/ml/data/load.ts';
 import { splitHoldout } from '../src/ml/data/split.ts';
 import { datasetStats } from '../src/ml/data/stats.ts';
-import { dataDir } from './common.ts';
+import { benchFlags, DATA_ROOT_FLAG, dataDir } from './common.ts';
 
 const FLAG_SPEC = {
-  'data-root': {
-    type: 'string',
-    default: '../shared/data',
-    help: 'directory holding ml-1m/ and hetrec2011-lastfm-2k/',
-  },
+  'data-root': DATA_ROOT_FLAG,
   repeat: { type: 'integer', default: 3, min: 1, help: 'runs per dataset' },
 } as const;
-const { flags, help } = parseArgs(process.argv.slice(2), FLAG_SPEC);
-if (help) {
-  process.stdout.write(formatHelp('npx tsx bench/load.ts [options]', FLAG_SPEC));
-  process.exit(0);
-}
+const flags = benchFlags('npx tsx bench/load.ts [options]', FLAG_SPEC);
 const dataRoot = resolve(flags['data-root']);
 const repeat = flags.repeat;
 // Both datasets are checked before any run: a wrong root must not replace the results with a partial table.

@@ -16,18 +16,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatHelp, parseArgs } from '../src/cli/args.ts';
 import { markdownTable } from '../src/ml/concepts/report-md.ts';
 import { MlError } from '../src/ml/core/errors.ts';
 import type { ReproduceReport } from '../src/ml/pipeline/report.ts';
-import { dataDir } from './common.ts';
+import { benchFlags, DATA_ROOT_FLAG, dataDir } from './common.ts';
 
 const FLAG_SPEC = {
-  'data-root': {
-    type: 'string',
-    default: '../shared/data',
-    help: 'directory holding ml-1m/ and hetrec2011-lastfm-2k/',
-  },
+  'data-root': DATA_ROOT_FLAG,
   models: { type: 'string', default: 'mf,ncf', help: 'comma-separated models' },
   datasets: { type: 'string', default: 'ml-1m,lastfm', help: 'comma-separated datasets' },
   ablation: { type: 'boolean', default: false, help: 'pass --ablation (β ∈ {0, 0.1, 1, 10})' },
@@ -38,11 +33,7 @@ const FLAG_SPEC = {
   'sae-seeds': { type: 'string', help: 'comma-separated SAE seeds: one run per seed and configuration' },
   out: { type: 'string', default: 'bench/results', help: 'where reproduce.json/.md go' },
 } as const;
-const { flags, help } = parseArgs(process.argv.slice(2), FLAG_SPEC);
-if (help) {
-  process.stdout.write(formatHelp('npm run bench:reproduce -- [options]', FLAG_SPEC));
-  process.exit(0);
-}
+const flags = benchFlags('npm run bench:reproduce -- [options]', FLAG_SPEC);
 const root = resolve(flags['data-root']);
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
 

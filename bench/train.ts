@@ -16,29 +16,20 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatHelp, parseArgs } from '../src/cli/args.ts';
 import type { TrainReport } from '../src/cli/commands/train.ts';
 import { MlError } from '../src/ml/core/errors.ts';
 import { loadDataset } from '../src/ml/data/load.ts';
 import { splitHoldout } from '../src/ml/data/split.ts';
 import { mostPopularBaseline } from '../src/ml/eval/baselines.ts';
 import { evaluateRanking } from '../src/ml/eval/ranking.ts';
-import { dataDir } from './common.ts';
+import { benchFlags, DATA_ROOT_FLAG, dataDir } from './common.ts';
 
 const FLAG_SPEC = {
-  'data-root': {
-    type: 'string',
-    default: '../shared/data',
-    help: 'directory holding ml-1m/ and hetrec2011-lastfm-2k/',
-  },
+  'data-root': DATA_ROOT_FLAG,
   models: { type: 'string', default: 'mf,ncf', help: 'comma-separated models' },
   datasets: { type: 'string', default: 'ml-1m,lastfm', help: 'comma-separated datasets' },
 } as const;
-const { flags, help } = parseArgs(process.argv.slice(2), FLAG_SPEC);
-if (help) {
-  process.stdout.write(formatHelp('npm run bench:train -- [options]', FLAG_SPEC));
-  process.exit(0);
-}
+const flags = benchFlags('npm run bench:train -- [options]', FLAG_SPEC);
 const root = resolve(flags['data-root']);
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
