@@ -53,6 +53,36 @@ describe('cancellation and failure never change what is served', () => {
     unchanged();
   });
 
+  it('a cancel whose write fails still stops the job (the worker is stopped before the write)', async () => {
+    const own = openStore(':memory:');
+    own.models.activate(insertFullVersion(own).id);
+    const before = own.models.active()?.id;
+    const full = new Error('SQLITE_FULL: database or disk is full');
+    // The store as the runner sees it, with the cancel flag's write failing (a full disk, a locked file).
+    const failing = {
+      ...own,
+      jobs: {
+        ...own.jobs,
+        requestCancel: () => {
+          throw full;
+        },
+      },
+    };
+    const r = createJobRunner({ store: failing, instanceId: 'full-disk', progressThrottleMs: 0 });
+    r.start();
+    try {
+      const job = r.enqueue('pipeline', { ...SLOW, activate: true });
+      await reachedStage(r, job.id, 'recommender');
+      expect(() => r.cancel(job.id)).toThrow(full);
+      const { job: after } = await finished(r, job.id);
+      expect(after.status).toBe('cancelled');
+      expect(own.models.active()?.id).toBe(before);
+    } finally {
+      await r.close();
+      own.close();
+    }
+  });
+
   it('a worker that does not stop within the grace period is terminated, and the error says so', async () => {
     // No grace at all: the kill timer fires before the worker can reach its next step and exit.
     const impatient = createJobRunner({
