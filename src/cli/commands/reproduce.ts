@@ -10,7 +10,7 @@ import {
   type SaeSetting,
 } from '../../ml/pipeline/options.ts';
 import { reportMarkdown } from '../../ml/pipeline/report-md.ts';
-import { runPipeline } from '../../ml/pipeline/run.ts';
+import { type PipelineResult, runPipeline } from '../../ml/pipeline/run.ts';
 import { resolveSaeOptions, type SaeTrainOptions } from '../../ml/sae/options.ts';
 import { saveSae } from '../../ml/sae/serialize.ts';
 import type { InterventionsReport } from '../../ml/steer/measure.ts';
@@ -91,6 +91,12 @@ export async function run(argv: string[]): Promise<void> {
         ablation: flags.ablation ? ABLATION_BETAS : undefined,
         frontier,
         interventions: flags.interventions,
+        // Written now and again at the end: the extras take minutes, and an interrupted run kept nothing.
+        onMainResult: (main) => {
+          bar.done();
+          writeReport(flags.out, main, flags.weights);
+          process.stderr.write(`wrote the main report to ${flags.out}; now the extras\n`);
+        },
       },
       (e) => {
         if (e.stage !== lastStage) {
@@ -103,23 +109,29 @@ export async function run(argv: string[]): Promise<void> {
     );
     bar.done();
     const { report } = result;
-    const interventions = report.interventions
-      ? renderInterventionsMarkdown(report.interventions as InterventionsReport)
-      : undefined;
-    writeOutputs(flags.out, {
-      'report.json': `${JSON.stringify(report, null, 2)}\n`,
-      'report.md': reportMarkdown(report, result.bundle.dataset, { interventions }),
-      ...(flags.weights
-        ? {
-            'recommender.prsm': saveRecommender(result.bundle.recommender),
-            'sae.prsm': saveSae(result.bundle.sae),
-          }
-        : {}),
-    });
+    writeReport(flags.out, result, flags.weights);
     const f = report.fidelity;
     process.stdout.write(
       `${report.dataset.name} ${model}: HR@10 ${report.recommender['hr@10'].toFixed(3)} | SAE ${report.sae.latents} latents, L0 items ${report.sae.l0_items.toFixed(2)} | RBO@30 ${f['rbo@30'].toFixed(3)} Kendall ${f['kendall@30'].toFixed(3)} | MS ${report.ms.embedding.toFixed(3)} | ${report.timings.total_s.toFixed(1)} s wall, ${report.cpu_s.toFixed(1)} s CPU${report.timings.extras_s >= 0.05 ? ` (+ ${report.timings.extras_s.toFixed(1)} s ablation/frontier/interventions)` : ''}\nwrote ${join(flags.out, 'report.json')} and report.md\n`,
     );
+  });
+}
+
+/** report.json, report.md (and with `weights` the two .prsm files), written as one set. */
+function writeReport(out: string, result: PipelineResult, weights: boolean): void {
+  const { report } = result;
+  const interventions = report.interventions
+    ? renderInterventionsMarkdown(report.interventions as InterventionsReport)
+    : undefined;
+  writeOutputs(out, {
+    'report.json': `${JSON.stringify(report, null, 2)}\n`,
+    'report.md': reportMarkdown(report, result.bundle.dataset, { interventions }),
+    ...(weights
+      ? {
+          'recommender.prsm': saveRecommender(result.bundle.recommender),
+          'sae.prsm': saveSae(result.bundle.sae),
+        }
+      : {}),
   });
 }
 

@@ -43,13 +43,22 @@ export interface PipelineResult {
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
+export interface PipelineHooks {
+  /**
+   * Called with the result once the main stages are done, when extras (β ablation, frontier,
+   * interventions) follow: a caller can write the main report before they run (they take minutes, and an
+   * interrupted run would otherwise leave nothing). Synchronous: the report is completed afterwards.
+   */
+  onMainResult?: (result: PipelineResult) => void;
+}
+
 /**
  * load → train recommender → train SAE → evaluate → label (→ β ablation, frontier, interventions when
  * asked). Pure apart from reading the dataset: returns the bundle and the report; callers write files.
  */
 export async function runPipeline(
   spec: string,
-  opts: PipelineOptions,
+  opts: PipelineOptions & PipelineHooks,
   onProgress?: ProgressCallback,
   signal?: AbortSignal,
 ): Promise<PipelineResult> {
@@ -128,6 +137,22 @@ export async function runPipeline(
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     peakRssMb: peakRss / 2 ** 20,
   });
+
+  const extras =
+    (opts.ablation?.length ?? 0) > 0 ||
+    opts.frontier === 'standard' ||
+    (opts.frontier?.length ?? 0) > 0 ||
+    opts.interventions === true;
+  if (extras)
+    opts.onMainResult?.({
+      bundle,
+      split: data.split,
+      recommender: rec,
+      sae: trained,
+      evaluation,
+      labels,
+      report,
+    });
 
   if (opts.ablation && opts.ablation.length > 0) {
     const betas = [...new Set([...opts.ablation, trained.options.beta])].sort((a, b) => a - b);

@@ -102,14 +102,25 @@ describe('the β ablation and a frontier', async () => {
   const spec = 'synthetic:users=300,items=150,seed=2';
   const sae = { latents: 32, k: 4, matryoshka: [], epochs: 4, batchSize: 32 };
   const t0 = performance.now();
+  let mainReport: string | null = null;
   const { report } = await runPipeline(spec, {
     model: 'mf',
     sae,
     ablation: [0, 1],
     frontier: [{ k: 2 }],
     fidelitySamples: 0,
+    onMainResult: (main) => {
+      mainReport = JSON.stringify(main.report);
+    },
   });
   const wall = (performance.now() - t0) / 1000;
+
+  it('hands over the main report before the extras run (a caller can write it first)', () => {
+    const main = JSON.parse(mainReport as unknown as string);
+    expect(main.fidelity).toEqual(report.fidelity);
+    expect(main.ablation).toBeUndefined();
+    expect(main.frontier).toBeUndefined();
+  });
 
   it('adds one row per β (the chosen one marked) and per frontier setting, timed apart from the pipeline', () => {
     expect(report.ablation?.map((r) => [r.beta, r.chosen])).toEqual([
