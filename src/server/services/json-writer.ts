@@ -31,6 +31,11 @@ export class JsonWriter {
   bytes(src: Uint8Array): void {
     const n = src.length;
     this.reserve(n);
+    if (n > 24) {
+      this.buf.set(src, this.pos); // a native copy pays off past a few dozen bytes
+      this.pos += n;
+      return;
+    }
     const b = this.buf;
     let p = this.pos;
     for (let i = 0; i < n; i++) b[p++] = src[i];

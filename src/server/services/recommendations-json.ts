@@ -49,11 +49,8 @@ function writeItems(w: JsonWriter, items: readonly Item[]): void {
   w.bytes(K.open);
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    w.bytes(i === 0 ? K.itemId : K.nextItemId);
-    w.string(item.itemId);
-    w.bytes(K.title);
-    w.string(item.title);
-    w.bytes(K.score);
+    if (i > 0) w.bytes(K.comma);
+    w.bytes(itemHead(item.itemId, item.title));
     w.number(item.score);
     w.bytes(K.rank);
     w.integer(item.rank);
@@ -66,11 +63,7 @@ function writeItems(w: JsonWriter, items: readonly Item[]): void {
         const c = e.neurons[j];
         w.bytes(j === 0 ? K.neuron : K.nextNeuron);
         w.integer(c.neuron);
-        w.bytes(K.label);
-        w.string(c.label);
-        w.bytes(K.side);
-        w.string(c.side);
-        w.bytes(K.activation);
+        w.bytes(labelSide(c.label, c.side));
         w.number(c.activation);
         w.bytes(K.contribution);
         w.number(c.contribution);
@@ -94,6 +87,37 @@ function writeItems(w: JsonWriter, items: readonly Item[]): void {
 // One writer per process: requests are encoded synchronously, one at a time, and `take` copies out.
 const writer = new JsonWriter();
 
+/*
+ * The constant runs of a response, encoded once: an item's `{"itemId":…,"title":…,"score":` and a
+ * contribution's `,"label":…,"side":…,"activation":` (the same few hundred items and labels recur on every
+ * request). Four copies and two string scans become one copy. Bounded: cleared when they outgrow the limit.
+ */
+const FRAGMENT_LIMIT = 1 << 15;
+const itemHeads = new Map<string, { title: string; bytes: Uint8Array }>();
+const labelSides = { user: new Map<string, Uint8Array>(), item: new Map<string, Uint8Array>() };
+
+function itemHead(itemId: string, title: string): Uint8Array {
+  const hit = itemHeads.get(itemId);
+  if (hit !== undefined && hit.title === title) return hit.bytes;
+  if (itemHeads.size >= FRAGMENT_LIMIT) itemHeads.clear();
+  const bytes = utf8(`{"itemId":${JSON.stringify(itemId)},"title":${JSON.stringify(title)},"score":`);
+  itemHeads.set(itemId, { title, bytes });
+  return bytes;
+}
+
+function labelSide(label: string, side: 'user' | 'item'): Uint8Array {
+  const memo = labelSides[side];
+  let bytes = memo.get(label);
+  if (bytes === undefined) {
+    if (memo.size >= FRAGMENT_LIMIT) memo.clear();
+    bytes = utf8(`,"label":${JSON.stringify(label)},"side":${JSON.stringify(side)},"activation":`);
+    memo.set(label, bytes);
+  }
+  return bytes;
+}
+
+const utf8 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf8'));
+
 const K = {
   userId: ascii('{"userId":'),
   modelId: ascii(',"modelId":'),
@@ -108,20 +132,14 @@ const K = {
   rbo: ascii(',"comparison":{"rbo":'),
   kendallTau: ascii(',"kendallTau":'),
   open: ascii('['),
+  comma: ascii(','),
   close: ascii('}'),
   closeArray: ascii(']'),
-  itemId: ascii('{"itemId":'),
-  nextItemId: ascii(',{"itemId":'),
-  title: ascii(',"title":'),
-  score: ascii(',"score":'),
   rank: ascii(',"rank":'),
   method: ascii(',"explanation":{"method":'),
   neurons: ascii(',"neurons":['),
   neuron: ascii('{"neuron":'),
   nextNeuron: ascii(',{"neuron":'),
-  label: ascii(',"label":'),
-  side: ascii(',"side":'),
-  activation: ascii(',"activation":'),
   contribution: ascii(',"contribution":'),
   other: ascii('],"other":'),
   base: ascii(',"base":'),

@@ -111,6 +111,30 @@ describe('encodeRecommendations', () => {
     );
   });
 
+  it('an item seen before under another title, or a label on the other side, is written as it is now', async () => {
+    const base = fullSample(RecommendationsResponse as Schema) as RecommendationsResponseT;
+    const first = base.items[0];
+    const contribution = first.explanation?.neurons[0];
+    if (!contribution) throw new Error('the full sample has a contribution');
+    const variants: RecommendationsResponseT[] = [
+      base,
+      { ...base, items: [{ ...first, title: 'Renamed "title" ü' }] },
+      {
+        ...base,
+        items: [
+          {
+            ...first,
+            explanation: {
+              ...first.explanation!,
+              neurons: [{ ...contribution, side: contribution.side === 'user' ? 'item' : 'user' }],
+            },
+          },
+        ],
+      },
+    ];
+    for (const r of variants) expect(encodeRecommendations(r).equals(await viaSchema(r))).toBe(true);
+  });
+
   it('returns a fresh buffer each call (the writer behind it is reused)', () => {
     const a = fullSample(RecommendationsResponse as Schema) as RecommendationsResponseT;
     const first = encodeRecommendations(a);
