@@ -129,15 +129,22 @@ export function resolveConcept(neurons: readonly NeuronInfo[], concept: string, 
   let hit = memo.get(key);
   if (!hit) {
     hit = matchConcept(neurons, key);
-    memo.set(key, hit);
+    // Only names that match are kept: they are bounded by the labels, while misses are whatever callers
+    // send (every unknown concept in a request would otherwise stay in memory for the model's life).
+    if (hit.length > 0) memo.set(key, hit);
   }
   if (hit.length === 0)
     throw new MlError('UNKNOWN_CONCEPT', `no neuron is labelled with concept "${concept}"`, field);
   return hit.slice();
 }
 
-/** Resolved concepts per neuron list (a bundle's labels do not change once it is built). */
+/** Concepts resolved to at least one neuron, per neuron list (a bundle's labels do not change once built). */
 const conceptMemo = new WeakMap<readonly NeuronInfo[], Map<string, number[]>>();
+
+/** How many concept names are memoised for a neuron list (diagnostics; tests hold it bounded). */
+export function memoisedConcepts(neurons: readonly NeuronInfo[]): number {
+  return conceptMemo.get(neurons)?.size ?? 0;
+}
 
 function matchConcept(neurons: readonly NeuronInfo[], key: string): number[] {
   let hits = neurons.filter((n) => n.label.toLowerCase() === key || n.concept?.toLowerCase() === key);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MlError } from '../../../src/ml/core/errors.ts';
 import {
+  memoisedConcepts,
   type Policy,
   resolveConcept,
   validatePolicies,
@@ -115,6 +116,12 @@ describe('validatePolicy', () => {
 
   it('resolves concepts by label or concept tag, case-insensitively', () => {
     expect(resolveConcept(bundle.neurons, 'HORROR')).toEqual([0]);
+    // Unknown names are refused and not remembered: they are whatever callers send.
+    const before = memoisedConcepts(bundle.neurons);
+    for (let i = 0; i < 100; i++)
+      expect(() => resolveConcept(bundle.neurons, `no-such-${i}`)).toThrow(/no-such/);
+    expect(resolveConcept(bundle.neurons, ' horror ')).toEqual([0]);
+    expect(memoisedConcepts(bundle.neurons)).toBe(before);
     expect(resolveConcept(bundle.neurons, 'popularity')).toEqual([1]);
     const withCombined = bundle.neurons.map((n) =>
       n.index === 5 ? neuron(5, '1980s Horror', { kind: 'combined', concept: 'Horror' }) : n,
