@@ -29,7 +29,7 @@ export class RecommendationService {
     cacheSize: number,
     private readonly onCache?: (hit: boolean) => void,
   ) {
-    this.cache = new LruCache(cacheSize);
+    this.cache = new LruCache(cacheSize, CACHE_MAX_BYTES, (body) => body.length);
   }
 
   /** The JSON body as UTF-8 bytes (the route sends them as they are). */
@@ -57,7 +57,12 @@ export class RecommendationService {
     // Bytes, not a string: cached bodies then live outside the JS heap (tens of MB the GC need not move),
     // and a hit skips the UTF-8 encoding on every send.
     const body = encodeRecommendations(this.compute(active, snap, user, q, refs, excludeIds));
-    if (key) this.cache.set(key, body);
+    // Its own memory: a small body sits in Node's shared 8 KB pool, and a cached one would pin its slab.
+    if (key && body.length <= CACHE_MAX_BODY) {
+      const own = Buffer.allocUnsafeSlow(body.length);
+      body.copy(own);
+      this.cache.set(key, own);
+    }
     return body;
   }
 
@@ -132,10 +137,22 @@ export function toExplanation(e: Explanation): NonNullable<ItemOut['explanation'
   };
 }
 
-/** A bounded map evicting the least recently used entry. Size 0 disables it. */
+/**
+ * Bounds of the response cache beyond its entry count (PRISM_REC_CACHE): 10 000 explained top-200 lists
+ * with comparisons would be ~5 GB. A body larger than CACHE_MAX_BODY is not cached at all.
+ */
+export const CACHE_MAX_BYTES = 256 * 2 ** 20;
+const CACHE_MAX_BODY = 256 * 2 ** 10;
+
+/** A bounded map evicting the least recently used entries: at most `capacity` of them, `maxWeight` in all. */
 export class LruCache<V> {
   private readonly map = new Map<string, V>();
-  constructor(private readonly capacity: number) {}
+  private weight = 0;
+  constructor(
+    private readonly capacity: number,
+    private readonly maxWeight = Number.POSITIVE_INFINITY,
+    private readonly weigh: (v: V) => number = () => 0,
+  ) {}
 
   get enabled(): boolean {
     return this.capacity > 0;
@@ -152,13 +169,28 @@ export class LruCache<V> {
 
   set(key: string, value: V): void {
     if (this.capacity <= 0) return;
-    this.map.delete(key);
+    this.remove(key);
     this.map.set(key, value);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as string);
+    this.weight += this.weigh(value);
+    while (this.map.size > this.capacity || (this.weight > this.maxWeight && this.map.size > 1))
+      this.remove(this.map.keys().next().value as string);
   }
 
   clear(): void {
     this.map.clear();
+    this.weight = 0;
+  }
+
+  /** The summed weight of the entries (bytes, for the response cache). */
+  get totalWeight(): number {
+    return this.weight;
+  }
+
+  private remove(key: string): void {
+    const old = this.map.get(key);
+    if (old === undefined) return;
+    this.weight -= this.weigh(old);
+    this.map.delete(key);
   }
 
   get size(): number {
