@@ -152,6 +152,30 @@ describe('a second server on the same database file', () => {
     }
   });
 
+  it('a version another server activated that fails to load here is not reloaded on every tick', async () => {
+    const { app: one, store, close: closeOne } = await testApp();
+    const sha = store.models.get(TEMPLATE.other)?.artifacts.sae as string;
+    const bytes = store.db.prepare('SELECT bytes FROM artifacts WHERE sha256 = ?').pluck().get(sha) as Buffer;
+    const bad = Buffer.from(bytes);
+    bad[bad.length >> 1] ^= 0xff;
+    store.db.prepare('UPDATE artifacts SET bytes = ? WHERE sha256 = ?').run(bad, sha);
+    const loads: number[] = [];
+    const loadBundle = store.models.loadBundle.bind(store.models);
+    store.models.loadBundle = (id) => {
+      loads.push(id);
+      return loadBundle(id);
+    };
+    try {
+      store.models.activate(TEMPLATE.other);
+      await new Promise((r) => setTimeout(r, 1500)); // six poll ticks
+      expect(loads.filter((id) => id === TEMPLATE.other)).toHaveLength(1);
+      expect(one.models.current?.version.id).toBe(TEMPLATE.active); // the old model keeps serving
+    } finally {
+      store.db.prepare('UPDATE artifacts SET bytes = ? WHERE sha256 = ?').run(bytes, sha);
+      await closeOne();
+    }
+  });
+
   it('ends up serving what the store names even when a rollback elsewhere lands mid-activation', async () => {
     const { app: one, store, close: closeOne } = await testApp();
     try {
