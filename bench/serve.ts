@@ -6,6 +6,8 @@
  *   job runs in the background   (e) (a) while the served version is activated again and again (each
  *   activation decodes and warms a fresh bundle, in slices, then swaps it in)
  * requests/s, p50/p99 latency, ratio of each to hello-world; JSON to bench/results/serve.json.
+ * With the cache off, (a)–(c) also run as "floor" rows: the same service call on a bare route of the
+ * hello-world server (no Prism HTTP layer), with the call's in-process cost — what the work alone allows.
  * Users rotate over the whole catalogue. Every scenario runs twice: with the response cache off (each
  * request scores, explains and steers) and with the default cache (10 000 entries), hit rates reported.
  *
@@ -24,10 +26,11 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { createJobRunner, type JobRunner } from '../src/jobs/index.ts';
 import { MlError } from '../src/ml/core/errors.ts';
 import { buildApp } from '../src/server/app.ts';
+import type { RecommendationsQueryT } from '../src/server/schemas/recommendations.ts';
 import { openStore } from '../src/store/index.ts';
 import type { Job, ModelVersion, Store } from '../src/store/types.ts';
 import { dataDir } from './common.ts';
@@ -238,6 +241,47 @@ interface ModeReport {
   serverProcess: { wall_s: number; cpu_s: number } | null;
   /** Null for the cache-on mode (an upper bound, see targetsOf). */
   targets: Record<string, boolean> | null;
+  /** Cache off only: each scenario's work timed in-process (no HTTP), beside its bare-route row. */
+  floor?: FloorReport[];
+}
+
+interface FloorReport {
+  scenario: string;
+  /** Mean µs per call of the recommendations service (ids → bytes) over every user, no HTTP. */
+  inProcessUs: number;
+}
+
+/**
+ * (a)–(c) as the service computes them (user id → response bytes, the same call the route makes), with a
+ * constant query: no validation, hooks, metrics, auth or logging. Served by the hello-world instance, so
+ * the ratio of these rows to hello world is the most any work on Prism's HTTP layer could bring each
+ * scenario to; the rest of the gap is the work itself.
+ */
+const FLOOR_QUERIES: Record<string, RecommendationsQueryT> = {
+  a: { k: 10 },
+  b: { k: 10, explain: true },
+  c: { k: 10, policy: ['bench-suppress'] },
+};
+
+function addFloorRoutes(server: FastifyInstance, app: Awaited<ReturnType<typeof buildApp>>): void {
+  for (const [name, q] of Object.entries(FLOOR_QUERIES))
+    server.get<{ Params: { userId: string } }>(`/floor/${name}/:userId`, async (req, reply) => {
+      reply.type('application/json');
+      return app.recommendations.get(app.models.require(), req.params.userId, q);
+    });
+}
+
+/** Mean µs per call over two passes of every user, after one warm-up pass. */
+function inProcessMicros(
+  app: Awaited<ReturnType<typeof buildApp>>,
+  users: readonly string[],
+  q: RecommendationsQueryT,
+): number {
+  const active = app.models.require();
+  for (const u of users) app.recommendations.get(active, u, q);
+  const t0 = performance.now();
+  for (let pass = 0; pass < 2; pass++) for (const u of users) app.recommendations.get(active, u, q);
+  return ((performance.now() - t0) * 1000) / (2 * users.length);
 }
 
 /** One full set of scenarios against a server built with the given response-cache size. */
@@ -257,6 +301,7 @@ async function runMode(
   const port = (app.server.address() as { port: number }).port;
   const hello = Fastify({ logger: false });
   hello.get('/hello', async () => ({ hello: 'world' }));
+  addFloorRoutes(hello, app);
   await hello.listen({ host: '127.0.0.1', port: 0 });
   const helloPort = (hello.server.address() as { port: number }).port;
 
@@ -360,6 +405,24 @@ async function runMode(
   await churn;
   rows[rows.length - 1].p99VsIdle = swapping.p99 / idle.p99;
 
+  // The floor under (a)–(c): the same work with nothing of Prism's HTTP layer around it (see FLOOR_QUERIES).
+  const floor: FloorReport[] = [];
+  if (cacheSize === 0)
+    for (const [name, q] of Object.entries(FLOOR_QUERIES)) {
+      const result = await load(
+        `http://127.0.0.1:${helloPort}`,
+        users.map((u) => `/floor/${name}/${encodeURIComponent(u)}`),
+      );
+      rows.push({
+        scenario: `${name}: floor (bare route)`,
+        path: `/floor/${name}/${users[0]}`,
+        result,
+        ratio: result.rps / helloRes.rps,
+        cacheHitRate: null,
+      });
+      floor.push({ scenario: name, inProcessUs: inProcessMicros(app, users, q) });
+    }
+
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   await app.close();
@@ -371,6 +434,7 @@ async function runMode(
     trainingJobRanThroughout: stillRunning,
     trainingJobStageAtEnd: trainJob?.stage ?? null,
     activations,
+    floor,
     serverProcess: { wall_s: wall, cpu_s: (cpu.user + cpu.system) / 1e6 },
     targets: cacheSize === 0 ? targetsOf(rows, stillRunning) : null,
   };
@@ -537,6 +601,10 @@ function printMode(m: ModeReport & { processes?: number }): void {
   console.log(
     `(d) p99 / idle p99 = ${(m.rows[4].p99VsIdle ?? 0).toFixed(2)}; training job still running at the end: ${m.trainingJobRanThroughout} (stage ${m.trainingJobStageAtEnd})`,
   );
+  for (const f of m.floor ?? [])
+    console.log(
+      `(${f.scenario}) in-process, no HTTP: ${f.inProcessUs.toFixed(1)} µs per request (the service call the route makes)`,
+    );
   const e = m.rows.find((r) => r.scenario.startsWith('e:'));
   if (e)
     console.log(
