@@ -116,6 +116,9 @@ export function createJobRepo(db: Db): JobRepo {
     SET status = 'cancelled', cancel_requested = 1, finished_at = ?, error = 'cancelled while queued'
     WHERE id = ? AND status = 'queued'`);
   const flagRunning = db.prepare("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running'");
+  const deleteFinished = db.prepare(
+    "DELETE FROM jobs WHERE id = ? AND status IN ('succeeded', 'failed', 'cancelled')",
+  );
   const finishStmt = db.prepare(`UPDATE jobs
     SET status = @status, result = @result, error = @error, finished_at = @now,
         progress = CASE WHEN @status = 'succeeded' THEN 1 ELSE progress END
@@ -183,6 +186,10 @@ export function createJobRepo(db: Db): JobRepo {
       db.transaction(() => {
         for (const id of ids) heartbeatOne.run({ now, id, owner });
       })();
+    },
+    delete(id) {
+      if (deleteFinished.run(id).changes === 1) return 'deleted';
+      return get(id) ? 'unfinished' : 'unknown';
     },
     requestCancel(id) {
       const now = nowIso();

@@ -2,7 +2,15 @@ import type { NeuronInfo } from '../ml/concepts/types.ts';
 import { decodeBundle } from './bundle.ts';
 import { StoreError } from './errors.ts';
 import { nowIso, parseJson } from './json.ts';
-import type { ArtifactRepo, Db, Metrics, ModelRepo, ModelVersion, NewModelVersion } from './types.ts';
+import type {
+  ArtifactRepo,
+  Db,
+  Metrics,
+  ModelDeletion,
+  ModelRepo,
+  ModelVersion,
+  NewModelVersion,
+} from './types.ts';
 
 interface ModelRow {
   id: number;
@@ -64,6 +72,16 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
   const deactivateAll = db.prepare('UPDATE models SET is_active = 0 WHERE is_active = 1');
   const activateOne = db.prepare('UPDATE models SET is_active = 1, activated_at = ? WHERE id = ?');
   const updateMetrics = db.prepare('UPDATE models SET metrics = ? WHERE id = ?');
+  const deleteOne = db.prepare('DELETE FROM models WHERE id = ?');
+  // Queued or running jobs that will read this version (`baseModelId`): deleting it would fail them.
+  const selectDependentJob = db.prepare(`SELECT id, status FROM jobs
+    WHERE status IN ('queued', 'running') AND json_extract(params, '$.baseModelId') = ? ORDER BY id LIMIT 1`);
+  const artifactInUse = db
+    .prepare(
+      'SELECT 1 FROM models WHERE catalog_sha = @sha OR recommender_sha = @sha OR sae_sha = @sha LIMIT 1',
+    )
+    .pluck();
+  const deleteArtifact = db.prepare('DELETE FROM artifacts WHERE sha256 = ? RETURNING size').pluck();
 
   const get = (id: number): ModelVersion | null => {
     const row = selectOne.get(id) as ModelRow | undefined;
@@ -86,6 +104,34 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
     deactivateAll.run();
     activateOne.run(nowIso(), id);
     return mustGet(id);
+  });
+
+  const remove = db.transaction((id: number): ModelDeletion => {
+    const v = mustGet(id);
+    if (v.active)
+      throw new StoreError(
+        'CONFLICT',
+        `model version ${id} is the active version; activate another one before deleting it`,
+      );
+    const job = selectDependentJob.get(id) as { id: number; status: string } | undefined;
+    if (job)
+      throw new StoreError(
+        'CONFLICT',
+        `model version ${id} is the base model of job ${job.id} (${job.status}); cancel that job or let it finish first`,
+      );
+    deleteOne.run(id);
+    // Artifacts are shared by content (versions of one dataset share its catalogue): only orphans go.
+    let artifactsDeleted = 0;
+    let bytesFreed = 0;
+    for (const sha of new Set(Object.values(v.artifacts)))
+      if (sha !== null && artifactInUse.get({ sha }) === undefined) {
+        const size = deleteArtifact.get(sha) as number | undefined;
+        if (size !== undefined) {
+          artifactsDeleted++;
+          bytesFreed += size;
+        }
+      }
+    return { version: v, artifactsDeleted, bytesFreed };
   });
 
   return {
@@ -132,6 +178,7 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
       return row ? toVersion(row) : null;
     },
     activate: (id) => activate.immediate(id),
+    delete: (id) => remove.immediate(id),
     neurons(id) {
       mustGet(id);
       return parseJson<NeuronInfo[] | null>(selectNeurons.get(id) as string | null, null);

@@ -98,6 +98,13 @@ export interface ModelListFilter {
   offset?: number;
 }
 
+export interface ModelDeletion {
+  version: ModelVersion; // as it was
+  /** Stored artifacts removed with it (those no remaining version references) and their total size. */
+  artifactsDeleted: number;
+  bytesFreed: number;
+}
+
 export interface ModelRepo {
   create(input: NewModelVersion): ModelVersion;
   get(id: number): ModelVersion | null;
@@ -111,6 +118,13 @@ export interface ModelRepo {
    * unknown id and StoreError('NOT_ACTIVATABLE') for a recommender-only version.
    */
   activate(id: number): ModelVersion;
+  /**
+   * Deletes a version and the artifacts no other version shares, in one transaction. Throws
+   * StoreError('NOT_FOUND') for an unknown id and StoreError('CONFLICT') for the active version or one a
+   * queued or running job reads (`baseModelId`). Versions derived from it keep their own artifacts
+   * (their `parentId` becomes null). The database file does not shrink: SQLite reuses the freed pages.
+   */
+  delete(id: number): ModelDeletion;
   neurons(id: number): NeuronInfo[] | null;
   report(id: number): unknown;
   /** The report as stored (JSON text), null when there is none. */
@@ -250,6 +264,11 @@ export interface JobRepo {
    * fault); `owner`: only while that instance still owns the row (else BAD_STATE).
    */
   requeue(id: number, reason: string, opts?: { refundAttempt?: boolean; owner?: string }): Job;
+  /**
+   * Deletes a finished job (succeeded, failed or cancelled): 'deleted', 'unknown', or 'unfinished' for a
+   * queued or running one, which is left alone. Versions it produced stay (their `jobId` becomes null).
+   */
+  delete(id: number): 'deleted' | 'unknown' | 'unfinished';
   /**
    * Running jobs whose owner is gone: another instance id, and a heartbeat older than `staleMs` or —
    * only for an owner known to be on this host (instance ids are `host/uuid`) — an owner pid that no

@@ -60,6 +60,8 @@ describe('API keys', () => {
       ['POST', '/v1/jobs/1/cancel'],
       ['POST', '/v1/models/1/activate'],
       ['DELETE', '/v1/policies/1'],
+      ['DELETE', '/v1/models/2'],
+      ['DELETE', '/v1/jobs/1'],
       ['PATCH', '/v1/policies/1'],
     ] as const) {
       expect((await app.inject({ method, url, payload: {} })).statusCode, `${method} ${url}`).toBe(401);

@@ -98,6 +98,47 @@ describe('model versions', () => {
   });
 });
 
+describe('deleting model versions', () => {
+  const artifactCount = () => store.db.prepare('SELECT count(*) FROM artifacts').pluck().get();
+
+  it('refuses the active version and one a pending job reads; frees only the artifacts nothing else shares', () => {
+    const v1 = insertFullVersion(store, 0);
+    const v2 = insertFullVersion(store, 0); // the same bytes: shares all three artifacts with v1
+    const v3 = insertFullVersion(store, 1);
+    const v4 = insertFullVersion(store, 2);
+    store.db.prepare('UPDATE models SET parent_id = ? WHERE id = ?').run(v1.id, v4.id);
+    store.models.activate(v3.id);
+    expect(artifactCount()).toBe(9);
+
+    expect(() => store.models.delete(v3.id)).toThrow(/active version/);
+    const job = store.jobs.enqueue('train-sae', { baseModelId: v1.id });
+    expect(() => store.models.delete(v1.id)).toThrow(new RegExp(`base model of job ${job.id} \\(queued\\)`));
+    store.jobs.claimNext({ instanceId: 'h/1', pid: 1 });
+    expect(() => store.models.delete(v1.id)).toThrow(/\(running\)/);
+    store.jobs.finish(job.id, { status: 'failed', error: 'x' });
+    expect(store.models.get(v1.id)).not.toBeNull(); // refusals change nothing
+
+    expect(store.models.delete(v1.id)).toMatchObject({ artifactsDeleted: 0, bytesFreed: 0 });
+    expect(store.models.get(v1.id)).toBeNull();
+    expect(store.models.get(v4.id)?.parentId).toBeNull();
+    expect(artifactCount()).toBe(9);
+
+    const sizes = Object.values(v2.artifacts).reduce(
+      (s, sha) => s + (store.artifacts.info(sha as string)?.size ?? 0),
+      0,
+    );
+    expect(store.models.delete(v2.id)).toMatchObject({ artifactsDeleted: 3, bytesFreed: sizes });
+    expect(sizes).toBeGreaterThan(0);
+    expect(artifactCount()).toBe(6);
+    for (const sha of Object.values(v2.artifacts)) expect(store.artifacts.info(sha as string)).toBeNull();
+    // The others still load.
+    expect(store.models.loadBundle(v4.id).sae.user.config.latents).toBeGreaterThan(0);
+    expect(store.models.loadBundle(v3.id).dataset.users.ids.length).toBeGreaterThan(0);
+
+    expect(() => store.models.delete(v2.id)).toThrow(/not found/);
+  });
+});
+
 describe('jobs', () => {
   const owner = { instanceId: 'a', pid: process.pid };
 
@@ -119,6 +160,21 @@ describe('jobs', () => {
     expect(done).toMatchObject({ status: 'succeeded', progress: 1, result: { modelId: 3 } });
     expect(done.finishedAt).not.toBeNull();
     expect(() => store.jobs.finish(j1.id, { status: 'failed', error: 'x' })).toThrow(/already succeeded/);
+  });
+
+  it('deletes finished jobs only; versions they produced stay', () => {
+    const job = store.jobs.enqueue('pipeline', { data: 'synthetic' });
+    expect(store.jobs.delete(job.id)).toBe('unfinished');
+    store.jobs.claimNext({ instanceId: 'h/1', pid: 1 });
+    expect(store.jobs.delete(job.id)).toBe('unfinished');
+    expect(store.jobs.get(job.id)?.status).toBe('running');
+    const v = insertFullVersion(store, 0);
+    store.db.prepare('UPDATE models SET job_id = ? WHERE id = ?').run(job.id, v.id);
+    store.jobs.finish(job.id, { status: 'succeeded', result: {} });
+    expect(store.jobs.delete(job.id)).toBe('deleted');
+    expect(store.jobs.get(job.id)).toBeNull();
+    expect(store.models.get(v.id)?.jobId).toBeNull();
+    expect(store.jobs.delete(job.id)).toBe('unknown');
   });
 
   it('lists with filters and pagination', () => {

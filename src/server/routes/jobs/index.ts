@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { Job } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
 import { errors } from '../../schemas/common.ts';
@@ -114,6 +115,37 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
         throw new ApiError(409, 'JOB_FINISHED', `job ${before.id} already ${before.status}`, 'params.jobId');
       const job = app.runner.cancel(before.id) ?? before;
       return reply.code(202).send(jobView(job));
+    },
+  );
+
+  app.delete(
+    '/v1/jobs/:jobId',
+    {
+      schema: {
+        operationId: 'deleteJob',
+        tags: ['jobs'],
+        summary: 'Delete a finished job (succeeded, failed or cancelled)',
+        description:
+          '409 `JOB_NOT_FINISHED` for a queued or running job: cancel it first. The model versions a job ' +
+          'produced stay (their `jobId` becomes null).',
+        security,
+        params: JobParamsPath,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (req, reply) => {
+      refuseBody(req.body);
+      const id = req.params.jobId;
+      const outcome = app.store.jobs.delete(id);
+      if (outcome === 'unknown') throw new ApiError(404, 'UNKNOWN_JOB', `unknown job ${id}`, 'params.jobId');
+      if (outcome === 'unfinished')
+        throw new ApiError(
+          409,
+          'JOB_NOT_FINISHED',
+          `job ${id} is ${app.store.jobs.get(id)?.status ?? 'not finished'}; cancel it (POST /v1/jobs/${id}/cancel) before deleting it`,
+          'params.jobId',
+        );
+      return reply.code(204).send(null);
     },
   );
 };

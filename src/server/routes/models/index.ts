@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { StoreError } from '../../../store/errors.ts';
 import type { ModelVersion } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
@@ -118,6 +119,47 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
         }
         throw err;
       }
+    },
+  );
+
+  app.delete(
+    '/v1/models/:modelId',
+    {
+      schema: {
+        operationId: 'deleteModel',
+        tags: ['models'],
+        summary: 'Delete a model version and the stored artifacts no other version shares',
+        description:
+          '409 `MODEL_IN_USE` for the active version, the version this server still serves, or one a ' +
+          'queued or running job is based on (`baseModelId`). Versions derived from it keep their own ' +
+          'artifacts (their `parentId` becomes null). The database file does not shrink (SQLite reuses the ' +
+          'freed pages for later writes).',
+        security,
+        params: ModelParams,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (req, reply) => {
+      refuseBody(req.body);
+      const id = req.params.modelId;
+      if (app.models.current?.version.id === id)
+        throw new ApiError(
+          409,
+          'MODEL_IN_USE',
+          `model version ${id} is the one this server serves; activate another one before deleting it`,
+          'params.modelId',
+        );
+      try {
+        const { artifactsDeleted, bytesFreed } = app.store.models.delete(id);
+        req.log.info({ modelId: id, artifactsDeleted, bytesFreed }, 'model version deleted');
+      } catch (err) {
+        if (err instanceof StoreError && err.code === 'NOT_FOUND')
+          throw new ApiError(404, 'UNKNOWN_MODEL', `unknown model version ${id}`, 'params.modelId');
+        if (err instanceof StoreError && err.code === 'CONFLICT')
+          throw new ApiError(409, 'MODEL_IN_USE', err.message, 'params.modelId');
+        throw err;
+      }
+      return reply.code(204).send(null);
     },
   );
 };
