@@ -3,9 +3,11 @@
  * ML-1M (MF + a trained SAE, made by the real pipeline job and kept in a bench database), in one run
  * against a minimal Fastify hello-world route on the same machine:
  *   (a) recommendations k=10   (b) + explain=true   (c) + one suppress policy   (d) (a) while a training
- *   job runs in the background   (e) (a) while the served version is activated again and again (each
- *   activation decodes and warms a fresh bundle, in slices, then swaps it in)
- * requests/s, p50/p99 latency, ratio of each to hello-world; JSON to bench/results/serve.json.
+ *   job runs in the background   (e) (a) while versions are activated back to back, alternating between
+ *   the bench version and a twin row over the same artifacts (each activation decodes and warms a fresh
+ *   bundle, in slices, then swaps it in)
+ * requests/s, p50/p99 latency, ratio of each to a hello-world run measured just before it (the VM's speed
+ * drifts within a run); JSON to bench/results/serve.json.
  * With the cache off, (a)–(c) also run as "floor" rows: the same service call on a bare route of the
  * hello-world server (no Prism HTTP layer), with the call's in-process cost — what the work alone allows.
  * Users rotate over the whole catalogue. Every scenario runs twice: with the response cache off (each
@@ -187,6 +189,26 @@ function waitFor(runner: JobRunner, jobId: number): Promise<Job> {
   });
 }
 
+/** A second version row over the same artifacts as `id` (made once, kept in the bench DB). */
+function twinOf(store: Store, id: number): number {
+  const v = store.models.get(id) as ModelVersion;
+  const same = (w: ModelVersion) =>
+    w.id !== id &&
+    w.artifacts.catalog === v.artifacts.catalog &&
+    w.artifacts.recommender === v.artifacts.recommender &&
+    w.artifacts.sae === v.artifacts.sae;
+  const existing = store.models.list({ kind: 'full', limit: 500 }).find(same);
+  if (existing) return existing.id;
+  const { id: _id, active: _a, createdAt: _c, activatedAt: _t, artifacts, ...rest } = v;
+  return store.models.create({
+    ...rest,
+    latents: v.latents ?? undefined,
+    artifacts,
+    neuronsJson: JSON.stringify(store.models.neurons(id)),
+    reportJson: store.models.reportJson(id) ?? undefined,
+  }).id;
+}
+
 /** The active ML-1M MF version of the bench DB, trained by a real pipeline job when missing. */
 async function ensureModel(
   store: Store,
@@ -224,7 +246,10 @@ interface Row {
   scenario: string;
   path: string;
   result: LoadResult;
+  /** result.rps over `helloRps`. */
   ratio: number;
+  /** The hello-world req/s the ratio is taken against: measured just before this scenario (see runMode). */
+  helloRps: number;
   /** Share of requests answered from the response cache (null when it is off). */
   cacheHitRate: number | null;
   p99VsIdle?: number;
@@ -347,27 +372,40 @@ async function runMode(
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const rows: Row[] = [];
-  const helloRes = await load(`http://127.0.0.1:${helloPort}`, ['/hello']);
-  rows.push({ scenario: 'hello-world', path: '/hello', result: helloRes, ratio: 1, cacheHitRate: null });
-  const scenario = async (name: string, paths: string[]) => {
+  // Each ratio is taken against a hello world measured just before its scenario: this VM's speed drifts
+  // by tens of percent within a run, and a single hello world at the start put that drift into every ratio.
+  const helloNow = () => load(`http://127.0.0.1:${helloPort}`, ['/hello']);
+  const helloRes = await helloNow();
+  rows.push({
+    scenario: 'hello-world',
+    path: '/hello',
+    result: helloRes,
+    ratio: 1,
+    helloRps: helloRes.rps,
+    cacheHitRate: null,
+  });
+  const scenario = async (name: string, paths: string[], server = base, hello?: LoadResult) => {
+    const helloRps = (hello ?? (await helloNow())).rps;
     const c0 = await cacheCounts();
-    const result = await load(base, paths);
+    const result = await load(server, paths);
     const c1 = await cacheCounts();
     const lookups = c1.hit + c1.miss - c0.hit - c0.miss;
     rows.push({
       scenario: name,
       path: paths[0],
       result,
-      ratio: result.rps / helloRes.rps,
+      ratio: result.rps / helloRps,
+      helloRps,
       cacheHitRate: cacheSize > 0 && lookups > 0 ? (c1.hit - c0.hit) / lookups : null,
     });
     return result;
   };
-  const idle = await scenario('a: recommendations k=10', rec(''));
+  const idle = await scenario('a: recommendations k=10', rec(''), base, helloRes);
   await scenario('b: explain=true', rec('&explain=true'));
   await scenario('c: one suppress policy', rec('&policy=bench-suppress'));
 
-  // (d): a training job on ML-1M in a worker thread while (a) runs.
+  // (d): a training job on ML-1M in a worker thread while (a) runs (its hello world before the job starts).
+  const helloBeforeTraining = await helloNow();
   const train = app.runner.enqueue('pipeline', { data: spec, model: 'mf', activate: false });
   await new Promise<void>((res) => {
     const on = (j: Job) => {
@@ -380,7 +418,7 @@ async function runMode(
     if (app.runner.running().includes(train.id)) res();
   });
   await new Promise((r) => setTimeout(r, 1500)); // past worker start-up, into data loading/training
-  const during = await scenario('d: (a) during a training job', rec(''));
+  const during = await scenario('d: (a) during a training job', rec(''), base, helloBeforeTraining);
   const stillRunning = app.runner.running().includes(train.id);
   const trainJob = app.runner.get(train.id);
   rows[rows.length - 1].p99VsIdle = during.p99 / idle.p99;
@@ -390,36 +428,34 @@ async function runMode(
     await stopped; // (e) must not share the machine with it
   }
 
-  // (e): activations (decode + sliced warm-up + swap) back to back while (a) runs.
+  // (e): activations (decode + sliced warm-up + swap) back to back while (a) runs, alternating between the
+  // bench version and a twin of it (activating the version already served decodes nothing).
   const modelId = app.models.require().version.id;
+  const twinId = twinOf(store, modelId);
+  const helloBeforeActivations = await helloNow();
   let activations = 0;
   let churning = true;
   const churn = (async () => {
     while (churning) {
-      await app.models.activate(modelId);
+      await app.models.activate(activations % 2 === 0 ? twinId : modelId);
       activations++;
     }
   })();
-  const swapping = await scenario('e: (a) during activations', rec(''));
+  const swapping = await scenario('e: (a) during activations', rec(''), base, helloBeforeActivations);
   churning = false;
   await churn;
+  await app.models.activate(modelId);
   rows[rows.length - 1].p99VsIdle = swapping.p99 / idle.p99;
 
   // The floor under (a)–(c): the same work with nothing of Prism's HTTP layer around it (see FLOOR_QUERIES).
   const floor: FloorReport[] = [];
   if (cacheSize === 0)
     for (const [name, q] of Object.entries(FLOOR_QUERIES)) {
-      const result = await load(
-        `http://127.0.0.1:${helloPort}`,
+      await scenario(
+        `${name}: floor (bare route)`,
         users.map((u) => `/floor/${name}/${encodeURIComponent(u)}`),
+        `http://127.0.0.1:${helloPort}`,
       );
-      rows.push({
-        scenario: `${name}: floor (bare route)`,
-        path: `/floor/${name}/${users[0]}`,
-        result,
-        ratio: result.rps / helloRes.rps,
-        cacheHitRate: null,
-      });
       floor.push({ scenario: name, inProcessUs: inProcessMicros(app, users, q) });
     }
 
@@ -525,6 +561,7 @@ async function runCluster(args: Args, spec: string, n: number): Promise<ModeRepo
       path: '/hello',
       result: helloRes,
       ratio: 1,
+      helloRps: helloRes.rps,
       cacheHitRate: null,
     });
     const scenario = async (name: string, paths: string[]) => {
@@ -534,6 +571,7 @@ async function runCluster(args: Args, spec: string, n: number): Promise<ModeRepo
         path: paths[0],
         result,
         ratio: result.rps / helloRes.rps,
+        helloRps: helloRes.rps,
         cacheHitRate: null,
       });
       return result;
@@ -591,11 +629,13 @@ function printMode(m: ModeReport & { processes?: number }): void {
   console.log(
     `\nresponse cache: ${m.responseCache > 0 ? `${m.responseCache} entries` : 'off'}${m.processes ? `; ${m.processes} server processes (ratios against a single-process hello world)` : ''}`,
   );
-  console.log('scenario                          req/s   p50 ms  p99 ms  ratio  cache hits  non-2xx');
+  console.log(
+    'scenario                          req/s   p50 ms  p99 ms  ratio  (to hello)  cache hits  non-2xx',
+  );
   for (const r of m.rows) {
     const hits = r.cacheHitRate === null ? '-' : `${(r.cacheHitRate * 100).toFixed(0)}%`;
     console.log(
-      `${r.scenario.padEnd(32)} ${r.result.rps.toFixed(0).padStart(6)}  ${r.result.p50.toFixed(1).padStart(6)} ${r.result.p99.toFixed(1).padStart(7)}  ${r.ratio.toFixed(2).padStart(5)}  ${hits.padStart(10)}  ${String(r.result.non2xx + r.result.errors).padStart(7)}`,
+      `${r.scenario.padEnd(32)} ${r.result.rps.toFixed(0).padStart(6)}  ${r.result.p50.toFixed(1).padStart(6)} ${r.result.p99.toFixed(1).padStart(7)}  ${r.ratio.toFixed(2).padStart(5)}  ${r.helloRps.toFixed(0).padStart(10)}  ${hits.padStart(10)}  ${String(r.result.non2xx + r.result.errors).padStart(7)}`,
     );
   }
   console.log(
@@ -608,7 +648,7 @@ function printMode(m: ModeReport & { processes?: number }): void {
   const e = m.rows.find((r) => r.scenario.startsWith('e:'));
   if (e)
     console.log(
-      `(e) p99 / idle p99 = ${(e.p99VsIdle ?? 0).toFixed(2)}; ${m.activations} activations of the served version, ${e.result.non2xx + e.result.errors} failed requests`,
+      `(e) p99 / idle p99 = ${(e.p99VsIdle ?? 0).toFixed(2)}; ${m.activations} activations (bench version and its twin, alternating), ${e.result.non2xx + e.result.errors} failed requests`,
     );
   if (m.serverProcess)
     console.log(

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEMPLATE, testApp } from './fixture.ts';
 
 let app: FastifyInstance;
@@ -103,6 +103,30 @@ describe('models', () => {
     expect(app.models.target()).toBe(TEMPLATE.active);
     await Promise.all([stale, back, app.models.settled()]);
     expect(app.models.current?.version.id).toBe(TEMPLATE.active);
+  });
+
+  it('activating the version already served marks it active again without decoding it', async () => {
+    const served = app.models.require();
+    expect(served.version.id).toBe(TEMPLATE.active);
+    const loads = vi.spyOn(app.store.models, 'loadBundle');
+    try {
+      // The store moved on meanwhile (another server activated another version, say): this request moves it
+      // back, and a swap to that version already in progress is dropped.
+      app.store.models.activate(TEMPLATE.other);
+      const swap = app.models.swapTo(TEMPLATE.other);
+      const res = await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` });
+      await swap;
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ id: TEMPLATE.active, active: true, serving: true });
+      expect(app.store.models.active()?.id).toBe(TEMPLATE.active);
+      expect(app.models.require().bundle).toBe(served.bundle);
+      await app.models.settled();
+      expect(app.models.current?.version.id).toBe(TEMPLATE.active);
+      // Only the abandoned swap to the other version may have started decoding; never the served one.
+      expect(loads.mock.calls.filter(([id]) => id === TEMPLATE.active)).toHaveLength(0);
+    } finally {
+      loads.mockRestore();
+    }
   });
 
   it('404s an unknown version and 409s a recommender-only one', async () => {

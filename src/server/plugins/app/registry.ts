@@ -85,10 +85,18 @@ export class ModelRegistry {
 
   /**
    * Activates `id` for serving: decodes and warms its bundle first, then marks it active in the store,
-   * then swaps the pointer. A failure at any step leaves the old model serving.
+   * then swaps the pointer. A failure at any step leaves the old model serving. The version already
+   * served is only marked active again (no decoding).
    */
   async activate(id: number): Promise<ActiveModel> {
     this.activation?.abort(new Error(`superseded by the activation of version ${id}`));
+    const served = this.current;
+    if (served?.version.id === id) {
+      // Versions never change, so the bundle served is the one a reload would decode: only the store's
+      // active row moves (others follow it), and a swap to another version in progress is dropped.
+      this.activation = null;
+      return this.install(this.activator(id), served.bundle);
+    }
     const abort = new AbortController();
     this.activation = abort;
     // A later activation started meanwhile (its start aborts this warm-up): it decides what is served,
