@@ -281,30 +281,26 @@ export const NO_VIEWS: ItemViews = { anyMoved: false, view: () => null };
 export class ItemViewPlan {
   /** Neurons the views move, ascending; m, c, pull aligned with them. */
   readonly neurons: number[];
-  readonly m: number[] = [];
-  readonly c: number[] = [];
-  readonly pull: number[] = [];
+  readonly m: number[];
+  readonly c: number[];
+  readonly pull: number[];
   readonly isMf: boolean;
   private readonly global: CompiledPolicy[];
-  private readonly globallyEdited: Set<number>;
+  /** Neurons the global item policies edit (null when there are none: the usual case). */
+  private readonly globallyEdited: Set<number> | null;
 
   constructor(
     private readonly ctx: SteerContext,
     private readonly compiled: readonly CompiledPolicy[],
-    maps: Map<number, { m: number; c: number; pull: number }>,
+    maps: { neurons: number[]; m: number[]; c: number[]; pull: number[] },
     private readonly uVec: Float32Array,
     private readonly items: SteeredItems,
   ) {
     this.isMf = ctx.bundle.recommender.kind === 'mf';
-    this.neurons = [...maps.keys()].sort((a, b) => a - b);
-    for (const j of this.neurons) {
-      const f = maps.get(j)!;
-      this.m.push(f.m);
-      this.c.push(f.c);
-      this.pull.push(f.pull);
-    }
+    ({ neurons: this.neurons, m: this.m, c: this.c, pull: this.pull } = maps);
     this.global = globalItemPolicies(compiled);
-    this.globallyEdited = new Set(this.global.flatMap((p) => Array.from(p.neurons)));
+    this.globallyEdited =
+      this.global.length > 0 ? new Set(this.global.flatMap((p) => Array.from(p.neurons))) : null;
   }
 
   /** Whether the views move any item at all (some active item whose activation the maps change). */
@@ -320,7 +316,7 @@ export class ItemViewPlan {
 
   /** Item i's activation of neuron j before the views (after the global item policies). */
   before(i: number, j: number): number {
-    return this.globallyEdited.has(j)
+    return this.globallyEdited?.has(j)
       ? steeredItemCode(this.ctx, this.compiled, i)[j]
       : this.ctx.itemCodes()[i * this.ctx.latents + j];
   }
@@ -383,42 +379,52 @@ export class ItemViewPlan {
 
   /** Re-scores every item the views move into `scores` (the whole catalogue's scores). */
   applyAll(user: number, scores: Float32Array): ItemViews {
-    const { dim, nItems } = this.ctx;
-    const moved = new Uint8Array(nItems);
-    let count = 0;
-    const mark = (i: number) => {
-      if (moved[i] === 0) {
-        moved[i] = 1;
-        count++;
+    return this.views(this.isMf ? this.applyAllMf(scores) : this.applyAllMlp(user, scores));
+  }
+
+  /**
+   * MF in closed form, neuron by neuron (ascending): the items active on the neuron from the per-neuron
+   * lists, every item for a map that moves them all. No closures: this is the request path whenever the
+   * candidate list cannot answer.
+   */
+  private applyAllMf(scores: Float32Array): boolean {
+    const { nItems } = this.ctx;
+    let moved = false;
+    for (let r = 0; r < this.neurons.length; r++) {
+      const j = this.neurons[r];
+      const m = this.m[r];
+      const c = this.c[r];
+      const pull = this.pull[r];
+      const all = this.movesAll(r);
+      const edited = this.globallyEdited?.has(j) ?? false;
+      const active = all ? null : this.ctx.itemsActiveOnNeuron(j);
+      const acts = all || edited ? null : this.ctx.itemActivationsOnNeuron(j);
+      const n = active ? active.length : nItems;
+      for (let t = 0; t < n; t++) {
+        const i = active ? active[t] : t;
+        const a = acts ? acts[t] : this.before(i, j);
+        const d = Math.fround(m * a + c) - a;
+        if (d === 0) continue;
+        scores[i] += d * pull;
+        moved = true;
       }
-    };
-    if (this.isMf) {
-      for (let r = 0; r < this.neurons.length; r++) {
-        const j = this.neurons[r];
-        const { m, c, pull } = { m: this.m[r], c: this.c[r], pull: this.pull[r] };
-        const visit = (i: number) => {
-          const a = this.before(i, j);
-          const d = Math.fround(m * a + c) - a;
-          if (d === 0) return;
-          scores[i] += d * pull;
-          mark(i);
-        };
-        if (this.movesAll(r)) for (let i = 0; i < nItems; i++) visit(i);
-        else for (const i of this.ctx.itemsActiveOn([j])) visit(i);
-      }
-    } else {
-      const vec = new Float32Array(dim);
-      const candidates = this.sparse ? this.ctx.itemsActiveOn(this.neurons) : null;
-      const visit = (i: number) => {
-        if (this.editViewed(i, vec, null)) {
-          scores[i] = this.items.scorer.score(user, i, this.uVec, vec);
-          mark(i);
-        }
-      };
-      if (candidates) for (const i of candidates) visit(i);
-      else for (let i = 0; i < nItems; i++) visit(i);
     }
-    return this.views(count > 0);
+    return moved;
+  }
+
+  /** An MLP re-scores each moved item with the frozen scorer. */
+  private applyAllMlp(user: number, scores: Float32Array): boolean {
+    const vec = new Float32Array(this.ctx.dim);
+    const candidates = this.sparse ? this.ctx.itemsActiveOn(this.neurons) : null;
+    const n = candidates ? candidates.length : this.ctx.nItems;
+    let moved = false;
+    for (let t = 0; t < n; t++) {
+      const i = candidates ? candidates[t] : t;
+      if (!this.editViewed(i, vec, null)) continue;
+      scores[i] = this.items.scorer.score(user, i, this.uVec, vec);
+      moved = true;
+    }
+    return moved;
   }
 }
 
@@ -456,35 +462,62 @@ export function planItemViews(
   const { W, inputScale } = ctx.itemSae.params;
   const s = inputScale[0];
   const isMf = ctx.bundle.recommender.kind === 'mf';
-  const maps = new Map<number, { m: number; c: number; pull: number }>();
+  // Per neuron, in order of first appearance: position in the arrays via the context's slot table
+  // (reset before returning), no Map or object per neuron.
+  const slot = ctx.neuronSlots();
+  const neurons: number[] = [];
+  const m: number[] = [];
+  const c: number[] = [];
+  const pull: number[] = [];
   for (const p of views) {
-    const { neurons, operands, op } = p;
-    for (let r = 0; r < neurons.length; r++) {
-      const j = neurons[r];
-      let f = maps.get(j);
-      if (!f) {
-        let pull = 0;
+    const { neurons: js, operands, op } = p;
+    const suppress = isMf && p.policy.kind === 'suppress';
+    for (let r = 0; r < js.length; r++) {
+      const j = js[r];
+      let q = slot[j];
+      if (q < 0) {
+        let pl = 0;
         if (isMf) {
-          for (let c = 0; c < dim; c++) pull += uVec[c] * W[j * dim + c];
-          pull *= s;
+          const wo = j * dim;
+          for (let k = 0; k < dim; k++) pl += uVec[k] * W[wo + k];
+          pl *= s;
         }
-        if (isMf && p.policy.kind === 'suppress' && pull <= 0) continue;
-        f = { m: 1, c: 0, pull };
-        maps.set(j, f);
+        if (suppress && pl <= 0) continue;
+        q = neurons.length;
+        slot[j] = q;
+        neurons.push(j);
+        m.push(1);
+        c.push(0);
+        pull.push(pl);
       }
       const v = operands[r];
       if (op === 'scale') {
-        f.m *= v;
-        f.c *= v;
-      } else if (op === 'add') f.c += v;
+        m[q] *= v;
+        c[q] *= v;
+      } else if (op === 'add') c[q] += v;
       else {
-        f.m = 0;
-        f.c = v;
+        m[q] = 0;
+        c[q] = v;
       }
     }
   }
-  for (const [j, f] of maps) if (f.m === 1 && f.c === 0) maps.delete(j);
-  if (maps.size === 0) return null;
+  for (const j of neurons) slot[j] = -1;
+  // Identity maps dropped; the rest in ascending neuron order (the full pass's order).
+  const keep: number[] = [];
+  for (let q = 0; q < neurons.length; q++) if (m[q] !== 1 || c[q] !== 0) keep.push(q);
+  if (keep.length === 0) return null;
+  let ascending = true;
+  for (let t = 1; t < keep.length; t++) if (neurons[keep[t]] < neurons[keep[t - 1]]) ascending = false;
+  if (!ascending) keep.sort((x, y) => neurons[x] - neurons[y]);
+  const maps =
+    keep.length === neurons.length && ascending
+      ? { neurons, m, c, pull }
+      : {
+          neurons: keep.map((q) => neurons[q]),
+          m: keep.map((q) => m[q]),
+          c: keep.map((q) => c[q]),
+          pull: keep.map((q) => pull[q]),
+        };
   return new ItemViewPlan(ctx, compiled, maps, uVec, items);
 }
 

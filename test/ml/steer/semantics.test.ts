@@ -59,6 +59,19 @@ const cases: Case[] = [
     },
   },
   {
+    // Views compose per neuron in the order given (5 twice: 0.6·0.5), listed out of neuron order.
+    name: 'several suppressions on items: factors multiply per neuron, each where the neuron pulls up',
+    policies: [
+      { kind: 'suppress', neuron: 5, strength: 0.4, all: true },
+      { kind: 'suppress', neuron: 2, strength: 1, all: true },
+      { kind: 'suppress', neuron: 5, strength: 0.5, all: true },
+    ],
+    item: (z, _i, u) => {
+      if (pullOf(u, 5) > 0) z[5] *= 0.6 * 0.5;
+      if (pullOf(u, 2) > 0) z[2] *= 0;
+    },
+  },
+  {
     name: 'suppress on users: z′ = (1 − strength)·z',
     policies: [{ kind: 'suppress', neuron: 0, strength: 0.7, all: true, on: 'users' }],
     user: (z) => {
