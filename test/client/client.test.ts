@@ -82,5 +82,14 @@ describe('client generated with openapi-typescript', () => {
     expect(jobs.data?.total).toBeGreaterThan(0);
     const models = await client.GET('/v1/models', { params: { query: {} } });
     expect(models.data?.servingId).toBe(models.data?.activeId);
+    const served = models.data?.activeId as number;
+    const inUse = await client.DELETE('/v1/models/{modelId}', { params: { path: { modelId: served } } });
+    expect(inUse.response.status).toBe(409);
+    expect(inUse.error).toMatchObject({ code: 'MODEL_IN_USE', field: 'params.modelId' });
+    const other = models.data?.models.find((m) => m.id !== served)?.id as number;
+    const deleted = await client.DELETE('/v1/models/{modelId}', { params: { path: { modelId: other } } });
+    expect(deleted.response.status).toBe(204);
+    const after = await client.GET('/v1/models', { params: { query: {} } });
+    expect(after.data?.total).toBe((models.data?.total ?? 0) - 1);
   });
 });
