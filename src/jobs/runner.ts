@@ -337,9 +337,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         return;
       }
       if (s.kind === 'committed') {
-        const finished = store.jobs.get(job.id);
+        // The row may be gone already (a client saw `succeeded` and deleted it): the events still go out.
+        const finished = store.jobs.get(job.id) ?? { ...job, status: 'succeeded' as const, progress: 1 };
         const version = s.modelId === null ? null : store.models.get(s.modelId);
-        if (!finished) return;
         log?.info({ jobId: job.id, seconds, modelId: s.modelId, activated: s.activated }, 'job succeeded');
         emit('job:finished', { job: finished, seconds, version });
         if (s.activated && version) emit('model:activated', { modelId: version.id, version, jobId: job.id });

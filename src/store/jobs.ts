@@ -116,9 +116,14 @@ export function createJobRepo(db: Db): JobRepo {
     SET status = 'cancelled', cancel_requested = 1, finished_at = ?, error = 'cancelled while queued'
     WHERE id = ? AND status = 'queued'`);
   const flagRunning = db.prepare("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running'");
-  const deleteFinished = db.prepare(
-    "DELETE FROM jobs WHERE id = ? AND status IN ('succeeded', 'failed', 'cancelled')",
-  );
+  const deleteOne = db.prepare('DELETE FROM jobs WHERE id = ?');
+  const removeFinished = db.transaction((id: number) => {
+    const job = get(id);
+    if (!job) return 'unknown' as const;
+    if (job.status === 'queued' || job.status === 'running') return job.status;
+    deleteOne.run(id);
+    return 'deleted' as const;
+  });
   const finishStmt = db.prepare(`UPDATE jobs
     SET status = @status, result = @result, error = @error, finished_at = @now,
         progress = CASE WHEN @status = 'succeeded' THEN 1 ELSE progress END
@@ -187,10 +192,7 @@ export function createJobRepo(db: Db): JobRepo {
         for (const id of ids) heartbeatOne.run({ now, id, owner });
       })();
     },
-    delete(id) {
-      if (deleteFinished.run(id).changes === 1) return 'deleted';
-      return get(id) ? 'unfinished' : 'unknown';
-    },
+    delete: (id) => removeFinished.immediate(id),
     requestCancel(id) {
       const now = nowIso();
       if (cancelQueued.run(now, id).changes === 0) flagRunning.run(id);

@@ -30,13 +30,14 @@ interface ModelRow {
   recommender_sha: string;
   sae_sha: string | null;
   job_id: number | null;
+  source_job_id: number | null;
   parent_id: number | null;
 }
 
 // Everything but the large JSON columns (neurons, report), which have their own getters.
 const COLUMNS = `id, kind, is_active, created_at, activated_at, dataset_spec, dataset_name,
   recommender_kind, dim, latents, n_users, n_items, metrics, catalog_sha, recommender_sha, sae_sha,
-  job_id, parent_id`;
+  job_id, source_job_id, parent_id`;
 
 const toVersion = (r: ModelRow): ModelVersion => ({
   id: r.id,
@@ -53,6 +54,7 @@ const toVersion = (r: ModelRow): ModelVersion => ({
   nItems: r.n_items,
   metrics: parseJson<Metrics>(r.metrics, {}),
   jobId: r.job_id,
+  sourceJobId: r.source_job_id,
   parentId: r.parent_id,
   artifacts: { catalog: r.catalog_sha, recommender: r.recommender_sha, sae: r.sae_sha },
 });
@@ -60,9 +62,9 @@ const toVersion = (r: ModelRow): ModelVersion => ({
 export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
   const insert = db.prepare(`INSERT INTO models (kind, created_at, dataset_spec, dataset_name,
       recommender_kind, dim, latents, n_users, n_items, metrics, neurons, report, catalog_sha,
-      recommender_sha, sae_sha, job_id, parent_id)
+      recommender_sha, sae_sha, job_id, source_job_id, parent_id)
     VALUES (@kind, @createdAt, @datasetSpec, @datasetName, @recommenderKind, @dim, @latents, @nUsers,
-      @nItems, @metrics, @neurons, @report, @catalog, @recommender, @sae, @jobId, @parentId)`);
+      @nItems, @metrics, @neurons, @report, @catalog, @recommender, @sae, @jobId, @jobId, @parentId)`);
   const selectOne = db.prepare(`SELECT ${COLUMNS} FROM models WHERE id = ?`);
   const selectActive = db.prepare(`SELECT ${COLUMNS} FROM models WHERE is_active = 1`);
   const countAll = db.prepare('SELECT count(*) FROM models').pluck();
@@ -82,6 +84,12 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
     )
     .pluck();
   const deleteArtifact = db.prepare('DELETE FROM artifacts WHERE sha256 = ? RETURNING size').pluck();
+  // Policies bound to a deleted version (their neuron indices name its SAE's neurons) move to the version
+  // that serves the same SAE — the active one first, else the newest — e.g. after a relabel.
+  const rebindPolicies = db.prepare(`UPDATE policies SET model_id = (SELECT id FROM models
+      WHERE sae_sha = @sae ORDER BY is_active DESC, id DESC LIMIT 1)
+    WHERE model_id = @id AND EXISTS (SELECT 1 FROM models WHERE sae_sha = @sae)`);
+  const bumpPolicyRevision = db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'policies'");
 
   const get = (id: number): ModelVersion | null => {
     const row = selectOne.get(id) as ModelRow | undefined;
@@ -120,6 +128,8 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
         `model version ${id} is the base model of job ${job.id} (${job.status}); cancel that job or let it finish first`,
       );
     deleteOne.run(id);
+    if (v.artifacts.sae !== null && rebindPolicies.run({ id, sae: v.artifacts.sae }).changes > 0)
+      bumpPolicyRevision.run();
     // Artifacts are shared by content (versions of one dataset share its catalogue): only orphans go.
     let artifactsDeleted = 0;
     let bytesFreed = 0;

@@ -64,7 +64,9 @@ export interface ModelVersion {
   nItems: number;
   metrics: Metrics;
   /** The job that produced it (null when inserted directly, e.g. by a test or an import). */
-  jobId: number | null;
+  jobId: number | null; // null once that job's row is deleted
+  /** The job that produced it, kept after that job's row is deleted (orders concurrent jobs' activations). */
+  sourceJobId: number | null;
   /** The version it was derived from (train-sae / label jobs reuse their parent's artifacts). */
   parentId: number | null;
   artifacts: { catalog: string; recommender: string; sae: string | null };
@@ -122,7 +124,8 @@ export interface ModelRepo {
    * Deletes a version and the artifacts no other version shares, in one transaction. Throws
    * StoreError('NOT_FOUND') for an unknown id and StoreError('CONFLICT') for the active version or one a
    * queued or running job reads (`baseModelId`). Versions derived from it keep their own artifacts
-   * (their `parentId` becomes null). The database file does not shrink: SQLite reuses the freed pages.
+   * (their `parentId` becomes null); policies bound to it move to a remaining version with the same SAE,
+   * if any. The database file does not shrink: SQLite reuses the freed pages.
    */
   delete(id: number): ModelDeletion;
   neurons(id: number): NeuronInfo[] | null;
@@ -265,10 +268,11 @@ export interface JobRepo {
    */
   requeue(id: number, reason: string, opts?: { refundAttempt?: boolean; owner?: string }): Job;
   /**
-   * Deletes a finished job (succeeded, failed or cancelled): 'deleted', 'unknown', or 'unfinished' for a
-   * queued or running one, which is left alone. Versions it produced stay (their `jobId` becomes null).
+   * Deletes a finished job (succeeded, failed or cancelled): 'deleted', 'unknown', or the status of a
+   * queued or running one, which is left alone. Versions it produced stay (their `jobId` becomes null;
+   * `sourceJobId` keeps it).
    */
-  delete(id: number): 'deleted' | 'unknown' | 'unfinished';
+  delete(id: number): 'deleted' | 'unknown' | 'queued' | 'running';
   /**
    * Running jobs whose owner is gone: another instance id, and a heartbeat older than `staleMs` or —
    * only for an owner known to be on this host (instance ids are `host/uuid`) — an owner pid that no

@@ -169,6 +169,12 @@ describe('cancellation and failure never change what is served', () => {
       own.jobs.claimNext({ instanceId: 'w2', pid: process.pid });
       const first = commitJobOutput(own, own.jobs.get(newer.id) as never, workerOutput(7));
       expect(first.activated).toBe(true);
+      // Cleaning up the finished job (DELETE /v1/jobs/{id}) clears the version's jobId, not its ordering.
+      expect(own.jobs.delete(newer.id)).toBe('deleted');
+      expect(own.models.get(first.version?.id as number)).toMatchObject({
+        jobId: null,
+        sourceJobId: newer.id,
+      });
       const late = commitJobOutput(own, own.jobs.get(older.id) as never, workerOutput(8));
       expect(late.activated).toBe(false);
       expect(late.job.result?.activated).toBe(false);

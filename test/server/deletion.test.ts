@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { twinVersion } from '../../src/store/twin.ts';
 import type { Store } from '../../src/store/types.ts';
 import { TEMPLATE, testApp } from './fixture.ts';
 
@@ -60,6 +61,62 @@ describe('DELETE /v1/models/{modelId}', () => {
     expect((await app.inject({ url: '/v1/models' })).json().total).toBe(total - 2);
     expect((await app.inject({ url: `/v1/users/${user}/recommendations` })).json()).toEqual(before);
     expect(store.models.loadBundle(TEMPLATE.active).dataset.users.ids).toContain(user);
+  });
+});
+
+describe('every DELETE', () => {
+  it('refuses a body naming its first field (a caller sending {"force": true} expects it to matter)', async () => {
+    for (const url of ['/v1/models/999', '/v1/jobs/999', '/v1/policies/999']) {
+      const res = await app.inject({ method: 'DELETE', url, payload: { force: true } });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({ code: 'VALIDATION', field: 'body.force' });
+    }
+  });
+});
+
+describe('policies saved against a deleted version', () => {
+  it('follow a remaining version with the same SAE; otherwise they say the version is gone', async () => {
+    const { app: a, store: st, close: done } = await testApp();
+    try {
+      const neuron = a.models.require().bundle.neurons.find((n) => n.kind === 'concept')?.index ?? 0;
+      const save = async (name: string) =>
+        (
+          await a.inject({
+            method: 'POST',
+            url: '/v1/policies',
+            payload: { name, policy: { kind: 'suppress', neuron, strength: 1, all: true } },
+          })
+        ).json();
+      const kept = await save('kept');
+      expect(kept.modelId).toBe(TEMPLATE.active);
+      // A relabel of the served version (same SAE) becomes the active one; the old version is deleted.
+      const relabel = twinVersion(st, TEMPLATE.active).id;
+      expect((await a.inject({ method: 'POST', url: `/v1/models/${relabel}/activate` })).statusCode).toBe(
+        200,
+      );
+      expect((await a.inject({ method: 'DELETE', url: `/v1/models/${TEMPLATE.active}` })).statusCode).toBe(
+        204,
+      );
+      const view = (await a.inject({ url: `/v1/policies/${kept.id}` })).json();
+      expect(view).toMatchObject({ modelId: relabel, applicable: true });
+      const user = a.models.require().bundle.dataset.users.ids[0];
+      const recs = (await a.inject({ url: `/v1/users/${user}/recommendations` })).json();
+      expect(recs.policies.map((p: { name: string }) => p.name)).toContain('kept');
+
+      // Bound to a version whose SAE no remaining version has: set aside, naming it as deleted.
+      const orphan = await save('orphan');
+      expect(
+        (await a.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.other}/activate` })).statusCode,
+      ).toBe(200);
+      expect((await a.inject({ method: 'DELETE', url: `/v1/models/${relabel}` })).statusCode).toBe(204);
+      const gone = (await a.inject({ url: `/v1/policies/${orphan.id}` })).json();
+      expect(gone.applicable).toBe(false);
+      expect(gone.problem).toMatch(
+        `model version ${relabel} (the version it was saved against, since deleted)`,
+      );
+    } finally {
+      await done();
+    }
   });
 });
 

@@ -55,6 +55,27 @@ describe('jobs', () => {
     );
   });
 
+  it('a job deleted as soon as it reads succeeded still reports its end (events, metrics)', async () => {
+    const before = (await app.inject({ url: '/metrics' })).body;
+    const count = (body: string) =>
+      Number(/prism_jobs_finished_total\{type="pipeline",status="succeeded"\} (\d+)/.exec(body)?.[1] ?? 0);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { type: 'pipeline', params: { ...SMALL, activate: false } },
+    });
+    const id = res.json().id;
+    const event = finished(app.runner, id);
+    // Polled as tightly as a client can: the worker writes `succeeded` before the server settles the job.
+    while (!['succeeded', 'failed'].includes(app.store.jobs.get(id)?.status ?? ''))
+      await new Promise((r) => setImmediate(r));
+    expect((await app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` })).statusCode).toBe(204);
+    const { job, version } = await event;
+    expect(job).toMatchObject({ id, status: 'succeeded' });
+    expect(version?.sourceJobId).toBe(id);
+    expect(count((await app.inject({ url: '/metrics' })).body)).toBe(count(before) + 1);
+  });
+
   it('cancels a queued job at once and a running one at its next step', async () => {
     const slow = { ...SLOW, activate: false };
     const a = (

@@ -115,6 +115,8 @@ describe('models', () => {
       app.store.models.activate(TEMPLATE.other);
       const swap = app.models.swapTo(TEMPLATE.other);
       const res = await app.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` });
+      expect(app.models.target()).toBe(TEMPLATE.active); // the swap to the other version was dropped at once
+      expect(res.json().activatedAt > served.version.activatedAt!).toBe(true); // the fresh row, not the old one
       await swap;
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({ id: TEMPLATE.active, active: true, serving: true });

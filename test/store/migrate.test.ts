@@ -101,4 +101,29 @@ describe('migrations', () => {
     expect(store.policies.getByName('old')?.modelId).toBe(2);
     store.close();
   });
+
+  it('keeps the producing job of versions from before schema v4 (their ordering outlives the job row)', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'prism-db-')), 'v3.db');
+    const v3 = new Database(path);
+    applyMigrations(
+      v3,
+      readMigrations().filter((m) => m.version <= 3),
+    );
+    v3.exec(`
+      INSERT INTO artifacts (sha256, kind, size, bytes, created_at) VALUES
+        ('c', 'catalog', 1, x'00', ''), ('r', 'recommender', 1, x'00', ''), ('s', 'sae', 1, x'00', '');
+      INSERT INTO jobs (type, created_at, status) VALUES ('pipeline', '', 'succeeded');
+      INSERT INTO models (kind, created_at, dataset_spec, dataset_name, recommender_kind, dim, n_users,
+        n_items, catalog_sha, recommender_sha, sae_sha, job_id)
+        VALUES ('full', '', 'synthetic', 'synthetic', 'mf', 4, 1, 1, 'c', 'r', 's', 1),
+               ('full', '', 'synthetic', 'synthetic', 'mf', 4, 1, 1, 'c', 'r', 's', NULL);
+    `);
+    v3.close();
+    const store = openStore(path);
+    expect(store.models.get(1)).toMatchObject({ jobId: 1, sourceJobId: 1 });
+    expect(store.models.get(2)).toMatchObject({ jobId: null, sourceJobId: null });
+    expect(store.jobs.delete(1)).toBe('deleted');
+    expect(store.models.get(1)).toMatchObject({ jobId: null, sourceJobId: 1 });
+    store.close();
+  });
 });

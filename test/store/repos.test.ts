@@ -137,6 +137,23 @@ describe('deleting model versions', () => {
 
     expect(() => store.models.delete(v2.id)).toThrow(/not found/);
   });
+
+  it('moves the policies bound to a deleted version to a remaining one with the same SAE', () => {
+    const v1 = insertFullVersion(store, 0);
+    const v2 = insertFullVersion(store, 0); // a relabel: same SAE
+    const v3 = insertFullVersion(store, 1);
+    store.models.activate(v3.id);
+    const onV1 = store.policies.create({ name: 'a', policy: {}, modelId: v1.id });
+    const onV3 = store.policies.create({ name: 'b', policy: {}, modelId: v3.id });
+    const r0 = store.policies.revision();
+    store.models.delete(v1.id);
+    expect(store.policies.get(onV1.id)).toMatchObject({ modelId: v2.id, version: 1 });
+    expect(store.policies.revision()).toBe(r0 + 1); // cached snapshots rebuild
+    store.models.activate(v2.id);
+    store.models.delete(v3.id); // no other version has its SAE: the binding stays (the service names it)
+    expect(store.policies.get(onV3.id)?.modelId).toBe(v3.id);
+    expect(store.policies.revision()).toBe(r0 + 1);
+  });
 });
 
 describe('jobs', () => {
@@ -164,9 +181,9 @@ describe('jobs', () => {
 
   it('deletes finished jobs only; versions they produced stay', () => {
     const job = store.jobs.enqueue('pipeline', { data: 'synthetic' });
-    expect(store.jobs.delete(job.id)).toBe('unfinished');
+    expect(store.jobs.delete(job.id)).toBe('queued');
     store.jobs.claimNext({ instanceId: 'h/1', pid: 1 });
-    expect(store.jobs.delete(job.id)).toBe('unfinished');
+    expect(store.jobs.delete(job.id)).toBe('running');
     expect(store.jobs.get(job.id)?.status).toBe('running');
     const v = insertFullVersion(store, 0);
     store.db.prepare('UPDATE models SET job_id = ? WHERE id = ?').run(job.id, v.id);

@@ -1,7 +1,7 @@
 import { ApiError } from '../errors.ts';
 
 /**
- * For POST actions that take no body (cancel a job, activate a version): nothing or `{}` is fine, anything
+ * For actions that take no body (cancel a job, activate a version, every DELETE): nothing or `{}` is fine, anything
  * else is refused naming its first field, as every other route refuses fields it does not read — a caller
  * sending `{"force": true}` expects it to matter.
  */

@@ -163,11 +163,12 @@ export class PolicyService {
     if (indices.length > 0 && record.modelId !== null && !this.sameSae(record.modelId, version)) {
       const j = indices[0];
       const label = bundle.neurons.find((n) => n.index === j)?.label;
+      const gone = this.store.models.get(record.modelId) === null ? ', since deleted' : '';
       return {
         policy: null,
         problem:
           `names neuron ${j} by index, a neuron of the SAE of model version ${record.modelId} (the version ` +
-          `it was saved against); the active version ${version.id} has another SAE, whose neuron ${j} is ` +
+          `it was saved against${gone}); the active version ${version.id} has another SAE, whose neuron ${j} is ` +
           `another feature${label ? ` (labelled "${label}")` : ''}: save the policy again to use it on this ` +
           'version, or name a concept',
       };

@@ -272,7 +272,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a model version and the stored artifacts no other version shares
-         * @description 409 `MODEL_IN_USE` for the active version, the version this server still serves, or one a queued or running job is based on (`baseModelId`). Versions derived from it keep their own artifacts (their `parentId` becomes null). The database file does not shrink (SQLite reuses the freed pages for later writes).
+         * @description 409 `MODEL_IN_USE` for the active version, the version this server serves or is switching to, or one a queued or running job is based on (`baseModelId`). Versions derived from it keep their own artifacts (their `parentId` becomes null); policies saved against it move to a remaining version with the same SAE (a relabelled one), if any. With several server processes, another one may serve it until it has switched to the active version (within its poll interval and warm-up). The database file does not shrink (SQLite reuses the freed pages for later writes).
          */
         delete: operations["deleteModel"];
         options?: never;

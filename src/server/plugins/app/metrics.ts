@@ -66,7 +66,7 @@ export default fp(
       }),
       jobsByStatus: new Gauge({
         name: 'prism_jobs',
-        help: 'Jobs in the queue by status',
+        help: 'Jobs stored, by status (a count of rows: deleting finished jobs lowers it; use prism_jobs_finished_total for rates)',
         labelNames: ['status'] as const,
         registers: [registry],
         collect() {

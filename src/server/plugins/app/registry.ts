@@ -32,6 +32,8 @@ export class ModelRegistry {
   private generation = 0;
   /** The warm-up of the latest `activate`; a later one aborts it, and only an unaborted one installs. */
   private activation: AbortController | null = null;
+  /** The version `activate` is decoding and warming now (null when none). */
+  private activatingId: number | null = null;
   private readonly stopping = new AbortController();
   /** Marks a version active in the store (the job runner's `activate`, which also emits the event). */
   activator: (id: number) => ModelVersion;
@@ -95,6 +97,7 @@ export class ModelRegistry {
       // Versions never change, so the bundle served is the one a reload would decode: only the store's
       // active row moves (others follow it), and a swap to another version in progress is dropped.
       this.activation = null;
+      this.activatingId = null;
       return this.install(this.activator(id), served.bundle);
     }
     const abort = new AbortController();
@@ -104,12 +107,16 @@ export class ModelRegistry {
     const superseded = () =>
       new ApiError(409, 'SUPERSEDED', `activating version ${id} was superseded by a later activation`);
     let bundle: ModelBundle;
+    this.activatingId = id;
     try {
       bundle = await this.decode(id, abort.signal);
     } catch (err) {
       throw abort.signal.aborted ? superseded() : err;
     } finally {
-      if (this.activation === abort) this.activation = null;
+      if (this.activation === abort) {
+        this.activation = null;
+        this.activatingId = null;
+      }
     }
     if (abort.signal.aborted) throw superseded();
     this.preloaded = { id, bundle };
@@ -151,6 +158,11 @@ export class ModelRegistry {
     return this.pending?.id ?? this.current?.version.id ?? null;
   }
 
+  /** Whether this server serves `id`, or is decoding it to serve it (an activation or a swap in flight). */
+  holds(id: number): boolean {
+    return this.current?.version.id === id || this.pending?.id === id || this.activatingId === id;
+  }
+
   /** Resolves once no swap is in flight (tests, benchmarks). */
   async settled(): Promise<void> {
     while (this.pending) await this.pending.done;
@@ -171,6 +183,12 @@ export class ModelRegistry {
       return this.install(version, bundle);
     } catch (err) {
       if (generation !== this.generation) return this.current;
+      if (this.store.models.get(id) === null) {
+        // Deleted meanwhile (so no longer the store's active row): not a load failure, which would hold
+        // the next attempt back; the poll follows the active row on its next tick.
+        this.log.info({ modelId: id }, 'model version deleted before it could be served');
+        return this.current;
+      }
       this.lastError = (err as Error).message;
       this.log.error({ err, modelId: id }, 'could not load model version');
       return null;

@@ -138,11 +138,12 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
       const id = req.params.jobId;
       const outcome = app.store.jobs.delete(id);
       if (outcome === 'unknown') throw new ApiError(404, 'UNKNOWN_JOB', `unknown job ${id}`, 'params.jobId');
-      if (outcome === 'unfinished')
+      if (outcome !== 'deleted')
         throw new ApiError(
           409,
           'JOB_NOT_FINISHED',
-          `job ${id} is ${app.store.jobs.get(id)?.status ?? 'not finished'}; cancel it (POST /v1/jobs/${id}/cancel) before deleting it`,
+          `job ${id} is ${outcome}; cancel it (POST /v1/jobs/${id}/cancel) and wait until it is cancelled ` +
+            'before deleting it',
           'params.jobId',
         );
       return reply.code(204).send(null);

@@ -22,7 +22,7 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
   };
 
   const view = (v: ModelVersion) => {
-    const { artifacts: _a, ...rest } = v;
+    const { artifacts: _a, sourceJobId: _s, ...rest } = v;
     return { ...rest, serving: app.models.current?.version.id === v.id };
   };
 
@@ -104,6 +104,13 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
       try {
         return view((await app.models.activate(id)).version);
       } catch (err) {
+        if (err instanceof StoreError && err.code === 'NOT_FOUND')
+          throw new ApiError(
+            404,
+            'UNKNOWN_MODEL',
+            `model version ${id} was deleted while it was being activated`,
+            'params.modelId',
+          );
         if (err instanceof StoreError && err.code === 'CORRUPT_ARTIFACT') {
           // Damaged bytes in the database are a fact about this version, not a server fault: name it.
           const part = (Object.entries(v.artifacts) as [string, string | null][]).find(
@@ -130,10 +137,12 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['models'],
         summary: 'Delete a model version and the stored artifacts no other version shares',
         description:
-          '409 `MODEL_IN_USE` for the active version, the version this server still serves, or one a ' +
-          'queued or running job is based on (`baseModelId`). Versions derived from it keep their own ' +
-          'artifacts (their `parentId` becomes null). The database file does not shrink (SQLite reuses the ' +
-          'freed pages for later writes).',
+          '409 `MODEL_IN_USE` for the active version, the version this server serves or is switching to, ' +
+          'or one a queued or running job is based on (`baseModelId`). Versions derived from it keep their ' +
+          'own artifacts (their `parentId` becomes null); policies saved against it move to a remaining ' +
+          'version with the same SAE (a relabelled one), if any. With several server processes, another ' +
+          'one may serve it until it has switched to the active version (within its poll interval and ' +
+          'warm-up). The database file does not shrink (SQLite reuses the freed pages for later writes).',
         security,
         params: ModelParams,
         response: { 204: Type.Null({ description: 'Deleted' }), ...errors(400, 401, 403, 404, 409, 429) },
@@ -142,15 +151,18 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       refuseBody(req.body);
       const id = req.params.modelId;
-      if (app.models.current?.version.id === id)
+      if (app.models.holds(id))
         throw new ApiError(
           409,
           'MODEL_IN_USE',
-          `model version ${id} is the one this server serves; activate another one before deleting it`,
+          `model version ${id} is the one this server serves or is switching to; activate another one ` +
+            'before deleting it',
           'params.modelId',
         );
       try {
         const { artifactsDeleted, bytesFreed } = app.store.models.delete(id);
+        // Policies bound to it may have moved to a version with the same SAE: apply that at once.
+        app.policyService.invalidate();
         req.log.info({ modelId: id, artifactsDeleted, bytesFreed }, 'model version deleted');
       } catch (err) {
         if (err instanceof StoreError && err.code === 'NOT_FOUND')

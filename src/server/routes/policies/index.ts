@@ -17,6 +17,7 @@ import {
 import { idIndices } from '../../services/lookup.ts';
 import { appliedPolicy, type LivePolicy } from '../../services/policies.ts';
 import { previewPolicies } from '../../services/preview.ts';
+import { refuseBody } from '../no-body.ts';
 
 /** Users one preview may run on (each is a full recommend()). */
 const MAX_PREVIEW_USERS = 200;
@@ -146,6 +147,7 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
+      refuseBody(req.body);
       const current = svc.require(req.params.policyId);
       app.store.policies.delete(current.id);
       svc.invalidate();
