@@ -295,6 +295,8 @@ export class ItemViewPlan {
     maps: { neurons: number[]; m: number[]; c: number[]; pull: number[] },
     private readonly uVec: Float32Array,
     private readonly items: SteeredItems,
+    /** The views planned (compiled item-side policies aimed at this user). */
+    readonly planned: readonly CompiledPolicy[],
   ) {
     this.isMf = ctx.bundle.recommender.kind === 'mf';
     ({ neurons: this.neurons, m: this.m, c: this.c, pull: this.pull } = maps);
@@ -518,7 +520,7 @@ export function planItemViews(
           c: keep.map((q) => c[q]),
           pull: keep.map((q) => pull[q]),
         };
-  return new ItemViewPlan(ctx, compiled, maps, uVec, items);
+  return new ItemViewPlan(ctx, compiled, maps, uVec, items, views);
 }
 
 /**

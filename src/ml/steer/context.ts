@@ -299,6 +299,56 @@ export class SteerContext {
     return this.sparseItems;
   }
 
+  private restrictedCodes = new WeakMap<Int32Array, ItemSparseCodes>();
+  private restrictedByKey = new Map<string, ItemSparseCodes>();
+
+  /**
+   * `itemSparseCodes` keeping only the entries on the neurons of `views` (each a compiled policy's neuron
+   * list): what a suppress view can move. A request reads a candidate's row here instead of its whole code,
+   * and most rows are empty, so the few cache lines this touches stay warm. Built once per neuron set.
+   */
+  itemSparseCodesOn(views: readonly { neurons: Int32Array }[]): ItemSparseCodes {
+    if (views.length === 1) {
+      const hit = this.restrictedCodes.get(views[0].neurons);
+      if (hit) return hit;
+      const codes = this.restrictTo(views[0].neurons);
+      this.restrictedCodes.set(views[0].neurons, codes);
+      return codes;
+    }
+    const union = new Set<number>();
+    for (const v of views) for (const j of v.neurons) union.add(j);
+    const neurons = Int32Array.from(union).sort();
+    const key = neurons.join(',');
+    let codes = this.restrictedByKey.get(key);
+    if (!codes) {
+      if (this.restrictedByKey.size >= 64) this.restrictedByKey.clear();
+      codes = this.restrictTo(neurons);
+      this.restrictedByKey.set(key, codes);
+    }
+    return codes;
+  }
+
+  private restrictTo(neurons: Int32Array): ItemSparseCodes {
+    const all = this.itemSparseCodes();
+    const keep = new Uint8Array(this.latents);
+    for (const j of neurons) keep[j] = 1;
+    const indptr = new Int32Array(this.nItems + 1);
+    let nnz = 0;
+    for (let t = 0; t < all.neuron.length; t++) nnz += keep[all.neuron[t]];
+    const neuron = new Int32Array(nnz);
+    const value = new Float32Array(nnz);
+    let w = 0;
+    for (let i = 0; i < this.nItems; i++) {
+      for (let t = all.indptr[i]; t < all.indptr[i + 1]; t++)
+        if (keep[all.neuron[t]] === 1) {
+          neuron[w] = all.neuron[t];
+          value[w++] = all.value[t];
+        }
+      indptr[i + 1] = w;
+    }
+    return { indptr, neuron, value, nonNegative: all.nonNegative };
+  }
+
   /** Per latent, a slot (−1 when free) that a request may use to map neurons to positions; reset after use. */
   neuronSlots(): Int32Array {
     if (!this.slots) this.slots = new Int32Array(this.latents).fill(-1);

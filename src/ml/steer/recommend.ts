@@ -254,7 +254,7 @@ function fastTop(
     // takes the same Float32 steps.
     const slots = ctx.neuronSlots();
     for (let q = 0; q < plan.neurons.length; q++) slots[plan.neurons[q]] = q;
-    const { indptr, neuron, value } = ctx.itemSparseCodes();
+    const { indptr, neuron, value } = ctx.itemSparseCodesOn(plan.planned);
     for (let r = 0; r < count; r++) {
       const i = idx[r];
       let v = val[r];
