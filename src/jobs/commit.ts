@@ -66,7 +66,8 @@ export function commitJobOutput(
       // Several workers finish in any order: a job enqueued later that already activated its version
       // (the caller's latest intent) is not overridden by an earlier one that happens to finish after it.
       const active = store.models.active();
-      const newerServes = active?.sourceJobId != null && active.sourceJobId > job.id;
+      const activeJob = active?.sourceJobId ?? active?.jobId ?? null;
+      const newerServes = activeJob !== null && activeJob > job.id;
       if (version.kind === 'full' && activatesOnSuccess(job.type, job.params) && !newerServes) {
         version = store.models.activate(version.id);
         activated = true;

@@ -89,6 +89,9 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
   const rebindPolicies = db.prepare(`UPDATE policies SET model_id = (SELECT id FROM models
       WHERE sae_sha = @sae ORDER BY is_active DESC, id DESC LIMIT 1)
     WHERE model_id = @id AND EXISTS (SELECT 1 FROM models WHERE sae_sha = @sae)`);
+  const selectLatestWithSae = db.prepare(
+    `SELECT ${COLUMNS} FROM models WHERE sae_sha = ? ORDER BY is_active DESC, id DESC LIMIT 1`,
+  );
   const bumpPolicyRevision = db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'policies'");
 
   const get = (id: number): ModelVersion | null => {
@@ -189,6 +192,10 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
     },
     activate: (id) => activate.immediate(id),
     delete: (id) => remove.immediate(id),
+    latestWithSae(sha) {
+      const row = selectLatestWithSae.get(sha) as ModelRow | undefined;
+      return row ? toVersion(row) : null;
+    },
     neurons(id) {
       mustGet(id);
       return parseJson<NeuronInfo[] | null>(selectNeurons.get(id) as string | null, null);

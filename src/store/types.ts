@@ -128,6 +128,8 @@ export interface ModelRepo {
    * if any. The database file does not shrink: SQLite reuses the freed pages.
    */
   delete(id: number): ModelDeletion;
+  /** The version serving SAE artifact `sha`: the active one if it does, else the newest; null when none. */
+  latestWithSae(sha: string): ModelVersion | null;
   neurons(id: number): NeuronInfo[] | null;
   report(id: number): unknown;
   /** The report as stored (JSON text), null when there is none. */

@@ -95,4 +95,60 @@ describe('deleting a version a server holds', () => {
     expect(Date.now() - t0).toBeLessThan(3000); // a load failure would hold it back 10 s
     expect((await app1.inject({ url: '/health/ready' })).statusCode).toBe(200);
   });
+
+  it('a server serving nothing yet, warming a version another deletes, follows at once too', async () => {
+    const { store: s1, path } = await copyOfTemplate();
+    s1.db.prepare('UPDATE models SET is_active = 0').run(); // nothing active yet (a bootstrap still running)
+    const app1 = await server(s1);
+    expect(app1.models.current).toBeNull();
+    const app2 = await server(openStore(path));
+    const gate = gateDecode(app1, TEMPLATE.other);
+    expect(
+      (await app2.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.other}/activate` })).statusCode,
+    ).toBe(200);
+    await gate.started;
+    expect(
+      (await app2.inject({ method: 'POST', url: `/v1/models/${TEMPLATE.active}/activate` })).statusCode,
+    ).toBe(200);
+    expect((await app2.inject({ method: 'DELETE', url: `/v1/models/${TEMPLATE.other}` })).statusCode).toBe(
+      204,
+    );
+    gate.release();
+    const t0 = Date.now();
+    while (app1.models.current?.version.id !== TEMPLATE.active && Date.now() - t0 < 5000)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(app1.models.current?.version.id).toBe(TEMPLATE.active);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+});
+
+describe('policies saved while a server lags behind a deletion', () => {
+  it('bind to a remaining version with the same SAE, not to the deleted one this server still serves', async () => {
+    const { store: s1, path } = await copyOfTemplate();
+    const app1 = await server(s1);
+    const app2 = await server(openStore(path));
+    const relabel = twinVersion(s1, TEMPLATE.active).id; // same SAE
+    const gate = gateDecode(app1, relabel);
+    expect((await app2.inject({ method: 'POST', url: `/v1/models/${relabel}/activate` })).statusCode).toBe(
+      200,
+    );
+    expect((await app2.inject({ method: 'DELETE', url: `/v1/models/${TEMPLATE.active}` })).statusCode).toBe(
+      204,
+    );
+    await gate.started; // app1 still serves the deleted version while it warms the relabel
+    const neuron = app1.models.require().bundle.neurons.find((n) => n.kind === 'concept')?.index ?? 0;
+    const res = await app1.inject({
+      method: 'POST',
+      url: '/v1/policies',
+      payload: { name: 'late', policy: { kind: 'suppress', neuron, strength: 1, all: true } },
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json().modelId).toBe(relabel);
+    gate.release();
+    await app1.models.settled();
+    expect((await app2.inject({ url: `/v1/policies/${res.json().id}` })).json()).toMatchObject({
+      modelId: relabel,
+      applicable: true,
+    });
+  });
 });

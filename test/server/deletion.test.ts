@@ -112,7 +112,8 @@ describe('policies saved against a deleted version', () => {
       const gone = (await a.inject({ url: `/v1/policies/${orphan.id}` })).json();
       expect(gone.applicable).toBe(false);
       expect(gone.problem).toMatch(
-        `model version ${relabel} (the version it was saved against, since deleted)`,
+        `model version ${relabel} (the version it was saved against, since deleted, and no remaining ` +
+          `version has that SAE): save the policy again to use it on version ${TEMPLATE.other}`,
       );
     } finally {
       await done();

@@ -124,6 +124,14 @@ describe('migrations', () => {
     expect(store.models.get(2)).toMatchObject({ jobId: null, sourceJobId: null });
     expect(store.jobs.delete(1)).toBe('deleted');
     expect(store.models.get(1)).toMatchObject({ jobId: null, sourceJobId: 1 });
+    // A server still on schema v3 (a rolling upgrade) inserts without naming the column: filled all the same.
+    store.db.exec(`
+      INSERT INTO jobs (type, created_at, status) VALUES ('pipeline', '', 'succeeded');
+      INSERT INTO models (kind, created_at, dataset_spec, dataset_name, recommender_kind, dim, n_users,
+        n_items, catalog_sha, recommender_sha, sae_sha, job_id)
+        VALUES ('full', '', 'synthetic', 'synthetic', 'mf', 4, 1, 1, 'c', 'r', 's', 2);
+    `);
+    expect(store.models.get(3)).toMatchObject({ jobId: 2, sourceJobId: 2 });
     store.close();
   });
 });

@@ -138,10 +138,20 @@ export class PolicyService {
   validate(raw: unknown, fieldPrefix: string): { policy: Policy; modelId: number } {
     const { bundle, version } = this.registry.require();
     try {
-      return { policy: validatePolicy(raw, bundle, `${fieldPrefix}.`), modelId: version.id };
+      return { policy: validatePolicy(raw, bundle, `${fieldPrefix}.`), modelId: this.bindingFor(version) };
     } catch (err) {
       throw asBodyError(err, fieldPrefix);
     }
+  }
+
+  /**
+   * The version a policy saved now is bound to: the one served, or — when another server deleted it while
+   * this one had not yet followed the store — a remaining version with the same SAE (as the delete rebinds
+   * the policies saved before it).
+   */
+  private bindingFor(version: ModelVersion): number {
+    if (this.store.models.get(version.id) !== null || version.artifacts.sae === null) return version.id;
+    return this.store.models.latestWithSae(version.artifacts.sae)?.id ?? version.id;
   }
 
   /** Whether version `id` serves the same SAE as `version` (a label job's version reuses its base's). */
@@ -163,14 +173,16 @@ export class PolicyService {
     if (indices.length > 0 && record.modelId !== null && !this.sameSae(record.modelId, version)) {
       const j = indices[0];
       const label = bundle.neurons.find((n) => n.index === j)?.label;
-      const gone = this.store.models.get(record.modelId) === null ? ', since deleted' : '';
+      const here = `save the policy again to use it on version ${version.id}, or name a concept`;
       return {
         policy: null,
         problem:
-          `names neuron ${j} by index, a neuron of the SAE of model version ${record.modelId} (the version ` +
-          `it was saved against${gone}); the active version ${version.id} has another SAE, whose neuron ${j} is ` +
-          `another feature${label ? ` (labelled "${label}")` : ''}: save the policy again to use it on this ` +
-          'version, or name a concept',
+          this.store.models.get(record.modelId) === null
+            ? `names neuron ${j} by index, a neuron of the SAE of model version ${record.modelId} (the version ` +
+              `it was saved against, since deleted, and no remaining version has that SAE): ${here}`
+            : `names neuron ${j} by index, a neuron of the SAE of model version ${record.modelId} (the version ` +
+              `it was saved against); the active version ${version.id} has another SAE, whose neuron ${j} is ` +
+              `another feature${label ? ` (labelled "${label}")` : ''}: ${here}`,
       };
     }
     try {

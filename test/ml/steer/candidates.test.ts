@@ -39,6 +39,20 @@ const cases: [string, RecommendOptions][] = [
     },
   ],
   [
+    // The fast path walks each item's code in neuron order; the full pass must add in that order too.
+    'suppress views listed out of neuron order',
+    {
+      k: 10,
+      policies: [
+        { kind: 'suppress', neuron: 9, strength: 0.7, all: true },
+        { kind: 'suppress', neuron: 3, strength: 0.5, all: true },
+        { kind: 'suppress', neuron: 6, strength: 1, all: true },
+      ] as Policy[],
+      explain: true,
+      compare: true,
+    },
+  ],
+  [
     'strong suppress',
     { k: 10, policies: [{ kind: 'suppress', neuron: 2, strength: 1.8, all: true }], compare: true },
   ],

@@ -72,6 +72,18 @@ const cases: Case[] = [
     },
   },
   {
+    // The view edits the code the global item policy left: 0.5·z, then 0.4 of that where it pulls up.
+    name: 'a suppress view on top of a global item edit of the same neuron',
+    policies: [
+      { kind: 'popularity', neuron: 1, strength: -0.5 },
+      { kind: 'suppress', neuron: 1, strength: 0.6, all: true },
+    ],
+    item: (z, _i, u) => {
+      z[1] *= 0.5;
+      if (pullOf(u, 1) > 0) z[1] *= 0.4;
+    },
+  },
+  {
     name: 'suppress on users: z′ = (1 − strength)·z',
     policies: [{ kind: 'suppress', neuron: 0, strength: 0.7, all: true, on: 'users' }],
     user: (z) => {

@@ -22,6 +22,8 @@ export class ModelRegistry {
   current: ActiveModel | null = null;
   private loading: string | null = null;
   private lastError: string | null = null;
+  /** The version whose last load failed (cleared by any install): the poll pauses before trying it again. */
+  private failedId: number | null = null;
   /** A bundle decoded by `activate` before the store switch, picked up by the activation event. */
   private preloaded: { id: number; bundle: ModelBundle } | null = null;
   /**
@@ -158,6 +160,11 @@ export class ModelRegistry {
     return this.pending?.id ?? this.current?.version.id ?? null;
   }
 
+  /** Whether the last attempt to load `id` failed (a version deleted meanwhile is no failure). */
+  loadFailed(id: number): boolean {
+    return this.failedId === id;
+  }
+
   /** Whether this server serves `id`, or is decoding it to serve it (an activation or a swap in flight). */
   holds(id: number): boolean {
     return this.current?.version.id === id || this.pending?.id === id || this.activatingId === id;
@@ -190,6 +197,7 @@ export class ModelRegistry {
         return this.current;
       }
       this.lastError = (err as Error).message;
+      this.failedId = id;
       this.log.error({ err, modelId: id }, 'could not load model version');
       return null;
     } finally {
@@ -221,6 +229,7 @@ export class ModelRegistry {
     const next: ActiveModel = { version, bundle };
     this.current = next;
     this.lastError = null;
+    this.failedId = null;
     this.log.info({ modelId: version.id, dataset: version.datasetName }, 'serving model version');
     return next;
   }
@@ -252,8 +261,8 @@ export default fp(
         // Against the swap in flight too: a rollback elsewhere while this process warms the newer version
         // must cancel that swap, not wait for it to finish and be undone.
         if (!v || v.id === registry.target() || Date.now() < retryAt) return;
-        void registry.swapTo(v.id).then((served) => {
-          if (served === null) retryAt = Date.now() + LOAD_RETRY_MS;
+        void registry.swapTo(v.id).then(() => {
+          if (registry.loadFailed(v.id)) retryAt = Date.now() + LOAD_RETRY_MS;
         });
       }, opts.pollMs);
       timer.unref();

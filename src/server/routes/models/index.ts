@@ -161,7 +161,8 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
         );
       try {
         const { artifactsDeleted, bytesFreed } = app.store.models.delete(id);
-        // Policies bound to it may have moved to a version with the same SAE: apply that at once.
+        // Policies bound to it may have moved to a version with the same SAE (the store bumped the policies'
+        // revision): this process's snapshot is rebuilt now, the others' within their revision poll.
         app.policyService.invalidate();
         req.log.info({ modelId: id, artifactsDeleted, bytesFreed }, 'model version deleted');
       } catch (err) {
