@@ -1,6 +1,6 @@
 import type { ModelBundle } from '../bundle.ts';
 import { MlError } from '../core/errors.ts';
-import type { SteerContext, SteeredItems } from './context.ts';
+import { pullOf, type SteerContext, type SteeredItems } from './context.ts';
 import { writeEdited } from './edit.ts';
 import {
   type EditOp,
@@ -458,12 +458,16 @@ export function planItemViews(
   views: readonly CompiledPolicy[],
   uVec: Float32Array,
   items: SteeredItems,
+  /** The user whose own (unedited) row `uVec` is, or −1: then one view's pulls come from a per-user cache. */
+  ownRowOf = -1,
 ): ItemViewPlan | null {
   if (views.length === 0) return null;
   const { dim } = ctx;
   const { W, inputScale } = ctx.itemSae.params;
   const s = inputScale[0];
   const isMf = ctx.bundle.recommender.kind === 'mf';
+  const cached =
+    isMf && ownRowOf >= 0 && views.length === 1 ? ctx.userPulls(views[0].neurons, ownRowOf) : null;
   // Per neuron, in order of first appearance: position in the arrays via the context's slot table
   // (reset before returning), no Map or object per neuron.
   const slot = ctx.neuronSlots();
@@ -478,12 +482,7 @@ export function planItemViews(
       const j = js[r];
       let q = slot[j];
       if (q < 0) {
-        let pl = 0;
-        if (isMf) {
-          const wo = j * dim;
-          for (let k = 0; k < dim; k++) pl += uVec[k] * W[wo + k];
-          pl *= s;
-        }
+        const pl = cached ? cached[r] : isMf ? pullOf(uVec, W, j, dim, s) : 0;
         if (suppress && pl <= 0) continue;
         q = neurons.length;
         slot[j] = q;

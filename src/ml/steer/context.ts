@@ -328,6 +328,34 @@ export class SteerContext {
     return codes;
   }
 
+  private pullCaches = new WeakMap<Int32Array, { values: Float64Array; ready: Uint8Array }>();
+
+  /**
+   * Per user, the pulls s·(u·W_j) of `neurons` (one view's neuron list, in its order) on the user's own
+   * vector, filled on a user's first request: the same loop, so the same doubles, without reading the
+   * neurons' decoder rows on every request. [nUsers × neurons.length]
+   */
+  userPulls(neurons: Int32Array, user: number): Float64Array {
+    let cache = this.pullCaches.get(neurons);
+    if (!cache) {
+      cache = {
+        values: new Float64Array(this.nUsers * neurons.length),
+        ready: new Uint8Array(this.nUsers),
+      };
+      this.pullCaches.set(neurons, cache);
+    }
+    const n = neurons.length;
+    const out = cache.values.subarray(user * n, (user + 1) * n);
+    if (cache.ready[user] === 0) {
+      const { dim } = this;
+      const { W, inputScale } = this.itemSae.params;
+      const uVec = this.bundle.recommender.params.userEmb.subarray(user * dim, (user + 1) * dim);
+      for (let r = 0; r < n; r++) out[r] = pullOf(uVec, W, neurons[r], dim, inputScale[0]);
+      cache.ready[user] = 1;
+    }
+    return out;
+  }
+
   private restrictTo(neurons: Int32Array): ItemSparseCodes {
     const all = this.itemSparseCodes();
     const keep = new Uint8Array(this.latents);
@@ -473,4 +501,12 @@ export interface ItemSparseCodes {
   value: Float32Array; // [nnz]
   /** No activation below 0 (ReLU, TopK and pursuit codes): scale-down edits can only lower them. */
   nonNegative: boolean;
+}
+
+/** s·(u·W_j): how much neuron j of an item's code moves this user's score per unit of activation (MF). */
+export function pullOf(uVec: Float32Array, W: Float32Array, j: number, dim: number, s: number): number {
+  let pl = 0;
+  const wo = j * dim;
+  for (let k = 0; k < dim; k++) pl += uVec[k] * W[wo + k];
+  return pl * s;
 }

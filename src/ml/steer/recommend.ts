@@ -116,7 +116,14 @@ export function recommend(
 
   const steeredUser = steerUser(ctx, compiled, user);
   const items = steerItems(ctx, compiled);
-  const plan = planItemViews(ctx, compiled, steeredUser.itemViews, steeredUser.vec, items);
+  const plan = planItemViews(
+    ctx,
+    compiled,
+    steeredUser.itemViews,
+    steeredUser.vec,
+    items,
+    steeredUser.editedCode === null ? user : -1,
+  );
   // Fast path: the user's own vector and the unedited item matrix, so the exact candidate list applies.
   const fast =
     steeredUser.editedCode === null && !items.changed && !opts.includeSeen
