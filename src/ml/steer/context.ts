@@ -333,9 +333,11 @@ export class SteerContext {
   /**
    * Per user, the pulls s·(u·W_j) of `neurons` (one view's neuron list, in its order) on the user's own
    * vector, filled on a user's first request: the same loop, so the same doubles, without reading the
-   * neurons' decoder rows on every request. [nUsers × neurons.length]
+   * neurons' decoder rows on every request. [nUsers × neurons.length]; null (compute them each time) when
+   * that would pass MAX_CACHED_PULLS.
    */
-  userPulls(neurons: Int32Array, user: number): Float64Array {
+  userPulls(neurons: Int32Array, user: number): Float64Array | null {
+    if (this.nUsers * neurons.length > MAX_CACHED_PULLS) return null;
     let cache = this.pullCaches.get(neurons);
     if (!cache) {
       cache = {
@@ -502,6 +504,9 @@ export interface ItemSparseCodes {
   /** No activation below 0 (ReLU, TopK and pursuit codes): scale-down edits can only lower them. */
   nonNegative: boolean;
 }
+
+/** Above this many (user, neuron) pulls per view (32 MB), `userPulls` keeps none. */
+const MAX_CACHED_PULLS = 4_000_000;
 
 /** s·(u·W_j): how much neuron j of an item's code moves this user's score per unit of activation (MF). */
 export function pullOf(uVec: Float32Array, W: Float32Array, j: number, dim: number, s: number): number {
