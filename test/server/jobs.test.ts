@@ -65,7 +65,7 @@ describe('jobs', () => {
       payload: { type: 'pipeline', params: { ...SMALL, activate: false } },
     });
     const id = res.json().id;
-    const event = finished(app.runner, id, 20_000);
+    const event = finished(app.runner, id, 45_000);
     // Polled as tightly as a client can: the worker writes `succeeded` before the server settles the job.
     while (!['succeeded', 'failed'].includes(app.store.jobs.get(id)?.status ?? ''))
       await new Promise((r) => setImmediate(r));
