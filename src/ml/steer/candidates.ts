@@ -5,6 +5,16 @@ import type { PairScorer } from '../models/types.ts';
 
 /** Candidates kept per user (the exact unsteered top-N). */
 export const CANDIDATES_PER_USER = 64;
+/** Entries (users × length) the on-demand deeper lists may hold in all (32 MB). */
+const MAX_DEEP_ENTRIES = 4_000_000;
+
+/** One user's exact list, best first: `count` entries, `complete` when it holds every unseen item. */
+export interface CandidateList {
+  items: Int32Array;
+  scores: Float32Array;
+  count: number;
+  complete: boolean;
+}
 /** Above this many stored entries (nUsers × N) the lists are not kept: serving scores every item. */
 const MAX_ENTRIES = 64_000_000;
 
@@ -28,6 +38,9 @@ export class CandidateLists {
   private readonly scratch: Float32Array; // [nItems]
   /** Requests answered from the lists, and those that had to score the whole catalogue. */
   readonly stats = { fast: 0, fallback: 0 };
+  /** Length of the deeper lists made for users whose steered top k falls off their list. */
+  readonly deepSize: number;
+  private readonly deep = new Map<number, CandidateList>();
 
   constructor(
     private readonly bundle: ModelBundle,
@@ -40,6 +53,49 @@ export class CandidateLists {
     this.scores = new Float32Array(nUsers * this.size);
     this.counts = new Int32Array(nUsers).fill(-1);
     this.scratch = new Float32Array(nItems);
+    this.deepSize = Math.min(nItems, 4 * this.size);
+  }
+
+  /** The list to read for `user`: its deeper one once made, else the regular one (computed if needed). */
+  listOf(user: number): CandidateList {
+    const deep = this.deep.get(user);
+    if (deep) return deep;
+    const count = this.ensure(user);
+    return {
+      items: this.itemsOf(user),
+      scores: this.scoresOf(user),
+      count,
+      complete: this.complete(count),
+    };
+  }
+
+  /**
+   * Makes a deeper exact list for `user` (`deepSize` entries), for a user whose steered top k keeps
+   * falling off the regular list (a suppress policy on most of its candidates): later requests read it
+   * instead of scoring the whole catalogue. False when there is none to make (already made, no deeper
+   * than the regular one, or the memory bound reached).
+   */
+  deepen(user: number): boolean {
+    if (this.deep.has(user) || this.deepSize <= this.size) return false;
+    if ((this.deep.size + 1) * this.deepSize > MAX_DEEP_ENTRIES) return false;
+    const top = this.topOf(user, this.deepSize);
+    const scores = new Float32Array(top.length);
+    for (let r = 0; r < top.length; r++) scores[r] = this.scratch[top[r]];
+    this.deep.set(user, { items: top, scores, count: top.length, complete: top.length < this.deepSize });
+    return true;
+  }
+
+  /** The user's exact unsteered top n (training positives left out); scores left in `scratch`. */
+  private topOf(user: number, n: number): Int32Array {
+    const { dim, params } = this.bundle.recommender;
+    const { indptr, indices } = this.bundle.dataset.interactions;
+    this.scorer.scoreAll(
+      user,
+      params.userEmb.subarray(user * dim, (user + 1) * dim),
+      params.itemEmb,
+      this.scratch,
+    );
+    return topKExcluding(this.scratch, n, indices, indptr[user], indptr[user + 1]);
   }
 
   /** Whether lists of this size fit the memory bound for the bundle. */
@@ -51,15 +107,7 @@ export class CandidateLists {
   ensure(user: number): number {
     const have = this.counts[user];
     if (have >= 0) return have;
-    const { dim, params } = this.bundle.recommender;
-    const { indptr, indices } = this.bundle.dataset.interactions;
-    this.scorer.scoreAll(
-      user,
-      params.userEmb.subarray(user * dim, (user + 1) * dim),
-      params.itemEmb,
-      this.scratch,
-    );
-    const top = topKExcluding(this.scratch, this.size, indices, indptr[user], indptr[user + 1]);
+    const top = this.topOf(user, this.size);
     const o = user * this.size;
     for (let r = 0; r < top.length; r++) {
       this.items[o + r] = top[r];

@@ -16,7 +16,7 @@ import {
   steerItems,
   steerUser,
 } from './apply.ts';
-import type { CandidateLists } from './candidates.ts';
+import type { CandidateList } from './candidates.ts';
 import { type SteerContext, steerContext } from './context.ts';
 import type { Policy } from './policy.ts';
 
@@ -234,12 +234,26 @@ function fastTop(
   k: number,
   extra: ArrayLike<number> | undefined,
   plan: ItemViewPlan | null,
-): { top: Int32Array; scores: Float32Array; anyMoved: boolean } | null {
+): FastTop | null {
   const lists = ctx.candidates();
   if (!lists || (plan && (!plan.isMf || !plan.sparse))) return null;
-  const n = lists.ensure(user);
-  const cItems = lists.itemsOf(user);
-  const cScores = lists.scoresOf(user);
+  const first = topFromList(ctx, lists.listOf(user), user, k, extra, plan);
+  // A user whose answer falls off the regular list gets a deeper one, for this request and the next.
+  if (first !== null || !lists.deepen(user)) return first;
+  return topFromList(ctx, lists.listOf(user), user, k, extra, plan);
+}
+
+type FastTop = { top: Int32Array; scores: Float32Array; anyMoved: boolean };
+
+function topFromList(
+  ctx: SteerContext,
+  list: CandidateList,
+  user: number,
+  k: number,
+  extra: ArrayLike<number> | undefined,
+  plan: ItemViewPlan | null,
+): FastTop | null {
+  const { items: cItems, scores: cScores, count: n } = list;
   const marks = ctx.itemMarks;
   const gen = ctx.nextMarks();
   const EXCLUDED = gen;
@@ -254,7 +268,7 @@ function fastTop(
     idx[count] = i;
     val[count++] = cScores[r];
   }
-  if (!plan) return finishTop(lists, user, n, k, idx, val, count, false);
+  if (!plan) return finishTop(list, k, idx, val, count, false);
   if (plan.onlyLowers) {
     // No item off the list can rise, so only the listed items need re-scoring: each through its own
     // active neurons (a few per item), in ascending neuron order — the full pass's order, so each score
@@ -275,7 +289,7 @@ function fastTop(
       val[r] = v;
     }
     for (let q = 0; q < plan.neurons.length; q++) slots[plan.neurons[q]] = -1;
-    return finishTop(lists, user, n, k, idx, val, count, plan.movesAnyItem());
+    return finishTop(list, k, idx, val, count, plan.movesAnyItem());
   }
 
   // Otherwise the views' neurons in ascending order, each over the items active on it (the full pass's
@@ -307,25 +321,22 @@ function fastTop(
     }
   }
   for (let r = 0; r < count; r++) val[r] = work[idx[r]];
-  return finishTop(lists, user, n, k, idx, val, count, anyMoved);
+  return finishTop(list, k, idx, val, count, anyMoved);
 }
 
 /** The top k of the candidates idx/val[0..count), or null when the list's bound cannot prove it exact. */
 function finishTop(
-  lists: CandidateLists,
-  user: number,
-  n: number,
+  list: CandidateList,
   k: number,
   idx: Int32Array,
   val: Float32Array,
   count: number,
   anyMoved: boolean,
-): { top: Int32Array; scores: Float32Array; anyMoved: boolean } | null {
-  const cItems = lists.itemsOf(user);
-  const cScores = lists.scoresOf(user);
+): FastTop | null {
+  const { items: cItems, scores: cScores, count: n } = list;
   const kk = Math.min(k, count);
   const order = topOrder(idx, val, count, kk);
-  if (!lists.complete(n)) {
+  if (!list.complete) {
     // Every item off the list and not moved ranks below the list's last entry (T, iN).
     if (kk < k) return null;
     const last = order[kk - 1];
