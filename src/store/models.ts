@@ -84,11 +84,7 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
     )
     .pluck();
   const deleteArtifact = db.prepare('DELETE FROM artifacts WHERE sha256 = ? RETURNING size').pluck();
-  // Policies bound to a deleted version (their neuron indices name its SAE's neurons) move to the version
-  // that serves the same SAE — the active one first, else the newest — e.g. after a relabel.
-  const rebindPolicies = db.prepare(`UPDATE policies SET model_id = (SELECT id FROM models
-      WHERE sae_sha = @sae ORDER BY is_active DESC, id DESC LIMIT 1)
-    WHERE model_id = @id AND EXISTS (SELECT 1 FROM models WHERE sae_sha = @sae)`);
+  const rebindPolicies = db.prepare('UPDATE policies SET model_id = @to WHERE model_id = @from');
   const selectLatestWithSae = db.prepare(
     `SELECT ${COLUMNS} FROM models WHERE sae_sha = ? ORDER BY is_active DESC, id DESC LIMIT 1`,
   );
@@ -117,6 +113,11 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
     return mustGet(id);
   });
 
+  const latestWithSae = (sha: string): ModelVersion | null => {
+    const row = selectLatestWithSae.get(sha) as ModelRow | undefined;
+    return row ? toVersion(row) : null;
+  };
+
   const remove = db.transaction((id: number): ModelDeletion => {
     const v = mustGet(id);
     if (v.active)
@@ -131,8 +132,10 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
         `model version ${id} is the base model of job ${job.id} (${job.status}); cancel that job or let it finish first`,
       );
     deleteOne.run(id);
-    if (v.artifacts.sae !== null && rebindPolicies.run({ id, sae: v.artifacts.sae }).changes > 0)
-      bumpPolicyRevision.run();
+    // Policies bound to it (their neuron indices name its SAE's neurons) move to the version that serves
+    // the same SAE, as policies saved later on a server still serving it are bound (services/policies.ts).
+    const heir = v.artifacts.sae === null ? null : latestWithSae(v.artifacts.sae);
+    if (heir && rebindPolicies.run({ to: heir.id, from: id }).changes > 0) bumpPolicyRevision.run();
     // Artifacts are shared by content (versions of one dataset share its catalogue): only orphans go.
     let artifactsDeleted = 0;
     let bytesFreed = 0;
@@ -192,10 +195,7 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
     },
     activate: (id) => activate.immediate(id),
     delete: (id) => remove.immediate(id),
-    latestWithSae(sha) {
-      const row = selectLatestWithSae.get(sha) as ModelRow | undefined;
-      return row ? toVersion(row) : null;
-    },
+    latestWithSae,
     neurons(id) {
       mustGet(id);
       return parseJson<NeuronInfo[] | null>(selectNeurons.get(id) as string | null, null);
