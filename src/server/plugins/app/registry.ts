@@ -21,9 +21,8 @@ export interface ActiveModel {
 export class ModelRegistry {
   current: ActiveModel | null = null;
   private loading: string | null = null;
-  private lastError: string | null = null;
-  /** The version whose last load failed (cleared by any install): the poll pauses before trying it again. */
-  private failedId: number | null = null;
+  /** The last load that failed (cleared by any install): the poll pauses before trying that version again. */
+  private failure: { id: number; message: string } | null = null;
   /** A bundle decoded by `activate` before the store switch, picked up by the activation event. */
   private preloaded: { id: number; bundle: ModelBundle } | null = null;
   /**
@@ -33,9 +32,7 @@ export class ModelRegistry {
   private pending: { id: number; done: Promise<ActiveModel | null>; abort: AbortController } | null = null;
   private generation = 0;
   /** The warm-up of the latest `activate`; a later one aborts it, and only an unaborted one installs. */
-  private activation: AbortController | null = null;
-  /** The version `activate` is decoding and warming now (null when none). */
-  private activatingId: number | null = null;
+  private activation: { id: number; abort: AbortController } | null = null;
   private readonly stopping = new AbortController();
   /** Marks a version active in the store (the job runner's `activate`, which also emits the event). */
   activator: (id: number) => ModelVersion;
@@ -56,7 +53,7 @@ export class ModelRegistry {
 
   notReadyReason(): string {
     if (this.loading) return this.loading;
-    if (this.lastError) return `loading the active model failed: ${this.lastError}`;
+    if (this.failure) return `loading the active model failed: ${this.failure.message}`;
     const active = this.store.models.active();
     if (active) return `model version ${active.id} is active; this server is loading it`;
     const pending = this.latestActivatingPipeline(['running', 'queued']);
@@ -93,32 +90,28 @@ export class ModelRegistry {
    * served is only marked active again (no decoding).
    */
   async activate(id: number): Promise<ActiveModel> {
-    this.activation?.abort(new Error(`superseded by the activation of version ${id}`));
+    this.activation?.abort.abort(new Error(`superseded by the activation of version ${id}`));
     const served = this.current;
     if (served?.version.id === id) {
       // Versions never change, so the bundle served is the one a reload would decode: only the store's
       // active row moves (others follow it), and a swap to another version in progress is dropped.
       this.activation = null;
-      this.activatingId = null;
       return this.install(this.activator(id), served.bundle);
     }
-    const abort = new AbortController();
-    this.activation = abort;
+    const activation = { id, abort: new AbortController() };
+    const { abort } = activation;
+    this.activation = activation;
     // A later activation started meanwhile (its start aborts this warm-up): it decides what is served,
     // this one changes nothing.
     const superseded = () =>
       new ApiError(409, 'SUPERSEDED', `activating version ${id} was superseded by a later activation`);
     let bundle: ModelBundle;
-    this.activatingId = id;
     try {
       bundle = await this.decode(id, abort.signal);
     } catch (err) {
       throw abort.signal.aborted ? superseded() : err;
     } finally {
-      if (this.activation === abort) {
-        this.activation = null;
-        this.activatingId = null;
-      }
+      if (this.activation === activation) this.activation = null;
     }
     if (abort.signal.aborted) throw superseded();
     this.preloaded = { id, bundle };
@@ -162,12 +155,12 @@ export class ModelRegistry {
 
   /** Whether the last attempt to load `id` failed (a version deleted meanwhile is no failure). */
   loadFailed(id: number): boolean {
-    return this.failedId === id;
+    return this.failure?.id === id;
   }
 
   /** Whether this server serves `id`, or is decoding it to serve it (an activation or a swap in flight). */
   holds(id: number): boolean {
-    return this.current?.version.id === id || this.pending?.id === id || this.activatingId === id;
+    return this.current?.version.id === id || this.pending?.id === id || this.activation?.id === id;
   }
 
   /** Resolves once no swap is in flight (tests, benchmarks). */
@@ -196,8 +189,7 @@ export class ModelRegistry {
         this.log.info({ modelId: id }, 'model version deleted before it could be served');
         return this.current;
       }
-      this.lastError = (err as Error).message;
-      this.failedId = id;
+      this.failure = { id, message: (err as Error).message };
       this.log.error({ err, modelId: id }, 'could not load model version');
       return null;
     } finally {
@@ -228,8 +220,7 @@ export class ModelRegistry {
     this.supersede();
     const next: ActiveModel = { version, bundle };
     this.current = next;
-    this.lastError = null;
-    this.failedId = null;
+    this.failure = null;
     this.log.info({ modelId: version.id, dataset: version.datasetName }, 'serving model version');
     return next;
   }
