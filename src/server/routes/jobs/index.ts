@@ -10,6 +10,8 @@ import { refuseBody } from '../no-body.ts';
 
 const security = [{ bearer: [] }];
 
+const unknownJob = (id: number) => new ApiError(404, 'UNKNOWN_JOB', `unknown job ${id}`, 'params.jobId');
+
 /** The job row as the API shows it (owner fields stay internal). */
 export function jobView(job: Job) {
   const { ownerPid: _pid, ownerInstance: _inst, heartbeatAt: _hb, ...rest } = job;
@@ -29,7 +31,7 @@ export interface JobRoutesOptions {
 const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
   const requireJob = (id: number): Job => {
     const job = app.runner.get(id);
-    if (!job) throw new ApiError(404, 'UNKNOWN_JOB', `unknown job ${id}`, 'params.jobId');
+    if (!job) throw unknownJob(id);
     return job;
   };
 
@@ -137,7 +139,7 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
       refuseBody(req.body);
       const id = req.params.jobId;
       const outcome = app.store.jobs.delete(id);
-      if (outcome === 'unknown') throw new ApiError(404, 'UNKNOWN_JOB', `unknown job ${id}`, 'params.jobId');
+      if (outcome === 'unknown') throw unknownJob(id);
       if (outcome !== 'deleted')
         throw new ApiError(
           409,

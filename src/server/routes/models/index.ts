@@ -9,6 +9,9 @@ import { refuseBody } from '../no-body.ts';
 
 const security = [{ bearer: [] }];
 
+const unknownModel = (id: number, message = `unknown model version ${id}`) =>
+  new ApiError(404, 'UNKNOWN_MODEL', message, 'params.modelId');
+
 const models: FastifyPluginAsyncTypebox = async (app) => {
   /** Whether an artifact's stored bytes still hash to its sha (read again: only on the error path). */
   const verifies = (sha: string): boolean => {
@@ -61,13 +64,7 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const v = app.store.models.get(req.params.modelId);
-      if (!v)
-        throw new ApiError(
-          404,
-          'UNKNOWN_MODEL',
-          `unknown model version ${req.params.modelId}`,
-          'params.modelId',
-        );
+      if (!v) throw unknownModel(req.params.modelId);
       return view(v);
     },
   );
@@ -93,7 +90,7 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
       refuseBody(req.body);
       const id = req.params.modelId;
       const v = app.store.models.get(id);
-      if (!v) throw new ApiError(404, 'UNKNOWN_MODEL', `unknown model version ${id}`, 'params.modelId');
+      if (!v) throw unknownModel(id);
       if (v.kind !== 'full')
         throw new ApiError(
           409,
@@ -105,12 +102,7 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
         return view((await app.models.activate(id)).version);
       } catch (err) {
         if (err instanceof StoreError && err.code === 'NOT_FOUND')
-          throw new ApiError(
-            404,
-            'UNKNOWN_MODEL',
-            `model version ${id} was deleted while it was being activated`,
-            'params.modelId',
-          );
+          throw unknownModel(id, `model version ${id} was deleted while it was being activated`);
         if (err instanceof StoreError && err.code === 'CORRUPT_ARTIFACT') {
           // Damaged bytes in the database are a fact about this version, not a server fault: name it.
           const part = (Object.entries(v.artifacts) as [string, string | null][]).find(
@@ -166,8 +158,7 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
         app.policyService.invalidate();
         req.log.info({ modelId: id, artifactsDeleted, bytesFreed }, 'model version deleted');
       } catch (err) {
-        if (err instanceof StoreError && err.code === 'NOT_FOUND')
-          throw new ApiError(404, 'UNKNOWN_MODEL', `unknown model version ${id}`, 'params.modelId');
+        if (err instanceof StoreError && err.code === 'NOT_FOUND') throw unknownModel(id);
         if (err instanceof StoreError && err.code === 'CONFLICT')
           throw new ApiError(409, 'MODEL_IN_USE', err.message, 'params.modelId');
         throw err;
