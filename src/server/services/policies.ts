@@ -154,13 +154,6 @@ export class PolicyService {
     return this.store.models.latestWithSae(version.artifacts.sae)?.id ?? version.id;
   }
 
-  /** Whether version `id` serves the same SAE as `version` (a label job's version reuses its base's). */
-  private sameSae(id: number, version: ModelVersion): boolean {
-    if (id === version.id) return true;
-    const sae = this.store.models.get(id)?.artifacts.sae;
-    return sae !== undefined && sae !== null && sae === version.artifacts.sae;
-  }
-
   /**
    * Whether a stored record applies to the active model, and the policy object to pass to `recommend`.
    * A neuron index means a neuron of the SAE of the version the policy was saved against: on a version
@@ -170,14 +163,19 @@ export class PolicyService {
   check(record: PolicyRecord<Policy>, active: ActiveModel): { policy: Policy | null; problem?: string } {
     const { bundle, version } = active;
     const indices = neuronIndices(record.policy);
-    if (indices.length > 0 && record.modelId !== null && !this.sameSae(record.modelId, version)) {
+    // The version it was saved against, read once (null: since deleted).
+    const bound =
+      indices.length === 0 || record.modelId === null || record.modelId === version.id
+        ? version
+        : this.store.models.get(record.modelId);
+    if (bound === null || !sharesSae(bound, version)) {
       const j = indices[0];
       const label = bundle.neurons.find((n) => n.index === j)?.label;
       const here = `save the policy again to use it on version ${version.id}, or name a concept`;
       return {
         policy: null,
         problem:
-          this.store.models.get(record.modelId) === null
+          bound === null
             ? `names neuron ${j} by index, a neuron of the SAE of model version ${record.modelId} (the version ` +
               `it was saved against, since deleted, and no remaining version has that SAE): ${here}`
             : `names neuron ${j} by index, a neuron of the SAE of model version ${record.modelId} (the version ` +
@@ -202,4 +200,9 @@ function neuronIndices(p: Policy): number[] {
   if (p.neuron !== undefined) out.push(p.neuron);
   if (p.segment?.neuron !== undefined) out.push(p.segment.neuron);
   return out;
+}
+
+/** Whether two versions serve the same SAE (a label job's version reuses its base's). */
+function sharesSae(a: ModelVersion, b: ModelVersion): boolean {
+  return a.id === b.id || (a.artifacts.sae !== null && a.artifacts.sae === b.artifacts.sae);
 }
