@@ -5,6 +5,8 @@ import type { PairScorer } from '../models/types.ts';
 
 /** Candidates kept per user (the exact unsteered top-N). */
 export const CANDIDATES_PER_USER = 64;
+/** Above this many stored entries (nUsers × N) the lists are not kept: serving scores every item. */
+const MAX_ENTRIES = 64_000_000;
 /** Entries (users × length) the on-demand deeper lists may hold in all (32 MB). */
 const MAX_DEEP_ENTRIES = 4_000_000;
 
@@ -15,8 +17,6 @@ export interface CandidateList {
   count: number;
   complete: boolean;
 }
-/** Above this many stored entries (nUsers × N) the lists are not kept: serving scores every item. */
-const MAX_ENTRIES = 64_000_000;
 
 /**
  * Per user, the exact unsteered top-N items (training positives left out), ranked by (score desc,
