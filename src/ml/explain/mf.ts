@@ -1,6 +1,7 @@
 import type { MfModel } from '../models/types.ts';
+import { decoderDot } from '../sae/model.ts';
+import type { SparseCode } from '../sae/sparse.ts';
 import type { Sae } from '../sae/types.ts';
-import { listedBefore, topPositions } from './compact.ts';
 import type { Explanation, NeuronContribution } from './types.ts';
 
 /**
@@ -21,7 +22,7 @@ import type { Explanation, NeuronContribution } from './types.ts';
  * count every unit twice. Default 'user' ("which of your interests made this"); callers with separate
  * user/item SAEs whose labels come from the item side should pass 'item'.
  *
- * The codes are passed in rather than re-encoded so that a steered vector e' = e + D(z') − D(z) is
+ * The code is passed in rather than re-encoded so that a steered vector e' = e + D(z') − D(z) is
  * explained by its edited code z': e' − D(z') = e − D(z), so the explained side's reconstruction error is
  * the unedited one (the residual still moves if the other side's vector was steered).
  */
@@ -31,74 +32,66 @@ export interface MfExplainInput {
   item: number;
   uVec: Float32Array; // [dim] the user vector actually scored (possibly steered)
   iVec: Float32Array; // [dim] the item vector actually scored (possibly steered)
-  uCode: Float32Array; // [latents] code whose reconstruction stands for uVec
-  iCode: Float32Array; // [latents] code whose reconstruction stands for iVec
+  /** The explained side's code (the user's for side 'user', the item's for 'item'), whose reconstruction stands for that side's vector. */
+  code: SparseCode;
   userSae: Sae;
   itemSae: Sae;
   labels: readonly string[]; // [latents] labels of the explained side's SAE neurons ("" when unlabelled)
   side?: 'user' | 'item';
   topN?: number;
-  /** The own side's active neurons (ascending indices where its code is nonzero), when known. */
-  ownActive?: Int32Array;
 }
 
 export function explainMf(input: MfExplainInput): Explanation {
-  const { model, user, item, uVec, iVec, uCode, iCode, userSae, itemSae, labels } = input;
+  const { model, user, item, uVec, iVec, labels } = input;
   const side = input.side ?? 'user';
   const { dim } = model;
   const { userBias, itemBias, globalBias } = model.params;
+  // Decompose over the explained side's code against the other side's scored vector.
+  const scored = side === 'user' ? iVec : uVec;
+  const { W, bPre, inputScale } = (side === 'user' ? input.userSae : input.itemSae).params;
+  const s = inputScale[0];
   const biases = userBias[user] + itemBias[item] + globalBias[0];
   let score = biases;
-  for (let c = 0; c < dim; c++) score += uVec[c] * iVec[c];
-
-  // Decompose over `own` side's code against the other side's scored vector.
-  const own = side === 'user' ? { sae: userSae, code: uCode } : { sae: itemSae, code: iCode };
-  const scored = side === 'user' ? iVec : uVec;
-  const { W, bPre, inputScale } = own.sae.params;
-  const s = inputScale[0];
-  const m = own.sae.config.latents;
-
   let base = biases;
-  for (let c = 0; c < dim; c++) base += bPre[c] * scored[c];
+  for (let c = 0; c < dim; c++) {
+    score += uVec[c] * iVec[c];
+    base += bPre[c] * scored[c];
+  }
 
   // Every active neuron's contribution into reused buffers; objects only for the ones listed.
-  const active = input.ownActive;
-  const count = active ? active.length : m;
-  const buf = scratch(count);
-  let n = 0;
+  const { idx, val } = input.code;
+  const n = idx.length;
+  const { value, order, listed } = scratch(n);
   let total = 0;
-  for (let r = 0; r < count; r++) {
-    const j = active ? active[r] : r;
-    const a = own.code[j];
-    if (a === 0) continue;
-    let dot = 0;
-    const wo = j * dim;
-    for (let c = 0; c < dim; c++) dot += W[wo + c] * scored[c];
-    const v = a * s * dot;
-    buf.neuron[n] = j;
-    buf.activation[n] = a;
-    buf.value[n++] = v;
+  for (let a = 0; a < n; a++) {
+    const v = val[a] * s * decoderDot(scored, W, idx[a], dim);
+    value[a] = v;
     total += v;
   }
-  const { neuron, activation, value, listed } = buf;
-  const order = topPositions(n, input.topN ?? 5, (x, y) =>
-    listedBefore(value[x], neuron[x], side, value[y], neuron[y], side),
-  );
-  const top: NeuronContribution[] = [];
-  for (const p of order) {
-    listed[p] = 1;
-    top.push({
-      neuron: neuron[p],
-      label: labels[neuron[p]] ?? '',
-      side,
-      activation: activation[p],
-      value: value[p],
-    });
+  // The topN largest |value| by insertion (a few of a few dozen): ties keep the lower neuron first, as
+  // `listedBefore` orders them, because the indices ascend.
+  const topN = Math.max(0, Math.min(n, Math.floor(input.topN ?? 5)));
+  let size = 0;
+  for (let a = 0; a < n && topN > 0; a++) {
+    const m = Math.abs(value[a]);
+    if (size === topN && !(m > Math.abs(value[order[size - 1]]))) continue;
+    let q = size < topN ? size++ : size - 1;
+    while (q > 0 && m > Math.abs(value[order[q - 1]])) {
+      order[q] = order[q - 1];
+      q--;
+    }
+    order[q] = a;
+  }
+  const top: NeuronContribution[] = new Array(size);
+  for (let q = 0; q < size; q++) {
+    const a = order[q];
+    listed[a] = 1;
+    top[q] = { neuron: idx[a], label: labels[idx[a]] ?? '', side, activation: val[a], value: value[a] };
   }
   let other = 0;
-  for (let p = 0; p < n; p++) {
-    if (listed[p]) listed[p] = 0;
-    else other += value[p];
+  for (let a = 0; a < n; a++) {
+    if (listed[a]) listed[a] = 0;
+    else other += value[a];
   }
   const residual = score - total - base;
   const moved = score - base;
@@ -115,23 +108,17 @@ export function explainMf(input: MfExplainInput): Explanation {
 
 /** Reused per-call buffers (explanations are computed synchronously, one at a time). */
 interface Scratch {
-  neuron: Int32Array;
-  activation: Float64Array;
-  value: Float64Array;
-  listed: Uint8Array; // 1 for positions in the listed top, cleared after each call
+  value: Float64Array; // contribution per active entry
+  order: Int32Array; // the listed entries, strongest first
+  listed: Uint8Array; // 1 for entries in the listed top, cleared after each call
 }
 let buffers: Scratch = alloc(64);
 
 function alloc(n: number): Scratch {
-  return {
-    neuron: new Int32Array(n),
-    activation: new Float64Array(n),
-    value: new Float64Array(n),
-    listed: new Uint8Array(n),
-  };
+  return { value: new Float64Array(n), order: new Int32Array(n), listed: new Uint8Array(n) };
 }
 
 function scratch(n: number): Scratch {
-  if (buffers.neuron.length < n) buffers = alloc(Math.max(n, 2 * buffers.neuron.length));
+  if (buffers.value.length < n) buffers = alloc(Math.max(n, 2 * buffers.value.length));
   return buffers;
 }

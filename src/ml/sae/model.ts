@@ -88,3 +88,11 @@ export function keepTopK(z: Float32Array, off: number, m: number, k: number): vo
     z[off + j] = 0;
   }
 }
+
+/** vec · W_j, decoder row j against a [dim] vector, summed in double precision in dimension order. */
+export function decoderDot(vec: Float32Array, W: Float32Array, j: number, dim: number): number {
+  let dot = 0;
+  const wo = j * dim;
+  for (let c = 0; c < dim; c++) dot += vec[c] * W[wo + c];
+  return dot;
+}

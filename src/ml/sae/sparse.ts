@@ -12,6 +12,25 @@ export interface SparseCodes {
   count: Int32Array; // [n] active latents per row
 }
 
+/** One code's nonzero entries: ascending latent indices and their activations. */
+export interface SparseCode {
+  idx: Int32Array;
+  val: Float32Array;
+}
+
+/** The nonzero entries of a dense code [latents]. */
+export function sparseCode(code: Float32Array): SparseCode {
+  let n = 0;
+  for (let j = 0; j < code.length; j++) if (code[j] !== 0) n++;
+  const out = { idx: new Int32Array(n), val: new Float32Array(n) };
+  for (let j = 0, w = 0; j < code.length; j++)
+    if (code[j] !== 0) {
+      out.idx[w] = j;
+      out.val[w++] = code[j];
+    }
+  return out;
+}
+
 /**
  * Codes for n rows holding up to `cap` latents each. `encodeSparse` keeps the `cap` strongest (its TopK),
  * so the default is the encoder's own k; inference with pursuit passes `codeCapacity(sae)`.

@@ -2,8 +2,15 @@ import type { ModelBundle } from '../bundle.ts';
 import { neuronLabels } from '../explain/compact.ts';
 import { scorerFor } from '../models/scorer.ts';
 import type { PairScorer, Recommender } from '../models/types.ts';
-import { encode, inferSparse } from '../sae/model.ts';
-import { allocSparseCodes, codeCapacity, normaliseRows, type SparseCodes } from '../sae/sparse.ts';
+import { decoderDot, encode, inferSparse } from '../sae/model.ts';
+import {
+  allocSparseCodes,
+  codeCapacity,
+  normaliseRows,
+  type SparseCode,
+  type SparseCodes,
+  sparseCode,
+} from '../sae/sparse.ts';
 import type { Sae } from '../sae/types.ts';
 import { CANDIDATES_PER_USER, CandidateLists } from './candidates.ts';
 
@@ -52,7 +59,7 @@ export class SteerContext {
   private candidateLists: CandidateLists | null | undefined;
   private candidateSize = CANDIDATES_PER_USER;
   /** Per user: the nonzero entries of the unedited user's code (memo of `encodeUser`). */
-  private readonly userCodes: ({ idx: Int32Array; val: Float32Array } | undefined)[];
+  private readonly userCodes: (SparseCode | undefined)[];
   private readonly marks: Int32Array;
   private markGen = 0;
   /** Per-item scratch scores [nItems] for the request path (synchronous, so one buffer serves all). */
@@ -178,26 +185,23 @@ export class SteerContext {
 
   /** The code of user `user`'s own (unedited) vector: `encodeUser` of its row, memoised sparsely. */
   userCode(user: number): Float32Array {
+    const { idx, val } = this.userCodeSparse(user);
+    const z = new Float32Array(this.latents);
+    for (let a = 0; a < idx.length; a++) z[idx[a]] = val[a];
+    return z;
+  }
+
+  /** `userCode` as its nonzero entries: ascending latent indices and their activations (memoised; read only). */
+  userCodeSparse(user: number): SparseCode {
     let hit = this.userCodes[user];
     if (!hit) {
       const { dim } = this;
-      const z = this.encodeUser(
-        this.bundle.recommender.params.userEmb.subarray(user * dim, (user + 1) * dim),
+      hit = sparseCode(
+        this.encodeUser(this.bundle.recommender.params.userEmb.subarray(user * dim, (user + 1) * dim)),
       );
-      let nnz = 0;
-      for (let j = 0; j < z.length; j++) if (z[j] !== 0) nnz++;
-      hit = { idx: new Int32Array(nnz), val: new Float32Array(nnz) };
-      for (let j = 0, w = 0; j < z.length; j++)
-        if (z[j] !== 0) {
-          hit.idx[w] = j;
-          hit.val[w++] = z[j];
-        }
       this.userCodes[user] = hit;
-      return z;
     }
-    const z = new Float32Array(this.latents);
-    for (let a = 0; a < hit.idx.length; a++) z[hit.idx[a]] = hit.val[a];
-    return z;
+    return hit;
   }
 
   private rowInput: Float32Array | null = null;
@@ -510,8 +514,5 @@ const MAX_CACHED_PULLS = 4_000_000;
 
 /** s·(u·W_j): how much neuron j of an item's code moves this user's score per unit of activation (MF). */
 export function pullOf(uVec: Float32Array, W: Float32Array, j: number, dim: number, s: number): number {
-  let pl = 0;
-  const wo = j * dim;
-  for (let k = 0; k < dim; k++) pl += uVec[k] * W[wo + k];
-  return pl * s;
+  return decoderDot(uVec, W, j, dim) * s;
 }

@@ -5,6 +5,7 @@ import { topKExcluding } from '../eval/topk.ts';
 import { explainMf } from '../explain/mf.ts';
 import { explainNcf } from '../explain/ncf.ts';
 import type { Explanation } from '../explain/types.ts';
+import { type SparseCode, sparseCode } from '../sae/sparse.ts';
 import {
   type CompiledPolicy,
   compilePolicies,
@@ -153,8 +154,8 @@ export function recommend(
   const explainReq = opts.explain === true ? {} : opts.explain || null;
   if (explainReq) {
     // Without a user-side edit the scored vector is the user's own row, whose code is memoised.
-    const uCode = steeredUser.editedCode ?? steeredUser.code ?? ctx.userCode(user);
-    const uActive = activeIndices(uCode);
+    const uDense = steeredUser.editedCode ?? steeredUser.code;
+    const uCode = { dense: uDense, sparse: uDense ? sparseCode(uDense) : ctx.userCodeSparse(user) };
     for (const rec of list)
       rec.explanation = explainItem(
         ctx,
@@ -166,7 +167,6 @@ export function recommend(
         items.itemEmb,
         viewed,
         explainReq,
-        uActive,
       );
   }
 
@@ -212,15 +212,6 @@ export function recommend(
     };
   }
   return result;
-}
-
-/** Ascending indices of the nonzero entries of a code. */
-function activeIndices(code: Float32Array): Int32Array {
-  let n = 0;
-  for (let j = 0; j < code.length; j++) if (code[j] !== 0) n++;
-  const out = new Int32Array(n);
-  for (let j = 0, w = 0; j < code.length; j++) if (code[j] !== 0) out[w++] = j;
-  return out;
 }
 
 /**
@@ -397,16 +388,14 @@ function explainItem(
   user: number,
   item: number,
   uVec: Float32Array,
-  uCode: Float32Array,
+  uCode: { dense: Float32Array | null; sparse: SparseCode }, // dense: null for the user's own code
   itemEmb: Float32Array,
   viewed: ItemViews,
   req: ExplainRequest,
-  uActive: Int32Array,
 ): Explanation {
   const { dim } = ctx;
   const view = viewed.view(item);
   const iVec = view ? view.vec : itemEmb.subarray(item * dim, (item + 1) * dim);
-  const iCode = view ? view.code : steeredItemCode(ctx, compiled, item);
   const model = ctx.bundle.recommender;
   if (model.kind === 'mf') {
     // With one SAE per side only the item side's neurons are labelled, so that is the side explained.
@@ -417,14 +406,13 @@ function explainItem(
       item,
       uVec,
       iVec,
-      uCode,
-      iCode,
+      code:
+        side === 'user' ? uCode.sparse : sparseCode(view ? view.code : steeredItemCode(ctx, compiled, item)),
       userSae: ctx.userSae,
       itemSae: ctx.itemSae,
       labels: side === 'user' ? ctx.userLabels : ctx.labels,
       side,
       topN: req.topN,
-      ownActive: side === 'user' ? uActive : undefined,
     });
   }
   return explainNcf({
@@ -432,8 +420,8 @@ function explainItem(
     item,
     uVec,
     iVec,
-    uCode,
-    iCode,
+    uCode: uCode.dense ?? ctx.userCode(user),
+    iCode: view ? view.code : steeredItemCode(ctx, compiled, item),
     userSae: ctx.userSae,
     itemSae: ctx.itemSae,
     labels: ctx.labels,

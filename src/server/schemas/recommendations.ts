@@ -77,6 +77,7 @@ export const AppliedPolicy = Type.Object({
   name: Type.String(),
   version: Type.Integer(),
 });
+export type AppliedPolicyT = Static<typeof AppliedPolicy>;
 
 export const RecommendationsResponse = Type.Object({
   userId: Type.String(),

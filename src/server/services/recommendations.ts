@@ -1,19 +1,11 @@
-import type { Explanation } from '../../ml/explain/types.ts';
-import { type RecommendedItem, recommend } from '../../ml/steer/recommend.ts';
+import { recommend } from '../../ml/steer/recommend.ts';
 import { ApiError } from '../errors.ts';
 import type { ActiveModel } from '../plugins/app/registry.ts';
 import { MAX_LIST_IDS } from '../schemas/common.ts';
-import {
-  DEFAULT_TOP_NEURONS,
-  type RecommendationsQueryT,
-  type RecommendationsResponseT,
-} from '../schemas/recommendations.ts';
+import { DEFAULT_TOP_NEURONS, type RecommendationsQueryT } from '../schemas/recommendations.ts';
 import { indicesOf, splitIds, userIndex } from './lookup.ts';
 import { appliedPolicy, type LivePolicy, type PolicyService, type Snapshot } from './policies.ts';
 import { encodeRecommendations } from './recommendations-json.ts';
-import { round6 } from './round.ts';
-
-type ItemOut = RecommendationsResponseT['items'][number];
 
 /**
  * The hot path: resolve ids, pick the live policies (every enabled one plus those named in the query),
@@ -56,7 +48,7 @@ export class RecommendationService {
     }
     // Bytes, not a string: cached bodies then live outside the JS heap (tens of MB the GC need not move),
     // and a hit skips the UTF-8 encoding on every send.
-    const body = encodeRecommendations(this.compute(active, snap, user, q, refs, excludeIds));
+    const body = this.compute(active, snap, user, q, refs, excludeIds);
     // Its own memory: a small body sits in Node's shared 8 KB pool, and a cached one would pin its slab.
     if (key && body.length <= CACHE_MAX_BODY) {
       const own = Buffer.allocUnsafeSlow(body.length);
@@ -67,17 +59,17 @@ export class RecommendationService {
   }
 
   /**
-   * The response object, uncached, with the policies of `snap` — the snapshot whose revision keyed the
+   * The response body, uncached, with the policies of `snap` — the snapshot whose revision keyed the
    * cache (read once per request: with several processes each read is a query).
    */
-  compute(
+  private compute(
     active: ActiveModel,
     snap: Snapshot,
     user: number,
     q: RecommendationsQueryT,
     refs: string[],
     excludeIds: string[],
-  ): RecommendationsResponseT {
+  ): Buffer {
     const { bundle, version } = active;
     const exclude = indicesOf(bundle.dataset.items.index, excludeIds, 'querystring.exclude', 'UNKNOWN_ITEM');
     const chosen: LivePolicy[] = snap.enabled.slice();
@@ -91,50 +83,13 @@ export class RecommendationService {
       explain: q.explain ? { topN: q.topNeurons ?? DEFAULT_TOP_NEURONS } : false,
       compare: q.compare,
     });
-
-    const response: RecommendationsResponseT = {
-      userId: result.user,
-      modelId: version.id,
-      k: result.k,
-      policies: chosen.filter((_, r) => result.policies[r]?.applied).map(appliedPolicy),
-      items: result.items.map(toItem),
-    };
-    if (result.unsteered) {
-      response.unsteered = result.unsteered.items.map(toItem);
-      response.comparison = {
-        rbo: round6(result.unsteered.rbo),
-        kendallTau: round6(result.unsteered.kendallTau),
-      };
-    }
-    return response;
+    const applied = chosen.filter((_, r) => result.policies[r]?.applied).map(appliedPolicy);
+    return encodeRecommendations(result, version.id, applied);
   }
 
   clear(): void {
     this.cache.clear();
   }
-}
-
-function toItem(r: RecommendedItem, rank: number): ItemOut {
-  const out: ItemOut = { itemId: r.item, title: r.title, score: round6(r.score), rank: rank + 1 };
-  if (r.explanation) out.explanation = toExplanation(r.explanation);
-  return out;
-}
-
-export function toExplanation(e: Explanation): NonNullable<ItemOut['explanation']> {
-  return {
-    method: e.method,
-    neurons: e.top.map((c) => ({
-      neuron: c.neuron,
-      label: c.label,
-      side: c.side,
-      activation: round6(c.activation),
-      contribution: round6(c.value),
-    })),
-    other: round6(e.other),
-    base: round6(e.base),
-    residual: round6(e.residual),
-    completeness: round6(e.completeness),
-  };
 }
 
 /**

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { neuronLabels } from '../../../src/ml/explain/compact.ts';
+import { listedBefore, neuronLabels } from '../../../src/ml/explain/compact.ts';
 import { explainMf } from '../../../src/ml/explain/mf.ts';
 import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
 import type { MfModel } from '../../../src/ml/models/types.ts';
 import { decode, encode } from '../../../src/ml/sae/model.ts';
+import { sparseCode } from '../../../src/ml/sae/sparse.ts';
 import { tinyBundle } from '../steer/fixture.ts';
 
 const row = (a: Float32Array, r: number, d: number) => a.subarray(r * d, (r + 1) * d);
@@ -48,8 +49,7 @@ describe('explainMf', () => {
             item,
             uVec,
             iVec,
-            uCode,
-            iCode,
+            code: sparseCode(side === 'user' ? uCode : iCode),
             userSae: b.sae.user,
             itemSae: b.sae.item,
             labels,
@@ -86,8 +86,7 @@ describe('explainMf', () => {
       item,
       uVec,
       iVec,
-      uCode,
-      iCode,
+      code: sparseCode(uCode),
       userSae: b.sae.user,
       itemSae: b.sae.item,
       labels,
@@ -101,6 +100,33 @@ describe('explainMf', () => {
     for (const c of e.top) expect(c.label).toBe(labels[c.neuron]);
   });
 
+  it('lists the first topN of all contributions in `listedBefore` order and folds the rest into other', () => {
+    const b = tinyBundle({ latents: 12 });
+    const model = b.recommender as MfModel;
+    const labels = neuronLabels(b.neurons, 12);
+    for (const [user, item] of [
+      [4, 9],
+      [0, 3],
+      [17, 30],
+    ]) {
+      const { uVec, iVec, uCode } = pair(b, user, item);
+      const explain = (topN: number) =>
+        explainMf({ model, user, item, uVec, iVec, code: sparseCode(uCode), ...saes(b), labels, topN });
+      const all = explain(50);
+      expect(all.other).toBe(0);
+      const ordered = all.top
+        .slice()
+        .sort((x, y) => (listedBefore(x.value, x.neuron, x.side, y.value, y.neuron, y.side) ? -1 : 1));
+      expect(all.top).toEqual(ordered);
+      for (const topN of [0, 1, 2, 3]) {
+        const e = explain(topN);
+        expect(e.top).toEqual(ordered.slice(0, topN));
+        const rest = ordered.slice(topN).reduce((sum, c) => sum + c.value, 0);
+        expect(e.other).toBeCloseTo(rest, 12);
+      }
+    }
+  });
+
   it("a delta edit of one user neuron moves that neuron's contribution by exactly the score's move", () => {
     const b = tinyBundle({ latents: 12 });
     const model = b.recommender as MfModel;
@@ -112,7 +138,7 @@ describe('explainMf', () => {
       [0, 3],
       [17, 30],
     ]) {
-      const { uVec, iVec, uCode, iCode } = pair(b, user, item);
+      const { uVec, iVec, uCode } = pair(b, user, item);
       const j = uCode.findIndex((a) => a > 0);
       expect(j).toBeGreaterThanOrEqual(0);
       // The steering edit e' = e + D(z') − D(z) with z'_j = 3·z_j.
@@ -122,7 +148,7 @@ describe('explainMf', () => {
       const before = decode(b.sae.user, uCode, 1);
       const uEdited = Float32Array.from(uVec, (x, c) => x + delta[c] - before[c]);
       const explain = (u: Float32Array, code: Float32Array) =>
-        explainMf({ model, user, item, uVec: u, iVec, uCode: code, iCode, ...saes(b), labels, topN: 50 });
+        explainMf({ model, user, item, uVec: u, iVec, code: sparseCode(code), ...saes(b), labels, topN: 50 });
       const e0 = explain(uVec, uCode);
       const e1 = explain(uEdited, edited);
       const moved = scorer.score(user, item, uEdited, iVec) - scorer.score(user, item, uVec, iVec);

@@ -5,6 +5,7 @@ import { explainMf } from '../../../src/ml/explain/mf.ts';
 import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
 import type { MfModel } from '../../../src/ml/models/types.ts';
 import { encode } from '../../../src/ml/sae/model.ts';
+import { sparseCode } from '../../../src/ml/sae/sparse.ts';
 import { applyItemViews, compilePolicies, steerItems, steerUser } from '../../../src/ml/steer/apply.ts';
 import { steerContext } from '../../../src/ml/steer/context.ts';
 import type { Policy } from '../../../src/ml/steer/policy.ts';
@@ -219,21 +220,19 @@ describe('recommend', () => {
           const uVec = model.params.userEmb.subarray(user * dim, (user + 1) * dim);
           for (let item = 0; item < model.nItems; item += 7) {
             const iVec = model.params.itemEmb.subarray(item * dim, (item + 1) * dim);
-            const iCode = encode(bundle.sae.item, iVec, 1);
             const common = {
               model,
               user,
               item,
               iVec,
-              iCode,
               userSae: bundle.sae.user,
               itemSae: bundle.sae.item,
               labels: ctx.labels,
               topN: 100,
             };
             const cj = (e: ReturnType<typeof explainMf>) => e.top.find((c) => c.neuron === j)?.value ?? 0;
-            const b = cj(explainMf({ ...common, uVec, uCode: before }));
-            const a = cj(explainMf({ ...common, uVec: s.vec, uCode: after }));
+            const b = cj(explainMf({ ...common, uVec, code: sparseCode(before) }));
+            const a = cj(explainMf({ ...common, uVec: s.vec, code: sparseCode(after) }));
             expect(Math.abs(a)).toBeLessThanOrEqual(Math.abs(b) + 1e-9);
             if (b > 0) expect(a).toBeLessThanOrEqual(b);
           }

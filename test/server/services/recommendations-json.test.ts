@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Explanation } from '../../../src/ml/explain/types.ts';
+import type { RecommendationResult, RecommendedItem } from '../../../src/ml/steer/recommend.ts';
 import {
+  type AppliedPolicyT,
   RecommendationsResponse,
   type RecommendationsResponseT,
 } from '../../../src/server/schemas/recommendations.ts';
@@ -24,27 +27,55 @@ afterAll(() => schemaSerialiser.close());
 
 type Schema = { type?: string; properties?: Record<string, Schema>; items?: Schema; enum?: unknown[] };
 
-/** A value with every property the schema declares, optional ones included (one element per array). */
-function fullSample(s: Schema, path = ''): unknown {
-  if (s.enum) return s.enum[0];
-  switch (s.type) {
-    case 'object':
-      return Object.fromEntries(
-        Object.entries(s.properties ?? {}).map(([k, v]) => [k, fullSample(v, `${path}.${k}`)]),
-      );
-    case 'array':
-      return [fullSample(s.items as Schema, `${path}[]`), fullSample(s.items as Schema, `${path}[]`)];
-    case 'string':
-      return `${path} "quoted"`;
-    case 'integer':
-      return 42;
-    case 'number':
-      return 0.125;
-    case 'boolean':
-      return true;
-    default:
-      throw new Error(`fullSample: no sample for ${path} (${JSON.stringify(s)})`);
-  }
+/**
+ * The response the route describes, from `recommend`'s result: the mapping the encoder fuses into its
+ * writes, spelled out (numbers rounded to 6 decimals, ranks from 1, only applied policies passed in).
+ */
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+function toResponse(
+  r: RecommendationResult,
+  modelId: number,
+  policies: AppliedPolicyT[],
+): RecommendationsResponseT {
+  const item = (it: RecommendedItem, rank: number) => ({
+    itemId: it.item,
+    title: it.title,
+    score: round6(it.score),
+    rank: rank + 1,
+    ...(it.explanation && {
+      explanation: {
+        method: it.explanation.method,
+        neurons: it.explanation.top.map((c) => ({
+          neuron: c.neuron,
+          label: c.label,
+          side: c.side,
+          activation: round6(c.activation),
+          contribution: round6(c.value),
+        })),
+        other: round6(it.explanation.other),
+        base: round6(it.explanation.base),
+        residual: round6(it.explanation.residual),
+        completeness: round6(it.explanation.completeness),
+      },
+    }),
+  });
+  return {
+    userId: r.user,
+    modelId,
+    k: r.k,
+    policies,
+    items: r.items.map(item),
+    ...(r.unsteered && {
+      unsteered: r.unsteered.items.map(item),
+      comparison: { rbo: round6(r.unsteered.rbo), kendallTau: round6(r.unsteered.kendallTau) },
+    }),
+  };
+}
+
+/** Every property name the schema declares, nested ones included. */
+function declaredKeys(s: Schema): string[] {
+  const own = Object.entries(s.properties ?? {}).flatMap(([k, v]) => [k, ...declaredKeys(v)]);
+  return s.items ? [...own, ...declaredKeys(s.items)] : own;
 }
 
 const text = fc.oneof(
@@ -52,94 +83,136 @@ const text = fc.oneof(
   fc.string({ unit: 'binary' }),
   fc.constantFrom('Lion King, The (1994)', 'Amélie (2001)', 'a"b\\c', "Children's", ''),
 );
-const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 const num = fc.oneof(
-  fc.double({ noNaN: true, min: -50, max: 50 }).map(round6),
+  fc.double({ noNaN: true, min: -50, max: 50 }),
   fc.double({ noNaN: true }),
-  fc.constantFrom(0, -0, 1, 1e-6, 0.958),
+  fc.constantFrom(0, -0, 1, 1e-6, 4.9999e-7, 0.958),
 );
 const int = fc.oneof(fc.nat(), fc.integer(), fc.maxSafeInteger());
+// Few neurons, labels and activations besides any, so that a neuron recurs within a response (written
+// once, then copied) with the same or another activation or label.
 const contribution = fc.record({
-  neuron: int,
-  label: text,
+  neuron: fc.oneof(fc.nat({ max: 3 }), fc.nat({ max: 4096 }), fc.maxSafeInteger()),
+  label: fc.oneof(fc.constantFrom('Horror', 'Comedy'), text),
   side: fc.constantFrom('user' as const, 'item' as const),
-  activation: num,
-  contribution: num,
+  activation: fc.oneof(fc.constantFrom(0.25, 0, -0), num),
+  value: num,
 });
-const explanation = fc.record({
-  method: fc.constantFrom('mf-exact', 'ncf-integrated-gradients'),
-  neurons: fc.array(contribution, { maxLength: 6 }),
+const explanation: fc.Arbitrary<Explanation> = fc.record({
+  method: fc.constantFrom('mf-exact' as const, 'ncf-integrated-gradients' as const),
+  score: num,
+  top: fc.array(contribution, { maxLength: 6 }),
   other: num,
   base: num,
   residual: num,
   completeness: num,
 });
-const item = fc.record(
-  { itemId: text, title: text, score: num, rank: fc.integer({ min: 1, max: 200 }), explanation },
-  { requiredKeys: ['itemId', 'title', 'score', 'rank'] },
+const item: fc.Arbitrary<RecommendedItem> = fc.record(
+  { index: fc.nat(), item: text, title: text, score: num, explanation },
+  { requiredKeys: ['index', 'item', 'title', 'score'] },
 );
-const response: fc.Arbitrary<RecommendationsResponseT> = fc.record(
+const result: fc.Arbitrary<RecommendationResult> = fc.record(
   {
-    userId: text,
-    modelId: int,
+    userIndex: fc.nat(),
+    user: text,
     k: fc.integer({ min: 1, max: 200 }),
-    policies: fc.array(fc.record({ id: int, name: text, version: int }), { maxLength: 3 }),
     items: fc.array(item, { maxLength: 12 }),
-    unsteered: fc.array(item, { maxLength: 12 }),
-    comparison: fc.record({ rbo: num, kendallTau: num }),
+    policies: fc.constant([]),
+    steered: fc.boolean(),
+    unsteered: fc.record({ items: fc.array(item, { maxLength: 12 }), rbo: num, kendallTau: num }),
   },
-  { requiredKeys: ['userId', 'modelId', 'k', 'policies', 'items'] },
+  { requiredKeys: ['userIndex', 'user', 'k', 'items', 'policies', 'steered'] },
 );
+const applied = fc.array(fc.record({ id: int, name: text, version: int }), { maxLength: 3 });
+
+const contributionOf = (neuron: number, label: string, side: 'user' | 'item') => ({
+  neuron,
+  label,
+  side,
+  activation: 0.25,
+  value: -0.125,
+});
+/** A result reaching every optional part of the response: explanations, the unsteered list. */
+const full: RecommendationResult = {
+  userIndex: 3,
+  user: 'user "7"',
+  k: 2,
+  steered: true,
+  policies: [],
+  items: [
+    {
+      index: 0,
+      item: 'item "1"',
+      title: 'Amélie (2001)',
+      score: 0.1234567,
+      explanation: {
+        method: 'mf-exact',
+        score: 0.1234567,
+        top: [contributionOf(12, 'Horror', 'user'), contributionOf(3, '', 'item')],
+        other: 0.5,
+        base: -1.25,
+        residual: 1e-9,
+        completeness: 0.999,
+      },
+    },
+    { index: 1, item: '2', title: '', score: -3 },
+  ],
+  unsteered: { items: [{ index: 1, item: '2', title: '', score: -3 }], rbo: 0.958, kendallTau: -1 / 3 },
+};
+const fullPolicies = [{ id: 1, name: 'no "horror"', version: 2 }];
 
 describe('encodeRecommendations', () => {
   it('writes every property the 200 schema declares, byte for byte as the schema serialiser', async () => {
-    const sample = fullSample(RecommendationsResponse as Schema) as RecommendationsResponseT;
-    const want = await viaSchema(sample);
-    expect(encodeRecommendations(sample).toString()).toBe(want.toString());
-    // The sample really reaches the optional parts (explanations, the unsteered list, the comparison).
-    expect(want.toString()).toContain('"unsteered":[{"itemId"');
-    expect(want.toString()).toContain('"explanation":{"method"');
-    expect(want.toString()).toContain('"comparison":{"rbo"');
+    const want = await viaSchema(toResponse(full, 42, fullPolicies));
+    expect(encodeRecommendations(full, 42, fullPolicies).toString()).toBe(want.toString());
+    for (const key of declaredKeys(RecommendationsResponse as Schema))
+      expect(want.toString(), `the sample reaches "${key}"`).toContain(`"${key}":`);
   });
 
-  it('matches the schema serialiser on random responses (unicode, escapes, any number)', async () => {
+  it('matches the schema serialiser on random results (unicode, escapes, any number)', async () => {
     await fc.assert(
-      fc.asyncProperty(response, async (r) => {
-        expect(encodeRecommendations(r).equals(await viaSchema(r))).toBe(true);
+      fc.asyncProperty(result, int, applied, async (r, modelId, policies) => {
+        const got = encodeRecommendations(r, modelId, policies);
+        expect(got.toString()).toBe((await viaSchema(toResponse(r, modelId, policies))).toString());
       }),
       { numRuns: 150 },
     );
   });
 
-  it('an item seen before under another title, or a label on the other side, is written as it is now', async () => {
-    const base = fullSample(RecommendationsResponse as Schema) as RecommendationsResponseT;
-    const first = base.items[0];
-    const contribution = first.explanation?.neurons[0];
-    if (!contribution) throw new Error('the full sample has a contribution');
-    const variants: RecommendationsResponseT[] = [
-      base,
-      { ...base, items: [{ ...first, title: 'Renamed "title" ü' }] },
+  it('an item seen before under another title, or a neuron relabelled or on the other side, is written as it is now', async () => {
+    const first = full.items[0];
+    const e = first.explanation!;
+    const variants: RecommendationResult[] = [
+      full,
+      { ...full, items: [{ ...first, title: 'Renamed "title" ü' }] },
+      { ...full, items: [{ ...first, explanation: { ...e, top: [contributionOf(12, 'Comedy', 'user')] } }] },
+      { ...full, items: [{ ...first, explanation: { ...e, top: [contributionOf(12, 'Horror', 'item')] } }] },
+      full,
+      // The same neuron again in one response: as it was, with another activation, with another label.
       {
-        ...base,
-        items: [
-          {
-            ...first,
-            explanation: {
-              ...first.explanation!,
-              neurons: [{ ...contribution, side: contribution.side === 'user' ? 'item' : 'user' }],
-            },
+        ...full,
+        items: [0.25, 0.25, 0.5, 0.25].map((activation, r) => ({
+          ...first,
+          explanation: {
+            ...e,
+            top: [
+              { ...contributionOf(12, r === 3 ? 'Comedy' : 'Horror', 'user'), activation },
+              contributionOf(12, 'Horror', 'item'),
+            ],
           },
-        ],
+        })),
       },
     ];
-    for (const r of variants) expect(encodeRecommendations(r).equals(await viaSchema(r))).toBe(true);
+    for (const r of variants)
+      expect(encodeRecommendations(r, 1, []).toString()).toBe(
+        (await viaSchema(toResponse(r, 1, []))).toString(),
+      );
   });
 
-  it('returns a fresh buffer each call (the writer behind it is reused)', () => {
-    const a = fullSample(RecommendationsResponse as Schema) as RecommendationsResponseT;
-    const first = encodeRecommendations(a);
+  it('returns bytes that later calls leave alone (the writer behind it is reused)', () => {
+    const first = encodeRecommendations(full, 1, fullPolicies);
     const copy = Buffer.from(first);
-    encodeRecommendations({ ...a, userId: 'someone else', items: [] });
+    for (let n = 0; n < 100; n++) encodeRecommendations({ ...full, user: `someone else ${n}` }, 2, []);
     expect(first.equals(copy)).toBe(true);
   });
 });
