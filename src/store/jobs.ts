@@ -24,6 +24,7 @@ interface JobRow {
   timings: string;
   result: string | null;
   error: string | null;
+  requeues: string;
   cancel_requested: number;
   created_at: string;
   started_at: string | null;
@@ -45,6 +46,7 @@ const toJob = (r: JobRow): Job => ({
   timings: parseJson<JobTimings>(r.timings, {}),
   result: parseJson<JobResult | null>(r.result, null),
   error: r.error,
+  requeues: parseJson<string[]>(r.requeues, []),
   cancelRequested: r.cancel_requested === 1,
   createdAt: r.created_at,
   startedAt: r.started_at,
@@ -129,7 +131,7 @@ export function createJobRepo(db: Db): JobRepo {
         progress = CASE WHEN @status = 'succeeded' THEN 1 ELSE progress END
     WHERE id = @id AND status IN ('running', 'queued') AND ${OWNED}`);
   const requeueStmt = db.prepare(`UPDATE jobs
-    SET status = 'queued', error = @reason, attempts = max(0, attempts - @refund), owner_pid = NULL,
+    SET status = 'queued', error = @reason, requeues = json_insert(requeues, '$[#]', @reason), attempts = max(0, attempts - @refund), owner_pid = NULL,
         owner_instance = NULL, heartbeat_at = NULL, started_at = NULL, progress = 0, stage = NULL, timings = '{}'
     WHERE id = @id AND status = 'running' AND ${OWNED}`);
   const selectRunning = db.prepare("SELECT * FROM jobs WHERE status = 'running' ORDER BY id");

@@ -212,6 +212,8 @@ export interface Job {
   timings: JobTimings;
   result: JobResult | null;
   error: string | null;
+  /** Why each earlier attempt ended without finishing (requeued), oldest first; kept across claims. */
+  requeues: string[];
   cancelRequested: boolean;
   createdAt: string;
   startedAt: string | null;

@@ -76,6 +76,8 @@ describe('crash recovery at start-up', () => {
       attempts: 2,
       ownerInstance: `${hostname()}/survivor`,
     });
+    // The first attempt's fate stays on the row after the second one succeeds.
+    expect(after.requeues).toEqual([requeued?.error]);
     expect(store.models.active()?.jobId).toBe(job.id);
   });
 

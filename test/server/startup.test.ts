@@ -178,9 +178,14 @@ describe('start-up', () => {
     });
     await app.close();
     const after = store.jobs.get(job.id);
+    // The next server shows why the attempt ended, and keeps it once the job runs again.
+    const next = await buildApp({ store, jobs: false });
+    const shown = (await next.inject({ method: 'GET', url: `/v1/jobs/${job.id}` })).json();
+    await next.close();
     store.close();
     expect(after).toMatchObject({ status: 'queued', attempts: 0 });
     expect(after?.error).toMatch(/shut down/);
+    expect(shown.requeues).toEqual([after?.error]);
   });
 
   it('a job whose cancel was requested (by another process) is cancelled at shutdown, not requeued', async () => {

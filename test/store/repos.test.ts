@@ -229,10 +229,18 @@ describe('jobs', () => {
       j.id,
     ]);
     expect(store.jobs.findInterrupted({ instanceId: 'h/old', pid: 1 }, { staleMs: 60_000 })).toEqual([]);
+    expect(j.requeues).toEqual([]);
     const back = store.jobs.requeue(j.id, 'interrupted');
     expect(back).toMatchObject({ status: 'queued', error: 'interrupted', attempts: 1, ownerInstance: null });
     // Running again: the reason it was requeued is history, not this run's error.
-    expect(store.jobs.claimNext(me)).toMatchObject({ status: 'running', attempts: 2, error: null });
+    expect(store.jobs.claimNext(me)).toMatchObject({
+      status: 'running',
+      attempts: 2,
+      error: null,
+      requeues: ['interrupted'],
+    });
+    store.jobs.requeue(j.id, 'shutting down "now"', { refundAttempt: true });
+    expect(store.jobs.claimNext(me)?.requeues).toEqual(['interrupted', 'shutting down "now"']);
   });
 });
 

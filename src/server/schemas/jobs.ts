@@ -90,6 +90,10 @@ export const JobSchema = Type.Object({
     Type.Null(),
   ]),
   error: Type.Union([Type.String(), Type.Null()]),
+  requeues: Type.Array(Type.String(), {
+    description:
+      'Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first',
+  }),
   cancelRequested: Type.Boolean(),
   createdAt: Timestamp,
   startedAt: NullableTimestamp,

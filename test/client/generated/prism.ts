@@ -1934,6 +1934,8 @@ export interface operations {
                                 [key: string]: unknown;
                             }) | null;
                             error: string | null;
+                            /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first */
+                            requeues: string[];
                             cancelRequested: boolean;
                             /** @description ISO-8601 UTC timestamp */
                             createdAt: string;
@@ -2057,6 +2059,8 @@ export interface operations {
                             [key: string]: unknown;
                         }) | null;
                         error: string | null;
+                        /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first */
+                        requeues: string[];
                         cancelRequested: boolean;
                         /** @description ISO-8601 UTC timestamp */
                         createdAt: string;
@@ -2167,6 +2171,8 @@ export interface operations {
                             [key: string]: unknown;
                         }) | null;
                         error: string | null;
+                        /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first */
+                        requeues: string[];
                         cancelRequested: boolean;
                         /** @description ISO-8601 UTC timestamp */
                         createdAt: string;
@@ -2378,6 +2384,8 @@ export interface operations {
                             [key: string]: unknown;
                         }) | null;
                         error: string | null;
+                        /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first */
+                        requeues: string[];
                         cancelRequested: boolean;
                         /** @description ISO-8601 UTC timestamp */
                         createdAt: string;
