@@ -131,7 +131,7 @@ export function createJobRepo(db: Db): JobRepo {
         progress = CASE WHEN @status = 'succeeded' THEN 1 ELSE progress END
     WHERE id = @id AND status IN ('running', 'queued') AND ${OWNED}`);
   const requeueStmt = db.prepare(`UPDATE jobs
-    SET status = 'queued', error = @reason, requeues = json_insert(requeues, '$[#]', @reason), attempts = max(0, attempts - @refund), owner_pid = NULL,
+    SET status = 'queued', error = @reason, attempts = max(0, attempts - @refund), owner_pid = NULL,
         owner_instance = NULL, heartbeat_at = NULL, started_at = NULL, progress = 0, stage = NULL, timings = '{}'
     WHERE id = @id AND status = 'running' AND ${OWNED}`);
   const selectRunning = db.prepare("SELECT * FROM jobs WHERE status = 'running' ORDER BY id");

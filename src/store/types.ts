@@ -212,7 +212,7 @@ export interface Job {
   timings: JobTimings;
   result: JobResult | null;
   error: string | null;
-  /** Why each earlier attempt ended without finishing (requeued), oldest first; kept across claims. */
+  /** Why each earlier attempt ended without finishing (requeued), oldest first, the latest 20; kept across claims. */
   requeues: string[];
   cancelRequested: boolean;
   createdAt: string;

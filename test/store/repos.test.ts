@@ -241,6 +241,18 @@ describe('jobs', () => {
     });
     store.jobs.requeue(j.id, 'shutting down "now"', { refundAttempt: true });
     expect(store.jobs.claimNext(me)?.requeues).toEqual(['interrupted', 'shutting down "now"']);
+    // A server still on schema v4 requeues without naming the column (a rolling upgrade): recorded too.
+    store.db.prepare("UPDATE jobs SET status = 'queued', error = ? WHERE id = ?").run('v4 shutdown', j.id);
+    expect(store.jobs.get(j.id)?.requeues).toEqual(['interrupted', 'shutting down "now"', 'v4 shutdown']);
+    // Only the latest 20 are kept.
+    for (let n = 0; n < 25; n++) {
+      store.jobs.claimNext(me);
+      store.jobs.requeue(j.id, `deploy ${n}`, { refundAttempt: true });
+    }
+    const kept = store.jobs.get(j.id)?.requeues ?? [];
+    expect(kept).toHaveLength(20);
+    expect(kept[0]).toBe('deploy 5');
+    expect(kept[19]).toBe('deploy 24');
   });
 });
 

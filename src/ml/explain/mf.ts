@@ -32,7 +32,11 @@ export interface MfExplainInput {
   item: number;
   uVec: Float32Array; // [dim] the user vector actually scored (possibly steered)
   iVec: Float32Array; // [dim] the item vector actually scored (possibly steered)
-  /** The explained side's code (the user's for side 'user', the item's for 'item'), whose reconstruction stands for that side's vector. */
+  /**
+   * The explained side's code (the user's for side 'user', the item's for 'item'), whose reconstruction
+   * stands for that side's vector: its nonzero entries with indices ascending (`sparseCode`), which is what
+   * orders tied contributions — not a `SparseCodes` row, whose entries run strongest first.
+   */
   code: SparseCode;
   userSae: Sae;
   itemSae: Sae;

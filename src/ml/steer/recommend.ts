@@ -5,7 +5,8 @@ import { topKExcluding } from '../eval/topk.ts';
 import { explainMf } from '../explain/mf.ts';
 import { explainNcf } from '../explain/ncf.ts';
 import type { Explanation } from '../explain/types.ts';
-import { type SparseCode, sparseCode } from '../sae/sparse.ts';
+import type { MfModel } from '../models/types.ts';
+import { sparseCode } from '../sae/sparse.ts';
 import {
   type CompiledPolicy,
   compilePolicies,
@@ -153,21 +154,13 @@ export function recommend(
 
   const explainReq = opts.explain === true ? {} : opts.explain || null;
   if (explainReq) {
-    // Without a user-side edit the scored vector is the user's own row, whose code is memoised.
-    const uDense = steeredUser.editedCode ?? steeredUser.code;
-    const uCode = { dense: uDense, sparse: uDense ? sparseCode(uDense) : ctx.userCodeSparse(user) };
-    for (const rec of list)
-      rec.explanation = explainItem(
-        ctx,
-        compiled,
-        user,
-        rec.index,
-        steeredUser.vec,
-        uCode,
-        items.itemEmb,
-        viewed,
-        explainReq,
-      );
+    const edited = steeredUser.editedCode ?? steeredUser.code;
+    const model = bundle.recommender;
+    const explain =
+      model.kind === 'mf'
+        ? mfExplainer(ctx, model, compiled, user, steeredUser.vec, edited, items.itemEmb, viewed, explainReq)
+        : ncfExplainer(ctx, compiled, user, steeredUser.vec, edited, items.itemEmb, viewed, explainReq);
+    for (const rec of list) rec.explanation = explain(rec.index);
   }
 
   const result: RecommendationResult = {
@@ -382,52 +375,76 @@ function toItems(
   return out;
 }
 
-function explainItem(
+/** The item vector a user's request scored: as its views left it, or its row of the (steered) matrix. */
+function scoredItem(ctx: SteerContext, item: number, itemEmb: Float32Array, viewed: ItemViews) {
+  const view = viewed.view(item);
+  return { view, vec: view ? view.vec : itemEmb.subarray(item * ctx.dim, (item + 1) * ctx.dim) };
+}
+
+/**
+ * Explains MF scores for one request. Over the user's neurons by default; with one SAE per side only the
+ * item side's neurons are labelled, so that is the side explained. `edited` is the user's edited code, null
+ * for the user's own (memoised) one; either way it is read once per request, not once per item.
+ */
+function mfExplainer(
   ctx: SteerContext,
+  model: MfModel,
   compiled: readonly CompiledPolicy[],
   user: number,
-  item: number,
   uVec: Float32Array,
-  uCode: { dense: Float32Array | null; sparse: SparseCode }, // dense: null for the user's own code
+  edited: Float32Array | null,
   itemEmb: Float32Array,
   viewed: ItemViews,
   req: ExplainRequest,
-): Explanation {
-  const { dim } = ctx;
-  const view = viewed.view(item);
-  const iVec = view ? view.vec : itemEmb.subarray(item * dim, (item + 1) * dim);
-  const model = ctx.bundle.recommender;
-  if (model.kind === 'mf') {
-    // With one SAE per side only the item side's neurons are labelled, so that is the side explained.
-    const side = req.side ?? (ctx.bundle.sae.shared ? 'user' : 'item');
+): (item: number) => Explanation {
+  const side = req.side ?? (ctx.bundle.sae.shared ? 'user' : 'item');
+  const uCode = side === 'user' ? (edited ? sparseCode(edited) : ctx.userCodeSparse(user)) : null;
+  return (item) => {
+    const { view, vec } = scoredItem(ctx, item, itemEmb, viewed);
     return explainMf({
       model,
       user,
       item,
       uVec,
-      iVec,
-      code:
-        side === 'user' ? uCode.sparse : sparseCode(view ? view.code : steeredItemCode(ctx, compiled, item)),
+      iVec: vec,
+      code: uCode ?? sparseCode(view ? view.code : steeredItemCode(ctx, compiled, item)),
       userSae: ctx.userSae,
       itemSae: ctx.itemSae,
       labels: side === 'user' ? ctx.userLabels : ctx.labels,
       side,
       topN: req.topN,
     });
-  }
-  return explainNcf({
-    user,
-    item,
-    uVec,
-    iVec,
-    uCode: uCode.dense ?? ctx.userCode(user),
-    iCode: view ? view.code : steeredItemCode(ctx, compiled, item),
-    userSae: ctx.userSae,
-    itemSae: ctx.itemSae,
-    labels: ctx.labels,
-    userLabels: ctx.userLabels,
-    scorer: ctx.scorer,
-    steps: req.steps,
-    topN: req.topN,
-  });
+  };
+}
+
+/** Explains NCF logits for one request (both codes, dense); `edited` as for `mfExplainer`. */
+function ncfExplainer(
+  ctx: SteerContext,
+  compiled: readonly CompiledPolicy[],
+  user: number,
+  uVec: Float32Array,
+  edited: Float32Array | null,
+  itemEmb: Float32Array,
+  viewed: ItemViews,
+  req: ExplainRequest,
+): (item: number) => Explanation {
+  const uCode = edited ?? ctx.userCode(user);
+  return (item) => {
+    const { view, vec } = scoredItem(ctx, item, itemEmb, viewed);
+    return explainNcf({
+      user,
+      item,
+      uVec,
+      iVec: vec,
+      uCode,
+      iCode: view ? view.code : steeredItemCode(ctx, compiled, item),
+      userSae: ctx.userSae,
+      itemSae: ctx.itemSae,
+      labels: ctx.labels,
+      userLabels: ctx.userLabels,
+      scorer: ctx.scorer,
+      steps: req.steps,
+      topN: req.topN,
+    });
+  };
 }

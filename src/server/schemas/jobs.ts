@@ -92,7 +92,7 @@ export const JobSchema = Type.Object({
   error: Type.Union([Type.String(), Type.Null()]),
   requeues: Type.Array(Type.String(), {
     description:
-      'Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first',
+      'Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first (the latest 20)',
   }),
   cancelRequested: Type.Boolean(),
   createdAt: Timestamp,

@@ -3,9 +3,11 @@
  * Used where a route's response is large and hot (explained recommendations: ~7 KB and ~150 numbers a
  * request, where building the string and encoding it took more CPU than the explanation).
  *
- * Documents are written one after another into a shared slab and handed out as views of it, so a response
- * costs neither an allocation of its own nor a copy (allocating 7 KB took longer than writing it). A slab
- * lives as long as any view of it does; a document that outgrows the slab's free end moves to a new one.
+ * Documents are written one after another into a shared slab and handed out as views of it, so writing a
+ * response costs neither an allocation of its own nor a copy (allocating 7 KB took longer than writing it).
+ * A slab lives as long as any view of it does (a body waiting on a slow socket keeps its whole slab); a
+ * document that outgrows the slab's free end moves to a new one, and after a document larger than a slab
+ * the next one starts a slab of the usual size.
  *
  * Each method writes exactly what the schema serialiser (fast-json-stringify) writes for the same value, so
  * a route's bytes do not depend on which of the two wrote them (tested byte for byte).
@@ -29,6 +31,7 @@ export class JsonWriter {
   take(): Buffer {
     const out = this.buf.subarray(this.start, this.pos);
     this.start = this.pos;
+    if (this.buf.length > this.slabBytes) this.startSlab(this.slabBytes);
     return out;
   }
 
@@ -191,12 +194,18 @@ export class JsonWriter {
 
   /** Continues the document in a fresh slab (views of the old one stay valid). */
   private moveToNewSlab(n: number): void {
-    const written = this.pos - this.start;
-    const next = Buffer.allocUnsafeSlow(Math.max(this.slabBytes, 2 * (written + n)));
-    this.buf.copy(next, 0, this.start, this.pos);
-    this.buf = next;
-    this.start = 0;
+    const old = this.buf;
+    const from = this.start;
+    const written = this.pos - from;
+    this.startSlab(Math.max(this.slabBytes, 2 * (written + n)));
+    old.copy(this.buf, 0, from, from + written);
     this.pos = written;
+  }
+
+  private startSlab(bytes: number): void {
+    this.buf = Buffer.allocUnsafeSlow(bytes);
+    this.start = 0;
+    this.pos = 0;
   }
 }
 

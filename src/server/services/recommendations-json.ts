@@ -164,7 +164,8 @@ function nextDocument(): void {
   document++;
 }
 
-// One writer per process: requests are encoded synchronously, one at a time, and `take` copies out.
+// One writer per process: requests are encoded synchronously, one at a time; each body is a view of its
+// slab that no later document overwrites.
 const writer = new JsonWriter();
 
 /*
@@ -197,7 +198,8 @@ function neuronHead(neuron: number, label: string, side: 'user' | 'item'): Uint8
   let head = memo.get(neuron);
   if (head === undefined || head.label !== label) {
     if (memo.size >= FRAGMENT_LIMIT) memo.clear();
-    // As the schema serialiser writes an integer: a fraction truncated.
+    // As the schema serialiser writes an integer: a fraction truncated, a non-finite value refused.
+    if (!Number.isFinite(neuron)) throw new Error(`The value "${neuron}" cannot be converted to an integer.`);
     const text = `{"neuron":${Math.trunc(neuron)},"label":${JSON.stringify(label)},"side":${JSON.stringify(side)},"activation":`;
     head = { label, bytes: utf8(text) };
     memo.set(neuron, head);

@@ -49,7 +49,8 @@ export class RecommendationService {
     // Bytes, not a string: cached bodies then live outside the JS heap (tens of MB the GC need not move),
     // and a hit skips the UTF-8 encoding on every send.
     const body = this.compute(active, snap, user, q, refs, excludeIds);
-    // Its own memory: a small body sits in Node's shared 8 KB pool, and a cached one would pin its slab.
+    // Its own memory: the body is a view of the JSON writer's shared slab (128 KB or more), which a cached
+    // view would keep alive for as long as the entry lives.
     if (key && body.length <= CACHE_MAX_BODY) {
       const own = Buffer.allocUnsafeSlow(body.length);
       body.copy(own);

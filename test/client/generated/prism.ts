@@ -1934,7 +1934,7 @@ export interface operations {
                                 [key: string]: unknown;
                             }) | null;
                             error: string | null;
-                            /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first */
+                            /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first (the latest 20) */
                             requeues: string[];
                             cancelRequested: boolean;
                             /** @description ISO-8601 UTC timestamp */
@@ -2059,7 +2059,7 @@ export interface operations {
                             [key: string]: unknown;
                         }) | null;
                         error: string | null;
-                        /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first */
+                        /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first (the latest 20) */
                         requeues: string[];
                         cancelRequested: boolean;
                         /** @description ISO-8601 UTC timestamp */
@@ -2171,7 +2171,7 @@ export interface operations {
                             [key: string]: unknown;
                         }) | null;
                         error: string | null;
-                        /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first */
+                        /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first (the latest 20) */
                         requeues: string[];
                         cancelRequested: boolean;
                         /** @description ISO-8601 UTC timestamp */
@@ -2384,7 +2384,7 @@ export interface operations {
                             [key: string]: unknown;
                         }) | null;
                         error: string | null;
-                        /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first */
+                        /** @description Why each earlier attempt ended without finishing (its server stopped or died, and the job was requeued), oldest first (the latest 20) */
                         requeues: string[];
                         cancelRequested: boolean;
                         /** @description ISO-8601 UTC timestamp */

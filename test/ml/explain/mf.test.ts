@@ -127,6 +127,27 @@ describe('explainMf', () => {
     }
   });
 
+  it('breaks ties in |contribution| towards the lower neuron', () => {
+    const b = tinyBundle({ latents: 12 });
+    const model = b.recommender as MfModel;
+    const { dim } = model;
+    const labels = neuronLabels(b.neurons, 12);
+    // Decoder rows 1–3 copies of row 0: equal |activation| then gives equal |contribution|.
+    const W = Float32Array.from(b.sae.user.params.W);
+    for (const j of [1, 2, 3]) W.copyWithin(j * dim, 0, dim);
+    const userSae = { ...b.sae.user, params: { ...b.sae.user.params, W } };
+    const { uVec, iVec } = pair(b, 4, 9);
+    const code = { idx: Int32Array.of(0, 1, 2, 3), val: Float32Array.of(0.5, 0.5, -0.5, 0.5) };
+    const explain = (topN: number) =>
+      explainMf({ model, user: 4, item: 9, uVec, iVec, code, userSae, itemSae: b.sae.item, labels, topN });
+    const all = explain(50);
+    expect(new Set(all.top.map((c) => Math.abs(c.value))).size).toBe(1);
+    expect(all.top.map((c) => c.neuron)).toEqual([0, 1, 2, 3]);
+    const two = explain(2);
+    expect(two.top.map((c) => c.neuron)).toEqual([0, 1]);
+    expect(two.other).toBe(all.top[2].value + all.top[3].value);
+  });
+
   it("a delta edit of one user neuron moves that neuron's contribution by exactly the score's move", () => {
     const b = tinyBundle({ latents: 12 });
     const model = b.recommender as MfModel;

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ascii, JsonWriter } from '../../../src/server/services/json-writer.ts';
 
-const write = (f: (w: JsonWriter) => void, initialBytes?: number): string => {
-  const w = new JsonWriter(initialBytes);
+const write = (f: (w: JsonWriter) => void, slabBytes?: number): string => {
+  const w = new JsonWriter(slabBytes);
   f(w);
   return w.take().toString('utf8');
 };
@@ -136,5 +136,17 @@ describe('JsonWriter', () => {
       taken.push([w.take(), `${JSON.stringify(text)}${round6(d / 7)}`]);
     }
     for (const [bytes, want] of taken) expect(bytes.toString()).toBe(want);
+  });
+
+  it('goes back to slabs of the usual size after a document larger than one', () => {
+    const w = new JsonWriter(64);
+    w.reset().string('z'.repeat(1000));
+    const big = w.take();
+    w.reset().string('small');
+    const small = w.take();
+    expect(big.toString()).toBe(JSON.stringify('z'.repeat(1000)));
+    expect(small.toString()).toBe('"small"');
+    expect(big.buffer.byteLength).toBeGreaterThan(1000);
+    expect(small.buffer.byteLength).toBe(64);
   });
 });

@@ -92,7 +92,12 @@ const int = fc.oneof(fc.nat(), fc.integer(), fc.maxSafeInteger());
 // Few neurons, labels and activations besides any, so that a neuron recurs within a response (written
 // once, then copied) with the same or another activation or label.
 const contribution = fc.record({
-  neuron: fc.oneof(fc.nat({ max: 3 }), fc.nat({ max: 4096 }), fc.maxSafeInteger()),
+  neuron: fc.oneof(
+    fc.nat({ max: 3 }),
+    fc.nat({ max: 4096 }),
+    fc.maxSafeInteger(),
+    fc.double({ min: -5, max: 5000, noNaN: true }),
+  ),
   label: fc.oneof(fc.constantFrom('Horror', 'Comedy'), text),
   side: fc.constantFrom('user' as const, 'item' as const),
   activation: fc.oneof(fc.constantFrom(0.25, 0, -0), num),
@@ -164,7 +169,7 @@ const fullPolicies = [{ id: 1, name: 'no "horror"', version: 2 }];
 describe('encodeRecommendations', () => {
   it('writes every property the 200 schema declares, byte for byte as the schema serialiser', async () => {
     const want = await viaSchema(toResponse(full, 42, fullPolicies));
-    expect(encodeRecommendations(full, 42, fullPolicies).toString()).toBe(want.toString());
+    expect(encodeRecommendations(full, 42, fullPolicies).toString('latin1')).toBe(want.toString('latin1'));
     for (const key of declaredKeys(RecommendationsResponse as Schema))
       expect(want.toString(), `the sample reaches "${key}"`).toContain(`"${key}":`);
   });
@@ -173,7 +178,10 @@ describe('encodeRecommendations', () => {
     await fc.assert(
       fc.asyncProperty(result, int, applied, async (r, modelId, policies) => {
         const got = encodeRecommendations(r, modelId, policies);
-        expect(got.toString()).toBe((await viaSchema(toResponse(r, modelId, policies))).toString());
+        // latin1: one character per byte, so the comparison is byte for byte and its diff readable.
+        expect(got.toString('latin1')).toBe(
+          (await viaSchema(toResponse(r, modelId, policies))).toString('latin1'),
+        );
       }),
       { numRuns: 150 },
     );
@@ -204,9 +212,21 @@ describe('encodeRecommendations', () => {
       },
     ];
     for (const r of variants)
-      expect(encodeRecommendations(r, 1, []).toString()).toBe(
-        (await viaSchema(toResponse(r, 1, []))).toString(),
+      expect(encodeRecommendations(r, 1, []).toString('latin1')).toBe(
+        (await viaSchema(toResponse(r, 1, []))).toString('latin1'),
       );
+  });
+
+  it('refuses a neuron id that is no number, as the schema serialiser does', () => {
+    const first = full.items[0];
+    const e = first.explanation!;
+    for (const neuron of [Number.NaN, Infinity]) {
+      const bad = {
+        ...full,
+        items: [{ ...first, explanation: { ...e, top: [contributionOf(neuron, 'x', 'user')] } }],
+      };
+      expect(() => encodeRecommendations(bad, 1, [])).toThrow(/cannot be converted to an integer/);
+    }
   });
 
   it('returns bytes that later calls leave alone (the writer behind it is reused)', () => {
