@@ -154,12 +154,18 @@ export function recommend(
 
   const explainReq = opts.explain === true ? {} : opts.explain || null;
   if (explainReq) {
-    const edited = steeredUser.editedCode ?? steeredUser.code;
+    const scope: ExplainScope = {
+      ctx,
+      compiled,
+      user,
+      uVec: steeredUser.vec,
+      edited: steeredUser.editedCode ?? steeredUser.code,
+      itemEmb: items.itemEmb,
+      viewed,
+      req: explainReq,
+    };
     const model = bundle.recommender;
-    const explain =
-      model.kind === 'mf'
-        ? mfExplainer(ctx, model, compiled, user, steeredUser.vec, edited, items.itemEmb, viewed, explainReq)
-        : ncfExplainer(ctx, compiled, user, steeredUser.vec, edited, items.itemEmb, viewed, explainReq);
+    const explain = model.kind === 'mf' ? mfExplainer(scope, model) : ncfExplainer(scope);
     for (const rec of list) rec.explanation = explain(rec.index);
   }
 
@@ -375,32 +381,36 @@ function toItems(
   return out;
 }
 
-/** The item vector a user's request scored: as its views left it, or its row of the (steered) matrix. */
-function scoredItem(ctx: SteerContext, item: number, itemEmb: Float32Array, viewed: ItemViews) {
+/** What explaining one request's items needs. */
+interface ExplainScope {
+  ctx: SteerContext;
+  compiled: readonly CompiledPolicy[];
+  user: number;
+  uVec: Float32Array; // [dim] the user vector scored
+  /** The user's edited code; null for the user's own (memoised) one. */
+  edited: Float32Array | null;
+  itemEmb: Float32Array; // [nItems × dim] the item matrix scored
+  viewed: ItemViews;
+  req: ExplainRequest;
+}
+
+/** The item vector the request scored: as the user's views left it, or its row of the (steered) matrix. */
+function scoredItem({ ctx, itemEmb, viewed }: ExplainScope, item: number) {
   const view = viewed.view(item);
   return { view, vec: view ? view.vec : itemEmb.subarray(item * ctx.dim, (item + 1) * ctx.dim) };
 }
 
 /**
  * Explains MF scores for one request. Over the user's neurons by default; with one SAE per side only the
- * item side's neurons are labelled, so that is the side explained. `edited` is the user's edited code, null
- * for the user's own (memoised) one; either way it is read once per request, not once per item.
+ * item side's neurons are labelled, so that is the side explained. The user's code is read once per
+ * request, not once per item.
  */
-function mfExplainer(
-  ctx: SteerContext,
-  model: MfModel,
-  compiled: readonly CompiledPolicy[],
-  user: number,
-  uVec: Float32Array,
-  edited: Float32Array | null,
-  itemEmb: Float32Array,
-  viewed: ItemViews,
-  req: ExplainRequest,
-): (item: number) => Explanation {
+function mfExplainer(scope: ExplainScope, model: MfModel): (item: number) => Explanation {
+  const { ctx, compiled, user, uVec, edited, req } = scope;
   const side = req.side ?? (ctx.bundle.sae.shared ? 'user' : 'item');
   const uCode = side === 'user' ? (edited ? sparseCode(edited) : ctx.userCodeSparse(user)) : null;
   return (item) => {
-    const { view, vec } = scoredItem(ctx, item, itemEmb, viewed);
+    const { view, vec } = scoredItem(scope, item);
     return explainMf({
       model,
       user,
@@ -417,20 +427,12 @@ function mfExplainer(
   };
 }
 
-/** Explains NCF logits for one request (both codes, dense); `edited` as for `mfExplainer`. */
-function ncfExplainer(
-  ctx: SteerContext,
-  compiled: readonly CompiledPolicy[],
-  user: number,
-  uVec: Float32Array,
-  edited: Float32Array | null,
-  itemEmb: Float32Array,
-  viewed: ItemViews,
-  req: ExplainRequest,
-): (item: number) => Explanation {
+/** Explains NCF logits for one request (both codes, dense). */
+function ncfExplainer(scope: ExplainScope): (item: number) => Explanation {
+  const { ctx, compiled, user, uVec, edited, req } = scope;
   const uCode = edited ?? ctx.userCode(user);
   return (item) => {
-    const { view, vec } = scoredItem(ctx, item, itemEmb, viewed);
+    const { view, vec } = scoredItem(scope, item);
     return explainNcf({
       user,
       item,
