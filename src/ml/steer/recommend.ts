@@ -409,6 +409,7 @@ function mfExplainer(scope: ExplainScope, model: MfModel): (item: number) => Exp
   const { ctx, compiled, user, uVec, edited, req } = scope;
   const side = req.side ?? (ctx.bundle.sae.shared ? 'user' : 'item');
   const uCode = side === 'user' ? (edited ? sparseCode(edited) : ctx.userCodeSparse(user)) : null;
+  const labels = side === 'user' ? ctx.userLabels : ctx.labels;
   return (item) => {
     const { view, vec } = scoredItem(scope, item);
     return explainMf({
@@ -420,7 +421,7 @@ function mfExplainer(scope: ExplainScope, model: MfModel): (item: number) => Exp
       code: uCode ?? sparseCode(view ? view.code : steeredItemCode(ctx, compiled, item)),
       userSae: ctx.userSae,
       itemSae: ctx.itemSae,
-      labels: side === 'user' ? ctx.userLabels : ctx.labels,
+      labels,
       side,
       topN: req.topN,
     });

@@ -83,9 +83,7 @@ export class JsonWriter {
   /** An integer as `'' + n` writes it (a fraction is truncated, as the schema serialiser does). */
   integer(n: number): void {
     if (!Number.isInteger(n)) {
-      const t = Math.trunc(n);
-      if (!Number.isFinite(t)) throw new Error(`The value "${n}" cannot be converted to an integer.`);
-      this.ascii(String(t));
+      this.ascii(integerText(n));
       return;
     }
     if (n < 0) {
@@ -207,6 +205,13 @@ export class JsonWriter {
     this.start = 0;
     this.pos = 0;
   }
+}
+
+/** An integer field's text as the schema serialiser writes it: a fraction truncated, a non-finite value refused. */
+export function integerText(n: number): string {
+  const t = Math.trunc(n);
+  if (!Number.isFinite(t)) throw new Error(`The value "${n}" cannot be converted to an integer.`);
+  return String(t);
 }
 
 /** Encodes a constant fragment (keys, punctuation) once, for `JsonWriter.bytes`. */

@@ -1,7 +1,7 @@
 import type { Explanation, NeuronContribution } from '../../ml/explain/types.ts';
 import type { RecommendationResult, RecommendedItem } from '../../ml/steer/recommend.ts';
 import type { AppliedPolicyT } from '../schemas/recommendations.ts';
-import { ascii, JsonWriter } from './json-writer.ts';
+import { ascii, integerText, JsonWriter } from './json-writer.ts';
 
 /**
  * The recommendations response as JSON bytes, written straight from `recommend`'s result: scores and
@@ -169,9 +169,9 @@ function nextDocument(): void {
 const writer = new JsonWriter();
 
 /*
- * The constant runs of a response, encoded once: an item's `{"itemId":…,"title":…,"score":`, and a
- * contribution's `{"neuron":…,"label":…,"side":…,"activation":`, as
- * the same few hundred items and neurons recur on every request. Each is checked against the values it
+ * The constant runs of a response, encoded once: an item's `{"itemId":…,"title":…,"score":` and a
+ * contribution's `{"neuron":…,"label":…,"side":…,"activation":`, as the same few hundred items and
+ * neurons recur on every request. Each is checked against the values it
  * was made from, so a model version that renames an item or relabels a neuron gets fresh bytes. Bounded:
  * cleared when they outgrow the limit.
  */
@@ -198,9 +198,7 @@ function neuronHead(neuron: number, label: string, side: 'user' | 'item'): Uint8
   let head = memo.get(neuron);
   if (head === undefined || head.label !== label) {
     if (memo.size >= FRAGMENT_LIMIT) memo.clear();
-    // As the schema serialiser writes an integer: a fraction truncated, a non-finite value refused.
-    if (!Number.isFinite(neuron)) throw new Error(`The value "${neuron}" cannot be converted to an integer.`);
-    const text = `{"neuron":${Math.trunc(neuron)},"label":${JSON.stringify(label)},"side":${JSON.stringify(side)},"activation":`;
+    const text = `{"neuron":${integerText(neuron)},"label":${JSON.stringify(label)},"side":${JSON.stringify(side)},"activation":`;
     head = { label, bytes: utf8(text) };
     memo.set(neuron, head);
   }
