@@ -37,6 +37,8 @@ export interface JobRunnerOptions {
   instanceId?: string;
   /** CPU priority of job threads (default 'normal'; the server passes PRISM_JOB_PRIORITY, see priority.ts). */
   priority?: JobPriority;
+  /** A job's memory budget in MB (PRISM_JOB_MEMORY_MB); default null, what is free when it starts; 0 = unchecked. */
+  memoryMb?: number | null;
   logger?: JobLogger;
   /** How often running jobs' heartbeats are written and other processes' cancels are read (2000). */
   heartbeatMs?: number;
@@ -215,6 +217,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         cancelFlag,
         commit: workerCommit,
         priority: opts.priority ?? 'normal',
+        memoryMb: opts.memoryMb ?? null,
       };
       worker = spawnTsWorker(WORKER_ENTRY, data, transfer);
     } catch (err) {

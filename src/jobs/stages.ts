@@ -13,7 +13,9 @@ import { holdOutUsers } from '../ml/eval/fidelity.ts';
 import { evaluateRanking } from '../ml/eval/ranking.ts';
 import { userScorer } from '../ml/models/scorer.ts';
 import { loadRecommender, saveRecommender } from '../ml/models/serialize.ts';
+import { defaultDim } from '../ml/models/train.ts';
 import type { Recommender } from '../ml/models/types.ts';
+import { checkMemoryBudget, estimateJobMemory, type JobStages } from '../ml/pipeline/memory.ts';
 import { type SaeSetting, saeOptionsWithOverrides, sizedForCatalogue } from '../ml/pipeline/options.ts';
 import { buildReport } from '../ml/pipeline/report.ts';
 import {
@@ -30,9 +32,11 @@ import {
   type TrainedSae,
 } from '../ml/pipeline/stages.ts';
 import { encodeAll } from '../ml/sae/codes.ts';
+import { SAE_DEFAULTS, type SaeTrainOptions } from '../ml/sae/options.ts';
 import { loadSae, saveSae } from '../ml/sae/serialize.ts';
 import type { SaePair } from '../ml/sae/types.ts';
 import type { JobParams, Metrics } from '../store/types.ts';
+import type { MemoryBudget } from './memory-budget.ts';
 import { type StageProgress, StageTracker } from './progress.ts';
 import type { BaseModelInput, WorkerInput, WorkerOutput } from './protocol.ts';
 
@@ -62,18 +66,22 @@ interface Ctx {
   tracker: StageTracker;
   signal: AbortSignal;
   cpu0: NodeJS.CpuUsage;
+  /** What the job may allocate, read when its data is loaded; null = unchecked. */
+  memoryBudget: () => MemoryBudget | null;
 }
 
 export async function runJobStages(
   input: WorkerInput,
   signal: AbortSignal,
   onProgress: (p: StageProgress) => void,
+  memoryBudget: () => MemoryBudget | null = () => null,
 ): Promise<WorkerOutput> {
   const ctx: Ctx = {
     input,
     tracker: new StageTracker(input.type, onProgress),
     signal,
     cpu0: process.cpuUsage(),
+    memoryBudget,
   };
   switch (input.type) {
     case 'pipeline':
@@ -94,8 +102,10 @@ export async function runJobStages(
 function pipelineJob(ctx: Ctx): WorkerOutput {
   const training = trainingFromParams(ctx.input.params);
   const data = load(ctx, training);
+  const saeOptions = saeOptionsFor(data, training);
+  fitsMemory(ctx, data, training.dim ?? defaultDim(data.dataset.name), saeOptions, ALL_STAGES);
   const rec = trainRecommenderStage(ctx, data, training);
-  const trained = trainSaeStage(ctx, data, rec.recommender, training);
+  const trained = trainSaeStage(ctx, data, rec.recommender, saeOptions, training);
   const evaluation = evaluate(ctx, data, rec.recommender, trained);
   const labels = label(ctx, data, trained.sae, evaluation);
   return packFull(ctx, {
@@ -112,6 +122,11 @@ function pipelineJob(ctx: Ctx): WorkerOutput {
 function trainRecommenderJob(ctx: Ctx): WorkerOutput {
   const training = trainingFromParams(ctx.input.params);
   const data = load(ctx, training);
+  fitsMemory(ctx, data, training.dim ?? defaultDim(data.dataset.name), null, {
+    recommender: true,
+    sae: false,
+    codes: false,
+  });
   const rec = trainRecommenderStage(ctx, data, training);
   ctx.tracker.enter('evaluate'); // the ranking metrics were measured by the recommender stage
   const metrics: Metrics = { ranking: rec.ranking };
@@ -154,8 +169,10 @@ function trainSaeJob(ctx: Ctx): WorkerOutput {
     saeSeed: p.seed ?? saeSeedOf(baseTraining),
   };
   const { data, recommender } = loadBase(ctx, base, baseTraining, true);
+  const saeOptions = saeOptionsFor(data, training);
+  fitsMemory(ctx, data, recommender.dim, saeOptions, { ...ALL_STAGES, recommender: false });
   const rec = rankingOf(ctx, data, recommender);
-  const trained = trainSaeStage(ctx, data, recommender, training);
+  const trained = trainSaeStage(ctx, data, recommender, saeOptions, training);
   const evaluation = evaluate(ctx, data, recommender, trained);
   const labels = label(ctx, data, trained.sae, evaluation);
   return packFull(ctx, {
@@ -174,6 +191,7 @@ function evaluateJob(ctx: Ctx): WorkerOutput {
   const base = needBase(ctx);
   const training = trainingOf(base);
   const { data, recommender, sae } = loadBase(ctx, base, training, true);
+  if (sae) fitsMemory(ctx, data, recommender.dim, sae.item.config, CODES_ONLY);
   ctx.tracker.enter('evaluate');
   const ranking = evaluateRanking(userScorer(recommender), data.split, { k: 10, signal: ctx.signal });
   let metrics: Metrics = { ranking };
@@ -202,6 +220,7 @@ function labelJob(ctx: Ctx): WorkerOutput {
   const training = trainingOf(base);
   const { data, recommender, sae } = loadBase(ctx, base, training, false);
   if (!sae) throw new MlError('BAD_CONFIG', `model version ${base.id} has no SAE to label`, 'baseModelId');
+  fitsMemory(ctx, data, recommender.dim, sae.item.config, CODES_ONLY);
   ctx.tracker.enter('label');
   const codes = encodeAll(
     sae,
@@ -299,17 +318,55 @@ function rankingOf(ctx: Ctx, data: LoadedData, recommender: Recommender): Traine
   return { recommender, ranking, seconds: 0 };
 }
 
-function trainSaeStage(ctx: Ctx, data: LoadedData, recommender: Recommender, t: TrainingParams): TrainedSae {
+/** The SAE options a job trains with: the chosen setting, the job's overrides, sized to the catalogue. */
+function saeOptionsFor(data: LoadedData, t: TrainingParams): SaeTrainOptions {
+  return sizedForCatalogue(
+    saeOptionsWithOverrides(t.model, data.dataset.name, t.setting, t.sae ?? {}),
+    t.setting,
+    t.sae ?? undefined,
+    data.dataset.items.ids.length,
+  );
+}
+
+const ALL_STAGES: JobStages = { recommender: true, sae: true, codes: true };
+const CODES_ONLY: JobStages = { recommender: false, sae: false, codes: true };
+
+/**
+ * Fails the job, before its large arrays exist, when its estimated peak does not fit in its memory
+ * budget: an out-of-memory kill would take the HTTP server (same process) down with it.
+ */
+function fitsMemory(
+  ctx: Ctx,
+  data: LoadedData,
+  dim: number,
+  sae: Pick<SaeTrainOptions, 'latents' | 'batchSize'> | null,
+  stages: JobStages,
+): void {
+  const budget = ctx.memoryBudget();
+  if (!budget) return;
+  const shape = {
+    users: data.dataset.users.ids.length,
+    items: data.dataset.items.ids.length,
+    interactions: data.split.train.indices.length,
+    dim,
+    latents: sae ? (sae.latents ?? SAE_DEFAULTS.latents) : 0,
+    saeBatch: sae?.batchSize ?? SAE_DEFAULTS.batchSize,
+  };
+  checkMemoryBudget(shape, estimateJobMemory(shape, stages), budget.bytes, budget.source);
+}
+
+function trainSaeStage(
+  ctx: Ctx,
+  data: LoadedData,
+  recommender: Recommender,
+  options: SaeTrainOptions,
+  t: TrainingParams,
+): TrainedSae {
   ctx.tracker.enter('sae');
   return saeStage(
     data,
     recommender,
-    sizedForCatalogue(
-      saeOptionsWithOverrides(t.model, data.dataset.name, t.setting, t.sae ?? {}),
-      t.setting,
-      t.sae ?? undefined,
-      data.dataset.items.ids.length,
-    ),
+    options,
     FIDELITY_HOLDOUT,
     saeSeedOf(t),
     ctx.tracker.callback(),

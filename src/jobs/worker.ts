@@ -10,6 +10,7 @@ import { openStore } from '../store/index.ts';
 import { readBaseModel } from './base.ts';
 import { signalFromFlag } from './cancel-flag.ts';
 import { CommitRefused, commitJobOutput } from './commit.ts';
+import { jobMemoryBudget } from './memory-budget.ts';
 import { applyThreadPriority, raiseForCommit } from './priority.ts';
 import type { FromWorker, ToWorker, WorkerData, WorkerInput, WorkerOutput } from './protocol.ts';
 import { runJobStages } from './stages.ts';
@@ -17,7 +18,7 @@ import { runJobStages } from './stages.ts';
 const port = parentPort;
 if (!port) throw new Error('src/jobs/worker.ts must run in a worker thread');
 
-const { input, cancelFlag, commit, priority } = workerData as WorkerData;
+const { input, cancelFlag, commit, priority, memoryMb } = workerData as WorkerData;
 applyThreadPriority(priority);
 const { signal, controller } = signalFromFlag(cancelFlag);
 port.on('message', (msg: ToWorker) => {
@@ -56,7 +57,12 @@ function withBase(): WorkerInput {
 }
 
 try {
-  const output = await runJobStages(withBase(), signal, (p) => post({ type: 'progress', ...p }));
+  const output = await runJobStages(
+    withBase(),
+    signal,
+    (p) => post({ type: 'progress', ...p }),
+    () => jobMemoryBudget(memoryMb),
+  );
   if (commit) {
     post(save(output, commit));
   } else {

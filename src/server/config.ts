@@ -32,6 +32,11 @@ export interface ServerConfig {
   /** CPU priority of job threads: idle (SCHED_IDLE), low (nice 10) or normal. */
   jobPriority: JobPriority;
   /**
+   * Memory a job may use, in MB: a job whose estimated peak does not fit fails before it allocates.
+   * null (unset) = what the machine, or the container's limit, leaves free when the job starts; 0 = no check.
+   */
+  jobMemoryMb: number | null;
+  /**
    * When set, the data a job request names must lie under this directory (symlinks resolved), so an API
    * caller cannot make the server read arbitrary files; PRISM_BOOTSTRAP (the operator's) is not limited.
    */
@@ -69,6 +74,7 @@ const KNOWN = [
   'PRISM_REC_CACHE',
   'PRISM_PROCESSES',
   'PRISM_JOB_PRIORITY',
+  'PRISM_JOB_MEMORY_MB',
   'PRISM_DATA_ROOT',
   'PRISM_TRUST_PROXY',
 ] as const;
@@ -104,6 +110,8 @@ export function parseConfig(src: Source): ServerConfig {
     recCacheSize: int(src, 'PRISM_REC_CACHE', 10_000, 0, 10_000_000),
     processes,
     jobPriority: oneOf(src, 'PRISM_JOB_PRIORITY', 'idle', JOB_PRIORITIES),
+    jobMemoryMb:
+      (src.PRISM_JOB_MEMORY_MB ?? '') === '' ? null : int(src, 'PRISM_JOB_MEMORY_MB', 0, 0, 2 ** 24),
     dataRoot: directory(src, 'PRISM_DATA_ROOT'),
     trustProxy: trustProxy(src.PRISM_TRUST_PROXY),
     logLevel: oneOf(src, 'PRISM_LOG_LEVEL', 'info', [

@@ -38,6 +38,7 @@ const ML_STATUS: Record<MlErrorCode, number> = {
   UNKNOWN_CONCEPT: 404,
   BAD_POLICY: 400,
   DIVERGED: 422,
+  OVER_MEMORY_BUDGET: 422,
   CANCELLED: 409,
 };
 

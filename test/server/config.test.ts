@@ -15,8 +15,12 @@ describe('configuration', () => {
       rateLimit: null,
       readsOpen: true,
       jobPriority: 'idle',
+      jobMemoryMb: null,
     });
     expect(parseConfig({ PRISM_JOB_PRIORITY: 'low' }).jobPriority).toBe('low');
+    expect(parseConfig({ PRISM_JOB_MEMORY_MB: '2048' }).jobMemoryMb).toBe(2048);
+    expect(parseConfig({ PRISM_JOB_MEMORY_MB: '0' }).jobMemoryMb).toBe(0);
+    expect(parseConfig({ PRISM_JOB_MEMORY_MB: '' }).jobMemoryMb).toBeNull();
   });
 
   it('parses every variable', () => {
@@ -54,6 +58,8 @@ describe('configuration', () => {
       ['PRISM_BOOTSTRAP', 'imdb:/data'],
       ['PRISM_BOOTSTRAP', 'synthetic:users=many'],
       ['PRISM_JOB_PRIORITY', 'urgent'],
+      ['PRISM_JOB_MEMORY_MB', '2GB'],
+      ['PRISM_JOB_MEMORY_MB', '-1'],
       ['PRISM_RATE_LIMIT', '2/0s'],
       ['PRISM_RATE_LIMIT', '2/9999999h'],
       ['PRISM_API_KEYS', ' , '],

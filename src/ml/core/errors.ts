@@ -13,6 +13,7 @@ export type MlErrorCode =
   | 'UNKNOWN_CONCEPT'
   | 'BAD_POLICY'
   | 'DIVERGED' // training produced NaN or infinite weights (learning rate too high, say)
+  | 'OVER_MEMORY_BUDGET' // a job whose estimated memory exceeds what it may use
   | 'CANCELLED';
 
 export class MlError extends Error {

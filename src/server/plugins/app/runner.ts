@@ -66,6 +66,7 @@ export default fp(
       store: app.store,
       workers: opts.config.workers,
       priority: opts.config.jobPriority,
+      memoryMb: opts.config.jobMemoryMb,
       logger: app.log,
       heartbeatMs: jobOpts.heartbeatMs,
       staleMs: jobOpts.staleMs,
