@@ -115,7 +115,6 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     // Errors Fastify raises before routing (a malformed percent-encoding) get the same body as the rest.
     frameworkErrors: (err, request, reply) => {
       const body = toErrorBody(err);
-      if (err.code === 'FST_ERR_BAD_URL') body.field = 'url';
       // Fastify's own 'request completed' line does not come for these (no route, no onResponse hooks).
       request.log.info(
         { res: { statusCode: body.statusCode }, code: body.code },

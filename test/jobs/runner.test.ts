@@ -162,7 +162,8 @@ describe('job runner on the real pipeline', () => {
     );
     expect(job.status, job.error ?? '').toBe('succeeded');
     const bundle = store.models.loadBundle(version?.id as number);
-    expect(bundle.sae.item.config.pursuit).toEqual({ k: 4, pool: 10 });
+    // The setting's item pool is k + 2 for the job's k (4).
+    expect(bundle.sae.item.config.pursuit).toEqual({ k: 4, pool: 6 });
     expect(bundle.sae.user.config.pursuit).toEqual({ k: 12, pool: 0 });
     expect(bundle.sae.item.config.matryoshka).toBeUndefined();
     // Explanations of a pursuit model still add up: contributions + other + base + residual = score.

@@ -8,6 +8,7 @@ import {
   checkFrontierSetting,
   chosenSaeOptions,
   type SaeSetting,
+  withFittedPursuit,
 } from '../../ml/pipeline/options.ts';
 import { reportMarkdown } from '../../ml/pipeline/report-md.ts';
 import { type PipelineResult, runPipeline } from '../../ml/pipeline/run.ts';
@@ -74,7 +75,7 @@ export async function run(argv: string[]): Promise<void> {
         );
   checkFrontierSetting({ frontier, setting });
   const datasetKind = parseDataSpec(flags.data).kind;
-  const chosen = { ...chosenSaeOptions(model, datasetKind, setting), ...sae };
+  const chosen = withFittedPursuit({ ...chosenSaeOptions(model, datasetKind, setting), ...sae }, sae);
   checkSae(chosen, datasetKind, 'sae');
   if (Array.isArray(frontier))
     for (const [r, row] of frontier.entries()) checkSae({ ...chosen, ...row }, datasetKind, `frontier[${r}]`);

@@ -123,7 +123,25 @@ export function saeOptionsWithOverrides(
 ): SaeTrainOptions {
   const chosen = chosenSaeOptions(model, datasetName, setting);
   const widthChanged = own.latents !== undefined && own.latents !== chosen.latents;
-  return { ...chosen, ...(widthChanged && own.matryoshka === undefined ? { matryoshka: [] } : {}), ...own };
+  return withFittedPursuit(
+    { ...chosen, ...(widthChanged && own.matryoshka === undefined ? { matryoshka: [] } : {}), ...own },
+    own,
+  );
+}
+
+/**
+ * The fidelity setting's item pool (k + 2) follows the k and width the overrides give — at most the
+ * width — unless they name a pursuit of their own: `{ latents: 8 }` or `{ k: 12 }` over the setting
+ * would otherwise be refused for a pool the caller never set.
+ */
+export function withFittedPursuit(
+  options: SaeTrainOptions,
+  own: SaeTrainOptions | undefined,
+): SaeTrainOptions {
+  if (!options.pursuit || own?.pursuit !== undefined) return options;
+  const k = options.k ?? SAE_DEFAULTS.k;
+  const latents = options.latents ?? SAE_DEFAULTS.latents;
+  return { ...options, pursuit: { ...options.pursuit, itemPool: Math.min(k + 2, latents) } };
 }
 
 /**

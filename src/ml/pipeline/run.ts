@@ -9,6 +9,7 @@ import {
   type PipelineOptions,
   sizedForCatalogue,
   standardFrontier,
+  withFittedPursuit,
 } from './options.ts';
 import {
   type AblationRow,
@@ -92,7 +93,10 @@ export async function runPipeline(
 
   // Overrides replace single options (a wider dictionary keeps the chosen prefixes and adds its width).
   const saeOpts = sizedForCatalogue(
-    { ...chosenSaeOptions(opts.model, data.dataset.name, opts.setting), ...opts.sae },
+    withFittedPursuit(
+      { ...chosenSaeOptions(opts.model, data.dataset.name, opts.setting), ...opts.sae },
+      opts.sae,
+    ),
     opts.setting,
     opts.sae,
     data.dataset.items.ids.length,

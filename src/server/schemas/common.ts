@@ -57,6 +57,12 @@ export const READ_ERRORS = [400, 401, 403, 404, 429, 503] as const;
 /** Errors any mutation can return (with the framework's 413/414/415, added per route). */
 export const WRITE_ERRORS = [400, 401, 403, 404, 409, 429] as const;
 
+/**
+ * The query string of an operation that takes no parameters: an unknown one is refused naming it, as on
+ * the routes that take some (`DELETE /v1/models/3?dryRun=true` must not delete).
+ */
+export const NoQuery = Type.Object({}, { additionalProperties: false });
+
 export const Timestamp = Type.String({ description: 'ISO-8601 UTC timestamp' });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 export const Metrics = Type.Record(Type.String(), Type.Unknown(), { description: 'Metrics by section' });

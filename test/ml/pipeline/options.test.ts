@@ -5,8 +5,9 @@ import {
   saeOptionsWithOverrides,
   sizedForCatalogue,
   standardFrontier,
+  withFittedPursuit,
 } from '../../../src/ml/pipeline/options.ts';
-import { resolveSaeOptions } from '../../../src/ml/sae/options.ts';
+import { resolveSaeOptions, type SaeTrainOptions } from '../../../src/ml/sae/options.ts';
 
 describe('chosenSaeOptions', () => {
   const datasets: [string, number][] = [
@@ -41,6 +42,20 @@ describe('saeOptionsWithOverrides and the standard frontier', () => {
     expect(saeOptionsWithOverrides('mf', 'movielens-1m', 'concepts', { k: 4 }).matryoshka).toEqual([
       32, 128, 1024,
     ]);
+  });
+
+  it("fits the fidelity setting's item pool (k + 2) to the k and width a job gives, at most the width", () => {
+    const fidelity = (own: SaeTrainOptions) => saeOptionsWithOverrides('mf', 'movielens-1m', 'fidelity', own);
+    expect(fidelity({}).pursuit).toEqual({ itemPool: 10 });
+    expect(fidelity({ k: 12 }).pursuit).toEqual({ itemPool: 14 });
+    expect(fidelity({ latents: 8 }).pursuit).toEqual({ itemPool: 8 });
+    expect(fidelity({ pursuit: { itemPool: 40 } }).pursuit).toEqual({ itemPool: 40 });
+    for (const own of [{ k: 12 }, { latents: 8 }, { latents: 9, k: 8 }])
+      expect(() => resolveSaeOptions(fidelity(own), 20), JSON.stringify(own)).not.toThrow();
+    expect(saeOptionsWithOverrides('mf', 'movielens-1m', 'concepts', { k: 12 }).pursuit).toBeUndefined();
+    expect(
+      withFittedPursuit({ ...chosenSaeOptions('ncf', 'lastfm-hetrec', 'fidelity'), k: 4 }, { k: 4 }).pursuit,
+    ).toEqual({ itemPool: 6 });
   });
 
   for (const [name, dim] of [
