@@ -10,7 +10,7 @@ export class JobParamsError extends Error {
   constructor(
     message: string,
     readonly field: string,
-    readonly code: 'BAD_JOB_PARAMS' | 'UNKNOWN_MODEL' = 'BAD_JOB_PARAMS',
+    readonly code: 'BAD_JOB_PARAMS' | 'UNKNOWN_MODEL' | 'OVER_MEMORY_BUDGET' = 'BAD_JOB_PARAMS',
     /** The message without the field's name (for callers that name the source themselves). */
     readonly reason = message,
   ) {

@@ -7,6 +7,7 @@ import type { Job, JobListFilter, JobParams, JobType, ModelVersion, Store } from
 import { readBaseModel } from './base.ts';
 import { createCancelFlag, raiseCancelFlag } from './cancel-flag.ts';
 import { CommitRefused, commitJobOutput } from './commit.ts';
+import { checkMemoryAtEnqueue } from './memory-check.ts';
 import { normaliseJobParams } from './params.ts';
 import type { JobPriority } from './priority.ts';
 import type {
@@ -424,7 +425,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const runner: JobRunner = {
     instanceId,
     enqueue(type, params = {}, enqueueOpts) {
-      const job = store.jobs.enqueue(type, normaliseJobParams(store, type, params), enqueueOpts);
+      const normalised = normaliseJobParams(store, type, params);
+      checkMemoryAtEnqueue(store, type, normalised, opts.memoryMb ?? null);
+      const job = store.jobs.enqueue(type, normalised, enqueueOpts);
       log?.info({ jobId: job.id, type }, 'job enqueued');
       queueMicrotask(pump);
       return job;

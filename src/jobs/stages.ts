@@ -15,8 +15,8 @@ import { userScorer } from '../ml/models/scorer.ts';
 import { loadRecommender, saveRecommender } from '../ml/models/serialize.ts';
 import { defaultDim } from '../ml/models/train.ts';
 import type { Recommender } from '../ml/models/types.ts';
-import { checkMemoryBudget, estimateJobMemory, type JobStages } from '../ml/pipeline/memory.ts';
-import { type SaeSetting, saeOptionsWithOverrides, sizedForCatalogue } from '../ml/pipeline/options.ts';
+import type { JobStages } from '../ml/pipeline/memory.ts';
+import { jobSaeOptions, type SaeSetting } from '../ml/pipeline/options.ts';
 import { buildReport } from '../ml/pipeline/report.ts';
 import {
   evaluateStage,
@@ -32,11 +32,12 @@ import {
   type TrainedSae,
 } from '../ml/pipeline/stages.ts';
 import { encodeAll } from '../ml/sae/codes.ts';
-import { SAE_DEFAULTS, type SaeTrainOptions } from '../ml/sae/options.ts';
+import type { SaeTrainOptions } from '../ml/sae/options.ts';
 import { loadSae, saveSae } from '../ml/sae/serialize.ts';
 import type { SaePair } from '../ml/sae/types.ts';
 import type { JobParams, Metrics } from '../store/types.ts';
 import type { MemoryBudget } from './memory-budget.ts';
+import { ALL_STAGES, CODES_ONLY, checkJobMemory, RECOMMENDER_ONLY, SAE_ON_STORED } from './memory-check.ts';
 import { type StageProgress, StageTracker } from './progress.ts';
 import type { BaseModelInput, WorkerInput, WorkerOutput } from './protocol.ts';
 
@@ -122,11 +123,7 @@ function pipelineJob(ctx: Ctx): WorkerOutput {
 function trainRecommenderJob(ctx: Ctx): WorkerOutput {
   const training = trainingFromParams(ctx.input.params);
   const data = load(ctx, training);
-  fitsMemory(ctx, data, training.dim ?? defaultDim(data.dataset.name), null, {
-    recommender: true,
-    sae: false,
-    codes: false,
-  });
+  fitsMemory(ctx, data, training.dim ?? defaultDim(data.dataset.name), null, RECOMMENDER_ONLY);
   const rec = trainRecommenderStage(ctx, data, training);
   ctx.tracker.enter('evaluate'); // the ranking metrics were measured by the recommender stage
   const metrics: Metrics = { ranking: rec.ranking };
@@ -170,7 +167,7 @@ function trainSaeJob(ctx: Ctx): WorkerOutput {
   };
   const { data, recommender } = loadBase(ctx, base, baseTraining, true);
   const saeOptions = saeOptionsFor(data, training);
-  fitsMemory(ctx, data, recommender.dim, saeOptions, { ...ALL_STAGES, recommender: false });
+  fitsMemory(ctx, data, recommender.dim, saeOptions, SAE_ON_STORED);
   const rec = rankingOf(ctx, data, recommender);
   const trained = trainSaeStage(ctx, data, recommender, saeOptions, training);
   const evaluation = evaluate(ctx, data, recommender, trained);
@@ -318,18 +315,15 @@ function rankingOf(ctx: Ctx, data: LoadedData, recommender: Recommender): Traine
   return { recommender, ranking, seconds: 0 };
 }
 
-/** The SAE options a job trains with: the chosen setting, the job's overrides, sized to the catalogue. */
 function saeOptionsFor(data: LoadedData, t: TrainingParams): SaeTrainOptions {
-  return sizedForCatalogue(
-    saeOptionsWithOverrides(t.model, data.dataset.name, t.setting, t.sae ?? {}),
+  return jobSaeOptions(
+    t.model,
+    data.dataset.name,
     t.setting,
     t.sae ?? undefined,
     data.dataset.items.ids.length,
   );
 }
-
-const ALL_STAGES: JobStages = { recommender: true, sae: true, codes: true };
-const CODES_ONLY: JobStages = { recommender: false, sae: false, codes: true };
 
 /**
  * Fails the job, before its large arrays exist, when its estimated peak does not fit in its memory
@@ -342,17 +336,13 @@ function fitsMemory(
   sae: Pick<SaeTrainOptions, 'latents' | 'batchSize'> | null,
   stages: JobStages,
 ): void {
-  const budget = ctx.memoryBudget();
-  if (!budget) return;
-  const shape = {
+  const sizes = {
     users: data.dataset.users.ids.length,
     items: data.dataset.items.ids.length,
     interactions: data.split.train.indices.length,
     dim,
-    latents: sae ? (sae.latents ?? SAE_DEFAULTS.latents) : 0,
-    saeBatch: sae?.batchSize ?? SAE_DEFAULTS.batchSize,
   };
-  checkMemoryBudget(shape, estimateJobMemory(shape, stages), budget.bytes, budget.source);
+  checkJobMemory(sizes, sae, stages, ctx.memoryBudget());
 }
 
 function trainSaeStage(

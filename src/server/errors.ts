@@ -90,9 +90,11 @@ export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof MlError) return body(ML_STATUS[err.code] ?? 500, err.code, err.message, err.field);
   if (err instanceof JobParamsError) {
     const field = err.field === 'type' ? 'body.type' : `body.params.${err.field}`;
-    // BAD_JOB_PARAMS, or a more precise code (UNKNOWN_MODEL for a baseModelId naming no version).
+    // BAD_JOB_PARAMS, or a more precise code (UNKNOWN_MODEL for a baseModelId naming no version;
+    // OVER_MEMORY_BUDGET, 422, for a job this server cannot afford to run).
     // The message names the field as the error body does (body.params.dim, not params.dim).
-    return body(400, err.code, err.field === 'type' ? err.message : `body.${err.message}`, field);
+    const status = err.code === 'OVER_MEMORY_BUDGET' ? 422 : 400;
+    return body(status, err.code, err.field === 'type' ? err.message : `body.${err.message}`, field);
   }
   if (err instanceof StoreError) {
     const status = STORE_STATUS[err.code] ?? 500;

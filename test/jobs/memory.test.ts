@@ -1,18 +1,21 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobRunner, type JobRunner } from '../../src/jobs/index.ts';
 import { jobMemoryBudget } from '../../src/jobs/memory-budget.ts';
+import type { JobParamsError } from '../../src/jobs/params.ts';
 import { openStore } from '../../src/store/index.ts';
-import type { Store } from '../../src/store/types.ts';
+import type { JobParams, Store } from '../../src/store/types.ts';
 import { finished, SMALL } from './helpers.ts';
 
 let store: Store;
 let runner: JobRunner;
+let dir: string;
 
 beforeAll(() => {
-  store = openStore(join(mkdtempSync(join(tmpdir(), 'prism-memory-')), 'prism.db'));
+  dir = mkdtempSync(join(tmpdir(), 'prism-memory-'));
+  store = openStore(join(dir, 'prism.db'));
   runner = createJobRunner({ store, instanceId: 'test', memoryMb: 64 });
   runner.start();
 });
@@ -21,10 +24,39 @@ afterAll(async () => {
   store.close();
 });
 
+/** 65 536 latents: dense codes of a few hundred users and items alone take ~100 MB, over the 64 MB budget. */
+const WIDE = { ...SMALL.sae, latents: 65_536 };
+
+function refusal(type: Parameters<JobRunner['enqueue']>[0], params: JobParams): JobParamsError {
+  try {
+    runner.enqueue(type, params);
+  } catch (err) {
+    return err as JobParamsError;
+  }
+  throw new Error('the job was enqueued');
+}
+
 describe('the job memory budget', () => {
-  it('fails a job whose estimate does not fit, before it allocates, and changes nothing served', async () => {
-    // 65 536 latents: dense codes of 300 users and items alone take ~100 MB, over the 64 MB budget.
-    const wide = runner.enqueue('pipeline', { ...SMALL, sae: { ...SMALL.sae, latents: 65_536 } });
+  it('refuses at enqueue a job whose sizes are known (synthetic data, a stored version), naming the parameter', async () => {
+    const before = store.jobs.list({}).length;
+    const synthetic = refusal('pipeline', { ...SMALL, sae: WIDE });
+    expect([synthetic.code, synthetic.field]).toEqual(['OVER_MEMORY_BUDGET', 'sae.latents']);
+    expect(synthetic.message).toMatch(
+      /^params\.sae\.latents: the job would need about [\d,]+ MB \(65536 latents × 300 users and items\), more than the 64 MB it may use \(PRISM_JOB_MEMORY_MB\); lower sae\.latents/,
+    );
+    const { version } = await finished(runner, runner.enqueue('pipeline', SMALL).id);
+    const onStored = refusal('train-sae', { baseModelId: version?.id, sae: WIDE });
+    expect([onStored.code, onStored.field]).toEqual(['OVER_MEMORY_BUDGET', 'sae.latents']);
+    expect(store.jobs.list({}).length).toBe(before + 1);
+  });
+
+  it('fails a job on a file dataset once its data is loaded, before it allocates, and serves what it served', async () => {
+    const lines = ['user,item'];
+    for (let u = 0; u < 200; u++) for (let n = 0; n < 12; n++) lines.push(`u${u},i${(u * 7 + n * 13) % 100}`);
+    const file = join(dir, 'interactions.csv');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const served = store.models.active()?.id;
+    const wide = runner.enqueue('pipeline', { ...SMALL, data: `csv:${file}`, sae: WIDE });
     const { job, version } = await finished(runner, wide.id);
     expect(job.status).toBe('failed');
     expect(job.error).toMatch(
@@ -32,12 +64,11 @@ describe('the job memory budget', () => {
     );
     expect(job.stage).toBe('load');
     expect(version).toBeNull();
-    expect(store.models.list()).toHaveLength(0);
+    expect(store.models.active()?.id).toBe(served);
   });
 
   it('lets a job through that fits the same budget', async () => {
-    const small = runner.enqueue('pipeline', SMALL);
-    const { job, version } = await finished(runner, small.id);
+    const { job, version } = await finished(runner, runner.enqueue('pipeline', SMALL).id);
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(store.models.active()?.id).toBe(version?.id);

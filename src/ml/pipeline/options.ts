@@ -174,6 +174,22 @@ export function checkFrontierSetting(opts: Pick<PipelineOptions, 'frontier' | 's
     );
 }
 
+/** The SAE options a job trains with: the chosen setting, the job's `sae` overrides, sized to the catalogue. */
+export function jobSaeOptions(
+  model: 'mf' | 'ncf',
+  datasetName: string,
+  setting: SaeSetting | undefined,
+  own: SaeTrainOptions | undefined,
+  nItems: number,
+): SaeTrainOptions {
+  return sizedForCatalogue(
+    saeOptionsWithOverrides(model, datasetName, setting, own ?? {}),
+    setting,
+    own,
+    nItems,
+  );
+}
+
 /** Items a neuron should fire on, on average, for purity@20 to be measurable at all. */
 const ITEMS_PER_NEURON = 20;
 

@@ -46,7 +46,7 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
         security,
         body: EnqueueBody,
         querystring: NoQuery,
-        response: { 202: JobSchema, ...errors(400, 401, 403, 413, 429) },
+        response: { 202: JobSchema, ...errors(400, 401, 403, 413, 422, 429) },
       },
     },
     async (req, reply) => {
