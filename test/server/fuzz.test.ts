@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorBody } from '../../src/server/errors.ts';
 import type { Store } from '../../src/store/types.ts';
 import { TEMPLATE, testApp } from './fixture.ts';
-import { check, type ErrorBody } from './fuzz/check.ts';
+import { check } from './fuzz/check.ts';
 import { OPS } from './fuzz/document.ts';
 import { requests } from './fuzz/generate.ts';
 import { injectOptions, KEY } from './fuzz/requests.ts';

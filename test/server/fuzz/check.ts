@@ -1,16 +1,9 @@
 // The properties every response must have, checked against the request and the operation.
 
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { ErrorBody } from '../../../src/server/errors.ts';
 import { type Op, responseAjv, responseValidator, type Schema } from './document.ts';
 import { injectOptions, parsed, type Req, reproduce } from './requests.ts';
-
-export interface ErrorBody {
-  statusCode: number;
-  code: string;
-  error: string;
-  message: string;
-  field?: string;
-}
 
 /** A field names a request part: body, body.policy.strength, querystring.status[1], params.userId, url. */
 const REQUEST_PART = /^(?:(?:params|querystring|headers)\.[^.[]+|body)(?:\.[^.[\]]+|\[\d+\])*$|^url$/;
