@@ -32,6 +32,8 @@ interface Measured {
   rssBeforeMb: number;
   peakMb: number;
   estimateMb: number;
+  /** The estimate's largest term (codes, SAE training, recommender training, data). */
+  largest: string;
 }
 
 /** Child: run one pipeline, print what it measured as one JSON line. */
@@ -49,13 +51,18 @@ async function child(config: Config): Promise<void> {
     dim: r.recommender.recommender.dim,
     latents: r.sae.sae.item.config.latents,
     saeBatch: r.sae.options.batchSize ?? SAE_DEFAULTS.batchSize,
+    saes: r.sae.options.shared === false ? (2 as const) : (1 as const),
   };
   const estimate = estimateJobMemory(shape, { recommender: true, sae: true, codes: true });
+  const largest = (['data', 'training', 'sae', 'codes'] as const).reduce((a, c) =>
+    estimate[a] >= estimate[c] ? a : c,
+  );
   const out: Measured = {
     ...shape,
     rssBeforeMb: rssBefore / 2 ** 20,
     peakMb: peak / 2 ** 20,
     estimateMb: estimate.bytes / 2 ** 20,
+    largest,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -72,6 +79,14 @@ function configs(dataRoot: string | null): Config[] {
     },
     { spec: 'synthetic', model: 'mf', dim: 400, sae: { latents: 4096, epochs: 1, matryoshka: [64, 4096] } },
     { spec: 'synthetic', model: 'ncf', sae: { latents: 8192, epochs: 1, matryoshka: [128, 8192] } },
+    // The SAE's training state the largest term: a wide embedding, then one SAE per side.
+    { spec: 'synthetic', model: 'mf', dim: 1000, sae: { latents: 8192, epochs: 1, matryoshka: [128, 8192] } },
+    {
+      spec: 'synthetic',
+      model: 'mf',
+      dim: 1000,
+      sae: { latents: 8192, epochs: 1, matryoshka: [128, 8192], shared: false },
+    },
   ];
   if (dataRoot) {
     const ml = `movielens-1m:${dataDir(dataRoot, 'ml-1m')}`;
@@ -94,7 +109,7 @@ async function main(): Promise<void> {
   const { MEMORY_MARGIN } = await import('../src/ml/pipeline/memory.ts');
   const rows: (Config & Measured & { ratio: number })[] = [];
   console.log(
-    'config | users × items, dim, latents | measured growth MB | estimate MB | estimate / measured',
+    'config | users × items, dim, latents | largest term | measured growth MiB | estimate MiB | estimate / measured',
   );
   for (const config of configs(flags['synthetic-only'] ? null : flags['data-root'])) {
     const run = spawnSync(
@@ -109,7 +124,7 @@ async function main(): Promise<void> {
     rows.push({ ...config, ...m, ratio });
     const name = `${config.spec.split(':')[0]} ${config.model}${config.sae ? ` ${JSON.stringify(config.sae)}` : ''}`;
     console.log(
-      `${name} | ${m.users} × ${m.items}, ${m.dim}, ${m.latents} | ${growth.toFixed(0)} | ${m.estimateMb.toFixed(0)} | ${ratio.toFixed(2)}`,
+      `${name} | ${m.users} × ${m.items}, ${m.dim}, ${m.latents} | ${m.largest} | ${growth.toFixed(0)} | ${m.estimateMb.toFixed(0)} | ${ratio.toFixed(2)}`,
     );
   }
   const low = Math.min(...rows.map((r) => r.ratio));

@@ -5,8 +5,9 @@
  *
  *   createJobRunner({ store, workers?, instanceId?, logger?, heartbeatMs?, staleMs?, pollMs?,
  *                     cancelGraceMs?, progressThrottleMs?, commitInWorker?, isPidAlive?,
- *                     priority?: 'idle' | 'low' | 'normal' }): JobRunner   // see priority.ts
- *     runner.enqueue(type: JobType, params?: JobParams, { maxAttempts? }?): Job     // throws JobParamsError (field; code UNKNOWN_MODEL for an unknown base)
+ *                     priority?: 'idle' | 'low' | 'normal',                // see priority.ts
+ *                     memoryMb?: number | null }): JobRunner              // see memory-budget.ts
+ *     runner.enqueue(type: JobType, params?: JobParams, { maxAttempts? }?): Job     // throws JobParamsError (field; code UNKNOWN_MODEL for an unknown base, OVER_MEMORY_BUDGET for a job that does not fit)
  *     runner.cancel(id: number): Job | null          // null = unknown id
  *     runner.get(id: number): Job | null
  *     runner.list(filter?: JobListFilter): Job[]     // newest first; store.jobs.count(filter) for totals

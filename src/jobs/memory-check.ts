@@ -2,11 +2,17 @@ import { MlError } from '../ml/core/errors.ts';
 import { parseDataSpec } from '../ml/data/spec.ts';
 import { SYNTHETIC_DEFAULTS } from '../ml/data/synthetic.ts';
 import { defaultDim } from '../ml/models/train.ts';
-import { checkMemoryBudget, estimateJobMemory, type JobStages } from '../ml/pipeline/memory.ts';
+import {
+  checkMemoryBudget,
+  estimateJobMemory,
+  type JobStages,
+  type MemoryBudget,
+  type MemoryLevers,
+} from '../ml/pipeline/memory.ts';
 import { jobSaeOptions, type SaeSetting } from '../ml/pipeline/options.ts';
 import { SAE_DEFAULTS, type SaeTrainOptions } from '../ml/sae/options.ts';
 import type { JobParams, JobType, Store } from '../store/types.ts';
-import { jobMemoryBudget, type MemoryBudget } from './memory-budget.ts';
+import { jobMemoryBudget } from './memory-budget.ts';
 import { JobParamsError } from './params.ts';
 
 /** The counts a job's memory follows, apart from the SAE's. */
@@ -17,26 +23,52 @@ export interface JobSizes {
   dim: number;
 }
 
-export const ALL_STAGES: JobStages = { recommender: true, sae: true, codes: true };
-export const CODES_ONLY: JobStages = { recommender: false, sae: false, codes: true };
-export const RECOMMENDER_ONLY: JobStages = { recommender: true, sae: false, codes: false };
-/** A train-sae job: its recommender is stored, not trained. */
-export const SAE_ON_STORED: JobStages = { recommender: false, sae: true, codes: true };
+/** What each job type runs after loading its data, and the parameter that lowers each cost it has. */
+const PLANS: Record<JobType, { stages: JobStages; levers: MemoryLevers }> = {
+  pipeline: {
+    stages: { recommender: true, sae: true, codes: true },
+    levers: { data: 'data', training: 'dim', sae: 'sae.latents', codes: 'sae.latents' },
+  },
+  'train-recommender': {
+    stages: { recommender: true, sae: false, codes: false },
+    levers: { data: 'data', training: 'dim' },
+  },
+  'train-sae': {
+    stages: { recommender: false, sae: true, codes: true },
+    levers: { data: 'baseModelId', sae: 'sae.latents', codes: 'sae.latents' },
+  },
+  evaluate: {
+    stages: { recommender: false, sae: false, codes: true },
+    levers: { data: 'baseModelId', codes: 'baseModelId' },
+  },
+  label: {
+    stages: { recommender: false, sae: false, codes: true },
+    levers: { data: 'baseModelId', codes: 'baseModelId' },
+  },
+};
 
-/** Throws OVER_MEMORY_BUDGET (an MlError naming the parameter) when the job's estimate does not fit. */
+/**
+ * Throws OVER_MEMORY_BUDGET (an MlError naming the job parameter to lower) when a job of this type does
+ * not fit its budget. `sae`: the SAE options it trains with, or the stored SAE's width; null = none (a
+ * recommender-only version). `loaded`: its data is in memory already (the worker's check).
+ */
 export function checkJobMemory(
+  type: JobType,
   sizes: JobSizes,
-  sae: Pick<SaeTrainOptions, 'latents' | 'batchSize'> | null,
-  stages: JobStages,
+  sae: Pick<SaeTrainOptions, 'latents' | 'batchSize' | 'shared'> | null,
   budget: MemoryBudget | null,
+  loaded: boolean,
 ): void {
   if (!budget) return;
+  const plan = PLANS[type];
+  const stages = sae ? plan.stages : { ...plan.stages, sae: false, codes: false };
   const shape = {
     ...sizes,
     latents: sae ? (sae.latents ?? SAE_DEFAULTS.latents) : 0,
     saeBatch: sae?.batchSize ?? SAE_DEFAULTS.batchSize,
+    saes: (sae?.shared ?? SAE_DEFAULTS.shared) ? (1 as const) : (2 as const),
   };
-  checkMemoryBudget(shape, estimateJobMemory(shape, stages), budget.bytes, budget.source);
+  checkMemoryBudget(shape, estimateJobMemory(shape, stages), budget, plan.levers, loaded);
 }
 
 /**
@@ -54,10 +86,10 @@ export function checkMemoryAtEnqueue(
   const known = knownSizes(store, type, params);
   if (!known) return;
   try {
-    checkJobMemory(known.sizes, known.sae, known.stages, jobMemoryBudget(memoryMb));
+    checkJobMemory(type, known.sizes, known.sae, jobMemoryBudget(memoryMb), false);
   } catch (err) {
     if (!(err instanceof MlError) || err.code !== 'OVER_MEMORY_BUDGET') throw err;
-    const field = (err.field ?? 'params.data').slice('params.'.length);
+    const field = err.field ?? 'data';
     throw new JobParamsError(`params.${field}: ${err.message}`, field, 'OVER_MEMORY_BUDGET', err.message);
   }
 }
@@ -65,7 +97,6 @@ export function checkMemoryAtEnqueue(
 interface KnownSizes {
   sizes: JobSizes;
   sae: SaeTrainOptions | null;
-  stages: JobStages;
 }
 
 /** The training choices stored in a version's report (the ones a train-sae job starts from). */
@@ -87,12 +118,8 @@ function knownSizes(store: Store, type: JobType, p: JobParams): KnownSizes | nul
       interactions: users * Math.min(perUser, items),
       dim: p.dim ?? defaultDim('synthetic'),
     };
-    if (type === 'train-recommender') return { sizes, sae: null, stages: RECOMMENDER_ONLY };
-    return {
-      sizes,
-      sae: jobSaeOptions(p.model ?? 'mf', 'synthetic', p.setting, p.sae, items),
-      stages: ALL_STAGES,
-    };
+    if (type === 'train-recommender') return { sizes, sae: null };
+    return { sizes, sae: jobSaeOptions(p.model ?? 'mf', 'synthetic', p.setting, p.sae, items) };
   }
   const base = store.models.get(p.baseModelId as number);
   if (!base) return null;
@@ -112,8 +139,7 @@ function knownSizes(store: Store, type: JobType, p: JobParams): KnownSizes | nul
       p.sae ?? training?.sae ?? undefined,
       base.nItems,
     );
-    return { sizes, sae, stages: SAE_ON_STORED };
+    return { sizes, sae };
   }
-  if (base.latents === null) return null;
-  return { sizes, sae: { latents: base.latents }, stages: CODES_ONLY };
+  return { sizes, sae: base.latents === null ? null : { latents: base.latents } };
 }

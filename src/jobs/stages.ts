@@ -15,7 +15,7 @@ import { userScorer } from '../ml/models/scorer.ts';
 import { loadRecommender, saveRecommender } from '../ml/models/serialize.ts';
 import { defaultDim } from '../ml/models/train.ts';
 import type { Recommender } from '../ml/models/types.ts';
-import type { JobStages } from '../ml/pipeline/memory.ts';
+import type { MemoryBudget } from '../ml/pipeline/memory.ts';
 import { jobSaeOptions, type SaeSetting } from '../ml/pipeline/options.ts';
 import { buildReport } from '../ml/pipeline/report.ts';
 import {
@@ -36,8 +36,7 @@ import type { SaeTrainOptions } from '../ml/sae/options.ts';
 import { loadSae, saveSae } from '../ml/sae/serialize.ts';
 import type { SaePair } from '../ml/sae/types.ts';
 import type { JobParams, Metrics } from '../store/types.ts';
-import type { MemoryBudget } from './memory-budget.ts';
-import { ALL_STAGES, CODES_ONLY, checkJobMemory, RECOMMENDER_ONLY, SAE_ON_STORED } from './memory-check.ts';
+import { checkJobMemory } from './memory-check.ts';
 import { type StageProgress, StageTracker } from './progress.ts';
 import type { BaseModelInput, WorkerInput, WorkerOutput } from './protocol.ts';
 
@@ -75,7 +74,7 @@ export async function runJobStages(
   input: WorkerInput,
   signal: AbortSignal,
   onProgress: (p: StageProgress) => void,
-  memoryBudget: () => MemoryBudget | null = () => null,
+  memoryBudget: () => MemoryBudget | null,
 ): Promise<WorkerOutput> {
   const ctx: Ctx = {
     input,
@@ -104,7 +103,7 @@ function pipelineJob(ctx: Ctx): WorkerOutput {
   const training = trainingFromParams(ctx.input.params);
   const data = load(ctx, training);
   const saeOptions = saeOptionsFor(data, training);
-  fitsMemory(ctx, data, training.dim ?? defaultDim(data.dataset.name), saeOptions, ALL_STAGES);
+  fitsMemory(ctx, data, training.dim ?? defaultDim(data.dataset.name), saeOptions);
   const rec = trainRecommenderStage(ctx, data, training);
   const trained = trainSaeStage(ctx, data, rec.recommender, saeOptions, training);
   const evaluation = evaluate(ctx, data, rec.recommender, trained);
@@ -123,7 +122,7 @@ function pipelineJob(ctx: Ctx): WorkerOutput {
 function trainRecommenderJob(ctx: Ctx): WorkerOutput {
   const training = trainingFromParams(ctx.input.params);
   const data = load(ctx, training);
-  fitsMemory(ctx, data, training.dim ?? defaultDim(data.dataset.name), null, RECOMMENDER_ONLY);
+  fitsMemory(ctx, data, training.dim ?? defaultDim(data.dataset.name), null);
   const rec = trainRecommenderStage(ctx, data, training);
   ctx.tracker.enter('evaluate'); // the ranking metrics were measured by the recommender stage
   const metrics: Metrics = { ranking: rec.ranking };
@@ -167,7 +166,7 @@ function trainSaeJob(ctx: Ctx): WorkerOutput {
   };
   const { data, recommender } = loadBase(ctx, base, baseTraining, true);
   const saeOptions = saeOptionsFor(data, training);
-  fitsMemory(ctx, data, recommender.dim, saeOptions, SAE_ON_STORED);
+  fitsMemory(ctx, data, recommender.dim, saeOptions);
   const rec = rankingOf(ctx, data, recommender);
   const trained = trainSaeStage(ctx, data, recommender, saeOptions, training);
   const evaluation = evaluate(ctx, data, recommender, trained);
@@ -188,7 +187,7 @@ function evaluateJob(ctx: Ctx): WorkerOutput {
   const base = needBase(ctx);
   const training = trainingOf(base);
   const { data, recommender, sae } = loadBase(ctx, base, training, true);
-  if (sae) fitsMemory(ctx, data, recommender.dim, sae.item.config, CODES_ONLY);
+  fitsMemory(ctx, data, recommender.dim, sae ? sae.item.config : null);
   ctx.tracker.enter('evaluate');
   const ranking = evaluateRanking(userScorer(recommender), data.split, { k: 10, signal: ctx.signal });
   let metrics: Metrics = { ranking };
@@ -217,7 +216,7 @@ function labelJob(ctx: Ctx): WorkerOutput {
   const training = trainingOf(base);
   const { data, recommender, sae } = loadBase(ctx, base, training, false);
   if (!sae) throw new MlError('BAD_CONFIG', `model version ${base.id} has no SAE to label`, 'baseModelId');
-  fitsMemory(ctx, data, recommender.dim, sae.item.config, CODES_ONLY);
+  fitsMemory(ctx, data, recommender.dim, sae.item.config);
   ctx.tracker.enter('label');
   const codes = encodeAll(
     sae,
@@ -333,8 +332,7 @@ function fitsMemory(
   ctx: Ctx,
   data: LoadedData,
   dim: number,
-  sae: Pick<SaeTrainOptions, 'latents' | 'batchSize'> | null,
-  stages: JobStages,
+  sae: Pick<SaeTrainOptions, 'latents' | 'batchSize' | 'shared'> | null,
 ): void {
   const sizes = {
     users: data.dataset.users.ids.length,
@@ -342,7 +340,7 @@ function fitsMemory(
     interactions: data.split.train.indices.length,
     dim,
   };
-  checkJobMemory(sizes, sae, stages, ctx.memoryBudget());
+  checkJobMemory(ctx.input.type, sizes, sae, ctx.memoryBudget(), true);
 }
 
 function trainSaeStage(

@@ -110,8 +110,7 @@ export function parseConfig(src: Source): ServerConfig {
     recCacheSize: int(src, 'PRISM_REC_CACHE', 10_000, 0, 10_000_000),
     processes,
     jobPriority: oneOf(src, 'PRISM_JOB_PRIORITY', 'idle', JOB_PRIORITIES),
-    jobMemoryMb:
-      (src.PRISM_JOB_MEMORY_MB ?? '') === '' ? null : int(src, 'PRISM_JOB_MEMORY_MB', 0, 0, 2 ** 24),
+    jobMemoryMb: jobMemory(src),
     dataRoot: directory(src, 'PRISM_DATA_ROOT'),
     trustProxy: trustProxy(src.PRISM_TRUST_PROXY),
     logLevel: oneOf(src, 'PRISM_LOG_LEVEL', 'info', [
@@ -124,6 +123,18 @@ export function parseConfig(src: Source): ServerConfig {
       'silent',
     ]),
   };
+}
+
+/**
+ * PRISM_JOB_MEMORY_MB: unset = what is free, 0 = no check, else at least 64 (a job's heap alone grows by
+ * ~32 MiB, so a smaller budget would refuse every job).
+ */
+function jobMemory(src: Source): number | null {
+  if ((src.PRISM_JOB_MEMORY_MB ?? '') === '') return null;
+  const mb = int(src, 'PRISM_JOB_MEMORY_MB', 0, 0, 2 ** 24);
+  if (mb > 0 && mb < 64)
+    throw new ConfigError('PRISM_JOB_MEMORY_MB', `must be 0 (no check) or at least 64 (MiB), got ${mb}`);
+  return mb;
 }
 
 /** Creates the database's directory when the path is a file path. */

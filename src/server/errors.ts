@@ -110,7 +110,7 @@ export function toErrorBody(err: unknown): ErrorBody {
   }
   const status = typeof fe?.statusCode === 'number' && fe.statusCode >= 400 ? fe.statusCode : 500;
   if (status >= 500) return body(status, 'INTERNAL', 'Internal Server Error');
-  return body(status, fe.code ?? 'ERROR', fe.message ?? reasonPhrase(status), FRAMEWORK_FIELDS[fe.code]);
+  return body(status, fe.code ?? 'ERROR', fe.message ?? reasonPhrase(status), frameworkField(fe.code));
 }
 
 /**
@@ -118,15 +118,18 @@ export function toErrorBody(err: unknown): ErrorBody {
  * field like every other: a body that is not JSON, too large, or of another type; a URL the router
  * cannot read (a path parameter past MAX_PARAM_LENGTH, a malformed percent-encoding).
  */
-const FRAMEWORK_FIELDS: Record<string, string | undefined> = {
+const FRAMEWORK_FIELDS: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'body',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'body',
   FST_ERR_CTP_BODY_TOO_LARGE: 'body',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'headers.content-type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'headers.content-length',
   FST_ERR_MAX_PARAM_LENGTH: 'url',
   FST_ERR_BAD_URL: 'url',
 };
+
+function frameworkField(code: string | undefined): string | undefined {
+  return code !== undefined && Object.hasOwn(FRAMEWORK_FIELDS, code) ? FRAMEWORK_FIELDS[code] : undefined;
+}
 
 interface ValidationItem {
   instancePath?: string;

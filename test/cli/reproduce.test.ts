@@ -20,6 +20,11 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
     [['--frontier', '{}'], /--frontier: must be "standard" or a non-empty JSON array/],
     [['--frontier', '[1]'], /--frontier\[0\]: must be a JSON object/],
     [['--frontier', '[{"k":4},{"k":99999}]'], /--frontier\[1\]: SAE option k/],
+    // The fidelity setting's item pool follows each row's k (here 16, over a pool of 10 at the chosen k).
+    [
+      ['--setting', 'fidelity', '--sae', '{"latents":64}', '--frontier', '[{"k":16},{"k":99999}]'],
+      /--frontier\[1\]: SAE option k/,
+    ],
     [
       ['--setting', 'fidelity', '--frontier', 'standard'],
       /standard frontier explores around the concepts setting/,

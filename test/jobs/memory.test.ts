@@ -24,7 +24,7 @@ afterAll(async () => {
   store.close();
 });
 
-/** 65 536 latents: dense codes of a few hundred users and items alone take ~100 MB, over the 64 MB budget. */
+/** 65 536 latents: the SAE's training state alone takes ~200 MiB, over the 64 MiB budget. */
 const WIDE = { ...SMALL.sae, latents: 65_536 };
 
 function refusal(type: Parameters<JobRunner['enqueue']>[0], params: JobParams): JobParamsError {
@@ -42,7 +42,7 @@ describe('the job memory budget', () => {
     const synthetic = refusal('pipeline', { ...SMALL, sae: WIDE });
     expect([synthetic.code, synthetic.field]).toEqual(['OVER_MEMORY_BUDGET', 'sae.latents']);
     expect(synthetic.message).toMatch(
-      /^params\.sae\.latents: the job would need about [\d,]+ MB \(65536 latents × 300 users and items\), more than the 64 MB it may use \(PRISM_JOB_MEMORY_MB\); lower sae\.latents/,
+      /^params\.sae\.latents: the job would need about [\d,]+ MiB \(largest part: an SAE of 65536 latents × dim 8\), more than the 64 MiB it may use \(PRISM_JOB_MEMORY_MB\); it needs a smaller sae\.latents/,
     );
     const { version } = await finished(runner, runner.enqueue('pipeline', SMALL).id);
     const onStored = refusal('train-sae', { baseModelId: version?.id, sae: WIDE });
@@ -60,7 +60,7 @@ describe('the job memory budget', () => {
     const { job, version } = await finished(runner, wide.id);
     expect(job.status).toBe('failed');
     expect(job.error).toMatch(
-      /^the job would need about [\d,]+ MB \(65536 latents × 300 users and items\), more than the 64 MB it may use \(PRISM_JOB_MEMORY_MB\); lower sae\.latents/,
+      /^the job would need about [\d,]+ MiB \(largest part: an SAE of 65536 latents × dim 8\), more than the 64 MiB it may use \(PRISM_JOB_MEMORY_MB\); it needs a smaller sae\.latents/,
     );
     expect(job.stage).toBe('load');
     expect(version).toBeNull();
@@ -76,11 +76,23 @@ describe('the job memory budget', () => {
 });
 
 describe('jobMemoryBudget', () => {
-  it('is the configured size, nothing at 0, else what is free now', () => {
-    expect(jobMemoryBudget(64)).toEqual({ bytes: 64 * 2 ** 20, source: 'PRISM_JOB_MEMORY_MB' });
+  it('is the configured size, nothing at 0, else what is available now, in a container or not', () => {
+    expect(jobMemoryBudget(64)).toEqual({
+      bytes: 64 * 2 ** 20,
+      source: 'PRISM_JOB_MEMORY_MB',
+      measured: false,
+    });
     expect(jobMemoryBudget(0)).toBeNull();
     const free = jobMemoryBudget(null);
     expect(free?.bytes).toBeGreaterThan(0);
-    expect(free?.source).toMatch(/free .*; PRISM_JOB_MEMORY_MB sets it$/);
+    expect(free?.measured).toBe(true);
+    expect(free?.source).toMatch(/free .*now; PRISM_JOB_MEMORY_MB sets it$/);
+    const contained = jobMemoryBudget(null, () => ({ available: 300 * 2 ** 20, contained: true }));
+    expect(contained).toEqual({
+      bytes: 300 * 2 ** 20,
+      source: 'what the container’s memory limit leaves free now; PRISM_JOB_MEMORY_MB sets it',
+      measured: true,
+    });
+    expect(jobMemoryBudget(null, () => ({ available: -5, contained: true }))?.bytes).toBe(0);
   });
 });

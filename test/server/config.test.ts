@@ -60,6 +60,7 @@ describe('configuration', () => {
       ['PRISM_JOB_PRIORITY', 'urgent'],
       ['PRISM_JOB_MEMORY_MB', '2GB'],
       ['PRISM_JOB_MEMORY_MB', '-1'],
+      ['PRISM_JOB_MEMORY_MB', '32'],
       ['PRISM_RATE_LIMIT', '2/0s'],
       ['PRISM_RATE_LIMIT', '2/9999999h'],
       ['PRISM_API_KEYS', ' , '],

@@ -78,7 +78,8 @@ export async function run(argv: string[]): Promise<void> {
   const chosen = withFittedPursuit({ ...chosenSaeOptions(model, datasetKind, setting), ...sae }, sae);
   checkSae(chosen, datasetKind, 'sae');
   if (Array.isArray(frontier))
-    for (const [r, row] of frontier.entries()) checkSae({ ...chosen, ...row }, datasetKind, `frontier[${r}]`);
+    for (const [r, row] of frontier.entries())
+      checkSae(withFittedPursuit({ ...chosen, ...row }, row), datasetKind, `frontier[${r}]`);
   await withOutDir(flags.out, async () => {
     let bar = progressBar(`reproduce ${model}`);
     let lastStage = '';

@@ -12,6 +12,8 @@ export interface JobShape {
   latents: number;
   /** SAE rows per mini-batch. */
   saeBatch: number;
+  /** SAEs trained: 1 shared by users and items, 2 with one per side (`sae.shared: false`). */
+  saes: 1 | 2;
 }
 
 /** Which stages a job runs after loading its data. */
@@ -24,15 +26,17 @@ export interface JobStages {
   codes: boolean;
 }
 
-/** Bytes by what holds them; the peak is `data + weights + max(training, sae, codes)`. */
+/** Bytes by what holds them; the peak is `heap + data + weights + max(training, sae, codes)`. */
 export interface MemoryEstimate {
-  /** Parsed interactions, the split and the catalogue (ids, titles, tags), and the heap a job grows by. */
+  /** What a job's heap grows by whatever its size (compiled code, parser and report strings, GC slack). */
+  heap: number;
+  /** Parsed interactions, the split and the catalogue (ids, titles, tags). */
   data: number;
   /** The recommender's weights, held from training to the end. */
   weights: number;
   /** The recommender's optimiser state and gradients while it trains. */
   training: number;
-  /** The SAE's weights, gradients and optimiser state, and a mini-batch's activations, while it trains. */
+  /** The SAEs' weights, gradients and optimiser state, and a mini-batch's activations, while they train. */
   sae: number;
   /** Dense codes of every user and item, [(users + items) × latents] float32, and their item copies. */
   codes: number;
@@ -40,59 +44,93 @@ export interface MemoryEstimate {
   bytes: number;
 }
 
-const F32 = 4;
-/** What a job's heap grows by whatever its size (compiled code, parser and report strings, GC slack). */
-const HEAP_GROWTH = 32 * 2 ** 20;
+/** What drives an estimate: a term of it, apart from the heap and the weights. */
+export type MemoryCost = 'data' | 'training' | 'sae' | 'codes';
 
 /**
- * The typed-array memory a job holds at its peak, from the sizes that drive it. Each term follows the
- * arrays the stages allocate: embeddings and their Adam moments (4 copies), the SAE's W [latents × dim]
- * with its gradient and moments (4 copies) plus a batch's pre-activations, and the evaluation's dense codes
- * of all rows, with one more [items × latents] matrix for the concept analysis. Stages run one after the
- * other and free their scratch, so only the data and the recommender's weights add up; the rest is the
- * largest of the three. `npm run bench:memory` sets it beside measured peaks: 1.18–1.52× the growth of
- * nine pipelines of 24 to 367 MB (synthetic up to 32 768 latents or dim 400, ML-1M, Last.FM NCF); the
- * same growth measures ±50 % from run to run when it is small (Last.FM NCF: 44 and 66 MB).
+ * The job parameter that lowers each cost (`sae.latents`, `dim`, `data`, `baseModelId`); a job type names
+ * only the ones it takes (an evaluate job cannot change its version's width, only pick another version).
+ */
+export type MemoryLevers = Partial<Record<MemoryCost, string>>;
+
+const F32 = 4;
+const MiB = 2 ** 20;
+const HEAP_GROWTH = 32 * MiB;
+
+/**
+ * The memory a job holds at its peak, from the sizes that drive it. Each term follows the arrays the
+ * stages allocate: embeddings with at most three more copies while they train (gradients, Adam moments),
+ * each SAE's W [latents × dim] with its gradient and moments (4 copies) plus a batch's pre-activations,
+ * and the SAE's normalised inputs and their reconstructions [(users + items) × dim], the evaluation's dense codes of all rows, with one more [items × latents] matrix for the concept
+ * analysis. Stages run one after the other and free their scratch, so only the data and the recommender's
+ * weights add up; the rest is the largest of the three. `npm run bench:memory` sets it beside the measured
+ * growth of eleven pipelines (codes, SAE training or data the largest term): 0.98–1.33× (28 Nov).
  */
 export function estimateJobMemory(shape: JobShape, stages: JobStages): MemoryEstimate {
   const rows = shape.users + shape.items;
-  const data = HEAP_GROWTH + 40 * shape.interactions + 256 * rows;
+  const data = 40 * shape.interactions + 256 * rows;
   const weights = F32 * rows * (shape.dim + 1);
   const training = stages.recommender ? 4 * weights : 0;
-  const sae = stages.sae ? F32 * shape.latents * (4 * shape.dim + 3 * shape.saeBatch) : 0;
+  const sae = stages.sae
+    ? shape.saes * F32 * shape.latents * (4 * shape.dim + 3 * shape.saeBatch) + 2 * F32 * rows * shape.dim
+    : 0;
   const codes = stages.codes ? F32 * shape.latents * (rows + shape.items) : 0;
-  return { data, weights, training, sae, codes, bytes: data + weights + Math.max(training, sae, codes) };
+  const bytes = HEAP_GROWTH + data + weights + Math.max(training, sae, codes);
+  return { heap: HEAP_GROWTH, data, weights, training, sae, codes, bytes };
 }
 
 /** Room left for error in the estimate when comparing it with a budget. */
 export const MEMORY_MARGIN = 1.25;
 
-const mb = (bytes: number): string => `${Math.ceil(bytes / 2 ** 20).toLocaleString('en-US')} MB`;
+/** What a job may allocate, where that figure came from, and whether it was read from the machine. */
+export interface MemoryBudget {
+  bytes: number;
+  source: string;
+  /**
+   * Read from the machine's free memory at the check, rather than configured: what the job already holds
+   * (its loaded data) is then no longer free, so it is not asked for again.
+   */
+  measured: boolean;
+}
+
+const mib = (bytes: number): string => `${Math.ceil(bytes / MiB).toLocaleString('en-US')} MiB`;
+const count = (n: number): string => n.toLocaleString('en-US');
 
 /**
- * Refuses a job whose estimated peak (with the margin) does not fit in `budgetBytes`, naming the
- * parameter that drives it, before any large array is allocated. `source` says where the budget came from.
+ * Refuses a job whose estimated peak (with the margin) does not fit its budget, before any large array is
+ * allocated, naming in `field` the parameter behind the largest cost the job can change. `loaded`: the
+ * job's data is already in memory (the worker's check, after loading).
  */
 export function checkMemoryBudget(
   shape: JobShape,
   estimate: MemoryEstimate,
-  budgetBytes: number,
-  source: string,
+  budget: MemoryBudget,
+  levers: MemoryLevers,
+  loaded: boolean,
 ): void {
-  const need = estimate.bytes * MEMORY_MARGIN;
-  if (need <= budgetBytes) return;
-  const driver = Math.max(estimate.training, estimate.sae, estimate.codes);
-  const bySae = driver > 0 && driver !== estimate.training;
-  const field = bySae ? 'params.sae.latents' : driver > 0 ? 'params.dim' : 'params.data';
-  const what = bySae
-    ? `${shape.latents} latents × ${(shape.users + shape.items).toLocaleString('en-US')} users and items`
-    : driver > 0
-      ? `dim ${shape.dim} × ${(shape.users + shape.items).toLocaleString('en-US')} users and items`
-      : `${shape.interactions.toLocaleString('en-US')} interactions`;
+  const held = loaded && budget.measured ? estimate.data : 0;
+  const need = (estimate.bytes - held) * MEMORY_MARGIN;
+  if (need <= budget.bytes) return;
+  const costs = (['codes', 'sae', 'training', 'data'] as const).filter((c) => levers[c] !== undefined);
+  const driver = costs.reduce<MemoryCost | null>((a, c) => (a && estimate[a] >= estimate[c] ? a : c), null);
+  const field = driver ? (levers[driver] as string) : 'data';
+  const rows = `${count(shape.users + shape.items)} users and items`;
+  const what: Record<MemoryCost, string> = {
+    codes: `codes of ${shape.latents} latents × ${rows}`,
+    sae: `${shape.saes === 2 ? 'two SAEs' : 'an SAE'} of ${shape.latents} latents × dim ${shape.dim}`,
+    training: `embeddings of dim ${shape.dim} × ${rows}`,
+    data: `${count(shape.interactions)} interactions and ${rows}`,
+  };
+  const fix =
+    field === 'data'
+      ? 'a smaller dataset'
+      : field === 'baseModelId'
+        ? 'a smaller model version'
+        : `a smaller ${field}`;
   throw new MlError(
     'OVER_MEMORY_BUDGET',
-    `the job would need about ${mb(need)} (${what}), more than the ${mb(budgetBytes)} it may use (${source}); ` +
-      `lower ${field.slice('params.'.length)}${field === 'params.data' ? ' (a smaller dataset)' : ''} or raise the budget`,
+    `the job would need about ${mib(need)} (largest part: ${what[driver ?? 'data']}), more than the ` +
+      `${mib(budget.bytes)} it may use (${budget.source}); it needs ${fix} or a larger budget`,
     field,
   );
 }

@@ -187,7 +187,9 @@ export async function runPipeline(
     const rows: FrontierRow[] = [];
     for (const [n, setting] of frontier.entries()) {
       stage('frontier', n / frontier.length, JSON.stringify(setting));
-      rows.push(measureSetting(data, rec, { ...saeOpts, ...setting }, heldOut, evalOpts));
+      rows.push(
+        measureSetting(data, rec, withFittedPursuit({ ...saeOpts, ...setting }, setting), heldOut, evalOpts),
+      );
       sampleRss();
       await yieldToEventLoop();
     }

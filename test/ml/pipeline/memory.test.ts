@@ -5,6 +5,7 @@ import {
   estimateJobMemory,
   type JobShape,
   MEMORY_MARGIN,
+  type MemoryBudget,
 } from '../../../src/ml/pipeline/memory.ts';
 
 const ML1M: JobShape = {
@@ -14,13 +15,24 @@ const ML1M: JobShape = {
   dim: 20,
   latents: 1024,
   saeBatch: 256,
+  saes: 1,
 };
 const ALL = { recommender: true, sae: true, codes: true };
-const MB = 2 ** 20;
+const PIPELINE = { data: 'data', training: 'dim', sae: 'sae.latents', codes: 'sae.latents' };
+const MiB = 2 ** 20;
+const configured = (mib: number): MemoryBudget => ({
+  bytes: mib * MiB,
+  source: 'PRISM_JOB_MEMORY_MB',
+  measured: false,
+});
 
-function refusal(shape: JobShape, budgetMb: number, stages = ALL): MlError {
+function refusal(
+  shape: JobShape,
+  budget: MemoryBudget,
+  { stages = ALL, levers = PIPELINE as Record<string, string>, loaded = false } = {},
+): MlError {
   try {
-    checkMemoryBudget(shape, estimateJobMemory(shape, stages), budgetMb * MB, 'PRISM_JOB_MEMORY_MB');
+    checkMemoryBudget(shape, estimateJobMemory(shape, stages), budget, levers, loaded);
   } catch (err) {
     return err as MlError;
   }
@@ -28,22 +40,26 @@ function refusal(shape: JobShape, budgetMb: number, stages = ALL): MlError {
 }
 
 describe('estimateJobMemory', () => {
-  it('adds the data and the weights to the largest of the stages that run one after another', () => {
+  it('adds the heap, the data and the weights to the largest of the stages that run one after another', () => {
     const e = estimateJobMemory(ML1M, ALL);
-    expect(e.bytes).toBe(e.data + e.weights + Math.max(e.training, e.sae, e.codes));
+    expect(e.bytes).toBe(e.heap + e.data + e.weights + Math.max(e.training, e.sae, e.codes));
     // Dense codes of every user and item dominate at 1024 latents: [(6040 + 3706 + 3706) × 1024] float32.
     expect(e.codes).toBe(4 * 1024 * (6040 + 2 * 3706));
     expect(e.codes).toBeGreaterThan(Math.max(e.training, e.sae));
-    expect(e.bytes / MB).toBeGreaterThan(100);
-    expect(e.bytes / MB).toBeLessThan(160);
+    expect(e.bytes / MiB).toBeGreaterThan(100);
+    expect(e.bytes / MiB).toBeLessThan(160);
   });
 
-  it('counts only the stages a job runs', () => {
+  it('counts only the stages a job runs, and each SAE of a pair', () => {
     const labelOnly = estimateJobMemory(ML1M, { recommender: false, sae: false, codes: true });
     expect([labelOnly.training, labelOnly.sae]).toEqual([0, 0]);
     const recOnly = estimateJobMemory(ML1M, { recommender: true, sae: false, codes: false });
     expect([recOnly.sae, recOnly.codes]).toEqual([0, 0]);
     expect(recOnly.training).toBe(4 * recOnly.weights);
+    const wide = { ...ML1M, dim: 1000, latents: 8192 };
+    const inputs = 2 * 4 * (6040 + 3706) * 1000;
+    const pair = estimateJobMemory({ ...wide, saes: 2 }, ALL).sae - inputs;
+    expect(pair).toBe(2 * (estimateJobMemory(wide, ALL).sae - inputs));
   });
 
   it('grows linearly with the dictionary once the codes dominate', () => {
@@ -54,24 +70,57 @@ describe('estimateJobMemory', () => {
 
 describe('checkMemoryBudget', () => {
   it('lets a job through when its estimate with the margin fits', () => {
-    const need = (estimateJobMemory(ML1M, ALL).bytes * MEMORY_MARGIN) / MB;
-    expect(() =>
-      checkMemoryBudget(ML1M, estimateJobMemory(ML1M, ALL), Math.ceil(need) * MB, 'test'),
-    ).not.toThrow();
-    expect(refusal(ML1M, Math.floor(need) - 1).code).toBe('OVER_MEMORY_BUDGET');
+    const need = (estimateJobMemory(ML1M, ALL).bytes * MEMORY_MARGIN) / MiB;
+    const e = estimateJobMemory(ML1M, ALL);
+    expect(() => checkMemoryBudget(ML1M, e, configured(Math.ceil(need)), PIPELINE, false)).not.toThrow();
+    expect(refusal(ML1M, configured(Math.floor(need) - 1)).code).toBe('OVER_MEMORY_BUDGET');
   });
 
-  it('names the parameter that drives the estimate, with both sizes and where the budget came from', () => {
-    const wide = refusal({ ...ML1M, latents: 65_536 }, 1024);
-    expect(wide.field).toBe('params.sae.latents');
+  it('does not ask again for the data a measured budget already saw loaded', () => {
+    const e = estimateJobMemory(ML1M, ALL);
+    const afterLoad = ((e.bytes - e.data) * MEMORY_MARGIN) / MiB;
+    const free = { ...configured(Math.ceil(afterLoad)), measured: true };
+    expect(() => checkMemoryBudget(ML1M, e, free, PIPELINE, true)).not.toThrow();
+    expect(refusal(ML1M, free).code).toBe('OVER_MEMORY_BUDGET'); // at enqueue the data still has to come
+    expect(refusal(ML1M, configured(Math.ceil(afterLoad)), { loaded: true }).code).toBe('OVER_MEMORY_BUDGET');
+  });
+
+  it('names the parameter behind the largest cost the job can change, with both sizes and the source', () => {
+    const wide = refusal({ ...ML1M, latents: 65_536 }, configured(1024));
+    expect(wide.field).toBe('sae.latents');
     expect(wide.message).toMatch(
-      /^the job would need about [\d,]+ MB \(65536 latents × 9,746 users and items\), more than the 1,024 MB it may use \(PRISM_JOB_MEMORY_MB\); lower sae\.latents or raise the budget$/,
+      /^the job would need about [\d,]+ MiB \(largest part: codes of 65536 latents × 9,746 users and items\), more than the 1,024 MiB it may use \(PRISM_JOB_MEMORY_MB\); it needs a smaller sae\.latents or a larger budget$/,
     );
-    const deep = refusal({ ...ML1M, dim: 1024 }, 200, { recommender: true, sae: false, codes: false });
-    expect(deep.field).toBe('params.dim');
-    expect(deep.message).toContain('dim 1024 × 9,746 users and items');
-    const data = refusal(ML1M, 10, { recommender: false, sae: false, codes: false });
-    expect(data.field).toBe('params.data');
-    expect(data.message).toContain('970,009 interactions');
+    const deep = refusal({ ...ML1M, dim: 1024 }, configured(200), {
+      stages: { recommender: true, sae: false, codes: false },
+      levers: { data: 'data', training: 'dim' },
+    });
+    expect([deep.field, deep.message]).toEqual([
+      'dim',
+      expect.stringContaining('embeddings of dim 1024 × 9,746'),
+    ]);
+    const pair = refusal(
+      { ...ML1M, users: 1500, items: 600, dim: 1000, latents: 8192, saes: 2 },
+      configured(200),
+    );
+    expect([pair.field, pair.message]).toEqual([
+      'sae.latents',
+      expect.stringContaining('two SAEs of 8192 latents'),
+    ]);
+    // The data is the largest part at a small width: the data is named, not the width.
+    const data = refusal({ ...ML1M, latents: 16 }, configured(40));
+    expect([data.field, data.message]).toEqual([
+      'data',
+      expect.stringMatching(/970,009 interactions .*; it needs a smaller dataset or a larger budget$/),
+    ]);
+    // An evaluate job cannot change its version's width, only choose another version.
+    const evaluate = refusal({ ...ML1M, latents: 65_536 }, configured(1024), {
+      stages: { recommender: false, sae: false, codes: true },
+      levers: { data: 'baseModelId', codes: 'baseModelId' },
+    });
+    expect([evaluate.field, evaluate.message]).toEqual([
+      'baseModelId',
+      expect.stringMatching(/it needs a smaller model version or a larger budget$/),
+    ]);
   });
 });

@@ -8,7 +8,7 @@ import { type Fault, KEY, type Req, type UrlText } from './requests.ts';
 import { valueArb } from './values.ts';
 
 /** A valid-ish request: every parameter from its schema or hint, a body from its schema or template. */
-function validIsh(op: Op): fc.Arbitrary<Req> {
+export function validIsh(op: Op): fc.Arbitrary<Req> {
   const params = op.spec.parameters ?? [];
   const path: Record<string, fc.Arbitrary<UrlText>> = {};
   for (const p of params.filter((x) => x.in === 'path'))

@@ -49,8 +49,8 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Create a steering policy (validated against the active model; enabled ones apply at once)',
         security,
         body: CreatePolicyBody,
-        // No 404: unknown ids inside a body are 400s naming the field.
         querystring: NoQuery,
+        // No 404: unknown ids inside a body are 400s naming the field.
         response: { 201: PolicyRecordSchema, ...errors(400, 401, 403, 409, 429, 503) },
       },
     },
