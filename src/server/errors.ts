@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { JobParamsError } from '../jobs/params.ts';
 import { MlError, type MlErrorCode } from '../ml/core/errors.ts';
@@ -52,22 +53,9 @@ const STORE_STATUS: Record<StoreErrorCode, number> = {
   BAD_STATE: 409,
 };
 
-const REASON: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  414: 'URI Too Long',
-  415: 'Unsupported Media Type',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
+/** The status's standard reason phrase (Node's table), for the error body's `error`. */
 export const reasonPhrase = (status: number): string =>
-  REASON[status] ?? (status >= 500 ? 'Error' : 'Bad Request');
+  STATUS_CODES[status] ?? (status >= 500 ? 'Error' : 'Bad Request');
 
 /**
  * A request-body error: errors about what the client sent (a policy naming an unknown concept) are 400s

@@ -14,7 +14,11 @@ describe('POST /v1/jobs under a job memory budget', () => {
       });
       const res = await app.inject(job({ latents: 65_536 }));
       expect(res.statusCode).toBe(422);
-      expect(res.json()).toMatchObject({ code: 'OVER_MEMORY_BUDGET', field: 'body.params.sae.latents' });
+      expect(res.json()).toMatchObject({
+        code: 'OVER_MEMORY_BUDGET',
+        error: 'Unprocessable Entity',
+        field: 'body.params.sae.latents',
+      });
       expect(res.json().message).toMatch(
         /^body\.params\.sae\.latents: the job would need about [\d,]+ MiB \(largest part: codes of 65536 latents × 2,100 users and items\), more than the 64 MiB it may use \(PRISM_JOB_MEMORY_MB\)/,
       );

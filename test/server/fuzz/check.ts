@@ -1,5 +1,6 @@
 // The properties every response must have, checked against the request and the operation.
 
+import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { ErrorBody } from '../../../src/server/errors.ts';
 import { type Op, responseAjv, responseValidator, type Schema } from './document.ts';
@@ -92,6 +93,7 @@ export async function check(
       problems.push(`the error body violates Error: ${responseAjv.errorsText(v.closed.errors)}`);
     const e = body as ErrorBody;
     if (e.statusCode !== status) problems.push(`statusCode ${e.statusCode} in a ${status}`);
+    if (e.error !== STATUS_CODES[status]) problems.push(`error "${e.error}" in a ${status}`);
     if (typeof e.message !== 'string' || e.message.length === 0) problems.push('an empty message');
     if (e.field === undefined) problems.push('no field');
     else if (!REQUEST_PART.test(e.field) || !exists(op, r, e.field))
