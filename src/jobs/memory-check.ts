@@ -47,10 +47,17 @@ const PLANS: Record<JobType, { stages: JobStages; levers: MemoryLevers }> = {
   },
 };
 
+/** What a job that passed its check was estimated to need and allowed, for its result (ops sizing budgets). */
+export interface MemoryCheck {
+  estimateMiB: number;
+  budgetMiB: number;
+}
+
 /**
  * Throws OVER_MEMORY_BUDGET (an MlError naming the job parameter to lower) when a job of this type does
- * not fit its budget. `sae`: the SAE options it trains with, or the stored SAE's width; null = none (a
- * recommender-only version). `loaded`: its data is in memory already (the worker's check).
+ * not fit its budget; else says what it was estimated at (null when unchecked). `sae`: the SAE options it
+ * trains with, or the stored SAE's width; null = none (a recommender-only version). `loaded`: its data is
+ * in memory already (the worker's check).
  */
 export function checkJobMemory(
   type: JobType,
@@ -58,8 +65,8 @@ export function checkJobMemory(
   sae: Pick<SaeTrainOptions, 'latents' | 'batchSize' | 'shared'> | null,
   budget: MemoryBudget | null,
   loaded: boolean,
-): void {
-  if (!budget) return;
+): MemoryCheck | null {
+  if (!budget) return null;
   const plan = PLANS[type];
   const stages = sae ? plan.stages : { ...plan.stages, sae: false, codes: false };
   const shape = {
@@ -68,7 +75,9 @@ export function checkJobMemory(
     saeBatch: sae?.batchSize ?? SAE_DEFAULTS.batchSize,
     saes: (sae?.shared ?? SAE_DEFAULTS.shared) ? (1 as const) : (2 as const),
   };
-  checkMemoryBudget(shape, estimateJobMemory(shape, stages), budget, plan.levers, loaded);
+  const estimate = estimateJobMemory(shape, stages);
+  checkMemoryBudget(shape, estimate, budget, plan.levers, loaded);
+  return { estimateMiB: Math.ceil(estimate.bytes / 2 ** 20), budgetMiB: Math.floor(budget.bytes / 2 ** 20) };
 }
 
 /**

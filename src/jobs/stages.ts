@@ -36,7 +36,7 @@ import type { SaeTrainOptions } from '../ml/sae/options.ts';
 import { loadSae, saveSae } from '../ml/sae/serialize.ts';
 import type { SaePair } from '../ml/sae/types.ts';
 import type { JobParams, Metrics } from '../store/types.ts';
-import { checkJobMemory } from './memory-check.ts';
+import { checkJobMemory, type MemoryCheck } from './memory-check.ts';
 import { type StageProgress, StageTracker } from './progress.ts';
 import type { BaseModelInput, WorkerInput, WorkerOutput } from './protocol.ts';
 
@@ -68,6 +68,8 @@ interface Ctx {
   cpu0: NodeJS.CpuUsage;
   /** What the job may allocate, read when its data is loaded; null = unchecked. */
   memoryBudget: () => MemoryBudget | null;
+  /** The check's figures once it passed, reported in the job's result. */
+  memory: MemoryCheck | null;
 }
 
 export async function runJobStages(
@@ -82,8 +84,15 @@ export async function runJobStages(
     signal,
     cpu0: process.cpuUsage(),
     memoryBudget,
+    memory: null,
   };
-  switch (input.type) {
+  const output = runJob(ctx);
+  if (ctx.memory) output.summary = { ...output.summary, memory: ctx.memory };
+  return output;
+}
+
+function runJob(ctx: Ctx): WorkerOutput {
+  switch (ctx.input.type) {
     case 'pipeline':
       return pipelineJob(ctx);
     case 'train-recommender':
@@ -340,7 +349,7 @@ function fitsMemory(
     interactions: data.split.train.indices.length,
     dim,
   };
-  checkJobMemory(ctx.input.type, sizes, sae, ctx.memoryBudget(), true);
+  ctx.memory = checkJobMemory(ctx.input.type, sizes, sae, ctx.memoryBudget(), true);
 }
 
 function trainSaeStage(

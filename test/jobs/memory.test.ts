@@ -72,6 +72,11 @@ describe('the job memory budget', () => {
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(store.models.active()?.id).toBe(version?.id);
+    // The result says what the check estimated and allowed (ops size PRISM_JOB_MEMORY_MB from it).
+    const memory = (job.result as { memory: { estimateMiB: number; budgetMiB: number } }).memory;
+    expect(memory.budgetMiB).toBe(64);
+    expect(memory.estimateMiB).toBeGreaterThan(32);
+    expect(memory.estimateMiB * 1.25).toBeLessThanOrEqual(64);
   });
 });
 
