@@ -62,7 +62,7 @@ export interface WorkerData {
   commit: { dbPath: string; ownerInstance: string } | null;
   /** CPU priority the worker thread gives itself (priority.ts). */
   priority: JobPriority;
-  /** PRISM_JOB_MEMORY_MB: the job's memory budget in MB; null = what is free when it starts, 0 = unchecked. */
+  /** PRISM_JOB_MEMORY_MB: the job's memory budget in MiB; null = what is free when it is checked, 0 = unchecked. */
   memoryMb: number | null;
 }
 

@@ -38,7 +38,7 @@ export interface JobRunnerOptions {
   instanceId?: string;
   /** CPU priority of job threads (default 'normal'; the server passes PRISM_JOB_PRIORITY, see priority.ts). */
   priority?: JobPriority;
-  /** A job's memory budget in MB (PRISM_JOB_MEMORY_MB); default null, what is free when it starts; 0 = unchecked. */
+  /** A job's memory budget in MiB (PRISM_JOB_MEMORY_MB); default null, what is free when it is checked; 0 = unchecked. */
   memoryMb?: number | null;
   logger?: JobLogger;
   /** How often running jobs' heartbeats are written and other processes' cancels are read (2000). */
