@@ -8,7 +8,7 @@ import { check } from './fuzz/check.ts';
 import { OPS } from './fuzz/document.ts';
 import { requests, validIsh } from './fuzz/generate.ts';
 import { injectOptions, KEY } from './fuzz/requests.ts';
-import { P } from './fuzz/world.ts';
+import { world } from './fuzz/world.ts';
 
 /**
  * A schema-driven property test over every operation of the committed OpenAPI document. Requests are
@@ -81,11 +81,11 @@ function cloneVersion(id: number): number {
 beforeAll(async () => {
   ({ app, store, close } = await testApp({ config: { apiKeys: [KEY] } }));
   const { bundle } = app.models.require();
-  P.users = [...bundle.dataset.users.ids];
-  P.items = [...bundle.dataset.items.ids];
-  P.latents = bundle.sae.user.config.latents;
-  P.concepts = [...new Set(bundle.neurons.filter((n) => n.kind === 'concept').map((n) => n.label))];
-  const [concept, other = concept] = P.concepts;
+  world.users = [...bundle.dataset.users.ids];
+  world.items = [...bundle.dataset.items.ids];
+  world.latents = bundle.sae.user.config.latents;
+  world.concepts = [...new Set(bundle.neurons.filter((n) => n.kind === 'concept').map((n) => n.label))];
+  const [concept, other = concept] = world.concepts;
   // Enabled ones act on every recommendation and preview that follows; the others when named (policy=).
   const keep: [string, object, boolean][] = [
     ['keep-suppress', { kind: 'suppress', concept, strength: 1, all: true }, true],
@@ -94,8 +94,8 @@ beforeAll(async () => {
       { kind: 'boost', concept: other, strength: 2, segment: { concept, threshold: 0.1 } },
       true,
     ],
-    ['keep-promote', { kind: 'promote', neuron: 1, strength: 3, items: P.items.slice(5, 9) }, true],
-    ['keep-boost', { kind: 'boost', concept: other, strength: 0.5, users: P.users.slice(0, 3) }, false],
+    ['keep-promote', { kind: 'promote', neuron: 1, strength: 3, items: world.items.slice(5, 9) }, true],
+    ['keep-boost', { kind: 'boost', concept: other, strength: 0.5, users: world.users.slice(0, 3) }, false],
     ['keep-edit', { kind: 'edit', side: 'user', op: 'add', value: 0.2, neuron: 0, all: true }, false],
     [
       'keep-replace',
@@ -106,26 +106,26 @@ beforeAll(async () => {
   ];
   for (const [name, policy, enabled] of keep) {
     const res = await send({ method: 'POST', url: '/v1/policies', payload: { name, policy, enabled } });
-    P.policies.push({ id: res.json().id, name });
+    world.policies.push({ id: res.json().id, name });
   }
   for (let i = 0; i < 8; i++) {
-    const policy = { kind: 'promote', concept, strength: 1, items: P.items.slice(0, 2) };
+    const policy = { kind: 'promote', concept, strength: 1, items: world.items.slice(0, 2) };
     const res = await send({ method: 'POST', url: '/v1/policies', payload: { name: `tmp-${i}`, policy } });
-    P.throwawayPolicies.push(res.json().id);
+    world.throwawayPolicies.push(res.json().id);
   }
-  P.templateJobs = (await send({ method: 'GET', url: '/v1/jobs' }))
+  world.templateJobs = (await send({ method: 'GET', url: '/v1/jobs' }))
     .json()
     .jobs.map((j: { id: number }) => j.id);
   for (let i = 0; i < 12; i++) {
     const res = await send({ method: 'POST', url: '/v1/jobs', payload: { type: 'evaluate' } });
-    P.queuedJobs.push(res.json().id);
+    world.queuedJobs.push(res.json().id);
   }
-  for (const id of P.queuedJobs.splice(0, 6)) {
+  for (const id of world.queuedJobs.splice(0, 6)) {
     await send({ method: 'POST', url: `/v1/jobs/${id}/cancel` });
-    P.cancelledJobs.push(id);
+    world.cancelledJobs.push(id);
   }
-  for (let i = 0; i < 4; i++) P.recommenderClones.push(cloneVersion(TEMPLATE.recommenderOnly));
-  for (let i = 0; i < 3; i++) P.fullClones.push(cloneVersion(TEMPLATE.other));
+  for (let i = 0; i < 4; i++) world.recommenderClones.push(cloneVersion(TEMPLATE.recommenderOnly));
+  for (let i = 0; i < 3; i++) world.fullClones.push(cloneVersion(TEMPLATE.other));
 });
 
 afterAll(async () => {
@@ -160,9 +160,9 @@ describe('every operation of openapi/openapi.json, fuzzed from its schemas', () 
             counts.set(res.statusCode, (counts.get(res.statusCode) ?? 0) + 1);
             // New policies and jobs become ids the next operations use.
             if (res.statusCode === 201 && op.spec.operationId === 'createPolicy')
-              P.policies.push({ id: res.json().id, name: res.json().name });
+              world.policies.push({ id: res.json().id, name: res.json().name });
             if (res.statusCode === 202 && op.spec.operationId === 'enqueueJob')
-              P.queuedJobs.push(res.json().id);
+              world.queuedJobs.push(res.json().id);
             if (r.faults.length === 0 && res.statusCode >= 400) {
               const e = res.json() as ErrorBody;
               const key = `${op.spec.operationId} ${res.statusCode} ${e.code} ${e.field}`;

@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { TEMPLATE } from '../fixture.ts';
-import { P } from './world.ts';
+import { world } from './world.ts';
 
 export const cf = <T>(xs: readonly T[]): fc.Arbitrary<T> => fc.constantFrom(...xs);
 export const MAX_ID = 2_147_483_647;
@@ -46,23 +46,23 @@ export const unknownId = fc.oneof(fc.integer({ min: 100_000, max: MAX_ID }), fc.
 
 export const policyRef = (): fc.Arbitrary<string> =>
   fc.oneof(
-    { weight: 3, arbitrary: cf(P.policies.flatMap((p) => [String(p.id), p.name])) },
+    { weight: 3, arbitrary: cf(world.policies.flatMap((p) => [String(p.id), p.name])) },
     { weight: 1, arbitrary: fc.oneof(unknownId.map(String), oddString(1, 100)) },
   );
 
 export const conceptArb = (): fc.Arbitrary<string> =>
-  fc.oneof({ weight: 4, arbitrary: cf(P.concepts) }, { weight: 1, arbitrary: oddString(1, 200) });
+  fc.oneof({ weight: 4, arbitrary: cf(world.concepts) }, { weight: 1, arbitrary: oddString(1, 200) });
 
 export const neuronArb = (): fc.Arbitrary<number> =>
   fc.oneof(
-    { weight: 4, arbitrary: fc.integer({ min: 0, max: P.latents - 1 }) },
-    { weight: 1, arbitrary: fc.integer({ min: P.latents, max: MAX_ID }) },
+    { weight: 4, arbitrary: fc.integer({ min: 0, max: world.latents - 1 }) },
+    { weight: 1, arbitrary: fc.integer({ min: world.latents, max: MAX_ID }) },
   );
 
 export const policyName = (): fc.Arbitrary<string> =>
   fc.oneof(
     { weight: 4, arbitrary: fc.stringMatching(/^fz[A-Za-z0-9 _.:-]{0,10}[A-Za-z0-9_.:-]$/) },
-    { weight: 1, arbitrary: cf(P.policies.map((p) => p.name)) },
+    { weight: 1, arbitrary: cf(world.policies.map((p) => p.name)) },
   );
 
 const merge = (...parts: fc.Arbitrary<object>[]) =>
@@ -70,13 +70,13 @@ const merge = (...parts: fc.Arbitrary<object>[]) =>
 
 /** Policies the model will mostly accept: each kind with a target its side takes. */
 export function policyTemplate(): fc.Arbitrary<Record<string, unknown>> {
-  const which = fc.oneof(fc.record({ concept: cf(P.concepts) }), fc.record({ neuron: neuronArb() }));
+  const which = fc.oneof(fc.record({ concept: cf(world.concepts) }), fc.record({ neuron: neuronArb() }));
   const strength = fc.record({ strength: fc.double({ min: 0, max: 5, noNaN: true }) });
-  const users = fc.record({ users: fc.uniqueArray(cf(P.users), { minLength: 1, maxLength: 3 }) });
-  const items = fc.record({ items: fc.uniqueArray(cf(P.items), { minLength: 1, maxLength: 3 }) });
+  const users = fc.record({ users: fc.uniqueArray(cf(world.users), { minLength: 1, maxLength: 3 }) });
+  const items = fc.record({ items: fc.uniqueArray(cf(world.items), { minLength: 1, maxLength: 3 }) });
   const segment = fc.record({
     segment: fc.oneof(
-      fc.record({ threshold: fc.double({ min: -1, max: 2, noNaN: true }), concept: cf(P.concepts) }),
+      fc.record({ threshold: fc.double({ min: -1, max: 2, noNaN: true }), concept: cf(world.concepts) }),
       fc.record({ threshold: fc.double({ min: -1, max: 2, noNaN: true }), neuron: neuronArb() }),
     ),
   });
@@ -148,7 +148,7 @@ export function jobTemplate(): fc.Arbitrary<Record<string, unknown>> {
 
 /** Preview bodies with exactly one of policies and policyIds (the route refuses both and neither). */
 export function previewTemplate(): fc.Arbitrary<Record<string, unknown>> {
-  const ids = fc.oneof(cf(P.policies.map((p) => p.id)), cf(P.policies.map((p) => p.name)));
+  const ids = fc.oneof(cf(world.policies.map((p) => p.id)), cf(world.policies.map((p) => p.name)));
   return merge(
     fc.oneof(
       fc.record({ policies: fc.array(policyTemplate(), { minLength: 1, maxLength: 2 }) }),
@@ -156,7 +156,7 @@ export function previewTemplate(): fc.Arbitrary<Record<string, unknown>> {
     ),
     fc.record(
       {
-        users: fc.uniqueArray(cf(P.users), { minLength: 1, maxLength: 4 }),
+        users: fc.uniqueArray(cf(world.users), { minLength: 1, maxLength: 4 }),
         sample: fc.integer({ min: 1, max: 30 }),
         seed: fc.integer({ min: 0, max: 1000 }),
         k: fc.integer({ min: 1, max: 20 }),

@@ -19,7 +19,7 @@ import {
   unknownId,
 } from './arbitraries.ts';
 import type { Op, Schema } from './document.ts';
-import { P } from './world.ts';
+import { world } from './world.ts';
 
 /** Values for the place `at` (params.userId, body.policy.concept): its hint's, else the schema's. */
 export function valueArb(s: Schema, at: string, op: Op): fc.Arbitrary<unknown> {
@@ -86,17 +86,17 @@ function hint(op: Op, at: string, s: Schema): fc.Arbitrary<unknown> | undefined 
     fc.oneof({ weight: 3, arbitrary: a }, { weight: 1, arbitrary: fromSchema() });
   switch (at) {
     case 'params.userId':
-      return idLike(P.users);
+      return idLike(world.users);
     case 'params.itemId':
     case 'querystring.exclude[]':
-      return idLike(P.items);
+      return idLike(world.items);
     case 'params.neuron':
       return neuronArb();
     case 'params.policyId':
       // Deletion only ever finds the policies made for it.
       return method === 'DELETE'
         ? fc.oneof(
-            { weight: 3, arbitrary: cf(P.throwawayPolicies.map(String)) },
+            { weight: 3, arbitrary: cf(world.throwawayPolicies.map(String)) },
             { weight: 1, arbitrary: fc.oneof(unknownId.map(String), oddString(1, 100)) },
           )
         : policyRef();
@@ -105,25 +105,25 @@ function hint(op: Op, at: string, s: Schema): fc.Arbitrary<unknown> | undefined 
     case 'params.jobId': {
       const known =
         method === 'DELETE'
-          ? [...P.cancelledJobs, ...P.queuedJobs]
+          ? [...world.cancelledJobs, ...world.queuedJobs]
           : path.endsWith('/cancel')
-            ? [...P.queuedJobs, ...P.templateJobs]
-            : [...P.templateJobs, ...P.queuedJobs, ...P.cancelledJobs];
+            ? [...world.queuedJobs, ...world.templateJobs]
+            : [...world.templateJobs, ...world.queuedJobs, ...world.cancelledJobs];
       return fc.oneof({ weight: 4, arbitrary: cf(known) }, { weight: 1, arbitrary: unknownId });
     }
     case 'params.modelId': {
       const known =
         method === 'DELETE'
-          ? [...P.recommenderClones, ...P.fullClones, TEMPLATE.active]
+          ? [...world.recommenderClones, ...world.fullClones, TEMPLATE.active]
           : path.endsWith('/activate')
-            ? [TEMPLATE.active, TEMPLATE.other, TEMPLATE.recommenderOnly, ...P.fullClones]
+            ? [TEMPLATE.active, TEMPLATE.other, TEMPLATE.recommenderOnly, ...world.fullClones]
             : [TEMPLATE.active, TEMPLATE.other, TEMPLATE.recommenderOnly];
       return fc.oneof({ weight: 4, arbitrary: cf(known) }, { weight: 1, arbitrary: unknownId });
     }
     case 'querystring.label':
       return fc.oneof(
-        cf(P.concepts),
-        cf(P.concepts).map((c) => c.slice(1, 3).toUpperCase()),
+        cf(world.concepts),
+        cf(world.concepts).map((c) => c.slice(1, 3).toUpperCase()),
         oddString(),
       );
     case 'body.name':
@@ -135,15 +135,15 @@ function hint(op: Op, at: string, s: Schema): fc.Arbitrary<unknown> | undefined 
       return mostly(policyTemplate());
     case 'body.policyIds[]':
       return fc.oneof(
-        cf(P.policies.map((p) => p.id)),
-        cf(P.policies.map((p) => String(p.id))),
-        cf(P.policies.map((p) => p.name)),
+        cf(world.policies.map((p) => p.id)),
+        cf(world.policies.map((p) => String(p.id))),
+        cf(world.policies.map((p) => p.name)),
         unknownId,
       );
     case 'body.users[]':
       return fc.oneof(
-        { weight: 4, arbitrary: cf(P.users) },
-        { weight: 1, arbitrary: fc.tuple(cf(P.users), cf(P.users)).map(([a, b]) => `${a},${b}`) },
+        { weight: 4, arbitrary: cf(world.users) },
+        { weight: 1, arbitrary: fc.tuple(cf(world.users), cf(world.users)).map(([a, b]) => `${a},${b}`) },
         { weight: 1, arbitrary: oddString(0, 30) },
       );
     case 'body.params.data':
@@ -157,7 +157,7 @@ function hint(op: Op, at: string, s: Schema): fc.Arbitrary<unknown> | undefined 
   }
   if (/^body\.polic(y|ies\[\])(\.segment)?\.concept$/.test(at)) return conceptArb();
   if (/^body\.polic(y|ies\[\])(\.segment)?\.neuron$/.test(at)) return neuronArb();
-  if (/^body\.polic(y|ies\[\])\.users\[\]$/.test(at)) return idLike(P.users);
-  if (/^body\.polic(y|ies\[\])\.items\[\]$/.test(at)) return idLike(P.items);
+  if (/^body\.polic(y|ies\[\])\.users\[\]$/.test(at)) return idLike(world.users);
+  if (/^body\.polic(y|ies\[\])\.items\[\]$/.test(at)) return idLike(world.items);
   return undefined;
 }

@@ -1,7 +1,7 @@
 // What the fixture holds: filled in the test file's beforeAll (and added to as operations make policies
 // and jobs), read by the arbitraries when their operation's test runs.
 
-export const P = {
+export const world = {
   users: [] as string[],
   items: [] as string[],
   latents: 0,
