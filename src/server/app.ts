@@ -21,7 +21,7 @@ import modelRoutes from './routes/models/index.ts';
 import neuronRoutes from './routes/neurons/index.ts';
 import policyRoutes from './routes/policies/index.ts';
 import userRoutes from './routes/users/index.ts';
-import { ErrorSchema, MAX_PARAM_LENGTH } from './schemas/common.ts';
+import { ErrorSchema, MAX_PARAM_LENGTH, NoQuery } from './schemas/common.ts';
 import { validatorFactory } from './validation.ts';
 
 export interface AppOptions {
@@ -46,6 +46,7 @@ export const prismApp = fp(
     installErrorHandler(app);
     app.addSchema(ErrorSchema);
     acceptEmptyJsonBodies(app);
+    refuseUnknownQueryParameters(app);
     // Echo the request id (generated, or the caller's x-request-id) so logs and clients can be matched.
     // A callback hook, not an async one: no promise per request on the hot path.
     app.addHook('onRequest', (req, reply, done) => {
@@ -145,6 +146,19 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body === '') return done(null, undefined);
     parse(req, body as string, done);
+  });
+}
+
+/**
+ * A /v1 route that takes no query parameters gets an empty, closed query schema, so an unknown parameter
+ * is refused naming it (`DELETE /v1/models/3?dryRun=true` must not delete), as on the routes that take
+ * some. Health routes stay open to whatever a probe appends. Registered before the routes (onRoute hooks
+ * see only routes added after them); the OpenAPI document does not change (no parameters to list).
+ */
+function refuseUnknownQueryParameters(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/v1/') && route.schema && !route.schema.querystring)
+      route.schema = { ...route.schema, querystring: NoQuery };
   });
 }
 

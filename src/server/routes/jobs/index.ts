@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Job } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
-import { errors, NoQuery } from '../../schemas/common.ts';
+import { errors } from '../../schemas/common.ts';
 import { EnqueueBody, JobList, JobListQuery, JobParamsPath, JobSchema } from '../../schemas/jobs.ts';
 import { requireUnderDataRoot } from '../../services/data-root.ts';
 import { round6 } from '../../services/round.ts';
@@ -45,7 +45,6 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
         description: 'Answers 202 with the job and its URL in `Location`; poll it for status and progress.',
         security,
         body: EnqueueBody,
-        querystring: NoQuery,
         response: { 202: JobSchema, ...errors(400, 401, 403, 413, 422, 429) },
       },
     },
@@ -92,7 +91,6 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
         tags: ['jobs'],
         summary: 'One job: status, stage, progress 0–1, timings, result summary, error',
         params: JobParamsPath,
-        querystring: NoQuery,
         response: { 200: JobSchema, ...errors(400, 401, 403, 404, 429) },
       },
     },
@@ -109,7 +107,6 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
         description: '409 when the job already finished.',
         security,
         params: JobParamsPath,
-        querystring: NoQuery,
         response: { 202: JobSchema, ...errors(400, 401, 403, 404, 409, 429) },
       },
     },
@@ -135,7 +132,6 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
           'produced stay (their `jobId` becomes null).',
         security,
         params: JobParamsPath,
-        querystring: NoQuery,
         response: { 204: Type.Null({ description: 'Deleted' }), ...errors(400, 401, 403, 404, 409, 429) },
       },
     },

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { StoreError } from '../../../store/errors.ts';
 import type { ModelVersion } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
-import { errors, NoQuery } from '../../schemas/common.ts';
+import { errors } from '../../schemas/common.ts';
 import { ModelList, ModelListQuery, ModelParams, ModelVersionSchema } from '../../schemas/models.ts';
 import { refuseBody } from '../no-body.ts';
 
@@ -59,7 +59,6 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['models'],
         summary: 'One model version',
         params: ModelParams,
-        querystring: NoQuery,
         response: { 200: ModelVersionSchema, ...errors(400, 401, 403, 404, 429) },
       },
     },
@@ -84,7 +83,6 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
           'version served before keeps serving in every case.',
         security,
         params: ModelParams,
-        querystring: NoQuery,
         response: { 200: ModelVersionSchema, ...errors(400, 401, 403, 404, 409, 429) },
       },
     },
@@ -139,7 +137,6 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
           'warm-up). The database file does not shrink (SQLite reuses the freed pages for later writes).',
         security,
         params: ModelParams,
-        querystring: NoQuery,
         response: { 204: Type.Null({ description: 'Deleted' }), ...errors(400, 401, 403, 404, 409, 429) },
       },
     },

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Policy } from '../../../ml/steer/policy.ts';
 import type { PolicyRecord } from '../../../store/types.ts';
 import { ApiError } from '../../errors.ts';
-import { errors, NoQuery, WRITE_ERRORS } from '../../schemas/common.ts';
+import { errors, WRITE_ERRORS } from '../../schemas/common.ts';
 import {
   CreatePolicyBody,
   PolicyList,
@@ -49,7 +49,6 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Create a steering policy (validated against the active model; enabled ones apply at once)',
         security,
         body: CreatePolicyBody,
-        querystring: NoQuery,
         // No 404: unknown ids inside a body are 400s naming the field.
         response: { 201: PolicyRecordSchema, ...errors(400, 401, 403, 409, 429, 503) },
       },
@@ -96,7 +95,6 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['policies'],
         summary: 'Get one policy by id or name',
         params: PolicyParams,
-        querystring: NoQuery,
         response: { 200: PolicyRecordSchema, ...errors(400, 401, 403, 404, 429) },
       },
     },
@@ -113,7 +111,6 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: PolicyParams,
         body: UpdatePolicyBody,
-        querystring: NoQuery,
         response: { 200: PolicyRecordSchema, ...errors(...WRITE_ERRORS, 503) },
       },
     },
@@ -146,7 +143,6 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Delete a policy (stops applying at once)',
         security,
         params: PolicyParams,
-        querystring: NoQuery,
         response: { 204: Type.Null({ description: 'Deleted' }), ...errors(400, 401, 403, 404, 429) },
       },
     },
@@ -169,7 +165,6 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
         description: 'Nothing is stored. Give inline `policies` or stored `policyIds` (ids or names).',
         security,
         body: PreviewBody,
-        querystring: NoQuery,
         response: { 200: PreviewResponse, ...errors(400, 401, 403, 429, 503) },
       },
     },
