@@ -32,8 +32,8 @@ export interface ServerConfig {
   /** CPU priority of job threads: idle (SCHED_IDLE), low (nice 10) or normal. */
   jobPriority: JobPriority;
   /**
-   * Memory a job may use, in MB: a job whose estimated peak does not fit fails before it allocates.
-   * null (unset) = what the machine, or the container's limit, leaves free when the job starts; 0 = no check.
+   * Memory a job may use, in MiB: a job whose estimated peak does not fit is refused before it allocates.
+   * null (unset) = what the machine, or the container's limit, leaves available at the check; 0 = no check.
    */
   jobMemoryMb: number | null;
   /**

@@ -43,6 +43,17 @@ const ML_STATUS: Record<MlErrorCode, number> = {
   CANCELLED: 409,
 };
 
+/**
+ * Job requests: BAD_JOB_PARAMS, or a more precise code — UNKNOWN_MODEL for a baseModelId naming no
+ * version, OVER_MEMORY_BUDGET for a job this server cannot afford to run (the status of the same error
+ * from a worker's check).
+ */
+const JOB_STATUS: Record<JobParamsError['code'], number> = {
+  BAD_JOB_PARAMS: 400,
+  UNKNOWN_MODEL: 400,
+  OVER_MEMORY_BUDGET: ML_STATUS.OVER_MEMORY_BUDGET,
+};
+
 const STORE_STATUS: Record<StoreErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
@@ -78,11 +89,13 @@ export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof MlError) return body(ML_STATUS[err.code] ?? 500, err.code, err.message, err.field);
   if (err instanceof JobParamsError) {
     const field = err.field === 'type' ? 'body.type' : `body.params.${err.field}`;
-    // BAD_JOB_PARAMS, or a more precise code (UNKNOWN_MODEL for a baseModelId naming no version;
-    // OVER_MEMORY_BUDGET, 422, for a job this server cannot afford to run).
     // The message names the field as the error body does (body.params.dim, not params.dim).
-    const status = err.code === 'OVER_MEMORY_BUDGET' ? 422 : 400;
-    return body(status, err.code, err.field === 'type' ? err.message : `body.${err.message}`, field);
+    return body(
+      JOB_STATUS[err.code],
+      err.code,
+      err.field === 'type' ? err.message : `body.${err.message}`,
+      field,
+    );
   }
   if (err instanceof StoreError) {
     const status = STORE_STATUS[err.code] ?? 500;
