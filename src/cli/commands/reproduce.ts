@@ -6,7 +6,7 @@ import { defaultDim } from '../../ml/models/train.ts';
 import {
   ABLATION_BETAS,
   checkFrontierSetting,
-  chosenSaeOptions,
+  replacedSaeOptions,
   type SaeSetting,
   withFittedPursuit,
 } from '../../ml/pipeline/options.ts';
@@ -75,7 +75,7 @@ export async function run(argv: string[]): Promise<void> {
         );
   checkFrontierSetting({ frontier, setting });
   const datasetKind = parseDataSpec(flags.data).kind;
-  const chosen = withFittedPursuit({ ...chosenSaeOptions(model, datasetKind, setting), ...sae }, sae);
+  const chosen = replacedSaeOptions(model, datasetKind, setting, sae);
   checkSae(chosen, datasetKind, 'sae');
   if (Array.isArray(frontier))
     for (const [r, row] of frontier.entries())

@@ -130,6 +130,20 @@ export function saeOptionsWithOverrides(
 }
 
 /**
+ * The chosen setting with the CLI's `--sae` (and `runPipeline`'s `sae`): overrides replace single options,
+ * so a wider dictionary keeps the chosen prefixes and adds its width (documented research commands keep
+ * their meaning); the fidelity pool is fitted as for jobs.
+ */
+export function replacedSaeOptions(
+  model: 'mf' | 'ncf',
+  datasetName: string,
+  setting: SaeSetting | undefined,
+  own: SaeTrainOptions | undefined,
+): SaeTrainOptions {
+  return withFittedPursuit({ ...chosenSaeOptions(model, datasetName, setting), ...own }, own);
+}
+
+/**
  * The fidelity setting's item pool (k + 2) follows the k and width the overrides give — at most the
  * width — unless they name a pursuit of their own: `{ latents: 8 }` or `{ k: 12 }` over the setting
  * would otherwise be refused for a pool the caller never set.

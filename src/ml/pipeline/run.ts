@@ -4,9 +4,9 @@ import type { Split } from '../data/types.ts';
 import { measureInterventions } from '../steer/measure.ts';
 import {
   checkFrontierSetting,
-  chosenSaeOptions,
   evaluationCaps,
   type PipelineOptions,
+  replacedSaeOptions,
   sizedForCatalogue,
   standardFrontier,
   withFittedPursuit,
@@ -91,12 +91,8 @@ export async function runPipeline(
   sampleRss();
   await yieldToEventLoop();
 
-  // Overrides replace single options (a wider dictionary keeps the chosen prefixes and adds its width).
   const saeOpts = sizedForCatalogue(
-    withFittedPursuit(
-      { ...chosenSaeOptions(opts.model, data.dataset.name, opts.setting), ...opts.sae },
-      opts.sae,
-    ),
+    replacedSaeOptions(opts.model, data.dataset.name, opts.setting, opts.sae),
     opts.setting,
     opts.sae,
     data.dataset.items.ids.length,
