@@ -530,6 +530,7 @@ async function runCluster(args: Args, spec: string, n: number): Promise<ModeRepo
       PRISM_LOG_LEVEL: 'silent',
       PRISM_API_KEYS: '',
       PRISM_RATE_LIMIT: '',
+      PRISM_DATA_ROOT: '/', // the (d) job's data is this benchmark's own choice
     },
   });
   try {

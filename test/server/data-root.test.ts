@@ -53,6 +53,44 @@ describe('PRISM_DATA_ROOT', () => {
     expect((await enqueue('synthetic:users=50,items=30')).statusCode).toBe(202);
   });
 
+  it('without a root, refuses every spec that names files, and still takes synthetic data', async () => {
+    const { app: open, close: closeOpen } = await testApp({ jobs: false });
+    try {
+      for (const data of [
+        `csv:${join(root, 'interactions.csv')}`,
+        `movielens-1m:${root}`,
+        'csv:/proc/self/environ',
+      ]) {
+        const res = await open.inject({
+          method: 'POST',
+          url: '/v1/jobs',
+          payload: { type: 'pipeline', params: { data, activate: false } },
+        });
+        expect(res.statusCode, data).toBe(400);
+        expect(res.json(), data).toMatchObject({ code: 'DATA_ROOT_UNSET', field: 'body.params.data' });
+        expect(res.json().message).toContain('PRISM_DATA_ROOT');
+      }
+      const synthetic = await open.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { type: 'pipeline', params: { data: 'synthetic:users=50,items=30', activate: false } },
+      });
+      expect(synthetic.statusCode).toBe(202);
+    } finally {
+      await closeOpen();
+    }
+  });
+
+  it('refuses a file inside a dataset directory under the root that links out of it', async () => {
+    const ml = join(root, 'ml-linked');
+    mkdirSync(ml);
+    symlinkSync(join(outside, 'interactions.csv'), join(ml, 'ratings.dat'));
+    const res = await enqueue(`movielens-1m:${ml}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'DATA_OUTSIDE_ROOT', field: 'body.params.data' });
+    expect(res.json().message).toContain('ratings.dat');
+  });
+
   it('must name an existing directory', () => {
     expect(parseConfig({ PRISM_DATA_ROOT: root }).dataRoot).toBe(root);
     expect(parseConfig({}).dataRoot).toBeNull();

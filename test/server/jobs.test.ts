@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,11 @@ let app: FastifyInstance;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ app, close } = await testApp({ jobs: { cancelGraceMs: 2000 } }));
+  // A data root, so that specs naming files reach the checks of their contents.
+  ({ app, close } = await testApp({
+    config: { dataRoot: realpathSync(tmpdir()) },
+    jobs: { cancelGraceMs: 2000 },
+  }));
 });
 afterAll(() => close());
 

@@ -40,7 +40,7 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
     let w = 1;
     if (r.count >= 3 && !isEmptyField(r, 2)) {
       w = r.num(2);
-      if (!Number.isFinite(w)) r.fail(`non-numeric weight "${r.text(2)}"`);
+      if (!Number.isFinite(w)) r.failNumber(2, 'weight');
     }
     rows.push(users.get(u));
     cols.push(items.get(i));
@@ -80,7 +80,7 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
       }
       if (c.year !== null && c.year < r.count && !isEmptyField(r, c.year)) {
         const y = r.num(c.year);
-        if (!Number.isInteger(y)) r.fail(`non-numeric year "${r.text(c.year)}"`);
+        if (!Number.isInteger(y)) r.failNumber(c.year, 'year');
         itemYears[i] = y;
       }
     });

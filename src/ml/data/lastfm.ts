@@ -22,10 +22,18 @@ export interface LastFmOptions {
 
 export const LASTFM_DEFAULTS: LastFmOptions = { minListeners: 5, topTags: 4 };
 
+/** The files a hetrec Last.FM directory is read from (the two tag files optional). */
+export const LASTFM_FILES = {
+  listens: 'user_artists.dat',
+  artists: 'artists.dat',
+  tags: 'tags.dat',
+  tagged: 'user_taggedartists.dat',
+} as const;
+
 /** The listening file of a hetrec Last.FM directory (user_artists.dat); BAD_FILE when it is missing. */
 export function lastFmListensPath(dir: string): string {
   requireDirectory(dir);
-  const path = join(dir, 'user_artists.dat');
+  const path = join(dir, LASTFM_FILES.listens);
   if (!fileExists(path)) throw new MlError('BAD_FILE', `${path}: file not found`, path);
   return path;
 }
@@ -56,7 +64,7 @@ export function loadLastFm(dir: string, options: Partial<LastFmOptions> = {}): D
       rawUsers.push(r.id(0, 'userID'));
       rawItems.push(r.id(1, 'artistID'));
       const w = r.num(2);
-      if (!Number.isFinite(w)) r.fail(`non-numeric weight "${r.text(2)}"`);
+      if (!Number.isFinite(w)) r.failNumber(2, 'weight');
       weights.push(w);
     },
     1,
@@ -95,7 +103,7 @@ export function loadLastFm(dir: string, options: Partial<LastFmOptions> = {}): D
   for (let i = 0; i < itemIdNums.length; i++) itemIndex.set(itemIdNums[i], i);
 
   const itemTitles = itemIds.map((id) => `Artist ${id}`);
-  const artistsPath = join(dir, 'artists.dat');
+  const artistsPath = join(dir, LASTFM_FILES.artists);
   scanRecords(
     readDataFile(artistsPath),
     artistsPath,
@@ -108,8 +116,8 @@ export function loadLastFm(dir: string, options: Partial<LastFmOptions> = {}): D
     1,
   );
 
-  const tagsPath = join(dir, 'tags.dat');
-  const taggedPath = join(dir, 'user_taggedartists.dat');
+  const tagsPath = join(dir, LASTFM_FILES.tags);
+  const taggedPath = join(dir, LASTFM_FILES.tagged);
   const itemTags =
     fileExists(tagsPath) && fileExists(taggedPath)
       ? topTagsPerArtist(tagsPath, taggedPath, itemIndex, opts.topTags)

@@ -13,10 +13,17 @@ import {
 } from './scan.ts';
 import type { Dataset } from './types.ts';
 
+/** The files a MovieLens-1M directory is read from (ratings: the first present; users.dat optional). */
+export const MOVIELENS_FILES = {
+  ratings: ['ratings.dat', 'ratings-no-timestamps.dat'],
+  movies: 'movies.dat',
+  users: 'users.dat',
+} as const;
+
 /** The ratings file of a MovieLens-1M directory (ratings.dat, else ratings-no-timestamps.dat); BAD_FILE when neither. */
 export function movieLensRatingsPath(dir: string): string {
   requireDirectory(dir);
-  const path = ['ratings.dat', 'ratings-no-timestamps.dat'].map((f) => join(dir, f)).find(fileExists);
+  const path = MOVIELENS_FILES.ratings.map((f) => join(dir, f)).find(fileExists);
   if (!path)
     throw new MlError('BAD_FILE', `${dir}: neither ratings.dat nor ratings-no-timestamps.dat found`, dir);
   return path;
@@ -42,7 +49,7 @@ export function loadMovieLens(dir: string): Dataset {
     rawUsers.push(r.id(0, 'user id'));
     rawItems.push(r.id(1, 'movie id'));
     const rating = r.num(2);
-    if (!Number.isFinite(rating)) r.fail(`non-numeric rating "${r.text(2)}"`);
+    if (!Number.isFinite(rating)) r.failNumber(2, 'rating');
     ratings.push(rating);
   });
   if (rawUsers.length === 0) throw new MlError('BAD_FILE', `${ratingsPath}: no ratings`, ratingsPath);
@@ -59,7 +66,7 @@ export function loadMovieLens(dir: string): Dataset {
   const itemTitles = itemIds.map((id) => `Movie ${id}`);
   const itemTags: string[][] = itemIds.map(() => []);
   const itemYears = new Int32Array(nI);
-  const moviesPath = join(dir, 'movies.dat');
+  const moviesPath = join(dir, MOVIELENS_FILES.movies);
   const seen = new Uint8Array(nI);
   scanRecords(readDataFile(moviesPath), moviesPath, { delimiter: '::' }, (r) => {
     r.expectFields(3);
@@ -90,7 +97,7 @@ export function loadMovieLens(dir: string): Dataset {
     itemTags,
     itemYears,
   };
-  const usersPath = join(dir, 'users.dat');
+  const usersPath = join(dir, MOVIELENS_FILES.users);
   if (fileExists(usersPath)) dataset.userAttributes = readUserAttributes(usersPath, users.ids);
   return dataset;
 }

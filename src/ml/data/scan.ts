@@ -81,6 +81,15 @@ export class RecordView {
     throw badLine(this.file, this.line, problem);
   }
 
+  /**
+   * Fails on field k, which should have been a number, quoting at most its first 40 characters: enough to
+   * find the line, not enough to copy a file out through an error message.
+   */
+  failNumber(k: number, what: string): never {
+    const t = this.text(k);
+    return this.fail(`non-numeric ${what} "${t.length > 40 ? `${t.slice(0, 40)}…` : t}"`);
+  }
+
   /** Requires a field count in [min, max]. */
   expectFields(min: number, max = min): void {
     if (this.count < min || this.count > max) {
@@ -93,7 +102,7 @@ export class RecordView {
   /** Field k as a non-negative integer id below 2^31 (ids are kept in Int32Arrays); fails naming the column. */
   id(k: number, what: string): number {
     const v = this.int(k);
-    if (Number.isNaN(v)) this.fail(`non-numeric ${what} "${this.text(k).slice(0, 40)}"`);
+    if (Number.isNaN(v)) this.failNumber(k, what);
     if (v > 0x7fffffff) this.fail(`${what} ${v} is too large (ids must be below 2^31)`);
     return v;
   }

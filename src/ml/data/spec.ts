@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { MlError } from '../core/errors.ts';
-import { LASTFM_DEFAULTS, type LastFmOptions } from './lastfm.ts';
+import { LASTFM_DEFAULTS, LASTFM_FILES, type LastFmOptions } from './lastfm.ts';
+import { MOVIELENS_FILES } from './movielens.ts';
 import { SYNTHETIC_DEFAULTS, type SyntheticParams } from './synthetic.ts';
 
 /**
@@ -82,12 +84,18 @@ function parseParams(text: string, allowed: string[], fail: (why: string) => nev
   return out;
 }
 
-/** The files and directories a spec reads (none for synthetic data). */
+/** The files and directories a spec reads (none for synthetic data): a directory and each file read from it. */
 export function dataSpecPaths(spec: DataSpec): string[] {
   switch (spec.kind) {
     case 'movielens-1m':
+      return [
+        spec.dir,
+        ...Object.values(MOVIELENS_FILES)
+          .flat()
+          .map((f) => join(spec.dir, f)),
+      ];
     case 'lastfm-hetrec':
-      return [spec.dir];
+      return [spec.dir, ...Object.values(LASTFM_FILES).map((f) => join(spec.dir, f))];
     case 'csv':
       return spec.items === undefined ? [spec.interactions] : [spec.interactions, spec.items];
     case 'synthetic':

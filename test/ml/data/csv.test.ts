@@ -77,12 +77,17 @@ describe('loadCsv', () => {
       'bad-weight.csv': 'a,b,1\na,c,heavy\n',
       'bad-items.csv': 'item,title,tags,year\nm1,Heat,Action,nineteen\n',
       'quote.csv': 'a,b\n"c,d\n',
+      'long-weight.csv': `a,b,1\na,c,secret=${'x'.repeat(100)}\n`,
     });
     expect(expectMlError(() => loadCsv(`${dir}/interactions.csv`), 'BAD_FILE').message).toMatch(
       /interactions\.csv, line 3: expected 2–4 fields, found 1/,
     );
     expect(expectMlError(() => loadCsv(`${dir}/bad-weight.csv`), 'BAD_FILE').message).toMatch(
       /bad-weight\.csv, line 2: non-numeric weight "heavy"/,
+    );
+    // A field is quoted only up to 40 characters: an error message must not copy a file out.
+    expect(expectMlError(() => loadCsv(`${dir}/long-weight.csv`), 'BAD_FILE').message).toMatch(
+      /line 2: non-numeric weight "secret=x{33}…"$/,
     );
     expect(
       expectMlError(() => loadCsv(fixture('csv/interactions.csv'), `${dir}/bad-items.csv`), 'BAD_FILE')

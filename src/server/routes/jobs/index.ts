@@ -50,7 +50,7 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
     },
     async (req, reply) => {
       const { type, params, maxAttempts } = req.body;
-      if (opts.dataRoot) requireUnderDataRoot(params?.data, opts.dataRoot, 'body.params.data');
+      requireUnderDataRoot(params?.data, opts.dataRoot, 'body.params.data');
       const job = app.runner.enqueue(type, params ?? {}, maxAttempts ? { maxAttempts } : undefined);
       const view = jobView(job);
       return reply.code(202).header('location', view.url).send(view);
