@@ -92,8 +92,18 @@ export function validateSyntheticParams(p: SyntheticParams): void {
   check('eraShare', p.eraShare >= 0 && p.eraShare <= 1, 'in [0, 1]');
   check('secondGenreProb', p.secondGenreProb >= 0 && p.secondGenreProb <= 1, 'in [0, 1]');
   check('zipf', p.zipf >= 0, '≥ 0');
-  check('firstDecade', int(p.firstDecade) && p.firstDecade % 10 === 0, 'an integer multiple of 10');
-  check('decades', int(p.decades) && p.decades >= 1, 'an integer ≥ 1');
+  check(
+    'firstDecade',
+    int(p.firstDecade) && p.firstDecade % 10 === 0 && p.firstDecade >= 1000 && p.firstDecade <= 3000,
+    'a multiple of 10 in [1000, 3000]',
+  );
+  check('decades', int(p.decades) && p.decades >= 1 && p.decades <= 100, 'an integer in [1, 100]');
+  // The generator keeps a list per genre × decade.
+  check(
+    'decades',
+    p.genres * p.decades <= 100_000,
+    'at most 100 000 genre × decade cells (genres × decades)',
+  );
   check('seed', int(p.seed) && p.seed >= 0 && p.seed < 2 ** 32, 'an integer in [0, 2^32)');
 }
 

@@ -100,6 +100,14 @@ describe('generateSynthetic', () => {
       expectMlError(() => generateSynthetic({ users: 1e6, interactionsPerUser: 1e4 }), 'BAD_CONFIG').field,
     ).toBe('interactionsPerUser');
     expect(expectMlError(() => generateSynthetic({ seed: -1 }), 'BAD_CONFIG').field).toBe('seed');
+    // Bounded, as the generator allocates a list per genre × decade (an API caller once asked for 6·10⁷).
+    expect(expectMlError(() => generateSynthetic({ decades: 6e7 }), 'BAD_CONFIG').field).toBe('decades');
+    expect(
+      expectMlError(() => generateSynthetic({ items: 1e6, genres: 5000, decades: 100 }), 'BAD_CONFIG').field,
+    ).toBe('decades');
+    expect(expectMlError(() => generateSynthetic({ firstDecade: 1e300 }), 'BAD_CONFIG').field).toBe(
+      'firstDecade',
+    );
     // A default that depends on another parameter follows it: 5 items, so at most 5 genres.
     expect(generateSynthetic({ users: 10, items: 5 }).items.ids).toHaveLength(5);
     expect(expectMlError(() => generateSynthetic({ items: 5, genres: 6 }), 'BAD_CONFIG').field).toBe(
