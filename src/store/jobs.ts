@@ -98,6 +98,13 @@ const sameHost = (a: string | null, b: string): boolean => {
   return ha !== null && ha === hostOf(b);
 };
 
+/**
+ * The row of a single-row `… RETURNING` statement, run with `.all()`: `.get()` stops at the first row, and
+ * better-sqlite3 then drops the error of the autocommit that follows (a full disk would answer with a row
+ * that was never stored); `.all()` steps the statement to its end, so a failed commit throws.
+ */
+const firstRow = (rows: unknown[]): unknown => rows[0];
+
 export function createJobRepo(db: Db): JobRepo {
   const insert = db.prepare(
     'INSERT INTO jobs (type, params, max_attempts, created_at) VALUES (?, ?, ?, ?) RETURNING *',
@@ -149,7 +156,7 @@ export function createJobRepo(db: Db): JobRepo {
   return {
     enqueue(type, params, opts = {}) {
       const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-      return toJob(insert.get(type, JSON.stringify(params), maxAttempts, nowIso()) as JobRow);
+      return toJob(firstRow(insert.all(type, JSON.stringify(params), maxAttempts, nowIso())) as JobRow);
     },
     get,
     list(filter = {}) {
@@ -167,7 +174,7 @@ export function createJobRepo(db: Db): JobRepo {
         .get(...args) as number;
     },
     claimNext(owner) {
-      const row = claim.get({ now: nowIso(), pid: owner.pid, instance: owner.instanceId }) as
+      const row = firstRow(claim.all({ now: nowIso(), pid: owner.pid, instance: owner.instanceId })) as
         | JobRow
         | undefined;
       return row ? toJob(row) : null;

@@ -289,3 +289,25 @@ describe('policies', () => {
     expect(store.policies.revision()).toBe(r0 + 1);
   });
 });
+
+describe('a commit that fails', () => {
+  // A deferred foreign key fails at COMMIT, after the statement's row came back — as a full disk does.
+  const failCommitsAfter = (event: 'INSERT' | 'UPDATE') =>
+    store.db.exec(`PRAGMA foreign_keys = ON;
+      CREATE TABLE parent (id INTEGER PRIMARY KEY);
+      CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
+      CREATE TRIGGER fail_commit AFTER ${event} ON jobs BEGIN INSERT INTO child VALUES (-1); END;`);
+
+  it('makes enqueue throw instead of returning a job that was never stored', () => {
+    failCommitsAfter('INSERT');
+    expect(() => store.jobs.enqueue('evaluate', {})).toThrow(/constraint/i);
+    expect(store.jobs.count()).toBe(0);
+  });
+
+  it('makes claimNext throw instead of handing out a job still queued', () => {
+    const job = store.jobs.enqueue('evaluate', {});
+    failCommitsAfter('UPDATE');
+    expect(() => store.jobs.claimNext({ pid: 1, instanceId: 'test' })).toThrow(/constraint/i);
+    expect(store.jobs.get(job.id)?.status).toBe('queued');
+  });
+});
