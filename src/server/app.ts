@@ -77,7 +77,7 @@ export const prismApp = fp(
     await app.register(itemRoutes);
     await app.register(neuronRoutes);
     await app.register(policyRoutes);
-    await app.register(jobRoutes, { dataRoot: config.dataRoot });
+    await app.register(jobRoutes, { dataRoot: config.dataRoot, maxQueuedJobs: config.maxQueuedJobs });
     await app.register(modelRoutes);
   },
   { name: 'prism-app' },

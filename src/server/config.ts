@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { JOB_PRIORITIES, type JobPriority } from '../jobs/priority.ts';
 import { parseDataSpec } from '../ml/data/spec.ts';
@@ -37,10 +38,13 @@ export interface ServerConfig {
    */
   jobMemoryMb: number | null;
   /**
-   * When set, the data a job request names must lie under this directory (symlinks resolved), so an API
-   * caller cannot make the server read arbitrary files; PRISM_BOOTSTRAP (the operator's) is not limited.
+   * The data a job request names must lie under this directory (symlinks resolved), so an API caller
+   * cannot make the server read arbitrary files; null = job requests may name no files (synthetic data
+   * only). PRISM_BOOTSTRAP (the operator's) is not limited.
    */
   dataRoot: string | null;
+  /** Jobs that may wait in the queue at once; an enqueue beyond it is refused (429 QUEUE_FULL). */
+  maxQueuedJobs: number;
   /**
    * Whose X-Forwarded-For to believe for the client address (rate limiting per address, logs): false
    * (default, the socket's peer), true (any), a number of proxy hops, or addresses/CIDRs.
@@ -77,6 +81,7 @@ const KNOWN = [
   'PRISM_JOB_MEMORY_MB',
   'PRISM_DATA_ROOT',
   'PRISM_TRUST_PROXY',
+  'PRISM_MAX_QUEUED_JOBS',
 ] as const;
 
 /**
@@ -112,6 +117,7 @@ export function parseConfig(src: Source): ServerConfig {
     jobPriority: oneOf(src, 'PRISM_JOB_PRIORITY', 'idle', JOB_PRIORITIES),
     jobMemoryMb: jobMemory(src),
     dataRoot: directory(src, 'PRISM_DATA_ROOT'),
+    maxQueuedJobs: int(src, 'PRISM_MAX_QUEUED_JOBS', 100, 1, 1_000_000),
     trustProxy: trustProxy(src.PRISM_TRUST_PROXY),
     logLevel: oneOf(src, 'PRISM_LOG_LEVEL', 'info', [
       'fatal',
@@ -202,12 +208,20 @@ function trustProxy(raw: string | undefined): boolean | number | string[] {
   if (v === 'true') return true;
   if (/^\d+$/.test(v)) return Number(v);
   const list = v.split(',').map((x) => x.trim());
-  if (list.some((x) => !/^[0-9a-f.:]+(\/\d{1,3})?$/.test(x)))
+  if (!list.every(isAddressOrCidr))
     throw new ConfigError(
       'PRISM_TRUST_PROXY',
       `must be true, false, a hop count or addresses/CIDRs, got "${raw}"`,
     );
   return list;
+}
+
+/** An IPv4/IPv6 address, optionally with a prefix length within its family's bits (`10.0.0.0/8`). */
+function isAddressOrCidr(x: string): boolean {
+  const [address, prefix, ...rest] = x.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }
 
 /** An existing directory, resolved to an absolute path; unset = null. */

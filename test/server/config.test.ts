@@ -66,6 +66,12 @@ describe('configuration', () => {
       ['PRISM_API_KEYS', ' , '],
       ['PRISM_DB', ' '],
       ['PRISM_TRUST_PROXY', 'my-proxy'],
+      // Address-shaped but not addresses: once refused only when the server started listening.
+      ['PRISM_TRUST_PROXY', 'abc'],
+      ['PRISM_TRUST_PROXY', '999.1.1.1'],
+      ['PRISM_TRUST_PROXY', '10.0.0.0/99'],
+      ['PRISM_TRUST_PROXY', '::1/129'],
+      ['PRISM_MAX_QUEUED_JOBS', '0'],
       ['HOST', ''],
     ]) {
       let err: unknown;
@@ -107,6 +113,7 @@ describe('configuration', () => {
       '10.0.0.0/8',
       '127.0.0.1',
     ]);
+    expect(parseConfig({ PRISM_TRUST_PROXY: '::1,fd00::/8' }).trustProxy).toEqual(['::1', 'fd00::/8']);
   });
 
   it('refuses several processes on an in-memory database (each process would get its own)', () => {

@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testApp } from './fixture.ts';
+
+let ctx: Awaited<ReturnType<typeof testApp>>;
+beforeAll(async () => {
+  // No runner: enqueued jobs stay queued.
+  ctx = await testApp({ config: { maxQueuedJobs: 2 }, jobs: false });
+});
+afterAll(() => ctx.close());
+
+const enqueue = () =>
+  ctx.app.inject({
+    method: 'POST',
+    url: '/v1/jobs',
+    payload: { type: 'pipeline', params: { data: 'synthetic:users=50,items=30', activate: false } },
+  });
+
+describe('PRISM_MAX_QUEUED_JOBS', () => {
+  it('refuses an enqueue beyond the queue limit with 429 QUEUE_FULL, and takes one again once a job leaves', async () => {
+    const first = await enqueue();
+    expect(first.statusCode).toBe(202);
+    expect((await enqueue()).statusCode).toBe(202);
+    const full = await enqueue();
+    expect(full.statusCode).toBe(429);
+    expect(full.json()).toMatchObject({ code: 'QUEUE_FULL' });
+    expect(full.json().message).toContain('PRISM_MAX_QUEUED_JOBS');
+    expect(ctx.store.jobs.count({ status: ['queued'] })).toBe(2);
+
+    const cancel = await ctx.app.inject({ method: 'POST', url: `/v1/jobs/${first.json().id}/cancel` });
+    expect(cancel.statusCode).toBeLessThan(300);
+    expect((await enqueue()).statusCode).toBe(202);
+  });
+});
