@@ -47,10 +47,12 @@ export const prismApp = fp(
     app.addSchema(ErrorSchema);
     acceptEmptyJsonBodies(app);
     refuseUnknownQueryParameters(app);
-    // Echo the request id (generated, or the caller's x-request-id) so logs and clients can be matched.
-    // A callback hook, not an async one: no promise per request on the hot path.
+    // Echo the request id (generated, or the caller's x-request-id) so logs and clients can be matched;
+    // nosniff, as some bodies echo request text (a 404 names the URL). A callback hook, not an async one:
+    // no promise per request on the hot path.
     app.addHook('onRequest', (req, reply, done) => {
       reply.header('x-request-id', req.id);
+      reply.header('x-content-type-options', 'nosniff');
       done();
     });
 

@@ -68,3 +68,19 @@ describe('a trailing slash on a collection URL is the collection', () => {
     expect((await app.inject('/docs/')).statusCode).toBeLessThan(400);
   });
 });
+
+describe('security headers', () => {
+  it('every response says nosniff; the Swagger UI page may not be framed', async () => {
+    for (const url of [
+      '/health/live',
+      `/v1/users/${userId}/recommendations?k=1`,
+      '/v1/nope',
+      '/openapi.json',
+    ])
+      expect((await app.inject(url)).headers['x-content-type-options'], url).toBe('nosniff');
+    const docs = await app.inject('/docs/');
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(docs.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+  });
+});

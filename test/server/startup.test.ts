@@ -43,7 +43,8 @@ describe('start-up', () => {
     const notReady = await app.inject({ url: '/health/ready' });
     expect(notReady.statusCode).toBe(503);
     expect(notReady.json()).toMatchObject({ status: 'not-ready', modelId: null });
-    expect(notReady.json().reason).toContain(`pipeline job ${jobs[0].id}`);
+    expect(notReady.json().reason).toContain(`pipeline job ${jobs[0].id} on synthetic data`);
+    expect(notReady.json().reason).not.toContain(SMALL.data); // the spec's parameters (or a path) stay behind the jobs API
     const early = await app.inject({ url: '/v1/users/1/recommendations' });
     expect(early.statusCode).toBe(503);
     expect(early.json().code).toBe('NOT_READY');

@@ -62,7 +62,9 @@ export class ModelRegistry {
         pending.status === 'running'
           ? `stage ${pending.stage ?? 'start'}, ${Math.round(pending.progress * 100)}%`
           : 'queued';
-      return `no model version is active yet; pipeline job ${pending.id} on ${pending.params.data ?? 'synthetic'} will activate one (${where})`;
+      // The kind of data only: readiness needs no key, and a dataset's path is the server's business.
+      const kind = String(pending.params.data ?? 'synthetic').split(':')[0];
+      return `no model version is active yet; pipeline job ${pending.id} on ${kind} data will activate one (${where})`;
     }
     // Point at the last pipeline that was to activate a model and failed (a bad bootstrap file, say). Its
     // error stays behind the jobs API: it can name server paths and lines of data files.
