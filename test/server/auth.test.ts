@@ -47,6 +47,9 @@ describe('API keys', () => {
       headers: { authorization: 'Basic abc' },
     });
     expect(notBearer.statusCode).toBe(401);
+    // A 401 says which scheme it wants; a 403 (a key, just not an accepted one) does not.
+    expect(none.headers['www-authenticate']).toBe('Bearer');
+    expect(notBearer.headers['www-authenticate']).toBe('Bearer');
     const wrong = await app.inject({
       method: 'POST',
       url: '/v1/policies',
@@ -55,6 +58,7 @@ describe('API keys', () => {
     });
     expect(wrong.statusCode).toBe(403);
     expect(wrong.json().code).toBe('FORBIDDEN');
+    expect(wrong.headers['www-authenticate']).toBeUndefined();
     for (const [method, url] of [
       ['POST', '/v1/jobs'],
       ['POST', '/v1/jobs/1/cancel'],

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServerConfig } from '../../config.ts';
 import { ApiError } from '../../errors.ts';
@@ -60,10 +60,12 @@ export default fp(
     const matches = keyMatcher(apiKeys);
     // preParsing, not onRequest: the rate limit's per-route onRequest check runs first, so failed keys
     // are limited too; the body is still not read before the key is checked.
-    app.addHook('preParsing', async (req: FastifyRequest) => {
+    app.addHook('preParsing', async (req: FastifyRequest, reply: FastifyReply) => {
       const level = authLevel(req);
       if (level === 'none' || (level === 'read' && (readsOpen || req.url.startsWith('/docs')))) return;
       const header = req.headers.authorization;
+      const key = header ? bearerKey(header) : null;
+      if (key === null) reply.header('www-authenticate', 'Bearer'); // what a 401 owes (RFC 7235)
       if (!header)
         throw new ApiError(
           401,
@@ -71,7 +73,6 @@ export default fp(
           'missing API key (Authorization: Bearer <key>)',
           'headers.authorization',
         );
-      const key = bearerKey(header);
       if (key === null)
         throw new ApiError(
           401,
