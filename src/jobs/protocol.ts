@@ -72,4 +72,11 @@ export type FromWorker =
   | { type: 'progress'; stage: string; progress: number; timings: JobTimings; message?: string }
   | { type: 'done'; output: WorkerOutput }
   | { type: 'committed'; modelId: number | null; activated: boolean }
-  | { type: 'error'; message: string; code: string | null; cancelled: boolean };
+  | {
+      type: 'error';
+      message: string;
+      code: string | null;
+      cancelled: boolean;
+      /** An unexpected error's stack, for the server log only (the job's error says "internal error"). */
+      detail?: string;
+    };

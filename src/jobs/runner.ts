@@ -245,6 +245,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'progress') onProgress(run, msg);
         else outcome = msg;
+        if (msg.type === 'error' && msg.detail)
+          log?.error({ jobId: job.id, detail: msg.detail }, 'job failed with an internal error');
       });
       worker.on('error', (err) => {
         crash = err;

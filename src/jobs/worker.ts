@@ -9,11 +9,12 @@ import { MlError } from '../ml/core/errors.ts';
 import { openStore } from '../store/index.ts';
 import { readBaseModel } from './base.ts';
 import { signalFromFlag } from './cancel-flag.ts';
-import { CommitRefused, commitJobOutput } from './commit.ts';
+import { commitJobOutput } from './commit.ts';
 import { jobMemoryBudget } from './memory-budget.ts';
 import { applyThreadPriority, raiseForCommit } from './priority.ts';
 import type { FromWorker, ToWorker, WorkerData, WorkerInput, WorkerOutput } from './protocol.ts';
 import { runJobStages } from './stages.ts';
+import { failureMessage } from './worker-failure.ts';
 
 const port = parentPort;
 if (!port) throw new Error('src/jobs/worker.ts must run in a worker thread');
@@ -72,21 +73,7 @@ try {
     post({ type: 'done', output }, [...new Set(transfer)]);
   }
 } catch (err) {
-  const cancelled =
-    signal.aborted ||
-    (err instanceof MlError && err.code === 'CANCELLED') ||
-    (err instanceof CommitRefused && err.cancelled);
-  const why = err instanceof Error ? err.message : String(err);
-  post({
-    type: 'error',
-    message: cancelled
-      ? 'cancelled'
-      : err instanceof CommitRefused || (!(err instanceof MlError) && /SQLITE|database/i.test(why))
-        ? `saving the job's results failed: ${why}`
-        : why,
-    code: err instanceof MlError ? err.code : null,
-    cancelled,
-  });
+  post(failureMessage(err, signal.aborted));
 } finally {
   port.close();
 }
