@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Csr, Split } from '../../../src/ml/data/types.ts';
+import type { Split } from '../../../src/ml/data/types.ts';
 import { mostPopularBaseline } from '../../../src/ml/eval/baselines.ts';
 import { evaluateRanking } from '../../../src/ml/eval/ranking.ts';
-
-function csr(rows: number[][], cols: number): Csr {
-  const indptr = new Int32Array(rows.length + 1);
-  rows.forEach((r, k) => {
-    indptr[k + 1] = indptr[k] + r.length;
-  });
-  return { rows: rows.length, cols, indptr, indices: Int32Array.from(rows.flat()) };
-}
+import { csrFromRows as csr } from '../../helpers/csr.ts';
 
 // 3 users × 8 items. Scores are fixed per user so the rankings are known by hand.
 const train = csr([[0, 1], [2], [0, 1, 2]], 8);
