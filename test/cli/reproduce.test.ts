@@ -15,7 +15,17 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
     [['--sae', '{"latent":64}'], /--sae: SAE option latent: is not an SAE option/],
     [['--sae', '"abc"'], /--sae: must be a JSON object/],
     [['--sae', 'null'], /--sae: must be a JSON object/],
-    [['--sae', '{"k":"8"}'], /--sae: SAE option k: must be an integer in 1\.\.latents, got "8"/],
+    [['--sae', '{"k":"8"}'], /--sae: SAE option k: must be a number, got "8"/],
+    // JSON values of the wrong type once changed the run silently ("no" is truthy; true switched pursuit on).
+    [['--sae', '{"shared":"no"}'], /--sae: SAE option shared: must be true or false, got "no"/],
+    [['--sae', '{"pursuit":true}'], /--sae: SAE option pursuit: must be an object/],
+    [['--sae', '{"pairSampling":[]}'], /--sae: SAE option pairSampling: names no pair source/],
+    [['--sae', '{"init":"bogus"}'], /--sae: SAE option init: must be data or random/],
+    [['--sae', '{"lr":1e400}'], /--sae: SAE option lr: must be a finite number/],
+    // Sizes that would crash the process (a V8 fatal error, a RangeError) are refused first.
+    [['--sae', '{"latents":3000000000}'], /--sae: SAE option latents: must be an integer in 1\.\.65536/],
+    [['--sae', '{"pairsPerStep":1000000000}'], /--sae: SAE option pairsPerStep: must be an integer/],
+    [['--sae', '{"seed":5}'], /--sae: seed is not set here; --seed seeds the SAE too/],
     [['--sae', '{"pursuit":{"user_k":3}}'], /--sae: SAE option pursuit\.user_k: is not a pursuit option/],
     [['--frontier', '{}'], /--frontier: must be "standard" or a non-empty JSON array/],
     [['--frontier', '[1]'], /--frontier\[0\]: must be a JSON object/],

@@ -184,28 +184,40 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
     bad('options', `must be an object, got ${JSON.stringify(opts)}`);
   for (const key of Object.keys(opts)) if (!SAE_OPTION_KEYS.has(key)) bad(key, 'is not an SAE option');
+  checkTypes(opts, bad);
   if (opts.pursuit)
     for (const key of Object.keys(opts.pursuit))
       if (!(key in PURSUIT_DEFAULTS)) bad(`pursuit.${key}`, 'is not a pursuit option');
   const o = { ...SAE_DEFAULTS, ...stripUndefined(opts) };
-  if (!Number.isInteger(o.latents) || o.latents < 1)
-    bad('latents', `must be a positive integer, got ${JSON.stringify(o.latents)}`);
+  if (!Number.isInteger(o.latents) || o.latents < 1 || o.latents > MAX_LATENTS)
+    bad('latents', `must be an integer in 1..${MAX_LATENTS}, got ${JSON.stringify(o.latents)}`);
   if (o.activation !== 'relu' && o.activation !== 'topk') bad('activation', `must be relu or topk`);
   if (!Number.isInteger(o.k) || o.k < 1 || o.k > o.latents)
     bad('k', `must be an integer in 1..latents, got ${JSON.stringify(o.k)}`);
-  if (!Number.isInteger(o.epochs) || o.epochs < 0) bad('epochs', `must be a non-negative integer`);
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) bad('batchSize', 'must be a positive integer');
-  if (!(o.lr > 0)) bad('lr', 'must be > 0');
-  for (const f of ['alpha', 'beta', 'l1', 'kl', 'betaWarmup', 'pairsPerStep', 'lrFinal'] as const)
-    if (!(o[f] >= 0)) bad(f, 'must be ≥ 0');
+  if (!Number.isInteger(o.epochs) || o.epochs < 0 || o.epochs > MAX_COUNT)
+    bad('epochs', `must be an integer in 0..${MAX_COUNT}`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > MAX_COUNT)
+    bad('batchSize', `must be an integer in 1..${MAX_COUNT}`);
+  if (!(o.lr > 0 && Number.isFinite(o.lr))) bad('lr', 'must be a finite number > 0');
+  for (const f of ['alpha', 'beta', 'l1', 'kl', 'betaWarmup', 'lrFinal'] as const)
+    if (!(o[f] >= 0 && Number.isFinite(o[f]))) bad(f, 'must be a finite number ≥ 0');
+  if (!Number.isInteger(o.pairsPerStep) || o.pairsPerStep < 0 || o.pairsPerStep > MAX_COUNT)
+    bad('pairsPerStep', `must be an integer in 0..${MAX_COUNT}`);
+  if (!Number.isInteger(o.minItemFires) || o.minItemFires < 0) bad('minItemFires', 'must be an integer ≥ 0');
+  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed >= 2 ** 32)
+    bad('seed', `must be an integer in [0, 2^32), got ${JSON.stringify(o.seed)}`);
+  if (o.init !== 'data' && o.init !== 'random')
+    bad('init', `must be data or random, got ${JSON.stringify(o.init)}`);
   const ps = o.pairSampling as PairSampling;
   const pairSources: PairSource[] =
     ps === 'mixed' ? ['random', 'positives'] : Array.isArray(ps) ? [...ps] : [ps as PairSource];
+  if (pairSources.length === 0) bad('pairSampling', 'names no pair source (the prediction loss needs one)');
   for (const src of pairSources)
     if (!['random', 'positives', 'top'].includes(src)) bad('pairSampling', `unknown pair source "${src}"`);
   const userK = opts.userK ?? o.k;
   if (!Number.isInteger(userK) || userK < 1 || userK > o.latents) bad('userK', `must be in 1..latents`);
-  if (!Number.isInteger(o.topPairs) || o.topPairs < 1) bad('topPairs', 'must be a positive integer');
+  if (!Number.isInteger(o.topPairs) || o.topPairs < 1 || o.topPairs > MAX_COUNT)
+    bad('topPairs', `must be an integer in 1..${MAX_COUNT}`);
   const maxK = Math.min(o.latents, opts.maxK ?? 4 * Math.max(o.k, userK));
   if (!Number.isInteger(maxK) || maxK < Math.max(o.k, userK) || maxK < 1)
     bad('maxK', `must be an integer in max(k, userK)..latents`);
@@ -241,6 +253,7 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
     integer('userPool', 0, o.latents);
     integer('rounds', 0, 100);
     integer('sweeps', 0, 100);
+    if (typeof pursuit.resample !== 'boolean') bad('pursuit.resample', 'must be true or false');
     // A pool smaller than the code would silently cap it.
     if (pursuit.itemPool > 0 && pursuit.itemPool < o.k) bad('pursuit.itemPool', `must be 0 or ≥ k (${o.k})`);
     if (pursuit.userPool > 0 && pursuit.userPool < pursuit.userK)
@@ -249,6 +262,51 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
   }
   const { pairSampling: _ps, ...rest } = o;
   return { ...rest, userK, maxK, rho, matryoshka, pairSources, pursuit } as ResolvedSaeOptions;
+}
+
+/** Latents of one SAE at most (the job API's bound too): 65 536 × a catalogue's rows is already GBs of codes. */
+export const MAX_LATENTS = 65_536;
+/** Bound of the count-like options (epochs, batch size, pairs per step, top pairs). */
+const MAX_COUNT = 1_000_000;
+
+/**
+ * Options given as JSON (`--sae`, job parameters) may carry any type: a string "no" for `shared` would be
+ * truthy, `pursuit: true` would switch pursuit on with defaults. Each option must have its own type.
+ */
+function checkTypes(opts: SaeTrainOptions, bad: (field: string, why: string) => never): void {
+  const given = (k: keyof SaeTrainOptions) => opts[k] !== undefined;
+  for (const k of ['shared', 'preBias', 'sidePreBias', 'normalise', 'resampleDead', 'batchTopK'] as const)
+    if (given(k) && typeof opts[k] !== 'boolean')
+      bad(k, `must be true or false, got ${JSON.stringify(opts[k])}`);
+  for (const k of [
+    'latents',
+    'k',
+    'epochs',
+    'batchSize',
+    'lr',
+    'lrFinal',
+    'alpha',
+    'beta',
+    'betaWarmup',
+    'pairsPerStep',
+    'topPairs',
+    'maxK',
+    'userK',
+    'l1',
+    'kl',
+    'rho',
+    'minItemFires',
+    'seed',
+  ] as const)
+    if (given(k) && typeof opts[k] !== 'number') bad(k, `must be a number, got ${JSON.stringify(opts[k])}`);
+  if (given('matryoshka') && !Array.isArray(opts.matryoshka))
+    bad('matryoshka', `must be a list of prefix sizes, got ${JSON.stringify(opts.matryoshka)}`);
+  const pursuit = opts.pursuit as unknown;
+  if (pursuit !== undefined && (pursuit === null || typeof pursuit !== 'object' || Array.isArray(pursuit)))
+    bad('pursuit', `must be an object of pursuit options, got ${JSON.stringify(pursuit)}`);
+  if (given('onProgress') && typeof opts.onProgress !== 'function') bad('onProgress', 'must be a function');
+  if (given('signal') && (typeof opts.signal !== 'object' || opts.signal === null))
+    bad('signal', 'must be a cancellation signal');
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
