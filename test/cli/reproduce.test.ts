@@ -49,6 +49,18 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
       expect(existsSync(out)).toBe(false);
     });
 
+  it('data on which no user can be tested, before training (once a report of NaNs, exit 0)', async () => {
+    const dir = tempDir('prism-reproduce-');
+    const rows = [1, 2, 3, 4].flatMap((u) => [1, 2, 3, 4, 5, 6].map((i) => `${u},${i}`));
+    writeFileSync(join(dir, 'tiny.csv'), `${rows.join('\n')}\n`);
+    const out = join(dir, 'out');
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await expect(run(['--data', `csv:${join(dir, 'tiny.csv')}`, '--out', out])).rejects.toThrow(
+      /^data: no user has the 10 positives needed .* \(4 users, 24 interactions\)$/,
+    );
+    expect(existsSync(join(out, 'report.json'))).toBe(false);
+  });
+
   it('an --out that cannot be a directory, naming the flag', async () => {
     const file = join(tempDir('prism-reproduce-'), 'a-file');
     writeFileSync(file, '');

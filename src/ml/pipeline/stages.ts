@@ -2,6 +2,7 @@ import type { ModelBundle } from '../bundle.ts';
 import { analyseNeurons, type ConceptAnalysis } from '../concepts/analyse.ts';
 import { type MatryoshkaHierarchy, matryoshkaHierarchy } from '../concepts/hierarchy.ts';
 import type { NeuronInfo } from '../concepts/types.ts';
+import { MlError } from '../core/errors.ts';
 import { assertFinite } from '../core/finite.ts';
 import type { ProgressCallback } from '../core/progress.ts';
 import { Rng } from '../core/rng.ts';
@@ -41,6 +42,13 @@ export function loadStage(spec: string, seed = 0): LoadedData {
   const t0 = performance.now();
   const dataset = loadDataset(spec);
   const split = splitHoldout(dataset.interactions, { seed });
+  // Without test users every accuracy and fidelity figure is NaN: refuse rather than report them.
+  if (split.testUsers.length === 0)
+    throw new MlError(
+      'BAD_CONFIG',
+      `data: no user has the 10 positives needed to hold 5 out for testing and keep 5 to train (${dataset.interactions.rows} users, ${dataset.interactions.indptr[dataset.interactions.rows]} interactions)`,
+      'data',
+    );
   return { dataset, split, popularity: itemPopularity(split.train), seconds: seconds(t0) };
 }
 
