@@ -54,6 +54,10 @@ describe('prism train', () => {
       /--objective: applies to --model mf only/,
     );
     await expect(run(['--epochs', '0'])).rejects.toThrow(/--epochs: must be ≥ 1/);
+    // iALS has no learning rate: --lr was once dropped without a word.
+    await expect(run(['--lr', '0.1'])).rejects.toThrow(
+      /--lr: applies to --model ncf or --objective logistic/,
+    );
   });
 
   it('a run that fails on its data leaves no empty --out behind (an existing one stays)', async () => {

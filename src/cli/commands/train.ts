@@ -72,6 +72,12 @@ export async function run(argv: string[]): Promise<void> {
       'objective',
     );
   const objective = (flags.objective ?? 'ials') as 'ials' | 'logistic';
+  if (model === 'mf' && objective === 'ials' && flags.lr !== undefined)
+    throw new MlError(
+      'BAD_CONFIG',
+      '--lr: applies to --model ncf or --objective logistic (iALS solves each step exactly, with no learning rate)',
+      'lr',
+    );
   await withOutDir(flags.out, async () => {
     let t = performance.now();
     let cpu0 = process.cpuUsage();
