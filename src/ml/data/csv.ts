@@ -1,7 +1,15 @@
 import { MlError } from '../core/errors.ts';
 import { buildCsr } from './csr.ts';
 import { idMapFromIds, StringIdIndexer } from './idmap.ts';
-import { estimateLines, FloatList, IntList, type RecordView, readDataFile, scanRecords } from './scan.ts';
+import {
+  estimateLines,
+  FloatList,
+  IntList,
+  type RecordView,
+  readDataFile,
+  requireUtf8,
+  scanRecords,
+} from './scan.ts';
 import type { Dataset } from './types.ts';
 
 /**
@@ -13,12 +21,14 @@ import type { Dataset } from './types.ts';
  *   the interactions are skipped; interacted items missing from it get their id as title, no tags.
  *   With a header, columns are found by name (`title`/`name`, `tags`/`genres`/`category`…, `year`),
  *   in any order, and other columns are ignored. A year may be written `1999.0`.
- * A first line is a header when it names the columns (user/customer/… first, item/product/sku/…
- * second, or a weight column that is not a number). Users and items are numbered in order of first
- * appearance in the interactions.
+ * A first line is a header when it names the columns (user/customer/… first or item/product/sku/…
+ * second) and holds no number as its weight. Users and items are numbered in order of first appearance
+ * in the interactions. Bytes that are not UTF-8 are an error naming the line (not replaced by U+FFFD, which
+ * would merge distinct ids).
  */
 export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
   const buf = readDataFile(interactionsPath);
+  requireUtf8(buf, interactionsPath);
   const delimiter = detectDelimiter(buf);
   const users = new StringIdIndexer();
   const items = new StringIdIndexer();
@@ -56,6 +66,7 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
   const itemYears = new Int32Array(nI);
   if (itemsPath !== undefined) {
     const ibuf = readDataFile(itemsPath);
+    requireUtf8(ibuf, itemsPath);
     let columns: ItemColumns | null = null;
     scanRecords(ibuf, itemsPath, { delimiter: detectDelimiter(ibuf), quotes: true }, (r) => {
       if (!columns) {
@@ -63,7 +74,8 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
         if (columns.header) return;
       }
       const c = columns;
-      if (c.header) r.expectFields(c.minFields, Number.POSITIVE_INFINITY);
+      // More fields than the header names: an unquoted comma in a title would shift every column after it.
+      if (c.header) r.expectFields(c.minFields, c.fields);
       else r.expectFields(2, 4);
       const i = items.index.get(r.text(c.id).trim());
       if (i === undefined) return; // an item nobody interacted with is not an item
@@ -101,12 +113,14 @@ const USER_COLUMN =
 const ITEM_COLUMN =
   /^(item|iid|product|sku|track|song|movie|film|artist|book|article|content|video|asin|id)[ _-]?(id)?$/i;
 
-/** Whether the interactions file's first line names its columns rather than holding an interaction. */
+/**
+ * Whether the interactions file's first line names its columns rather than holding an interaction: a
+ * user-like first or item-like second field, and no number in the weight column (`alice,book,5` is data).
+ * Anything else is read as data, so a bad first row fails like any other instead of vanishing as a header.
+ */
 function isInteractionsHeader(r: RecordView): boolean {
-  if (USER_COLUMN.test(r.text(0).trim())) return true;
-  if (r.count >= 2 && ITEM_COLUMN.test(r.text(1).trim())) return true;
-  // A weight must be a number: a word there ("qty", "rating") is a column name.
-  return r.count >= 3 && !isEmptyField(r, 2) && Number.isNaN(r.num(2)) && /^[A-Za-z_]/.test(r.text(2).trim());
+  if (r.count >= 3 && !isEmptyField(r, 2) && !Number.isNaN(r.num(2))) return false;
+  return USER_COLUMN.test(r.text(0).trim()) || (r.count >= 2 && ITEM_COLUMN.test(r.text(1).trim()));
 }
 
 /** Where an items file keeps each field: by name when its first line is a header, else by position. */
@@ -114,6 +128,8 @@ interface ItemColumns {
   header: boolean;
   /** Fields a row needs to reach every named column. */
   minFields: number;
+  /** Fields a row may have at most: the header's. */
+  fields: number;
   id: number;
   title: number | null;
   tags: number | null;
@@ -131,9 +147,9 @@ function itemColumns(first: RecordView): ItemColumns {
   const year = find(/^(year|release[ _-]?year)$/);
   const id = find(ITEM_COLUMN);
   const header = id !== null && (id === 0 || title !== null || tags !== null || year !== null);
-  if (!header) return { header: false, minFields: 2, id: 0, title: 1, tags: 2, year: 3 };
+  if (!header) return { header: false, minFields: 2, fields: 4, id: 0, title: 1, tags: 2, year: 3 };
   const minFields = Math.max(id, title ?? 0, tags ?? 0, year ?? 0) + 1;
-  return { header: true, minFields, id, title, tags, year };
+  return { header: true, minFields, fields: first.count, id, title, tags, year };
 }
 
 function isEmptyField(r: RecordView, k: number): boolean {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { readFileSync, statSync } from 'node:fs';
 import { MlError } from '../core/errors.ts';
 
@@ -120,6 +121,26 @@ export function readDataFile(path: string): Buffer {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : String(err);
     throw new MlError('BAD_FILE', `${path}: ${why}`, path);
+  }
+}
+
+/**
+ * Refuses bytes that are not UTF-8, naming the first line that is not: decoding would turn each bad byte
+ * into U+FFFD, so that "café" and "cafè" in Latin-1 became one id without a word.
+ */
+export function requireUtf8(buf: Buffer, path: string): void {
+  if (isUtf8(buf)) return;
+  let line = 1;
+  for (let start = 0; start < buf.length; line++) {
+    let end = buf.indexOf(0x0a, start);
+    if (end < 0) end = buf.length;
+    if (!isUtf8(buf.subarray(start, end)))
+      throw badLine(
+        path,
+        line,
+        'not valid UTF-8 (save the file as UTF-8; Latin-1 and Windows-1252 are not read)',
+      );
+    start = end + 1;
   }
 }
 

@@ -101,6 +101,39 @@ describe('loadCsv', () => {
     );
   });
 
+  it('reads a first row as data unless it names columns without a number as weight', () => {
+    const dir = fixtureVariant('csv', {
+      'book.csv': 'alice,book,5\nu1,b1,1\n', // "book" is an item here: the 5 says so
+      'bad-first.csv': '1,1,abc\n2,1,1\n', // no column names: a bad weight, not a header
+    });
+    expect(loadCsv(`${dir}/book.csv`).users.ids).toEqual(['alice', 'u1']);
+    expect(expectMlError(() => loadCsv(`${dir}/bad-first.csv`), 'BAD_FILE').message).toMatch(
+      /bad-first\.csv, line 1: non-numeric weight "abc"/,
+    );
+  });
+
+  it('refuses bytes that are not UTF-8, naming the line, rather than merging ids', () => {
+    const dir = fixtureVariant('csv', {
+      'latin1.csv': Buffer.concat([
+        Buffer.from('u1,i1\n'),
+        Buffer.from('caf\xe9,i1\ncaf\xe8,i2\n', 'latin1'),
+      ]),
+    });
+    expect(expectMlError(() => loadCsv(`${dir}/latin1.csv`), 'BAD_FILE').message).toMatch(
+      /latin1\.csv, line 2: not valid UTF-8/,
+    );
+  });
+
+  it('refuses an items row with more fields than its header (an unquoted comma in a title)', () => {
+    const dir = fixtureVariant('csv', {
+      'items.csv': 'movieId,title,genres\ni1,American President, The (1995),Comedy|Drama\n',
+      'rated.csv': 'u1,i1\n',
+    });
+    expect(expectMlError(() => loadCsv(`${dir}/rated.csv`, `${dir}/items.csv`), 'BAD_FILE').message).toMatch(
+      /items\.csv, line 2: expected 3 fields, found 4/,
+    );
+  });
+
   it('refuses a file with no interactions', () => {
     const dir = fixtureVariant('csv', { 'empty.csv': 'user,item\n' });
     expect(expectMlError(() => loadCsv(`${dir}/empty.csv`), 'BAD_FILE').message).toMatch(/no interactions/);
