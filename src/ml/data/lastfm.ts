@@ -3,6 +3,7 @@ import { MlError } from '../core/errors.ts';
 import { buildCsr, filterCsr } from './csr.ts';
 import { densifyIntIds, idMapFromIds } from './idmap.ts';
 import {
+  badLine,
   estimateLines,
   FloatList,
   fileExists,
@@ -50,7 +51,7 @@ export function lastFmListensPath(dir: string): string {
 export function loadLastFm(dir: string, options: Partial<LastFmOptions> = {}): Dataset {
   const opts = { ...LASTFM_DEFAULTS, ...options };
   const listensPath = lastFmListensPath(dir);
-  const buf = readDataFile(listensPath);
+  const buf = readHetrecFile(listensPath);
   const cap = estimateLines(buf);
   const rawUsers = new IntList(cap);
   const rawItems = new IntList(cap);
@@ -105,7 +106,7 @@ export function loadLastFm(dir: string, options: Partial<LastFmOptions> = {}): D
   const itemTitles = itemIds.map((id) => `Artist ${id}`);
   const artistsPath = join(dir, LASTFM_FILES.artists);
   scanRecords(
-    readDataFile(artistsPath),
+    readHetrecFile(artistsPath),
     artistsPath,
     { delimiter: '\t' },
     (r) => {
@@ -118,10 +119,19 @@ export function loadLastFm(dir: string, options: Partial<LastFmOptions> = {}): D
 
   const tagsPath = join(dir, LASTFM_FILES.tags);
   const taggedPath = join(dir, LASTFM_FILES.tagged);
-  const itemTags =
-    fileExists(tagsPath) && fileExists(taggedPath)
-      ? topTagsPerArtist(tagsPath, taggedPath, itemIndex, opts.topTags)
-      : itemIds.map(() => []);
+  // Tags need both files; one without the other is a broken copy, not a choice to go without tags.
+  const [hasTags, hasTagged] = [fileExists(tagsPath), fileExists(taggedPath)];
+  if (hasTags !== hasTagged) {
+    const missing = hasTags ? taggedPath : tagsPath;
+    throw new MlError(
+      'BAD_FILE',
+      `${missing}: file not found (artists' tags need it beside ${hasTags ? LASTFM_FILES.tags : LASTFM_FILES.tagged})`,
+      missing,
+    );
+  }
+  const itemTags = hasTags
+    ? topTagsPerArtist(tagsPath, taggedPath, itemIndex, opts.topTags)
+    : itemIds.map(() => []);
 
   return {
     name: 'lastfm-hetrec',
@@ -142,7 +152,7 @@ function topTagsPerArtist(
 ): string[][] {
   const tagName = new Map<number, string>();
   scanRecords(
-    readDataFile(tagsPath),
+    readHetrecFile(tagsPath),
     tagsPath,
     { delimiter: '\t' },
     (r) => {
@@ -153,7 +163,7 @@ function topTagsPerArtist(
   );
   const counts: Map<string, number>[] = Array.from({ length: itemIndex.size }, () => new Map());
   scanRecords(
-    readDataFile(taggedPath),
+    readHetrecFile(taggedPath),
     taggedPath,
     { delimiter: '\t' },
     (r) => {
@@ -175,4 +185,16 @@ function topTagsPerArtist(
       .slice(0, topTags)
       .map(([name]) => name),
   );
+}
+
+/**
+ * A hetrec file, whose first line is its header (skipped by the readers): a copy with the header stripped
+ * would silently lose its first record, so a first line that starts with a number is refused.
+ */
+function readHetrecFile(path: string): Buffer {
+  const buf = readDataFile(path);
+  const start = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0; // a UTF-8 BOM
+  if (buf[start] >= 0x30 && buf[start] <= 0x39)
+    throw badLine(path, 1, 'expected the hetrec header line (e.g. "userID\tartistID\tweight"), found data');
+  return buf;
 }

@@ -40,8 +40,18 @@ describe('loadLastFm', () => {
   });
 
   it('loads without tag files (no tags), but names a malformed line or a missing file', () => {
-    const noTags = fixtureVariant('lastfm-hetrec', { 'tags.dat': null });
+    const noTags = fixtureVariant('lastfm-hetrec', { 'tags.dat': null, 'user_taggedartists.dat': null });
     expect(loadLastFm(noTags, { minListeners: 1 }).itemTags.every((t) => t.length === 0)).toBe(true);
+    // One tag file without the other is a broken copy: every artist would lose its tags without a word.
+    const halfTags = fixtureVariant('lastfm-hetrec', { 'tags.dat': null });
+    expect(expectMlError(() => loadLastFm(halfTags, { minListeners: 1 }), 'BAD_FILE').message).toMatch(
+      /tags\.dat: file not found \(artists' tags need it beside user_taggedartists\.dat\)/,
+    );
+    // A copy with its header stripped would lose its first record to the header skip.
+    const headless = fixtureVariant('lastfm-hetrec', { 'user_artists.dat': '2\t10\t100\n2\t11\t5\n' });
+    expect(expectMlError(() => loadLastFm(headless, { minListeners: 1 }), 'BAD_FILE').message).toMatch(
+      /user_artists\.dat, line 1: expected the hetrec header line/,
+    );
     const bad = fixtureVariant('lastfm-hetrec', {
       'user_artists.dat': 'userID\tartistID\tweight\r\n2\t10\t100\r\n2\tten\t5\r\n',
     });
