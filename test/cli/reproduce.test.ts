@@ -61,6 +61,25 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
     expect(existsSync(join(out, 'report.json'))).toBe(false);
   });
 
+  it('options the catalogue-sized dictionary cannot take, after loading but before training', async () => {
+    const out = join(tempDir('prism-reproduce-'), 'out');
+    const stages: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stages.push(String(chunk));
+      return true;
+    });
+    // 100 items size the 1024-latent dictionary down to 32, below this userK and this frontier row's k.
+    const small = 'synthetic:users=200,items=100,seed=1';
+    await expect(run(['--data', small, '--sae', '{"userK":100}', '--out', out])).rejects.toThrow(
+      /^sae \(the dictionary was sized to the catalogue: 100 items, 32 latents; name "latents" to keep a width\): SAE option userK/,
+    );
+    await expect(run(['--data', small, '--frontier', '[{"k":40}]', '--out', out])).rejects.toThrow(
+      /^frontier\[0\] \(the dictionary was sized .*\): SAE option k/,
+    );
+    expect(stages.join('')).not.toMatch(/recommender/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('an --out that cannot be a directory, naming the flag', async () => {
     const file = join(tempDir('prism-reproduce-'), 'a-file');
     writeFileSync(file, '');

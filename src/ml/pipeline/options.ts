@@ -1,6 +1,6 @@
 import { MlError } from '../core/errors.ts';
 import type { RecommenderTrainOptions } from '../models/train.ts';
-import { SAE_DEFAULTS, type SaeTrainOptions } from '../sae/options.ts';
+import { resolveSaeOptions, SAE_DEFAULTS, type SaeTrainOptions } from '../sae/options.ts';
 
 /** Everything `runPipeline` (and `prism reproduce`, and the jobs) can set; every field has a default. */
 export interface PipelineOptions {
@@ -232,4 +232,32 @@ export function sizedForCatalogue(
     ? [...(options.matryoshka as number[]).filter((m) => m < fit), fit]
     : options.matryoshka;
   return { ...options, latents: fit, matryoshka };
+}
+
+/**
+ * Checks, before any training, the SAE options a run will train with once the dictionary is sized to the
+ * catalogue, and every frontier row merged over them: a `userK` or a row's `k` valid for the chosen 1024
+ * latents may not be for the 32 a small catalogue gets, and a pre-check before loading cannot know that.
+ */
+export function checkSizedSae(
+  sized: SaeTrainOptions,
+  chosen: SaeTrainOptions,
+  frontier: readonly SaeTrainOptions[],
+  nItems: number,
+): void {
+  const why =
+    sized.latents !== chosen.latents
+      ? ` (the dictionary was sized to the catalogue: ${nItems} items, ${sized.latents} latents; name "latents" to keep a width)`
+      : '';
+  const check = (options: SaeTrainOptions, field: string): void => {
+    try {
+      resolveSaeOptions(options, 1);
+    } catch (err) {
+      if (err instanceof MlError) throw new MlError('BAD_CONFIG', `${field}${why}: ${err.message}`, field);
+      throw err;
+    }
+  };
+  check(sized, 'sae');
+  for (const [r, row] of frontier.entries())
+    check(withFittedPursuit({ ...sized, ...row }, row), `frontier[${r}]`);
 }

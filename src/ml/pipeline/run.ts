@@ -4,6 +4,7 @@ import type { Split } from '../data/types.ts';
 import { measureInterventions } from '../steer/measure.ts';
 import {
   checkFrontierSetting,
+  checkSizedSae,
   evaluationCaps,
   type PipelineOptions,
   replacedSaeOptions,
@@ -78,6 +79,12 @@ export async function runPipeline(
   const data: LoadedData = loadStage(spec, seed);
   signal?.throwIfAborted();
   sampleRss();
+  const chosenSae = replacedSaeOptions(opts.model, data.dataset.name, opts.setting, opts.sae);
+  const nItems = data.dataset.items.ids.length;
+  const saeOpts = sizedForCatalogue(chosenSae, opts.setting, opts.sae, nItems);
+  const frontier =
+    opts.frontier === 'standard' ? standardFrontier(opts.model, data.dataset.name) : opts.frontier;
+  checkSizedSae(saeOpts, chosenSae, frontier ?? [], nItems);
 
   stage('recommender', 0);
   const caps = evaluationCaps(opts);
@@ -91,12 +98,6 @@ export async function runPipeline(
   sampleRss();
   await yieldToEventLoop();
 
-  const saeOpts = sizedForCatalogue(
-    replacedSaeOptions(opts.model, data.dataset.name, opts.setting, opts.sae),
-    opts.setting,
-    opts.sae,
-    data.dataset.items.ids.length,
-  );
   const heldOut = opts.heldOutFraction ?? 0.2;
   stage('sae', 0);
   const trained = saeStage(data, rec.recommender, saeOpts, heldOut, seed, onProgress, signal);
@@ -177,8 +178,6 @@ export async function runPipeline(
     report.ablation = rows;
   }
 
-  const frontier =
-    opts.frontier === 'standard' ? standardFrontier(opts.model, data.dataset.name) : opts.frontier;
   if (frontier && frontier.length > 0) {
     const rows: FrontierRow[] = [];
     for (const [n, setting] of frontier.entries()) {
