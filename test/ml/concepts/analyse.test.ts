@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyseNeurons } from '../../../src/ml/concepts/analyse.ts';
-import type { Csr, Dataset } from '../../../src/ml/data/types.ts';
+import type { Dataset } from '../../../src/ml/data/types.ts';
+import { catalogue } from './catalogue.ts';
 
 /**
  * 1000 items: 0–59 Horror (0–29 from 1995, 30–59 from 1975), 60–119 Comedy from 1975, 120–999 Drama
@@ -11,19 +12,9 @@ const N = 1000;
 const L = 6;
 
 function fixture(): Dataset {
-  const ids = Array.from({ length: N }, (_, i) => `m${i}`);
-  const tags = ids.map((_, i) => (i < 60 ? ['Horror'] : i < 120 ? ['Comedy'] : ['Drama']));
-  const years = Int32Array.from(ids, (_, i) => (i < 30 ? 1995 : i < 120 ? 1975 : i < 140 ? 0 : 1995));
-  const empty: Csr = { rows: 1, cols: N, indptr: new Int32Array(2), indices: new Int32Array(0) };
-  return {
-    name: 'fixture',
-    users: { ids: ['u0'], index: new Map([['u0', 0]]) },
-    items: { ids, index: new Map(ids.map((x, i) => [x, i])) },
-    interactions: empty,
-    itemTitles: ids,
-    itemTags: tags,
-    itemYears: years,
-  };
+  const tags = Array.from({ length: N }, (_, i) => (i < 60 ? ['Horror'] : i < 120 ? ['Comedy'] : ['Drama']));
+  const years = Int32Array.from(tags, (_, i) => (i < 30 ? 1995 : i < 120 ? 1975 : i < 140 ? 0 : 1995));
+  return catalogue(tags, years);
 }
 
 const pop = Int32Array.from({ length: N }, (_, i) => N - ((7 * i) % N));

@@ -7,21 +7,10 @@ import {
   POPULAR_MAX_PCT,
   popularityBand,
 } from '../../../src/ml/concepts/label.ts';
-import type { Csr, Dataset } from '../../../src/ml/data/types.ts';
+import type { Dataset } from '../../../src/ml/data/types.ts';
+import { catalogue } from './catalogue.ts';
 
-function dataset(tags: string[][], years: Int32Array): Dataset {
-  const ids = tags.map((_, i) => `m${i}`);
-  const empty: Csr = { rows: 1, cols: ids.length, indptr: new Int32Array(2), indices: new Int32Array(0) };
-  return {
-    name: 'rules',
-    users: { ids: ['u0'], index: new Map([['u0', 0]]) },
-    items: { ids, index: new Map(ids.map((x, i) => [x, i])) },
-    interactions: empty,
-    itemTitles: ids,
-    itemTags: tags,
-    itemYears: years,
-  };
-}
+const dataset = (tags: string[][], years: Int32Array): Dataset => catalogue(tags, years, 'rules');
 
 /** Runs analyseNeurons with neuron j active on items[j] (activation decreasing along the list). */
 function analyse(ds: Dataset, active: number[][]) {
