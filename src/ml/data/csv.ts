@@ -93,6 +93,7 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
       if (c.year !== null && c.year < r.count && !isEmptyField(r, c.year)) {
         const y = r.num(c.year);
         if (!Number.isInteger(y)) r.failNumber(c.year, 'year');
+        if (y < 0 || y > 9999) r.fail(`year ${y} is outside 0–9999`); // kept as an Int32 (0 = unknown)
         itemYears[i] = y;
       }
     });

@@ -72,6 +72,7 @@ export function loadMovieLens(dir: string): Dataset {
     r.expectFields(3);
     const i = itemIndex.get(r.id(0, 'movie id'));
     if (i === undefined) return; // listed but never rated: not an item
+    if (seen[i]) r.fail(`movie ${itemIds[i]} is listed twice`); // which one would be the movie?
     const title = r.text(1, 'latin1');
     seen[i] = 1;
     itemTitles[i] = title;

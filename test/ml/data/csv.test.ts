@@ -78,7 +78,13 @@ describe('loadCsv', () => {
       'bad-items.csv': 'item,title,tags,year\nm1,Heat,Action,nineteen\n',
       'quote.csv': 'a,b\n"c,d\n',
       'long-weight.csv': `a,b,1\na,c,secret=${'x'.repeat(100)}\n`,
+      'far-year.csv': 'item,title,year\nm1,Heat,1e12\n',
     });
+    // Years are kept as Int32: 1e12 once wrapped to -727379968.
+    expect(
+      expectMlError(() => loadCsv(fixture('csv/interactions.csv'), `${dir}/far-year.csv`), 'BAD_FILE')
+        .message,
+    ).toMatch(/far-year\.csv, line 2: year 1000000000000 is outside 0–9999/);
     expect(expectMlError(() => loadCsv(`${dir}/interactions.csv`), 'BAD_FILE').message).toMatch(
       /interactions\.csv, line 3: expected 2–4 fields, found 1/,
     );

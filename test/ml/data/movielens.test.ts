@@ -73,6 +73,16 @@ describe('loadMovieLens', () => {
     );
   });
 
+  it('refuses a movie listed twice (the last one silently won)', () => {
+    const dir = fixtureVariant('ml-1m-4field', {
+      'movies.dat':
+        '1::Toy Story (1995)::Comedy\n2::Jumanji (1995)::Adventure\n3::X (1995)::Drama\n1::Not Toy Story (2001)::Horror\n',
+    });
+    expect(expectMlError(() => loadMovieLens(dir), 'BAD_FILE').message).toMatch(
+      /movies\.dat, line 4: movie 1 is listed twice/,
+    );
+  });
+
   it('names missing directories and files', () => {
     expect(expectMlError(() => loadMovieLens('/nonexistent/ml'), 'BAD_FILE').message).toContain(
       '/nonexistent/ml',
