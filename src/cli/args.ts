@@ -12,6 +12,7 @@ export interface FlagDef {
   default?: string | number | boolean;
   choices?: readonly string[];
   min?: number; // numbers: inclusive lower bound
+  above?: number; // numbers: exclusive lower bound (a learning rate must be > 0)
   max?: number; // numbers: inclusive upper bound
 }
 
@@ -98,6 +99,7 @@ function convert(name: string, def: FlagDef, raw: string): string | number {
   if (raw.trim() === '' || !Number.isFinite(n)) fail(name, `expected a number, got "${raw}"`);
   if (def.type === 'integer' && !Number.isInteger(n)) fail(name, `expected an integer, got "${raw}"`);
   if (def.min !== undefined && n < def.min) fail(name, `must be ≥ ${def.min}, got ${n}`);
+  if (def.above !== undefined && !(n > def.above)) fail(name, `must be > ${def.above}, got ${n}`);
   if (def.max !== undefined && n > def.max) fail(name, `must be ≤ ${def.max}, got ${n}`);
   return n;
 }

@@ -54,6 +54,7 @@ describe('prism train', () => {
       /--objective: applies to --model mf only/,
     );
     await expect(run(['--epochs', '0'])).rejects.toThrow(/--epochs: must be ≥ 1/);
+    await expect(run(['--lr', '0'])).rejects.toThrow(/--lr: must be > 0, got 0/);
     // iALS has no learning rate: --lr was once dropped without a word.
     await expect(run(['--lr', '0.1'])).rejects.toThrow(
       /--lr: applies to --model ncf or --objective logistic/,

@@ -25,7 +25,7 @@ const FLAGS = {
   },
   dim: { type: 'integer', min: 1, max: 4096, help: 'embedding size (default 20; 100 for Last.FM)' },
   epochs: { type: 'integer', min: 1, help: 'epochs / ALS sweeps (default: the model’s own)' },
-  lr: { type: 'number', min: 0, help: 'learning rate (NCF; MF only with its logistic objective)' },
+  lr: { type: 'number', above: 0, help: 'learning rate (NCF; MF only with its logistic objective)' },
   l2: { type: 'number', min: 0, help: 'L2 regularisation (default: the model’s own)' },
   seed: { type: 'integer', default: 0, min: 0, max: 2 ** 32 - 1, help: 'seed of the split and the training' },
   holdout: { type: 'integer', default: 5, min: 1, help: 'held-out positives per user' },

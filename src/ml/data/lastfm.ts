@@ -8,6 +8,7 @@ import {
   FloatList,
   fileExists,
   IntList,
+  latin1OrUtf8,
   readDataFile,
   requireDirectory,
   scanRecords,
@@ -151,13 +152,15 @@ function topTagsPerArtist(
   topTags: number,
 ): string[][] {
   const tagName = new Map<number, string>();
+  const tagsBuf = readHetrecFile(tagsPath);
+  const encoding = latin1OrUtf8(tagsBuf);
   scanRecords(
-    readHetrecFile(tagsPath),
+    tagsBuf,
     tagsPath,
     { delimiter: '\t' },
     (r) => {
       r.expectFields(2);
-      tagName.set(r.id(0, 'tagID'), r.text(1, 'latin1').trim().toLowerCase());
+      tagName.set(r.id(0, 'tagID'), r.text(1, encoding).trim().toLowerCase());
     },
     1,
   );

@@ -7,6 +7,7 @@ import {
   FloatList,
   fileExists,
   IntList,
+  latin1OrUtf8,
   readDataFile,
   requireDirectory,
   scanRecords,
@@ -68,16 +69,18 @@ export function loadMovieLens(dir: string): Dataset {
   const itemYears = new Int32Array(nI);
   const moviesPath = join(dir, MOVIELENS_FILES.movies);
   const seen = new Uint8Array(nI);
-  scanRecords(readDataFile(moviesPath), moviesPath, { delimiter: '::' }, (r) => {
+  const moviesBuf = readDataFile(moviesPath);
+  const encoding = latin1OrUtf8(moviesBuf);
+  scanRecords(moviesBuf, moviesPath, { delimiter: '::' }, (r) => {
     r.expectFields(3);
     const i = itemIndex.get(r.id(0, 'movie id'));
     if (i === undefined) return; // listed but never rated: not an item
     if (seen[i]) r.fail(`movie ${itemIds[i]} is listed twice`); // which one would be the movie?
-    const title = r.text(1, 'latin1');
+    const title = r.text(1, encoding);
     seen[i] = 1;
     itemTitles[i] = title;
     itemYears[i] = yearFromTitle(title);
-    const genres = r.text(2, 'latin1');
+    const genres = r.text(2, encoding);
     itemTags[i] = genres === '' ? [] : genres.split('|');
   });
   const missing = seen.indexOf(0);
@@ -110,14 +113,25 @@ function readUserAttributes(path: string, userIds: Int32Array): Record<string, s
   for (let u = 0; u < userIds.length; u++) index.set(userIds[u], u);
   const attrs: Record<string, string[]> = {};
   for (const a of USER_ATTRIBUTES) attrs[a] = new Array<string>(userIds.length).fill('');
+  const seen = new Uint8Array(userIds.length);
   scanRecords(readDataFile(path), path, { delimiter: '::' }, (r) => {
     r.expectFields(5);
     const u = index.get(r.id(0, 'user id'));
     if (u === undefined) return; // a user without ratings is not a user of the dataset
+    if (seen[u]) r.fail(`user ${userIds[u]} is listed twice`);
+    seen[u] = 1;
     USER_ATTRIBUTES.forEach((a, k) => {
       attrs[a][u] = r.text(k + 1, 'latin1');
     });
   });
+  // As for movies.dat: a file that lists users must list every rated one, or its attributes are a guess.
+  const missing = seen.indexOf(0);
+  if (missing >= 0)
+    throw new MlError(
+      'BAD_FILE',
+      `${path}: rated user ${userIds[missing]} is not listed (${seen.length - countOnes(seen)} missing)`,
+      path,
+    );
   return attrs;
 }
 

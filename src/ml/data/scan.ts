@@ -144,6 +144,15 @@ export function requireUtf8(buf: Buffer, path: string): void {
   }
 }
 
+/**
+ * The encoding of a file the dataset ships in ISO-8859-1 (ML-1M's movies.dat, hetrec's tags.dat): UTF-8
+ * when the bytes are valid UTF-8 and not all ASCII (a re-encoded copy, which Latin-1 decoding would turn
+ * into mojibake: "MisÃ©rables"), else Latin-1. Latin-1 text with accents is almost never valid UTF-8.
+ */
+export function latin1OrUtf8(buf: Buffer): 'latin1' | 'utf8' {
+  return isUtf8(buf) && buf.some((b) => b >= 0x80) ? 'utf8' : 'latin1';
+}
+
 export function requireDirectory(path: string): void {
   let ok = false;
   try {

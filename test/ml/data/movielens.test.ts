@@ -73,6 +73,23 @@ describe('loadMovieLens', () => {
     );
   });
 
+  it('reads a movies.dat re-encoded as UTF-8 as UTF-8 (Latin-1 decoding made "MisÃ©rables")', () => {
+    const dir = fixtureVariant('ml-1m-4field', {
+      'movies.dat': Buffer.from(
+        '1::Toy Story (1995)::Comedy\n2::Jumanji (1995)::Adventure\n3::Misérables, Les (1995)::Drama\n5::Cité (1995)::Drama\n',
+        'utf8',
+      ),
+    });
+    expect(loadMovieLens(dir).itemTitles).toContain('Misérables, Les (1995)');
+  });
+
+  it('refuses a users.dat that leaves out a rated user (its attributes would be a guess)', () => {
+    const dir = fixtureVariant('ml-1m-4field', { 'users.dat': '1::F::1::10::48067\n' });
+    expect(expectMlError(() => loadMovieLens(dir), 'BAD_FILE').message).toMatch(
+      /users\.dat: rated user 2 is not listed/,
+    );
+  });
+
   it('refuses a movie listed twice (the last one silently won)', () => {
     const dir = fixtureVariant('ml-1m-4field', {
       'movies.dat':
