@@ -49,6 +49,11 @@ export interface JobRunnerOptions {
   pollMs?: number;
   /** Time a cancelled worker gets to stop at its next step before it is terminated (5000). */
   cancelGraceMs?: number;
+  /**
+   * A running job's time limit in seconds (PRISM_JOB_MAX_SECONDS): past it the job is stopped like a
+   * cancelled one and fails saying so. null (default): no limit.
+   */
+  maxSeconds?: number | null;
   /** Minimum interval between progress writes of one job (250). */
   progressThrottleMs?: number;
   /**
@@ -106,13 +111,18 @@ export interface JobRunner {
   off<E extends keyof JobRunnerEvents>(event: E, fn: (...args: JobRunnerEvents[E]) => void): JobRunner;
 }
 
+/** Why the runner stopped a job: a cancel, the server shutting down, or its time limit. */
+type StopReason = 'cancel' | 'shutdown' | 'timeout';
+
 interface Running {
   job: Job;
   worker: Worker;
   cancelFlag: Int32Array;
   startedAt: number;
-  stopReason: 'cancel' | 'shutdown' | null;
+  stopReason: StopReason | null;
   killTimer: NodeJS.Timeout | null;
+  /** Fires when the job runs past `maxSeconds`. */
+  limitTimer: NodeJS.Timeout | null;
   /** True once the grace period ran out and the worker was terminated instead of stopping by itself. */
   terminated: boolean;
   lastWrite: number;
@@ -237,6 +247,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       startedAt: Date.now(),
       stopReason: null,
       killTimer: null,
+      limitTimer: null,
       terminated: false,
       lastWrite: 0,
       done: Promise.resolve(),
@@ -253,6 +264,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       });
       worker.on('exit', (code) => {
         if (run.killTimer) clearTimeout(run.killTimer);
+        if (run.limitTimer) clearTimeout(run.limitTimer);
         active.delete(job.id);
         settle(job, run.startedAt, decide(run, outcome, crash, code));
         resolve();
@@ -260,6 +272,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       });
     });
     active.set(job.id, run);
+    const maxSeconds = opts.maxSeconds ?? null;
+    if (maxSeconds !== null) run.limitTimer = setTimeout(() => stop(run, 'timeout'), maxSeconds * 1000);
     log?.info({ jobId: job.id, type: job.type, attempt: job.attempts }, 'job started');
     emit('job:started', job);
   }
@@ -311,6 +325,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         error: run.terminated
           ? `cancelled while running; terminated after the ${cancelGraceMs} ms grace period`
           : 'cancelled while running',
+      };
+    if (run.stopReason === 'timeout')
+      return {
+        kind: 'failed',
+        error: `stopped after ${opts.maxSeconds} s (PRISM_JOB_MAX_SECONDS)${run.terminated ? `; terminated after the ${cancelGraceMs} ms grace period` : ''}`,
       };
     if (outcome?.type === 'error') return { kind: 'failed', error: outcome.message };
     return {
@@ -397,7 +416,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     }
   }
 
-  function stop(run: Running, reason: 'cancel' | 'shutdown'): void {
+  function stop(run: Running, reason: StopReason): void {
     if (run.stopReason) return;
     run.stopReason = reason;
     raiseCancelFlag(run.cancelFlag);

@@ -37,6 +37,8 @@ export interface ServerConfig {
    * null (unset) = what the machine, or the container's limit, leaves available at the check; 0 = no check.
    */
   jobMemoryMb: number | null;
+  /** A running job's time limit in seconds; null (unset) = none. */
+  jobMaxSeconds: number | null;
   /**
    * The data a job request names must lie under this directory (symlinks resolved), so an API caller
    * cannot make the server read arbitrary files; null = job requests may name no files (synthetic data
@@ -82,6 +84,7 @@ const KNOWN = [
   'PRISM_DATA_ROOT',
   'PRISM_TRUST_PROXY',
   'PRISM_MAX_QUEUED_JOBS',
+  'PRISM_JOB_MAX_SECONDS',
 ] as const;
 
 /**
@@ -116,6 +119,8 @@ export function parseConfig(src: Source): ServerConfig {
     processes,
     jobPriority: oneOf(src, 'PRISM_JOB_PRIORITY', 'idle', JOB_PRIORITIES),
     jobMemoryMb: jobMemory(src),
+    jobMaxSeconds:
+      (src.PRISM_JOB_MAX_SECONDS ?? '') === '' ? null : int(src, 'PRISM_JOB_MAX_SECONDS', 0, 1, 30 * 86_400),
     dataRoot: directory(src, 'PRISM_DATA_ROOT'),
     maxQueuedJobs: int(src, 'PRISM_MAX_QUEUED_JOBS', 100, 1, 1_000_000),
     trustProxy: trustProxy(src.PRISM_TRUST_PROXY),

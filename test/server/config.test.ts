@@ -72,6 +72,8 @@ describe('configuration', () => {
       ['PRISM_TRUST_PROXY', '10.0.0.0/99'],
       ['PRISM_TRUST_PROXY', '::1/129'],
       ['PRISM_MAX_QUEUED_JOBS', '0'],
+      ['PRISM_JOB_MAX_SECONDS', '0'],
+      ['PRISM_JOB_MAX_SECONDS', '1h'],
       ['HOST', ''],
     ]) {
       let err: unknown;

@@ -67,6 +67,7 @@ export default fp(
       workers: opts.config.workers,
       priority: opts.config.jobPriority,
       memoryMb: opts.config.jobMemoryMb,
+      maxSeconds: opts.config.jobMaxSeconds,
       logger: app.log,
       heartbeatMs: jobOpts.heartbeatMs,
       staleMs: jobOpts.staleMs,
