@@ -2,8 +2,18 @@ import { mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } fro
 import { dirname, join, resolve } from 'node:path';
 import { MlError } from '../ml/core/errors.ts';
 
-const outError = (dir: string, err: unknown): MlError =>
-  new MlError('BAD_CONFIG', `--out ${dir}: ${(err as Error).message}`, 'out');
+const outError = (dir: string, err: unknown): MlError => {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    dir.trim() === ''
+      ? 'is empty'
+      : code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'is a file, or lies under one (it must be a directory)'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? `cannot be written (${code})`
+          : (err as Error).message;
+  return new MlError('BAD_CONFIG', `--out ${dir}: ${why}`, 'out');
+};
 
 /**
  * Creates `--out` and proves it writable before any training starts, so a bad path costs nothing.

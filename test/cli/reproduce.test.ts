@@ -84,8 +84,12 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
     const file = join(tempDir('prism-reproduce-'), 'a-file');
     writeFileSync(file, '');
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    await expect(run(['--data', data, '--out', file])).rejects.toThrow(/--out .*a-file/);
-    await expect(run(['--data', data, '--out', join(file, 'sub')])).rejects.toThrow(/--out .*sub/);
+    await expect(run(['--data', data, '--out', file])).rejects.toThrow(
+      /--out .*a-file: is a file, or lies under one \(it must be a directory\)$/,
+    );
+    await expect(run(['--data', data, '--out', join(file, 'sub')])).rejects.toThrow(
+      /--out .*sub: is a file, or lies under one/,
+    );
     expect(stderr).not.toHaveBeenCalled();
   });
 });
