@@ -25,7 +25,7 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
     // Sizes that would crash the process (a V8 fatal error, a RangeError) are refused first.
     [['--sae', '{"latents":3000000000}'], /--sae: SAE option latents: must be an integer in 1\.\.65536/],
     [['--sae', '{"pairsPerStep":1000000000}'], /--sae: SAE option pairsPerStep: must be an integer/],
-    [['--sae', '{"seed":5}'], /--sae: seed is not set here; --seed seeds the SAE too/],
+    [['--sae', '{"seed":-1}'], /--sae: SAE option seed: must be an integer in \[0, 2\^32\)/],
     [['--sae', '{"pursuit":{"user_k":3}}'], /--sae: SAE option pursuit\.user_k: is not a pursuit option/],
     [['--frontier', '{}'], /--frontier: must be "standard" or a non-empty JSON array/],
     [['--frontier', '[1]'], /--frontier\[0\]: must be a JSON object/],

@@ -147,9 +147,6 @@ function saeOverrides(v: unknown, flag: string): SaeTrainOptions {
       `--${flag}: must be a JSON object of SAE options, got ${JSON.stringify(v)}`,
       flag,
     );
-  // One seed per run: a second one here would win for the SAE while report.json recorded --seed.
-  if (v.seed !== undefined)
-    throw new MlError('BAD_CONFIG', `--${flag}: seed is not set here; --seed seeds the SAE too`, flag);
   return v as SaeTrainOptions;
 }
 

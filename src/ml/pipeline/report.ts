@@ -35,6 +35,8 @@ export interface ReproduceReport {
     user_k: number | null;
     shared: boolean;
     epochs: number;
+    /** The SAE's own seed: the run's `seed` unless the SAE options named another (bench --sae-seeds). */
+    seed: number;
     dead_items: number;
     /**
      * Over every row of the side, users included whom the SAE trained on (fidelity, not these, is the
@@ -234,6 +236,7 @@ export function buildReport(input: {
       user_k: o.activation === 'relu' ? null : (o.userK ?? o.k),
       shared: o.shared,
       epochs: o.epochs,
+      seed: o.seed ?? input.seed,
       dead_items: rc.deadItems,
       explained_variance_users: r4(rc.explainedVarianceUsers),
       explained_variance_items: r4(rc.explainedVarianceItems),

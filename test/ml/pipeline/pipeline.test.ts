@@ -84,13 +84,14 @@ describe('runPipeline on synthetic data with planted genres', async () => {
 
 describe('the fidelity setting (pursuit codes)', async () => {
   const spec = 'synthetic:users=600,items=300,seed=1';
-  const sae = { latents: 96, k: 4, matryoshka: [], epochs: 20, batchSize: 32 };
+  const sae = { latents: 96, k: 4, matryoshka: [], epochs: 20, batchSize: 32, seed: 7 };
   const run = (setting: 'concepts' | 'fidelity') =>
     runPipeline(spec, { model: 'mf', seed: 0, setting, sae, fidelitySamples: 0 });
   const [concepts, fidelity] = [await run('concepts'), await run('fidelity')];
 
   it('codes by pursuit and reconstructs the recommender more faithfully at the same item L0 bound', () => {
     expect(concepts.report.sae.coding).toBe('encoder');
+    expect([concepts.report.seed, concepts.report.sae.seed]).toEqual([0, 7]); // the SAE's own seed is reported
     // The setting's item pool is k + 2, for the k given here.
     expect(fidelity.report.sae.coding).toMatch(/^pursuit \(items: 4 of encoder top-6/);
     expect(fidelity.report.sae.l0_items).toBeLessThanOrEqual(4);
@@ -150,6 +151,7 @@ describe('the default setting on a small catalogue', async () => {
 
   it('sizes the dictionary to the catalogue, so neurons get concept labels', () => {
     expect(report.sae.latents).toBe(64);
+    expect(report.sae.seed).toBe(report.seed); // no SAE seed of its own given: the run's
     const labelled = report.neurons.filter((n) => n.kind !== 'unlabelled' && n.kind !== 'dead');
     expect(labelled.length).toBeGreaterThan(0);
     expect(report.concepts.some((c) => c['purity@20'] >= 0.8)).toBe(true);
