@@ -54,6 +54,9 @@ export interface ServerConfig {
   trustProxy: boolean | number | string[];
 }
 
+/** A Node timer's longest delay (2³¹ − 1 ms, ~24.8 days): a longer one fires at once. */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 /** A configuration value that failed validation; `variable` names it. */
 export class ConfigError extends Error {
   readonly variable: string;
@@ -120,7 +123,9 @@ export function parseConfig(src: Source): ServerConfig {
     jobPriority: oneOf(src, 'PRISM_JOB_PRIORITY', 'idle', JOB_PRIORITIES),
     jobMemoryMb: jobMemory(src),
     jobMaxSeconds:
-      (src.PRISM_JOB_MAX_SECONDS ?? '') === '' ? null : int(src, 'PRISM_JOB_MAX_SECONDS', 0, 1, 30 * 86_400),
+      (src.PRISM_JOB_MAX_SECONDS ?? '') === ''
+        ? null
+        : int(src, 'PRISM_JOB_MAX_SECONDS', 0, 1, MAX_TIMER_SECONDS),
     dataRoot: directory(src, 'PRISM_DATA_ROOT'),
     maxQueuedJobs: int(src, 'PRISM_MAX_QUEUED_JOBS', 100, 1, 1_000_000),
     trustProxy: trustProxy(src.PRISM_TRUST_PROXY),

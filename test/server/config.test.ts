@@ -74,6 +74,7 @@ describe('configuration', () => {
       ['PRISM_MAX_QUEUED_JOBS', '0'],
       ['PRISM_JOB_MAX_SECONDS', '0'],
       ['PRISM_JOB_MAX_SECONDS', '1h'],
+      ['PRISM_JOB_MAX_SECONDS', String(30 * 86_400)], // past a Node timer's ~24.8 days it would fire at once
       ['HOST', ''],
     ]) {
       let err: unknown;
