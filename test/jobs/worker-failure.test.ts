@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CommitRefused } from '../../src/jobs/commit.ts';
 import { failureMessage } from '../../src/jobs/worker-failure.ts';
 import { MlError } from '../../src/ml/core/errors.ts';
+import { StoreError } from '../../src/store/errors.ts';
 
 describe('failureMessage', () => {
   it("keeps Prism's own errors, which name what to fix", () => {
@@ -15,6 +16,9 @@ describe('failureMessage', () => {
       cancelled: false,
     });
     expect(m.detail).toBeUndefined();
+    // The store's errors are written for the reader too (a base version deleted meanwhile, a corrupt artifact).
+    const gone = failureMessage(new StoreError('NOT_FOUND', 'base model version 3 no longer exists'), false);
+    expect(gone).toMatchObject({ message: 'base model version 3 no longer exists', code: 'NOT_FOUND' });
   });
 
   it('says a save failed, with the database error', () => {

@@ -21,8 +21,8 @@ import type { Dataset } from './types.ts';
  *   the interactions are skipped; interacted items missing from it get their id as title, no tags.
  *   With a header, columns are found by name (`title`/`name`, `tags`/`genres`/`category`…, `year`),
  *   in any order, and other columns are ignored. A year may be written `1999.0`.
- * A first line is a header when it names the columns (user/customer/… first or item/product/sku/…
- * second) and holds no number as its weight. Users and items are numbered in order of first appearance
+ * A first line is a header when it holds a word as weight (unless both ids are numbers), or, without a
+ * weight, when its first field names the user column (user/customer/session/…); see isInteractionsHeader. Users and items are numbered in order of first appearance
  * in the interactions. Bytes that are not UTF-8 are an error naming the line (not replaced by U+FFFD, which
  * would merge distinct ids).
  */
@@ -110,19 +110,29 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
 }
 
 const USER_COLUMN =
-  /^(user|uid|customer|client|member|account|visitor|person|listener|reader|viewer|buyer)[ _-]?(id)?$/i;
+  /^(user|uid|customer|client|member|account|visitor|person|listener|reader|viewer|buyer|learner|session)[ _-]?(id)?$/i;
 const ITEM_COLUMN =
   /^(item|iid|product|sku|track|song|movie|film|artist|book|article|content|video|asin|id)[ _-]?(id)?$/i;
 
 /**
- * Whether the interactions file's first line names its columns rather than holding an interaction: a
- * user-like first or item-like second field, and no number in the weight column (`alice,book,5` is data).
- * Anything else is read as data, so a bad first row fails like any other instead of vanishing as a header.
+ * Whether the interactions file's first line names its columns rather than holding an interaction.
+ * - A number as weight: data (`alice,book,5`).
+ * - A word as weight: a header (`learner,course,rating`) unless both ids are numbers — `1,1,abc` is a
+ *   row with a bad weight, and fails like any other instead of vanishing as a header.
+ * - No weight: a header when the first field names the user column (`customer,product`, `user_id,sku`),
+ *   not when only the second looks like a column name (`alice,book` is data).
  */
 function isInteractionsHeader(r: RecordView): boolean {
-  if (r.count >= 3 && !isEmptyField(r, 2) && !Number.isNaN(r.num(2))) return false;
-  return USER_COLUMN.test(r.text(0).trim()) || (r.count >= 2 && ITEM_COLUMN.test(r.text(1).trim()));
+  const user = r.text(0).trim();
+  const item = r.count >= 2 ? r.text(1).trim() : '';
+  if (r.count >= 3 && !isEmptyField(r, 2)) {
+    if (!Number.isNaN(r.num(2))) return false;
+    return !(INTEGER.test(user) && INTEGER.test(item));
+  }
+  return USER_COLUMN.test(user);
 }
+
+const INTEGER = /^\d+$/;
 
 /** Where an items file keeps each field: by name when its first line is a header, else by position. */
 interface ItemColumns {

@@ -107,12 +107,18 @@ describe('loadCsv', () => {
     );
   });
 
-  it('reads a first row as data unless it names columns without a number as weight', () => {
+  it('reads a first row as data unless it names columns (a word as weight, or a user column first)', () => {
     const dir = fixtureVariant('csv', {
       'book.csv': 'alice,book,5\nu1,b1,1\n', // "book" is an item here: the 5 says so
-      'bad-first.csv': '1,1,abc\n2,1,1\n', // no column names: a bad weight, not a header
+      'book2.csv': 'alice,book\nu1,b1\n', // without a weight, an item-like second field alone is no header
+      'bad-first.csv': '1,1,abc\n2,1,1\n', // numeric ids: a bad weight, not a header
+      'learner.csv': 'learner,course,rating\nl1,c1,4\n', // a word as weight over word ids: a header
+      'short.csv': 'u,i,r\nu1,i1,1\n',
     });
     expect(loadCsv(`${dir}/book.csv`).users.ids).toEqual(['alice', 'u1']);
+    expect(loadCsv(`${dir}/book2.csv`).users.ids).toEqual(['alice', 'u1']);
+    expect(loadCsv(`${dir}/learner.csv`).users.ids).toEqual(['l1']);
+    expect(loadCsv(`${dir}/short.csv`).users.ids).toEqual(['u1']);
     expect(expectMlError(() => loadCsv(`${dir}/bad-first.csv`), 'BAD_FILE').message).toMatch(
       /bad-first\.csv, line 1: non-numeric weight "abc"/,
     );
