@@ -71,10 +71,10 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
     // 100 items size the 1024-latent dictionary down to 32, below this userK and this frontier row's k.
     const small = 'synthetic:users=200,items=100,seed=1';
     await expect(run(['--data', small, '--sae', '{"userK":100}', '--out', out])).rejects.toThrow(
-      /^sae \(the dictionary was sized to the catalogue: 100 items, 32 latents; name "latents" to keep a width\): SAE option userK/,
+      /^--sae \(the dictionary was sized to the catalogue: 100 items, 32 latents; name "latents" to keep a width\): SAE option userK: must be an integer in 1\.\.latents \(32\), got 100$/,
     );
     await expect(run(['--data', small, '--frontier', '[{"k":40}]', '--out', out])).rejects.toThrow(
-      /^frontier\[0\] \(the dictionary was sized .*\): SAE option k/,
+      /^--frontier\[0\] \(the dictionary was sized .*\): SAE option k/,
     );
     expect(stages.join('')).not.toMatch(/recommender/);
     expect(existsSync(out)).toBe(false);

@@ -83,31 +83,33 @@ export async function run(argv: string[]): Promise<void> {
   await withOutDir(flags.out, async () => {
     let bar = progressBar(`reproduce ${model}`);
     let lastStage = '';
-    const result = await runPipeline(
-      flags.data,
-      {
-        model,
-        seed: flags.seed,
-        setting,
-        sae,
-        ablation: flags.ablation ? ABLATION_BETAS : undefined,
-        frontier,
-        interventions: flags.interventions,
-        // Written now and again at the end: the extras take minutes, and an interrupted run kept nothing.
-        onMainResult: (main) => {
-          bar.done();
-          writeReport(flags.out, main, flags.weights);
-          process.stderr.write(`wrote the main report to ${flags.out}; now the extras\n`);
+    const result = await asFlagErrors(
+      runPipeline(
+        flags.data,
+        {
+          model,
+          seed: flags.seed,
+          setting,
+          sae,
+          ablation: flags.ablation ? ABLATION_BETAS : undefined,
+          frontier,
+          interventions: flags.interventions,
+          // Written now and again at the end: the extras take minutes, and an interrupted run kept nothing.
+          onMainResult: (main) => {
+            bar.done();
+            writeReport(flags.out, main, flags.weights);
+            process.stderr.write(`wrote the main report to ${flags.out}; now the extras\n`);
+          },
         },
-      },
-      (e) => {
-        if (e.stage !== lastStage) {
-          bar.done();
-          bar = progressBar(`reproduce ${model} ${e.stage}`); // which stage each line is about
-          lastStage = e.stage;
-        }
-        bar.update({ ...e, message: undefined });
-      },
+        (e) => {
+          if (e.stage !== lastStage) {
+            bar.done();
+            bar = progressBar(`reproduce ${model} ${e.stage}`); // which stage each line is about
+            lastStage = e.stage;
+          }
+          bar.update({ ...e, message: undefined });
+        },
+      ),
     );
     bar.done();
     const { report } = result;
@@ -135,6 +137,20 @@ function writeReport(out: string, result: PipelineResult, weights: boolean): voi
         }
       : {}),
   });
+}
+
+/**
+ * The pipeline names SAE options as `sae` and `frontier[r]` when it checks them against the sized
+ * dictionary; on the command line those are the `--sae` and `--frontier` flags.
+ */
+async function asFlagErrors<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof MlError && err.field !== undefined && /^(sae|frontier\[\d+\])$/.test(err.field))
+      throw new MlError(err.code, `--${err.message}`, err.field);
+    throw err;
+  }
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>

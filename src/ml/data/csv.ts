@@ -74,9 +74,12 @@ export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
         if (columns.header) return;
       }
       const c = columns;
-      // More fields than the header names: an unquoted comma in a title would shift every column after it.
-      if (c.header) r.expectFields(c.minFields, c.fields);
-      else r.expectFields(2, 4);
+      if (c.header) {
+        r.expectFields(c.minFields, Number.POSITIVE_INFINITY);
+        // More fields than the header names: an unquoted comma would shift every column after it.
+        if (r.count > c.fields)
+          r.fail(`${r.count} fields under a header of ${c.fields}: quote a field that holds a comma`);
+      } else r.expectFields(2, 4);
       const i = items.index.get(r.text(c.id).trim());
       if (i === undefined) return; // an item nobody interacted with is not an item
       if (c.title !== null) itemTitles[i] = r.text(c.title).trim();

@@ -52,7 +52,7 @@ export function lastFmListensPath(dir: string): string {
 export function loadLastFm(dir: string, options: Partial<LastFmOptions> = {}): Dataset {
   const opts = { ...LASTFM_DEFAULTS, ...options };
   const listensPath = lastFmListensPath(dir);
-  const buf = readHetrecFile(listensPath);
+  const buf = readHetrecFile(listensPath, 'userID\tartistID\tweight');
   const cap = estimateLines(buf);
   const rawUsers = new IntList(cap);
   const rawItems = new IntList(cap);
@@ -107,7 +107,7 @@ export function loadLastFm(dir: string, options: Partial<LastFmOptions> = {}): D
   const itemTitles = itemIds.map((id) => `Artist ${id}`);
   const artistsPath = join(dir, LASTFM_FILES.artists);
   scanRecords(
-    readHetrecFile(artistsPath),
+    readHetrecFile(artistsPath, 'id\tname\turl\tpictureURL'),
     artistsPath,
     { delimiter: '\t' },
     (r) => {
@@ -152,7 +152,7 @@ function topTagsPerArtist(
   topTags: number,
 ): string[][] {
   const tagName = new Map<number, string>();
-  const tagsBuf = readHetrecFile(tagsPath);
+  const tagsBuf = readHetrecFile(tagsPath, 'tagID\ttagValue');
   const encoding = latin1OrUtf8(tagsBuf);
   scanRecords(
     tagsBuf,
@@ -166,7 +166,7 @@ function topTagsPerArtist(
   );
   const counts: Map<string, number>[] = Array.from({ length: itemIndex.size }, () => new Map());
   scanRecords(
-    readHetrecFile(taggedPath),
+    readHetrecFile(taggedPath, 'userID\tartistID\ttagID\tday\tmonth\tyear'),
     taggedPath,
     { delimiter: '\t' },
     (r) => {
@@ -194,10 +194,10 @@ function topTagsPerArtist(
  * A hetrec file, whose first line is its header (skipped by the readers): a copy with the header stripped
  * would silently lose its first record, so a first line that starts with a number is refused.
  */
-function readHetrecFile(path: string): Buffer {
+function readHetrecFile(path: string, header: string): Buffer {
   const buf = readDataFile(path);
   const start = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0; // a UTF-8 BOM
   if (buf[start] >= 0x30 && buf[start] <= 0x39)
-    throw badLine(path, 1, 'expected the hetrec header line (e.g. "userID\tartistID\tweight"), found data');
+    throw badLine(path, 1, `expected the hetrec header line ("${header.replaceAll('\t', ' ')}"), found data`);
   return buf;
 }

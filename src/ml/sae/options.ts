@@ -215,7 +215,8 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
   for (const src of pairSources)
     if (!['random', 'positives', 'top'].includes(src)) bad('pairSampling', `unknown pair source "${src}"`);
   const userK = opts.userK ?? o.k;
-  if (!Number.isInteger(userK) || userK < 1 || userK > o.latents) bad('userK', `must be in 1..latents`);
+  if (!Number.isInteger(userK) || userK < 1 || userK > o.latents)
+    bad('userK', `must be an integer in 1..latents (${o.latents}), got ${JSON.stringify(userK)}`);
   if (!Number.isInteger(o.topPairs) || o.topPairs < 1 || o.topPairs > MAX_COUNT)
     bad('topPairs', `must be an integer in 1..${MAX_COUNT}`);
   const maxK = Math.min(o.latents, opts.maxK ?? 4 * Math.max(o.k, userK));

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { MAX_LATENTS } from '../../ml/sae/options.ts';
 import { MAX_ID, MAX_SEED, Metrics, NullableTimestamp, Offset, Timestamp } from './common.ts';
 
 export const JobType = Type.Enum(['train-recommender', 'train-sae', 'evaluate', 'label', 'pipeline']);
@@ -34,7 +35,7 @@ export const JobParams = Type.Object(
     sae: Type.Optional(
       Type.Object(
         {
-          latents: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })),
+          latents: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LATENTS })),
           activation: Type.Optional(Type.Union([Type.Literal('relu'), Type.Literal('topk')])),
           k: Type.Optional(Type.Integer({ minimum: 1 })),
           epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),

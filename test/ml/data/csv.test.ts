@@ -142,7 +142,7 @@ describe('loadCsv', () => {
       'rated.csv': 'u1,i1\n',
     });
     expect(expectMlError(() => loadCsv(`${dir}/rated.csv`, `${dir}/items.csv`), 'BAD_FILE').message).toMatch(
-      /items\.csv, line 2: expected 3 fields, found 4/,
+      /items\.csv, line 2: 4 fields under a header of 3: quote a field that holds a comma/,
     );
   });
 

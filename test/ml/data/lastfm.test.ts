@@ -50,7 +50,7 @@ describe('loadLastFm', () => {
     // A copy with its header stripped would lose its first record to the header skip.
     const headless = fixtureVariant('lastfm-hetrec', { 'user_artists.dat': '2\t10\t100\n2\t11\t5\n' });
     expect(expectMlError(() => loadLastFm(headless, { minListeners: 1 }), 'BAD_FILE').message).toMatch(
-      /user_artists\.dat, line 1: expected the hetrec header line/,
+      /user_artists\.dat, line 1: expected the hetrec header line \("userID artistID weight"\), found data/,
     );
     const bad = fixtureVariant('lastfm-hetrec', {
       'user_artists.dat': 'userID\tartistID\tweight\r\n2\t10\t100\r\n2\tten\t5\r\n',
