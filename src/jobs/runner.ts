@@ -88,8 +88,12 @@ export interface JobRunnerEvents {
 
 export interface JobRunner {
   readonly instanceId: string;
-  /** Validates params (JobParamsError naming the field), stores the job queued, wakes the runner. */
-  enqueue(type: JobType, params?: JobParams, opts?: { maxAttempts?: number }): Job;
+  /**
+   * Validates params (JobParamsError naming the field), stores the job queued, wakes the runner. `admit`,
+   * when given, runs once the request is known to be valid and before it is stored (a queue limit: a bad
+   * request is refused for what is wrong with it, whatever the queue holds).
+   */
+  enqueue(type: JobType, params?: JobParams, opts?: { maxAttempts?: number; admit?: () => void }): Job;
   /** Queued → cancelled at once; running → stops at its next step (terminated after the grace period). */
   cancel(id: number): Job | null;
   get(id: number): Job | null;
@@ -448,7 +452,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     enqueue(type, params = {}, enqueueOpts) {
       const normalised = normaliseJobParams(store, type, params);
       checkMemoryAtEnqueue(store, type, normalised, opts.memoryMb ?? null);
-      const job = store.jobs.enqueue(type, normalised, enqueueOpts);
+      enqueueOpts?.admit?.();
+      const job = store.jobs.enqueue(type, normalised, { maxAttempts: enqueueOpts?.maxAttempts });
       log?.info({ jobId: job.id, type }, 'job enqueued');
       queueMicrotask(pump);
       return job;

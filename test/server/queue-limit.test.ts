@@ -25,6 +25,13 @@ describe('PRISM_MAX_QUEUED_JOBS', () => {
     expect(full.json()).toMatchObject({ code: 'QUEUE_FULL' });
     expect(full.json().message).toContain('PRISM_MAX_QUEUED_JOBS');
     expect(ctx.store.jobs.count({ status: ['queued'] })).toBe(2);
+    // A bad request is refused for what is wrong with it, full queue or not.
+    const bad = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { type: 'pipeline', params: { data: 'synthetic:users=-5', activate: false } },
+    });
+    expect([bad.statusCode, bad.json().field]).toEqual([400, 'body.params.data']);
 
     const cancel = await ctx.app.inject({ method: 'POST', url: `/v1/jobs/${first.json().id}/cancel` });
     expect(cancel.statusCode).toBeLessThan(300);

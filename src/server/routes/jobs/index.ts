@@ -53,14 +53,16 @@ const jobs: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
     async (req, reply) => {
       const { type, params, maxAttempts } = req.body;
       requireUnderDataRoot(params?.data, opts.dataRoot, 'body.params.data');
-      const queued = app.store.jobs.count({ status: ['queued'] });
-      if (queued >= opts.maxQueuedJobs)
-        throw new ApiError(
-          429,
-          'QUEUE_FULL',
-          `the job queue is full (${queued} jobs waiting, PRISM_MAX_QUEUED_JOBS): enqueue again once some have run, or cancel some`,
-        );
-      const job = app.runner.enqueue(type, params ?? {}, maxAttempts ? { maxAttempts } : undefined);
+      const admit = () => {
+        const queued = app.store.jobs.count({ status: ['queued'] });
+        if (queued >= opts.maxQueuedJobs)
+          throw new ApiError(
+            429,
+            'QUEUE_FULL',
+            `the job queue is full (${queued} jobs waiting, PRISM_MAX_QUEUED_JOBS): enqueue again once some have run, or cancel some`,
+          );
+      };
+      const job = app.runner.enqueue(type, params ?? {}, { maxAttempts, admit });
       const view = jobView(job);
       return reply.code(202).header('location', view.url).send(view);
     },
