@@ -107,6 +107,23 @@ describe('cancellation and failure never change what is served', () => {
     }
   });
 
+  it('a job past PRISM_JOB_MAX_SECONDS is stopped at its next step and fails saying why', async () => {
+    // A grace period of a minute: the job must stop by its own signal check, soon after the limit.
+    const limited = createJobRunner({ store, instanceId: 'limited', maxSeconds: 1, cancelGraceMs: 60_000 });
+    limited.start();
+    try {
+      const job = limited.enqueue('pipeline', SLOW);
+      const t0 = Date.now();
+      const { job: done } = await finished(limited, job.id);
+      expect(done).toMatchObject({ status: 'failed', error: 'stopped after 1 s (PRISM_JOB_MAX_SECONDS)' });
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      expect(limited.running()).toEqual([]);
+      unchanged();
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('cancelling a queued job reports it finished once, however often it is cancelled', async () => {
     const held = createJobRunner({ store, instanceId: 'held', progressThrottleMs: 0 }); // never started
     const events: number[] = [];

@@ -83,13 +83,7 @@ export function loadMovieLens(dir: string): Dataset {
     const genres = r.text(2, encoding);
     itemTags[i] = genres === '' ? [] : genres.split('|');
   });
-  const missing = seen.indexOf(0);
-  if (missing >= 0)
-    throw new MlError(
-      'BAD_FILE',
-      `${moviesPath}: rated movie ${itemIds[missing]} is not listed (${seen.length - countOnes(seen)} missing)`,
-      moviesPath,
-    );
+  requireAllListed(seen, itemIds, moviesPath, 'movie');
 
   const userIds = Array.from(users.ids, String);
   const dataset: Dataset = {
@@ -125,13 +119,7 @@ function readUserAttributes(path: string, userIds: Int32Array): Record<string, s
     });
   });
   // As for movies.dat: a file that lists users must list every rated one, or its attributes are a guess.
-  const missing = seen.indexOf(0);
-  if (missing >= 0)
-    throw new MlError(
-      'BAD_FILE',
-      `${path}: rated user ${userIds[missing]} is not listed (${seen.length - countOnes(seen)} missing)`,
-      path,
-    );
+  requireAllListed(seen, userIds, path, 'user');
   return attrs;
 }
 
@@ -139,6 +127,22 @@ function readUserAttributes(path: string, userIds: Int32Array): Record<string, s
 export function yearFromTitle(title: string): number {
   const m = /\((\d{4})\)\s*$/.exec(title) ?? /\((\d{4})\)/.exec(title);
   return m ? Number(m[1]) : 0;
+}
+
+/** BAD_FILE naming the first rated movie or user (`seen[i]` = 0) that `path` does not list. */
+function requireAllListed(
+  seen: Uint8Array,
+  ids: ArrayLike<string | number>,
+  path: string,
+  what: 'movie' | 'user',
+): void {
+  const missing = seen.indexOf(0);
+  if (missing >= 0)
+    throw new MlError(
+      'BAD_FILE',
+      `${path}: rated ${what} ${ids[missing]} is not listed (${seen.length - countOnes(seen)} missing)`,
+      path,
+    );
 }
 
 function countOnes(a: Uint8Array): number {
