@@ -22,9 +22,9 @@ import type { Dataset } from './types.ts';
  *   With a header, columns are found by name (`title`/`name`, `tags`/`genres`/`category`…, `year`),
  *   in any order, and other columns are ignored. A year may be written `1999.0`.
  * A first line is a header when it holds a word as weight (unless both ids are numbers), or, without a
- * weight, when its first field names the user column (user/customer/session/…); see isInteractionsHeader. Users and items are numbered in order of first appearance
- * in the interactions. Bytes that are not UTF-8 are an error naming the line (not replaced by U+FFFD, which
- * would merge distinct ids).
+ * weight, when its first field names the user column (user/customer/session/…); see isInteractionsHeader.
+ * Users and items are numbered in order of first appearance in the interactions. Bytes that are not UTF-8
+ * are an error naming the line (not replaced by U+FFFD, which would merge distinct ids).
  */
 export function loadCsv(interactionsPath: string, itemsPath?: string): Dataset {
   const buf = readDataFile(interactionsPath);
