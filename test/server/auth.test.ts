@@ -59,6 +59,12 @@ describe('API keys', () => {
     expect(wrong.statusCode).toBe(403);
     expect(wrong.json().code).toBe('FORBIDDEN');
     expect(wrong.headers['www-authenticate']).toBeUndefined();
+    // Reads are open here, but a key sent with one is checked: a revoked key shows on the next read.
+    const read = (authorization?: string) =>
+      app.inject({ url: '/v1/jobs', headers: authorization ? { authorization } : {} });
+    expect((await read()).statusCode).toBe(200);
+    expect((await read('Bearer s3cret')).statusCode).toBe(200);
+    expect((await read('Bearer revoked')).statusCode).toBe(403);
     for (const [method, url] of [
       ['POST', '/v1/jobs'],
       ['POST', '/v1/jobs/1/cancel'],

@@ -47,8 +47,8 @@ function authLevel(req: FastifyRequest): AuthLevel {
 }
 
 /**
- * Bearer-key authentication. Missing key → 401, wrong key → 403. With no keys configured the service
- * runs open (development), and says so in the log at start.
+ * Bearer-key authentication. Missing key → 401, wrong key → 403 (on open reads too: a key that is sent
+ * is checked). With no keys configured the service runs open (development), and says so in the log at start.
  */
 export default fp(
   async function authPlugin(app: FastifyInstance, opts: { config: ServerConfig }) {
@@ -62,9 +62,16 @@ export default fp(
     // are limited too; the body is still not read before the key is checked.
     app.addHook('preParsing', async (req: FastifyRequest, reply: FastifyReply) => {
       const level = authLevel(req);
-      if (level === 'none' || (level === 'read' && (readsOpen || req.url.startsWith('/docs')))) return;
+      if (level === 'none') return;
       const header = req.headers.authorization;
       const key = header ? bearerKey(header) : null;
+      if (level === 'read' && (readsOpen || req.url.startsWith('/docs'))) {
+        // Open reads need no key, but a key sent with one must be good: a client whose key was revoked
+        // should learn it on its next read, not on its next write.
+        if (key !== null && !matches(key))
+          throw new ApiError(403, 'FORBIDDEN', 'API key not accepted', 'headers.authorization');
+        return;
+      }
       if (key === null) reply.header('www-authenticate', 'Bearer'); // what a 401 owes (RFC 7235)
       if (!header)
         throw new ApiError(
