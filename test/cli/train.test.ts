@@ -50,6 +50,9 @@ describe('prism train', () => {
     await expect(
       run(['--data', 'synthetic:users=30,items=20,seed=1', '--holdout', '1000', '--out', tmpdir()]),
     ).rejects.toThrow(/--holdout 1000: no user has enough positives/);
+    await expect(
+      run(['--data', 'synthetic:users=30,items=20,seed=1', '--k', '20', '--out', tmpdir()]),
+    ).rejects.toThrow(/--k 20: must be below the catalogue's 20 items/);
     await expect(run(['--model', 'ncf', '--objective', 'logistic'])).rejects.toThrow(
       /--objective: applies to --model mf only/,
     );

@@ -88,6 +88,12 @@ export async function run(argv: string[]): Promise<void> {
     process.stderr.write(
       `${dataset.name}: ${interactions.rows} users, ${interactions.cols} items, ${interactions.indptr[interactions.rows]} interactions (loaded in ${loadS.toFixed(2)} s)\n`,
     );
+    if (flags.k >= interactions.cols)
+      throw new MlError(
+        'BAD_CONFIG',
+        `--k ${flags.k}: must be below the catalogue's ${interactions.cols} items (every held-out item would be a hit)`,
+        'k',
+      );
     const split = splitHoldout(interactions, { perUser: flags.holdout, seed: flags.seed });
     if (split.testUsers.length === 0)
       throw new MlError(

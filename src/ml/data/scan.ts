@@ -129,6 +129,9 @@ export function readDataFile(path: string): Buffer {
  * into U+FFFD, so that "café" and "cafè" in Latin-1 became one id without a word.
  */
 export function requireUtf8(buf: Buffer, path: string): void {
+  // UTF-16 text is valid UTF-8 byte by byte (ASCII with NULs between), so its byte-order mark gives it away.
+  if ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff))
+    throw badLine(path, 1, 'UTF-16 text (save the file as UTF-8)');
   if (isUtf8(buf)) return;
   let line = 1;
   for (let start = 0; start < buf.length; line++) {

@@ -134,6 +134,10 @@ describe('loadCsv', () => {
     expect(expectMlError(() => loadCsv(`${dir}/latin1.csv`), 'BAD_FILE').message).toMatch(
       /latin1\.csv, line 2: not valid UTF-8/,
     );
+    const utf16 = fixtureVariant('csv', { 'utf16.csv': Buffer.from('\ufeffuser,item\nu1,i1\n', 'utf16le') });
+    expect(expectMlError(() => loadCsv(`${utf16}/utf16.csv`), 'BAD_FILE').message).toMatch(
+      /utf16\.csv, line 1: UTF-16 text \(save the file as UTF-8\)/,
+    );
   });
 
   it('refuses an items row with more fields than its header (an unquoted comma in a title)', () => {

@@ -42,9 +42,7 @@ export function validIsh(op: Op): fc.Arbitrary<Req> {
     : op.writes
       ? fc.constantFrom<Req['body']>(undefined, { json: {} }, { text: '' })
       : fc.constant(undefined);
-  const auth = op.writes
-    ? fc.constant(`Bearer ${KEY}`)
-    : cf([undefined, `Bearer ${KEY}`]); // a wrong key is refused on reads too (a fault, not a valid request)
+  const auth = op.writes ? fc.constant(`Bearer ${KEY}`) : cf([undefined, `Bearer ${KEY}`]); // a wrong key is refused on reads too (a fault, not a valid request)
   return fc.record({
     path: fc.record(path),
     query: fc.tuple(...query).map((qs) => qs.flat()),
