@@ -78,6 +78,13 @@ describe('API keys', () => {
     }
   });
 
+  it('leaves the documentation open when reads need a key', async () => {
+    for (const url of ['/docs', '/docs/', '/docs/json', '/openapi.json'])
+      expect((await closedApp.inject({ url })).statusCode, url).toBeLessThan(400);
+    expect((await closedApp.inject({ url: '/v1/jobs' })).statusCode).toBe(401);
+    expect((await closedApp.inject({ url: '/docsx' })).statusCode).toBe(404); // no route: not a way in
+  });
+
   it('accepts any configured key', async () => {
     const ok = await app.inject({
       method: 'POST',

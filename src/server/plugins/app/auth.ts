@@ -65,7 +65,7 @@ export default fp(
       if (level === 'none') return;
       const header = req.headers.authorization;
       const key = header ? bearerKey(header) : null;
-      if (level === 'read' && (readsOpen || req.url.startsWith('/docs'))) {
+      if (level === 'read' && readsOpen) {
         // Open reads need no key, but a key sent with one must be good: a client whose key was revoked
         // should learn it on its next read, not on its next write.
         if (key !== null && !matches(key))

@@ -43,11 +43,19 @@ export default fp(
         ],
       },
     });
-    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
+    // The documentation is open even when reads need a key, as /openapi.json is: said on its routes, not
+    // by matching request URLs.
+    app.addHook('onRoute', (route) => {
+      if (route.url === DOCS || route.url.startsWith(`${DOCS}/`))
+        route.config = { ...route.config, auth: 'none' };
+    });
+    await app.register(swaggerUi, { routePrefix: DOCS, staticCSP: DOCS_CSP });
     app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'none' } }, async () => app.swagger());
   },
   { name: 'swagger' },
 );
+
+const DOCS = '/docs';
 
 /**
  * The Swagger UI page's Content-Security-Policy: @fastify/swagger-ui's own policy for its static files,
