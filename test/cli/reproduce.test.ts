@@ -80,6 +80,27 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
     expect(existsSync(out)).toBe(false);
   });
 
+  it('marks the main report it saves before the extras as partial, and the finished one not', async () => {
+    const out = join(tempDir('prism-reproduce-'), 'out');
+    let partial: { extras_pending?: string[] } | undefined;
+    let partialMd = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      if (String(chunk).includes('now the extras')) {
+        partial = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+        partialMd = readFileSync(join(out, 'report.md'), 'utf8');
+      }
+      return true;
+    });
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const sae = '{"latents":32,"k":4,"matryoshka":[],"epochs":2}';
+    await run(['--data', data, '--sae', sae, '--frontier', '[{"k":2}]', '--out', out]);
+    expect(partial?.extras_pending).toEqual(['frontier']);
+    expect(partialMd).toContain('**Partial:** written before the extras ran (frontier)');
+    const final = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(final.extras_pending).toBeUndefined();
+    expect(final.frontier).toHaveLength(1);
+  });
+
   it('an --out that cannot be a directory, naming the flag', async () => {
     const file = join(tempDir('prism-reproduce-'), 'a-file');
     writeFileSync(file, '');

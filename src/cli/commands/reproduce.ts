@@ -97,7 +97,16 @@ export async function run(argv: string[]): Promise<void> {
           // Written now and again at the end: the extras take minutes, and an interrupted run kept nothing.
           onMainResult: (main) => {
             bar.done();
-            writeReport(flags.out, main, flags.weights);
+            const pending = [
+              ...(flags.ablation ? ['ablation'] : []),
+              ...(frontier ? ['frontier'] : []),
+              ...(flags.interventions ? ['interventions'] : []),
+            ];
+            writeReport(
+              flags.out,
+              { ...main, report: { ...main.report, extras_pending: pending } },
+              flags.weights,
+            );
             process.stderr.write(`wrote the main report to ${flags.out}; now the extras\n`);
           },
         },

@@ -84,6 +84,12 @@ export function reportMarkdown(
   const out: string[] = [];
   out.push(`# Prism reproduction: ${r.dataset.name}, ${r.recommender.model.toUpperCase()} (seed ${r.seed})`);
   out.push('');
+  if (r.extras_pending && r.extras_pending.length > 0) {
+    out.push(
+      `**Partial:** written before the extras ran (${r.extras_pending.join(', ')}); the finished run replaces this report.`,
+    );
+    out.push('');
+  }
   out.push(
     `${r.dataset.users} users, ${r.dataset.items} items, ${r.dataset.interactions} interactions. Recommender d = ${r.recommender.dim}: HR@10 ${f3(r.recommender['hr@10'])}, NDCG@10 ${f3(r.recommender['ndcg@10'])} (full ranking, 5 held-out positives per user).`,
   );

@@ -99,6 +99,11 @@ export interface ReproduceReport {
   cpu_s: number;
   peak_rss_mb: number;
   seed: number;
+  /**
+   * Only in a main report saved before the extras run (`prism reproduce` writes one, as they take
+   * minutes): the extras still to come. A report that keeps it was left by a run that did not finish them.
+   */
+  extras_pending?: string[];
 }
 
 export interface ReportNeuron {
