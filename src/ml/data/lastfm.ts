@@ -12,6 +12,7 @@ import {
   readDataFile,
   requireDirectory,
   scanRecords,
+  withoutBom,
 } from './scan.ts';
 import type { Dataset } from './types.ts';
 
@@ -196,8 +197,8 @@ function topTagsPerArtist(
  */
 function readHetrecFile(path: string, header: string): Buffer {
   const buf = readDataFile(path);
-  const start = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0; // a UTF-8 BOM
-  if (buf[start] >= 0x30 && buf[start] <= 0x39)
+  const first = withoutBom(buf)[0];
+  if (first >= 0x30 && first <= 0x39)
     throw badLine(path, 1, `expected the hetrec header line ("${header.replaceAll('\t', ' ')}"), found data`);
   return buf;
 }

@@ -177,6 +177,11 @@ export function fileExists(path: string): boolean {
 /**
  * Calls `onRecord` for every non-blank record of `buf`. `skipLines` skips leading lines (headers).
  */
+/** The bytes after a UTF-8 byte-order mark (spreadsheet exports), which is not part of the first field. */
+export function withoutBom(buf: Buffer): Buffer {
+  return buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? buf.subarray(3) : buf;
+}
+
 export function scanRecords(
   input: Buffer,
   file: string,
@@ -184,11 +189,8 @@ export function scanRecords(
   onRecord: (r: RecordView) => void,
   skipLines = 0,
 ): void {
-  let buf = input;
+  const buf = withoutBom(input);
   const r = new RecordView(buf, file);
-  // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first field.
-  if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
-  r.buf = buf;
   if (opts.quotes) scanQuoted(buf, r, opts.delimiter.charCodeAt(0), onRecord, skipLines);
   else scanPlain(buf, r, opts.delimiter, onRecord, skipLines);
 }
