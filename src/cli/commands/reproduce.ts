@@ -7,8 +7,8 @@ import {
   ABLATION_BETAS,
   checkFrontierSetting,
   replacedSaeOptions,
+  replacingOptions,
   type SaeSetting,
-  withFittedPursuit,
 } from '../../ml/pipeline/options.ts';
 import { reportMarkdown } from '../../ml/pipeline/report-md.ts';
 import { type PipelineResult, runPipeline } from '../../ml/pipeline/run.ts';
@@ -79,7 +79,7 @@ export async function run(argv: string[]): Promise<void> {
   checkSae(chosen, datasetKind, 'sae');
   if (Array.isArray(frontier))
     for (const [r, row] of frontier.entries())
-      checkSae(withFittedPursuit({ ...chosen, ...row }, row), datasetKind, `frontier[${r}]`);
+      checkSae(replacingOptions(chosen, row), datasetKind, `frontier[${r}]`);
   await withOutDir(flags.out, async () => {
     let bar = progressBar(`reproduce ${model}`);
     let lastStage = '';

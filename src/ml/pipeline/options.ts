@@ -140,7 +140,15 @@ export function replacedSaeOptions(
   setting: SaeSetting | undefined,
   own: SaeTrainOptions | undefined,
 ): SaeTrainOptions {
-  return withFittedPursuit({ ...chosenSaeOptions(model, datasetName, setting), ...own }, own);
+  return replacingOptions(chosenSaeOptions(model, datasetName, setting), own);
+}
+
+/**
+ * `base` with single options replaced by `own` (a `--sae`, a frontier row), the fidelity pool fitted to
+ * the result: how the CLI, `runPipeline` and its frontier rows merge their overrides.
+ */
+export function replacingOptions(base: SaeTrainOptions, own: SaeTrainOptions | undefined): SaeTrainOptions {
+  return withFittedPursuit({ ...base, ...own }, own);
 }
 
 /**
@@ -258,6 +266,5 @@ export function checkSizedSae(
     }
   };
   check(sized, 'sae');
-  for (const [r, row] of frontier.entries())
-    check(withFittedPursuit({ ...sized, ...row }, row), `frontier[${r}]`);
+  for (const [r, row] of frontier.entries()) check(replacingOptions(sized, row), `frontier[${r}]`);
 }

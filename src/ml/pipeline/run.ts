@@ -8,9 +8,9 @@ import {
   evaluationCaps,
   type PipelineOptions,
   replacedSaeOptions,
+  replacingOptions,
   sizedForCatalogue,
   standardFrontier,
-  withFittedPursuit,
 } from './options.ts';
 import {
   type AblationRow,
@@ -182,9 +182,7 @@ export async function runPipeline(
     const rows: FrontierRow[] = [];
     for (const [n, setting] of frontier.entries()) {
       stage('frontier', n / frontier.length, JSON.stringify(setting));
-      rows.push(
-        measureSetting(data, rec, withFittedPursuit({ ...saeOpts, ...setting }, setting), heldOut, evalOpts),
-      );
+      rows.push(measureSetting(data, rec, replacingOptions(saeOpts, setting), heldOut, evalOpts));
       sampleRss();
       await yieldToEventLoop();
     }
