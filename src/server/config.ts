@@ -122,10 +122,7 @@ export function parseConfig(src: Source): ServerConfig {
     processes,
     jobPriority: oneOf(src, 'PRISM_JOB_PRIORITY', 'idle', JOB_PRIORITIES),
     jobMemoryMb: jobMemory(src),
-    jobMaxSeconds:
-      (src.PRISM_JOB_MAX_SECONDS ?? '') === ''
-        ? null
-        : int(src, 'PRISM_JOB_MAX_SECONDS', 0, 1, MAX_TIMER_SECONDS),
+    jobMaxSeconds: optionalInt(src, 'PRISM_JOB_MAX_SECONDS', 1, MAX_TIMER_SECONDS),
     dataRoot: directory(src, 'PRISM_DATA_ROOT'),
     maxQueuedJobs: int(src, 'PRISM_MAX_QUEUED_JOBS', 100, 1, 1_000_000),
     trustProxy: trustProxy(src.PRISM_TRUST_PROXY),
@@ -146,9 +143,8 @@ export function parseConfig(src: Source): ServerConfig {
  * ~32 MiB, so a smaller budget would refuse every job).
  */
 function jobMemory(src: Source): number | null {
-  if ((src.PRISM_JOB_MEMORY_MB ?? '') === '') return null;
-  const mb = int(src, 'PRISM_JOB_MEMORY_MB', 0, 0, 2 ** 24);
-  if (mb > 0 && mb < 64)
+  const mb = optionalInt(src, 'PRISM_JOB_MEMORY_MB', 0, 2 ** 24);
+  if (mb !== null && mb > 0 && mb < 64)
     throw new ConfigError('PRISM_JOB_MEMORY_MB', `must be 0 (no check) or at least 64 (MiB), got ${mb}`);
   return mb;
 }
@@ -190,6 +186,11 @@ function int(src: Source, name: string, dflt: number, min: number, max: number):
   const v = Number(raw);
   if (v < min || v > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${v}`);
   return v;
+}
+
+/** An integer within [min, max], or null when unset (a setting whose absence means something of its own). */
+function optionalInt(src: Source, name: string, min: number, max: number): number | null {
+  return (src[name] ?? '') === '' ? null : int(src, name, min, min, max);
 }
 
 function bool(src: Source, name: string, dflt: boolean): boolean {
