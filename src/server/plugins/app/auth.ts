@@ -65,30 +65,23 @@ export default fp(
       if (level === 'none') return;
       const header = req.headers.authorization;
       const key = header ? bearerKey(header) : null;
-      if (level === 'read' && readsOpen) {
-        // Open reads need no key, but a key sent with one must be good: a client whose key was revoked
-        // should learn it on its next read, not on its next write.
-        if (key !== null && !matches(key))
+      if (key !== null) {
+        // A key that is sent is checked, on open reads too: a client whose key was revoked should learn it
+        // on its next read, not on its next write.
+        if (!matches(key))
           throw new ApiError(403, 'FORBIDDEN', 'API key not accepted', 'headers.authorization');
         return;
       }
-      if (key === null) reply.header('www-authenticate', 'Bearer'); // what a 401 owes (RFC 7235)
-      if (!header)
-        throw new ApiError(
-          401,
-          'UNAUTHORIZED',
-          'missing API key (Authorization: Bearer <key>)',
-          'headers.authorization',
-        );
-      if (key === null)
-        throw new ApiError(
-          401,
-          'UNAUTHORIZED',
-          'Authorization header must be "Bearer <key>"',
-          'headers.authorization',
-        );
-      if (!matches(key))
-        throw new ApiError(403, 'FORBIDDEN', 'API key not accepted', 'headers.authorization');
+      if (level === 'read' && readsOpen) return;
+      reply.header('www-authenticate', 'Bearer'); // what a 401 owes (RFC 7235)
+      throw new ApiError(
+        401,
+        'UNAUTHORIZED',
+        header
+          ? 'Authorization header must be "Bearer <key>"'
+          : 'missing API key (Authorization: Bearer <key>)',
+        'headers.authorization',
+      );
     });
   },
   { name: 'auth' },
