@@ -11,13 +11,16 @@ export interface SplitOptions {
   seed?: number; // default 0
 }
 
+/** The hold-out's defaults: 5 positives held out per test user, who must keep 5 to train on. */
+export const HOLDOUT_DEFAULTS = { perUser: 5, minTrain: 5 } as const;
+
 /**
  * Seeded per-user hold-out: for every user with at least perUser + minTrain positives, `perUser`
  * positives drawn uniformly at random become test positives; everything else is training data.
  */
 export function splitHoldout(interactions: Csr, opts: SplitOptions = {}): Split {
-  const perUser = opts.perUser ?? 5;
-  const minTrain = opts.minTrain ?? 5;
+  const perUser = opts.perUser ?? HOLDOUT_DEFAULTS.perUser;
+  const minTrain = opts.minTrain ?? HOLDOUT_DEFAULTS.minTrain;
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(perUser) || perUser < 1)
     throw new MlError('BAD_CONFIG', `split perUser = ${perUser}: must be an integer ≥ 1`, 'perUser');

@@ -7,7 +7,7 @@ import { assertFinite } from '../core/finite.ts';
 import type { ProgressCallback } from '../core/progress.ts';
 import { Rng } from '../core/rng.ts';
 import { loadDataset } from '../data/load.ts';
-import { splitHoldout } from '../data/split.ts';
+import { HOLDOUT_DEFAULTS, splitHoldout } from '../data/split.ts';
 import { itemPopularity } from '../data/stats.ts';
 import type { Dataset, Split } from '../data/types.ts';
 import { type FidelityResult, holdOutUsers, measureFidelity } from '../eval/fidelity.ts';
@@ -43,12 +43,15 @@ export function loadStage(spec: string, seed = 0): LoadedData {
   const dataset = loadDataset(spec);
   const split = splitHoldout(dataset.interactions, { seed });
   // Without test users every accuracy and fidelity figure is NaN: refuse rather than report them.
-  if (split.testUsers.length === 0)
+  if (split.testUsers.length === 0) {
+    const { perUser, minTrain } = HOLDOUT_DEFAULTS;
+    const { rows, indptr } = dataset.interactions;
     throw new MlError(
       'BAD_CONFIG',
-      `data: no user has the 10 positives needed to hold 5 out for testing and keep 5 to train (${dataset.interactions.rows} users, ${dataset.interactions.indptr[dataset.interactions.rows]} interactions)`,
+      `data: no user has the ${perUser + minTrain} positives needed to hold ${perUser} out for testing and keep ${minTrain} to train (${rows} users, ${indptr[rows]} interactions)`,
       'data',
     );
+  }
   return { dataset, split, popularity: itemPopularity(split.train), seconds: seconds(t0) };
 }
 
