@@ -106,10 +106,11 @@ function convert(name: string, def: FlagDef, raw: string): string | number {
 
 /** `usage` plus one line per flag, for --help. */
 export function formatHelp(usage: string, spec: FlagSpec): string {
-  const lines = Object.entries(spec).map(([name, def]) => {
-    const left = def.type === 'boolean' ? `--${name}` : `--${name} <${def.choices?.join('|') ?? def.type}>`;
-    const dflt = def.default !== undefined ? ` (default ${def.default})` : '';
-    return `  ${left.padEnd(28)} ${def.help}${dflt}`;
-  });
+  const rows = Object.entries(spec).map(([name, def]) => ({
+    left: def.type === 'boolean' ? `--${name}` : `--${name} <${def.choices?.join('|') ?? def.type}>`,
+    right: def.default !== undefined ? `${def.help} (default ${def.default})` : def.help,
+  }));
+  const width = Math.max(0, ...rows.map((r) => r.left.length));
+  const lines = rows.map((r) => `  ${r.left.padEnd(width)}  ${r.right}`);
   return `usage: ${usage}\n\noptions:\n${lines.join('\n')}\n`;
 }
