@@ -298,6 +298,30 @@ describe('POST /v1/policies/preview', () => {
       await app.inject({ method: 'DELETE', url: `/v1/policies/${name}` });
   });
 
+  it('previews a stored policy named twice (by name and by id) once, as live traffic applies it', async () => {
+    const user = bundle.dataset.users.ids[3];
+    // Strength 3 twice is a factor 4 on the neuron: applied twice, the list differs from applied once.
+    const created = (
+      await createPolicy(
+        'named-twice',
+        { kind: 'suppress', neuron: conceptNeuron, strength: 3, all: true },
+        false,
+      )
+    ).json();
+    const served = (
+      await app.inject({ url: `/v1/users/${user}/recommendations?k=10&policy=named-twice,${created.id}` })
+    ).json();
+    expect(served.policies.map((p: { name: string }) => p.name)).toEqual(['named-twice']);
+    const preview = await app.inject({
+      method: 'POST',
+      url: '/v1/policies/preview',
+      payload: { policyIds: ['named-twice', created.id], users: [user], k: 10 },
+    });
+    expect(preview.statusCode, preview.body).toBe(200);
+    expect(preview.json().users[0].after).toEqual(ids(served.items));
+    await app.inject({ method: 'DELETE', url: '/v1/policies/named-twice' });
+  });
+
   it('resolves a policy by another spelling of its id, and one another process stored a moment ago', async () => {
     const user = bundle.dataset.users.ids[2];
     const created = (

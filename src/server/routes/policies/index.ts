@@ -183,7 +183,8 @@ const policies: FastifyPluginAsyncTypebox = async (app) => {
         chosen = b.policies.map((p, r) => svc.validate(p, `body.policies[${r}]`).policy);
         base = enabled;
       } else if (b.policyIds) {
-        const stored = svc.resolve(active, b.policyIds.map(String), 'body.policyIds');
+        // A policy named twice (by id and by name) applies once, as the `policy` query parameter does.
+        const stored = [...new Set(svc.resolve(active, b.policyIds.map(String), 'body.policyIds'))];
         chosen = stored.map((p) => p.policy);
         base = enabled.filter((p) => !stored.includes(p));
       } else throw new ApiError(400, 'VALIDATION', 'body must have policies or policyIds', 'body.policies');
