@@ -71,8 +71,9 @@ export function compilePolicy(ctx: SteerContext, policy: Policy, prefix = ''): C
       // Users: additive (σ·strength·ref), so it reaches users whose sparse code lacks the neuron.
       op = side === 'item' ? 'scale' : 'add';
       const ref = side === 'user' && strength !== 0 ? ctx.userRef() : null;
+      const signs = side === 'user' ? ctx.userPopularitySign : ctx.popularitySign;
       neurons.forEach((j, r) => {
-        const sign = ctx.popularitySign[j];
+        const sign = signs[j];
         operands[r] = ref ? sign * strength * ref[j] : side === 'item' ? 1 + sign * strength : 0;
       });
       break;

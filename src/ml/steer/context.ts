@@ -47,6 +47,8 @@ export class SteerContext {
   readonly userLabels: readonly string[];
   /** +1 for a neuron that fires on popular items, −1 for a "niche" one (label, else top-50 percentile). */
   readonly popularitySign: Int8Array;
+  /** `popularitySign` of the user SAE's neurons: the same when shared, else all +1 (never analysed). */
+  readonly userPopularitySign: Int8Array;
   readonly scorer: PairScorer;
   readonly nUsers: number;
   readonly nItems: number;
@@ -77,6 +79,7 @@ export class SteerContext {
     for (const n of bundle.neurons)
       if (n.index >= 0 && n.index < this.latents && (n.label.startsWith('niche') || n.popPct50 > 50))
         this.popularitySign[n.index] = -1;
+    this.userPopularitySign = bundle.sae.shared ? this.popularitySign : new Int8Array(this.latents).fill(1);
     this.scorer = scorerFor(model);
     this.userCodes = new Array(this.nUsers);
     this.marks = new Int32Array(this.nItems);

@@ -17,7 +17,8 @@ import { MlError } from '../core/errors.ts';
  * - promote    (items)  z'_j = z_j + strength·ref_j        ref_j = the neuron's largest activation over items
  * - popularity (every item, or users) on the popularity neuron(s), σ_j = +1 for a neuron that fires on
  *   popular items, −1 for one labelled "niche" (or whose top-50 items sit above the 50th popularity
- *   percentile); strength < 0 dampens popularity, > 0 amplifies it:
+ *   percentile; σ_j = +1 for a user-SAE neuron when the SAEs are separate: the labels describe the item
+ *   SAE's); strength < 0 dampens popularity, > 0 amplifies it:
  *     on items  z'_j = (1 + σ_j·strength)·z_j         (each item moves with its own activation)
  *     on users  z'_j = z_j + σ_j·strength·ref_j       (ref_j as for boost; additive, so it reaches users
  *                                                      whose sparse code does not carry the neuron)

@@ -8,7 +8,7 @@ import { compilePolicies, steerItems, steerUser } from '../../../src/ml/steer/ap
 import { steerContext } from '../../../src/ml/steer/context.ts';
 import type { Policy } from '../../../src/ml/steer/policy.ts';
 import { recommend } from '../../../src/ml/steer/recommend.ts';
-import { tinyBundle } from './fixture.ts';
+import { neuron, tinyBundle } from './fixture.ts';
 
 describe('who a segment targets', () => {
   it('threshold 0 means "active on the neuron": users whose code is 0 there are not targeted', () => {
@@ -34,6 +34,28 @@ describe('who a segment targets', () => {
       if (codes[u * L + j] === 0)
         expect(s.vec).toEqual(model.params.userEmb.subarray(u * dim, (u + 1) * dim));
     }
+  });
+});
+
+describe('popularity on users with one SAE per side', () => {
+  it("takes no sign from the item SAE's labels: user neuron j is not item neuron j", () => {
+    const bundle = tinyBundle({ latents: 8, shared: false });
+    // Item neuron 3 fires on niche items; user neuron 3 is another atom, never analysed.
+    bundle.neurons[3] = neuron(3, 'niche', { kind: 'popularity', concept: null, popPct20: 90, popPct50: 90 });
+    const ctx = steerContext(bundle);
+    const dampen: Policy = { kind: 'popularity', neuron: 3, strength: -1, on: 'users' };
+    const subtract: Policy = {
+      kind: 'edit',
+      side: 'user',
+      op: 'add',
+      value: -ctx.userRef()[3],
+      neuron: 3,
+      all: true,
+    };
+    for (let u = 0; u < bundle.recommender.nUsers; u++)
+      expect(steerUser(ctx, compilePolicies(ctx, [dampen]), u).vec, `user ${u}`).toEqual(
+        steerUser(ctx, compilePolicies(ctx, [subtract]), u).vec,
+      );
   });
 });
 
