@@ -36,7 +36,8 @@ export const REPLACE_PROBE = 1e-6;
  *   concept's purest (purity@20 within 0.2 of the best) that the most users carry (pick.ts).
  * - Filtering: users = the `segmentShare` (10 %) of users whose unsteered top-30 has the highest share
  *   of the concept (share > 0); a `suppress` policy on the concept neurons for exactly those users, on
- *   the items' codes as those users see them (default) and, for comparison, on the users' own codes.
+ *   the items' codes as those users see them (default) and, for comparison, on the users' own codes
+ *   (with one SAE per side, as popularity on users, left out: no user neuron carries an item concept).
  *   share = the concept's share of the top-30; collateral_rbo = RBO (p 0.9, depth 30, truncated as in
  *   eval/fidelity.ts, so identical lists score 0.958) between the top-30 lists computed WITHOUT the
  *   concept's items, before vs after. Replace mode (users' codes) also runs at a vanishing strength
@@ -173,6 +174,13 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
     users = new Rng(o.seed ?? 0).shuffle(users).subarray(0, maxUsers).sort();
     choices.push(`${maxUsers} of ${ctx.nUsers} users sampled (seed ${o.seed ?? 0}).`);
   }
+  // The concept and popularity neurons are item-SAE neurons: with one SAE per side no user neuron stands
+  // for them, so the runs that edit the users' codes are left out.
+  const onUserCodes = bundle.sae.shared;
+  if (!onUserCodes)
+    choices.push(
+      "One SAE per side: filtering and popularity runs on the users' codes left out (no user neuron carries the item SAE's concepts).",
+    );
   const uVec = (u: number) => model.params.userEmb.subarray(u * dim, (u + 1) * dim);
   const scores = new Float32Array(ctx.nItems);
   const topOf = (
@@ -255,8 +263,7 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
         'items',
         'delta',
       ]),
-      ...(o.filterUserStrengths ?? [0.5, 1, 2]).map((x): [number, 'users', 'delta'] => [x, 'users', 'delta']),
-      [REPLACE_PROBE, 'users', 'replace'],
+      ...(onUserCodes ? userCodeRuns(o.filterUserStrengths ?? [0.5, 1, 2]) : []),
     ];
     for (const [strength, on, mode] of runs) {
       o.signal?.throwIfAborted();
@@ -408,7 +415,7 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
     return { hr: m.hr, ndcg: m.ndcg, longtail: slots ? longTail / slots : 0 };
   };
   const plain = evaluate((u, out) => ctx.scorer.scoreAll(u, uVec(u), model.params.itemEmb, out));
-  const sides = o.popularitySides ?? ['items', 'users'];
+  const sides = (o.popularitySides ?? ['items', 'users']).filter((on) => onUserCodes || on === 'items');
   sides.forEach((on, sideIndex) => {
     const strengths =
       on === 'users'
@@ -493,6 +500,14 @@ export function checkTargets(
       rule: 'long-tail share of top-10 at least doubled with HR@10 down ≤ 10 % relative',
     },
   };
+}
+
+/** The filtering runs on the users' codes: delta at each strength, then replace at a vanishing one. */
+function userCodeRuns(strengths: number[]): [number, 'users', 'delta' | 'replace'][] {
+  return [
+    ...strengths.map((x): [number, 'users', 'delta'] => [x, 'users', 'delta']),
+    [REPLACE_PROBE, 'users', 'replace'],
+  ];
 }
 
 function labelledNeurons(bundle: ModelBundle, concept: string): number[] {

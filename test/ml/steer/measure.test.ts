@@ -145,3 +145,19 @@ describe('autoConcepts', () => {
     expect(autoConcepts([])).toEqual({ filter: '', promote: '' });
   });
 });
+
+describe('measureInterventions with one SAE per side', () => {
+  it("runs, leaving out the runs on the users' codes (no user neuron carries an item concept)", () => {
+    const bundle = tinyBundle({ nUsers: 60, nItems: 50, latents: 10, seed: 3, shared: false });
+    const split = splitHoldout(bundle.dataset.interactions, { perUser: 1, minTrain: 2 });
+    // "Horror" labels item neuron 0: a suppress on the users' codes by that concept is refused.
+    const report = measureInterventions({
+      bundle: { ...bundle, dataset: { ...bundle.dataset, interactions: split.train } },
+      split,
+      options: { filterConcepts: ['Horror'], promoteConcepts: ['Comedy'], filterStrengths: [1] },
+    });
+    expect(report.filtering.map((r) => r.on)).toEqual(['items']);
+    expect(new Set(report.popularity.map((r) => r.on))).toEqual(new Set(['items']));
+    expect(report.choices.some((c) => c.startsWith('One SAE per side'))).toBe(true);
+  });
+});
