@@ -179,7 +179,10 @@ export function steerUser(ctx: SteerContext, compiled: readonly CompiledPolicy[]
     applyEdit(p, edited);
     if (p.mode === 'replace') replace = true;
   });
-  if (!edited || !code) return { vec: uVec, code, editedCode: null, itemViews, applied };
+  // An edit that left the code as it was (a scale of an inactive neuron) writes the row back bit for bit
+  // in delta mode: the user's own vector, so not steered (and the candidate list still answers).
+  if (!edited || !code || (!replace && sameCode(edited, code)))
+    return { vec: uVec, code, editedCode: null, itemViews, applied };
   const vec = writeEdited(
     ctx.userSae,
     uVec,
@@ -189,6 +192,11 @@ export function steerUser(ctx: SteerContext, compiled: readonly CompiledPolicy[]
     new Float32Array(dim),
   );
   return { vec, code, editedCode: edited, itemViews, applied };
+}
+
+function sameCode(a: Float32Array, b: Float32Array): boolean {
+  for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false;
+  return true;
 }
 
 const globalItemPolicies = (compiled: readonly CompiledPolicy[]) =>

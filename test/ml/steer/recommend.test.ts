@@ -201,6 +201,28 @@ describe('recommend', () => {
     expect(untargeted).toBeGreaterThan(2);
   });
 
+  it('a user-side edit that changes no code entry leaves the user unsteered, served from the candidate list', () => {
+    const topk = tinyBundle({ latents: 10, activation: 'topk' });
+    const ctx = steerContext(topk);
+    const users = Array.from({ length: topk.recommender.nUsers }, (_, u) => u).filter(
+      (u) => ctx.userCode(u)[0] === 0,
+    );
+    expect(users.length).toBeGreaterThan(0);
+    const lists = ctx.candidates()!;
+    for (const u of users) {
+      const fast = lists.stats.fast;
+      const r = recommend(topk, u, {
+        k: 5,
+        compare: true,
+        policies: [{ kind: 'suppress', neuron: 0, strength: 1, all: true, on: 'users' }],
+      });
+      expect(r.policies[0].applied).toBe(true); // it targeted the user
+      expect(r.steered, `user ${u}`).toBe(false); // but changed nothing
+      expect(lists.stats.fast).toBe(fast + 1);
+      expect(r.items).toEqual(recommend(topk, u, { k: 5 }).items);
+    }
+  });
+
   it('suppressing a neuron never raises its activation or the size of its contribution (property)', () => {
     const ctx = steerContext(bundle);
     fc.assert(
@@ -215,7 +237,7 @@ describe('recommend', () => {
           ]);
           const s = steerUser(ctx, compiled, user);
           const before = s.code!;
-          const after = s.editedCode!;
+          const after = s.editedCode ?? before; // null: the code had nothing to suppress
           expect(after[j]).toBeLessThanOrEqual(before[j]);
           const uVec = model.params.userEmb.subarray(user * dim, (user + 1) * dim);
           for (let item = 0; item < model.nItems; item += 7) {
