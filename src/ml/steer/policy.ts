@@ -7,7 +7,8 @@ import { MlError } from '../core/errors.ts';
  * of users or items (never the recommender) and names its neuron(s) by index (`neuron`) or by concept
  * (`concept`, resolved through the bundle's neuron labels, see `resolveNeurons`).
  *
- * Strength semantics (strength 0 is always the identity):
+ * Strength semantics (strength 0 is always the identity; several policies compose in order, see steerUser, so
+ * two suppresses of one neuron multiply their factors, and two above 1 raise it):
  * - suppress   z'_j = (1 − strength)·z_j   (1 silences the neuron, > 1 pushes against it), for the targeted
  *              users, on `on: 'items'` (default) the codes of the items as this user sees them — only
  *              items carrying the neuron move, nothing else in the list does; with MF only the neurons
