@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MlError } from '../ml/core/errors.ts';
 
@@ -58,7 +58,8 @@ export async function withOutDir<T>(dir: string, work: () => Promise<T>): Promis
 /**
  * Writes every file under `dir` as a whole set: each goes to a temporary name first and all are renamed
  * into place only once every one is written, so an error or an interruption never leaves a truncated
- * file, nor (short of a failing rename) a mix of this run's outputs and an older run's.
+ * file, nor (short of a failing rename) a mix of this run's outputs and an older run's among `files`.
+ * Files of an earlier run that this set does not name stay (see `leftoverOutputs`).
  */
 export function writeOutputs(dir: string, files: Record<string, string | Uint8Array>): void {
   const staged: [string, string][] = [];
@@ -76,4 +77,12 @@ export function writeOutputs(dir: string, files: Record<string, string | Uint8Ar
     for (const [tmp] of staged) rmSync(tmp, { force: true });
     throw outError(dir, err);
   }
+}
+
+/**
+ * Which of `names` (outputs a command writes only in some modes, and this run did not write) an earlier run
+ * left in `dir`: they sit next to the new outputs but do not belong to them.
+ */
+export function leftoverOutputs(dir: string, names: readonly string[]): string[] {
+  return names.filter((n) => existsSync(join(dir, n)));
 }

@@ -127,3 +127,23 @@ describe('writeOutputs', () => {
     expect(readFileSync(join(dir, 'b.md'), 'utf8')).toBe('new b');
   });
 });
+
+describe('prism reproduce into an --out an earlier run used', () => {
+  it("says that the earlier run's weights, which it does not replace without --weights, are not this report's", async () => {
+    const out = join(tempDir('prism-reproduce-'), 'out');
+    const stderr: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stderr.push(String(chunk));
+      return true;
+    });
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const args = ['--sae', '{"latents":32,"k":4,"matryoshka":[],"epochs":1}', '--out', out];
+    await run(['--data', 'synthetic:users=60,items=40,seed=1', '--weights', ...args]);
+    expect(stderr.join('')).not.toMatch(/earlier run/);
+    await run(['--data', 'synthetic:users=60,items=40,seed=2', ...args]);
+    expect(readdirSync(out).sort()).toEqual(['recommender.prsm', 'report.json', 'report.md', 'sae.prsm']);
+    expect(stderr.join('')).toContain(
+      `note: ${join(out, 'recommender.prsm')} and ${join(out, 'sae.prsm')} are from an earlier run, not this report's (--weights writes this run's)`,
+    );
+  });
+});

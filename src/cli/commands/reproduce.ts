@@ -17,7 +17,7 @@ import { saveSae } from '../../ml/sae/serialize.ts';
 import type { InterventionsReport } from '../../ml/steer/measure.ts';
 import { renderInterventionsMarkdown } from '../../ml/steer/report-md.ts';
 import { formatHelp, parseArgs } from '../args.ts';
-import { withOutDir, writeOutputs } from '../output.ts';
+import { leftoverOutputs, withOutDir, writeOutputs } from '../output.ts';
 import { progressBar } from '../progress-bar.ts';
 
 export const summary = 'train recommender → SAE → evaluate → label; write report.json and report.md';
@@ -123,12 +123,20 @@ export async function run(argv: string[]): Promise<void> {
     bar.done();
     const { report } = result;
     writeReport(flags.out, result, flags.weights);
+    const stale = flags.weights ? [] : leftoverOutputs(flags.out, WEIGHT_FILES);
+    if (stale.length > 0)
+      process.stderr.write(
+        `note: ${stale.map((n) => join(flags.out, n)).join(' and ')} ${stale.length > 1 ? 'are' : 'is'} from an earlier run, not this report's (--weights writes this run's)\n`,
+      );
     const f = report.fidelity;
     process.stdout.write(
       `${report.dataset.name} ${model}: HR@10 ${report.recommender['hr@10'].toFixed(3)} | SAE ${report.sae.latents} latents, L0 items ${report.sae.l0_items.toFixed(2)} | RBO@30 ${f['rbo@30'].toFixed(3)} Kendall ${f['kendall@30'].toFixed(3)} | MS ${report.ms.embedding.toFixed(3)} | ${report.timings.total_s.toFixed(1)} s wall, ${report.cpu_s.toFixed(1)} s CPU${report.timings.extras_s >= 0.05 ? ` (+ ${report.timings.extras_s.toFixed(1)} s ablation/frontier/interventions)` : ''}\nwrote ${join(flags.out, 'report.json')} and report.md\n`,
     );
   });
 }
+
+/** The weights `--weights` adds to the report. */
+const WEIGHT_FILES = ['recommender.prsm', 'sae.prsm'] as const;
 
 /** report.json, report.md (and with `weights` the two .prsm files), written as one set. */
 function writeReport(out: string, result: PipelineResult, weights: boolean): void {
