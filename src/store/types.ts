@@ -194,8 +194,8 @@ export type JobTimings = Record<string, number>;
 /** What a finished job reports (small: the full report stays with the model version). */
 export interface JobResult {
   modelId?: number;
+  baseModelId?: number;
   activated?: boolean;
-  metrics?: Metrics;
   [key: string]: unknown;
 }
 

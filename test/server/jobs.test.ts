@@ -49,6 +49,13 @@ describe('jobs', () => {
     expect(Object.keys(done.timings)).toContain('sae');
     expect(done.result.modelId).toBeGreaterThan(TEMPLATE.recommenderOnly);
     expect(done.result.activated).toBe(false);
+    // Every field of the result is one the OpenAPI document describes (it once declared a `metrics` that
+    // no result carries, and none of these).
+    const documented = (await app.inject({ url: '/openapi.json' })).json().paths['/v1/jobs/{jobId}'].get
+      .responses['200'].content['application/json'].schema.properties.result.anyOf[0].properties;
+    expect(Object.keys(documented)).not.toContain('metrics');
+    expect(Object.keys(done.result).filter((key) => !(key in documented))).toEqual([]);
+    expect(done.result).toMatchObject({ hr10: expect.any(Number), latents: expect.any(Number) });
     expect(stages.size).toBeGreaterThan(0);
     const model = (await app.inject({ url: `/v1/models/${done.result.modelId}` })).json();
     expect(model).toMatchObject({ kind: 'full', active: false, jobId: job.id });

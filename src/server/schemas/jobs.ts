@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { MAX_LATENTS } from '../../ml/sae/options.ts';
-import { MAX_ID, MAX_SEED, Metrics, NullableTimestamp, Offset, Timestamp } from './common.ts';
+import { MAX_ID, MAX_SEED, NullableTimestamp, Offset, Timestamp } from './common.ts';
 
 export const JobType = Type.Enum(['train-recommender', 'train-sae', 'evaluate', 'label', 'pipeline']);
 export const JobStatus = Type.Enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
@@ -82,11 +82,30 @@ export const JobSchema = Type.Object({
   result: Type.Union([
     Type.Object(
       {
-        modelId: Type.Optional(Type.Integer()),
+        modelId: Type.Optional(Type.Integer({ description: 'The model version the job created' })),
+        baseModelId: Type.Optional(Type.Integer({ description: 'The version it started from' })),
         activated: Type.Optional(Type.Boolean()),
-        metrics: Type.Optional(Metrics),
+        hr10: Type.Optional(
+          Type.Number({ description: "HR@10 of the recommender (the version's metrics.ranking.hr)" }),
+        ),
+        ndcg10: Type.Optional(Type.Number({ description: "NDCG@10 (the version's metrics.ranking.ndcg)" })),
+        fidelityRbo: Type.Optional(
+          Type.Number({ description: 'RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo)' }),
+        ),
+        latents: Type.Optional(Type.Integer({ description: "The SAE's latents" })),
+        labelledNeurons: Type.Optional(Type.Integer({ description: 'Neurons given a label' })),
+        memory: Type.Optional(
+          Type.Object(
+            { estimateMiB: Type.Number(), budgetMiB: Type.Number() },
+            { description: 'The memory check it passed: estimated peak and what was allowed (MiB)' },
+          ),
+        ),
       },
-      { additionalProperties: true },
+      {
+        additionalProperties: true,
+        description:
+          "A summary (the version's full metrics are in GET /v1/models/{modelId}); fields by job type",
+      },
     ),
     Type.Null(),
   ]),

@@ -1924,11 +1924,25 @@ export interface operations {
                                 [key: string]: number;
                             };
                             result: ({
+                                /** @description The model version the job created */
                                 modelId?: number;
+                                /** @description The version it started from */
+                                baseModelId?: number;
                                 activated?: boolean;
-                                /** @description Metrics by section */
-                                metrics?: {
-                                    [key: string]: unknown;
+                                /** @description HR@10 of the recommender (the version's metrics.ranking.hr) */
+                                hr10?: number;
+                                /** @description NDCG@10 (the version's metrics.ranking.ndcg) */
+                                ndcg10?: number;
+                                /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo) */
+                                fidelityRbo?: number;
+                                /** @description The SAE's latents */
+                                latents?: number;
+                                /** @description Neurons given a label */
+                                labelledNeurons?: number;
+                                /** @description The memory check it passed: estimated peak and what was allowed (MiB) */
+                                memory?: {
+                                    estimateMiB: number;
+                                    budgetMiB: number;
                                 };
                             } & {
                                 [key: string]: unknown;
@@ -2049,11 +2063,25 @@ export interface operations {
                             [key: string]: number;
                         };
                         result: ({
+                            /** @description The model version the job created */
                             modelId?: number;
+                            /** @description The version it started from */
+                            baseModelId?: number;
                             activated?: boolean;
-                            /** @description Metrics by section */
-                            metrics?: {
-                                [key: string]: unknown;
+                            /** @description HR@10 of the recommender (the version's metrics.ranking.hr) */
+                            hr10?: number;
+                            /** @description NDCG@10 (the version's metrics.ranking.ndcg) */
+                            ndcg10?: number;
+                            /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo) */
+                            fidelityRbo?: number;
+                            /** @description The SAE's latents */
+                            latents?: number;
+                            /** @description Neurons given a label */
+                            labelledNeurons?: number;
+                            /** @description The memory check it passed: estimated peak and what was allowed (MiB) */
+                            memory?: {
+                                estimateMiB: number;
+                                budgetMiB: number;
                             };
                         } & {
                             [key: string]: unknown;
@@ -2170,11 +2198,25 @@ export interface operations {
                             [key: string]: number;
                         };
                         result: ({
+                            /** @description The model version the job created */
                             modelId?: number;
+                            /** @description The version it started from */
+                            baseModelId?: number;
                             activated?: boolean;
-                            /** @description Metrics by section */
-                            metrics?: {
-                                [key: string]: unknown;
+                            /** @description HR@10 of the recommender (the version's metrics.ranking.hr) */
+                            hr10?: number;
+                            /** @description NDCG@10 (the version's metrics.ranking.ndcg) */
+                            ndcg10?: number;
+                            /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo) */
+                            fidelityRbo?: number;
+                            /** @description The SAE's latents */
+                            latents?: number;
+                            /** @description Neurons given a label */
+                            labelledNeurons?: number;
+                            /** @description The memory check it passed: estimated peak and what was allowed (MiB) */
+                            memory?: {
+                                estimateMiB: number;
+                                budgetMiB: number;
                             };
                         } & {
                             [key: string]: unknown;
@@ -2383,11 +2425,25 @@ export interface operations {
                             [key: string]: number;
                         };
                         result: ({
+                            /** @description The model version the job created */
                             modelId?: number;
+                            /** @description The version it started from */
+                            baseModelId?: number;
                             activated?: boolean;
-                            /** @description Metrics by section */
-                            metrics?: {
-                                [key: string]: unknown;
+                            /** @description HR@10 of the recommender (the version's metrics.ranking.hr) */
+                            hr10?: number;
+                            /** @description NDCG@10 (the version's metrics.ranking.ndcg) */
+                            ndcg10?: number;
+                            /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo) */
+                            fidelityRbo?: number;
+                            /** @description The SAE's latents */
+                            latents?: number;
+                            /** @description Neurons given a label */
+                            labelledNeurons?: number;
+                            /** @description The memory check it passed: estimated peak and what was allowed (MiB) */
+                            memory?: {
+                                estimateMiB: number;
+                                budgetMiB: number;
                             };
                         } & {
                             [key: string]: unknown;
