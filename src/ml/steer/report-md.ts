@@ -15,7 +15,7 @@ function target(name: string, t: TargetCheck): string {
 /** The report.md section for `measureInterventions`' result. */
 export function renderInterventionsMarkdown(r: InterventionsReport): string {
   const out: string[] = [];
-  out.push(`### Interventions — ${r.dataset}, ${r.recommender.toUpperCase()} (${r.users} users)`);
+  out.push(`## Interventions — ${r.dataset}, ${r.recommender.toUpperCase()} (${r.users} users)`);
   out.push('');
   out.push(target('Filtering', r.targets.filtering));
   out.push(target('Promotion', r.targets.promotion));
@@ -24,7 +24,7 @@ export function renderInterventionsMarkdown(r: InterventionsReport): string {
   out.push('How items and neurons were chosen:');
   for (const c of r.choices) out.push(`- ${c}`);
   out.push('');
-  out.push('#### Filtering (suppress a concept for the users who see most of it)');
+  out.push('### Filtering (suppress a concept for the users who see most of it)');
   out.push('');
   out.push(
     table(
@@ -59,7 +59,7 @@ export function renderInterventionsMarkdown(r: InterventionsReport): string {
   out.push('');
   out.push('Collateral RBO: p = 0.9, depth 30, truncated (identical lists score 0.958).');
   out.push('');
-  out.push('#### Promotion (boost an item along a concept neuron)');
+  out.push('### Promotion (boost an item along a concept neuron)');
   out.push('');
   out.push(
     table(
@@ -86,7 +86,7 @@ export function renderInterventionsMarkdown(r: InterventionsReport): string {
     ),
   );
   out.push('');
-  out.push('#### Popularity (scale the popularity neurons; negative = dampen)');
+  out.push('### Popularity (scale the popularity neurons; negative = dampen)');
   out.push('');
   out.push(
     table(

@@ -78,9 +78,10 @@ describe('measureInterventions', () => {
 
   it('renders a markdown section with every table', () => {
     const md = renderInterventionsMarkdown(report);
-    expect(md).toContain('#### Filtering');
-    expect(md).toContain('#### Promotion');
-    expect(md).toContain('#### Popularity');
+    expect(md).toContain('\n### Filtering');
+    expect(md.startsWith('## Interventions')).toBe(true);
+    expect(md).toContain('### Promotion');
+    expect(md).toContain('### Popularity');
     const lines = md.split('\n');
     expect(lines.filter((l) => l.startsWith('| Horror')).length).toBe(report.filtering.length);
     // Every table row has as many cells as its header.
