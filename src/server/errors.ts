@@ -137,7 +137,7 @@ interface ValidationItem {
   keyword?: string;
   message?: string;
   params?: Record<string, unknown>;
-  parentSchema?: { description?: string };
+  parentSchema?: { description?: string; properties?: Record<string, unknown> };
 }
 
 const TYPE_WORDS: Record<string, string> = {
@@ -175,6 +175,13 @@ function violation(items: readonly ValidationItem[]): string {
         .filter((v) => v.keyword === 'type' && v.instancePath === first.instancePath)
         .flatMap((v) => String(v.params?.type).split(','));
       return `must be ${[...new Set(types)].map((t) => TYPE_WORDS[t] ?? t).join(' or ')}`;
+    }
+    case 'additionalProperties': {
+      // Ajv says "must NOT have additional properties"; a caller with a typo needs the names that exist.
+      const names = Object.keys(first.parentSchema?.properties ?? {});
+      return names.length > 0
+        ? `is unknown; known here: ${names.join(', ')}`
+        : 'is unknown: nothing is expected here';
     }
     case 'pattern':
       return first.parentSchema?.description

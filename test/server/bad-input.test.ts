@@ -29,6 +29,24 @@ async function expectRefused(
 }
 
 describe('bad input is refused naming the field', () => {
+  it('an unknown parameter or body field is named with the ones that exist there (a typo is one look away)', async () => {
+    const user = app.models.require().bundle.dataset.users.ids[0];
+    const q = await expectRefused(
+      { url: `/v1/users/${user}/recommendations?explian=true` },
+      400,
+      'querystring.explian',
+    );
+    expect(q.message).toBe(
+      'querystring.explian is unknown; known here: k, exclude, explain, policy, compare, topNeurons',
+    );
+    const b = await expectRefused(
+      { method: 'POST', url: '/v1/jobs', payload: { type: 'pipeline', params: { dat: 'synthetic' } } },
+      400,
+      'body.params.dat',
+    );
+    expect(b.message).toMatch(/^body\.params\.dat is unknown; known here: data, model, /);
+  });
+
   it('numbers in paths and query strings must look like numbers (not blanks, not hex)', async () => {
     await expectRefused({ url: '/v1/neurons/%20' }, 400, 'params.neuron');
     await expectRefused({ url: '/v1/neurons/0x1' }, 400, 'params.neuron');
