@@ -94,6 +94,12 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
       );
     if (type === 'label' && base.kind !== 'full')
       fail('baseModelId', `names recommender-only version ${base.id}; label needs an SAE`);
+    // Both split the base version's data again (its held-out positives are not stored).
+    if (type === 'train-sae' || type === 'evaluate') {
+      const unreadable = dataProblem(base.datasetSpec);
+      if (unreadable)
+        fail('baseModelId', `names model version ${base.id}, whose data cannot be read again: ${unreadable}`);
+    }
     if (type === 'train-sae') {
       const training = (store.models.report(base.id) as { training?: BaseTraining } | null)?.training;
       checkSae(base.recommenderKind, base.datasetName, base.dim, {
@@ -108,6 +114,17 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
       sae: p.sae,
     });
   return p;
+}
+
+/** Why a stored version's data spec can no longer be read (its files gone), or null. */
+function dataProblem(spec: string): string | null {
+  try {
+    checkDataSpec(spec);
+    return null;
+  } catch (err) {
+    if (!(err instanceof MlError)) throw err;
+    return err.message;
+  }
 }
 
 /** The SAE options a base version was trained with (from its report). */

@@ -170,4 +170,32 @@ describe('jobs', () => {
     expect(noBase.json().message).toContain('77');
     expect(noBase.json().field).toBe('body.params.baseModelId');
   });
+
+  it("refuses at once a train-sae or evaluate job whose base version's data is gone (they read it again)", async () => {
+    const gone = `movielens-1m:${tmpdir()}/prism-no-such-dataset`;
+    app.store.db.prepare('UPDATE models SET dataset_spec = ? WHERE id = ?').run(gone, TEMPLATE.other);
+    try {
+      for (const type of ['train-sae', 'evaluate']) {
+        const res = await app.inject({
+          method: 'POST',
+          url: '/v1/jobs',
+          payload: { type, params: { baseModelId: TEMPLATE.other } },
+        });
+        expect(res.statusCode, type).toBe(400);
+        expect(res.json()).toMatchObject({ code: 'BAD_JOB_PARAMS', field: 'body.params.baseModelId' });
+        expect(res.json().message).toContain(`model version ${TEMPLATE.other}`);
+        expect(res.json().message).toContain('prism-no-such-dataset');
+      }
+      // Labelling needs only the stored catalogue.
+      const label = await app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { type: 'label', params: { baseModelId: TEMPLATE.other } },
+      });
+      expect(label.statusCode).toBe(202);
+      await poll(label.json().url, (j) => j.status !== 'queued' && j.status !== 'running');
+    } finally {
+      app.store.db.prepare('UPDATE models SET dataset_spec = ? WHERE id = ?').run(SMALL.data, TEMPLATE.other);
+    }
+  });
 });
