@@ -111,7 +111,9 @@ interface KnownSizes {
 /** The training choices stored in a version's report (the ones a train-sae job starts from). */
 interface StoredReport {
   training?: { setting?: SaeSetting; sae?: JobParams['sae'] | null };
+  /** The data's summary: `catalog` in a full version's report, `dataset` in a recommender-only one's. */
   catalog?: { trainPositives?: number };
+  dataset?: { trainPositives?: number };
 }
 
 function knownSizes(store: Store, type: JobType, p: JobParams): KnownSizes | null {
@@ -136,7 +138,7 @@ function knownSizes(store: Store, type: JobType, p: JobParams): KnownSizes | nul
   const sizes = {
     users: base.nUsers,
     items: base.nItems,
-    interactions: report.catalog?.trainPositives ?? 0,
+    interactions: report.catalog?.trainPositives ?? report.dataset?.trainPositives ?? 0,
     dim: base.dim,
   };
   if (type === 'train-sae') {

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobRunner, type JobRunner } from '../../src/jobs/index.ts';
 import { jobMemoryBudget } from '../../src/jobs/memory-budget.ts';
+import { checkMemoryAtEnqueue } from '../../src/jobs/memory-check.ts';
 import type { JobParamsError } from '../../src/jobs/params.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { JobParams, Store } from '../../src/store/types.ts';
+import { fixtureArtifacts } from '../store/fixtures.ts';
 import { finished, SMALL } from './helpers.ts';
 
 let store: Store;
@@ -77,6 +79,40 @@ describe('the job memory budget', () => {
     expect(memory.budgetMiB).toBe(64);
     expect(memory.estimateMiB).toBeGreaterThan(32);
     expect(memory.estimateMiB * 1.25).toBeLessThanOrEqual(64);
+  });
+});
+
+describe('the check at enqueue on a stored version', () => {
+  it('counts the training interactions of a recommender-only version too (its report names them elsewhere)', () => {
+    const own = openStore(':memory:');
+    try {
+      const a = fixtureArtifacts();
+      const sha = (kind: 'catalog' | 'recommender', bytes: Uint8Array) =>
+        own.artifacts.put(kind, bytes).sha256;
+      // A few users and items, but 2 M training interactions: ~76 MiB of data alone, over a 64 MiB budget.
+      const version = own.models.create({
+        kind: 'recommender',
+        datasetSpec: 'synthetic',
+        datasetName: a.dataset.name,
+        recommenderKind: 'mf',
+        dim: a.dim,
+        nUsers: a.dataset.users.ids.length,
+        nItems: a.dataset.items.ids.length,
+        metrics: {},
+        artifacts: { catalog: sha('catalog', a.catalog), recommender: sha('recommender', a.recommender) },
+        report: { dataset: { trainPositives: 2_000_000 } },
+      });
+      let refused: JobParamsError | null = null;
+      try {
+        checkMemoryAtEnqueue(own, 'evaluate', { baseModelId: version.id }, 64);
+      } catch (err) {
+        refused = err as JobParamsError;
+      }
+      expect([refused?.code, refused?.field]).toEqual(['OVER_MEMORY_BUDGET', 'baseModelId']);
+      expect(refused?.message).toContain('2,000,000 interactions');
+    } finally {
+      own.close();
+    }
   });
 });
 
