@@ -313,10 +313,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     if (outcome?.type === 'committed')
       return { kind: 'committed', modelId: outcome.modelId, activated: outcome.activated };
     if (outcome?.type === 'done') {
-      // Saving is a step too: a cancel that arrived before it wins.
-      return cancelRequested
-        ? { kind: 'cancelled', error: 'cancelled before its results were saved' }
-        : { kind: 'done', output: outcome.output };
+      // Saving is a step too: a cancel or the time limit that arrived before it wins.
+      if (cancelRequested) return { kind: 'cancelled', error: 'cancelled before its results were saved' };
+      if (run.stopReason === 'timeout') return { kind: 'failed', error: timedOut(run) };
+      return { kind: 'done', output: outcome.output };
     }
     // A cancel wins over a shutdown: requeued, the job would run again after the restart.
     if (cancelRequested && run.stopReason === 'shutdown')
@@ -330,16 +330,17 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           ? `cancelled while running; terminated after the ${cancelGraceMs} ms grace period`
           : 'cancelled while running',
       };
-    if (run.stopReason === 'timeout')
-      return {
-        kind: 'failed',
-        error: `stopped after ${opts.maxSeconds} s (PRISM_JOB_MAX_SECONDS)${run.terminated ? `; terminated after the ${cancelGraceMs} ms grace period` : ''}`,
-      };
+    if (run.stopReason === 'timeout') return { kind: 'failed', error: timedOut(run) };
     if (outcome?.type === 'error') return { kind: 'failed', error: outcome.message };
     return {
       kind: 'failed',
       error: `worker ${crash ? `crashed: ${crash.message}` : `exited with code ${code}`}`,
     };
+  }
+
+  function timedOut(run: Running): string {
+    const terminated = run.terminated ? `; terminated after the ${cancelGraceMs} ms grace period` : '';
+    return `stopped after ${opts.maxSeconds} s (PRISM_JOB_MAX_SECONDS)${terminated}`;
   }
 
   function settle(job: Job, startedAt: number, s: Settlement): void {
