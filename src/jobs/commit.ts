@@ -63,13 +63,13 @@ export function commitJobOutput(
         jobId: job.id,
         parentId: base?.id ?? null,
       });
-      // Several workers finish in any order: a job enqueued later that already activated its version
-      // (the caller's latest intent) is not overridden by an earlier one that happens to finish after it.
-      const active = store.models.active();
-      const activeJob = active?.sourceJobId ?? active?.jobId ?? null;
-      const newerServes = activeJob !== null && activeJob > job.id;
+      // Jobs finish in any order: what serves by a later intent — a job enqueued after this one that
+      // already activated its version, or an activation through the API (a rollback) made after this job
+      // was enqueued — is not overridden by this job finishing now.
+      const intent = store.models.activeIntent();
+      const newerServes = intent !== null && intent >= job.id;
       if (version.kind === 'full' && activatesOnSuccess(job.type, job.params) && !newerServes) {
-        version = store.models.activate(version.id);
+        version = store.models.activate(version.id, job.id);
         activated = true;
       }
     } else if (base) {

@@ -36,7 +36,7 @@
  *   app.addHook('onClose', async () => { await runner.close(); store.close(); });
  *
  * Job types and their params: see JobParams in src/store/types.ts (pipeline activates its version
- * unless activate: false or a job enqueued after it has activated one already; train-sae and label only with activate: true; evaluate merges new metrics
+ * unless activate: false, or a job enqueued after it has activated one already, or an activation through the API came after it was enqueued; train-sae and label only with activate: true; evaluate merges new metrics
  * into its base version; train-recommender records a recommender-only version).
  *
  * How a job runs: claimed atomically from the queue → its own worker thread (src/jobs/worker.ts,

@@ -72,7 +72,13 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
   const selectNeurons = db.prepare('SELECT neurons FROM models WHERE id = ?').pluck();
   const selectReport = db.prepare('SELECT report FROM models WHERE id = ?').pluck();
   const deactivateAll = db.prepare('UPDATE models SET is_active = 0 WHERE is_active = 1');
-  const activateOne = db.prepare('UPDATE models SET is_active = 1, activated_at = ? WHERE id = ?');
+  // A job's activation stands over the jobs enqueued before it; one through the API over every job so far.
+  const activateOne = db.prepare(`UPDATE models SET is_active = 1, activated_at = @now,
+      intent_job_id = COALESCE(@byJob, (SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0)
+    WHERE id = @id`);
+  const selectIntent = db
+    .prepare('SELECT COALESCE(intent_job_id, source_job_id) FROM models WHERE is_active = 1')
+    .pluck();
   const updateMetrics = db.prepare('UPDATE models SET metrics = ? WHERE id = ?');
   const deleteOne = db.prepare('DELETE FROM models WHERE id = ?');
   // Queued or running jobs that will read this version (`baseModelId`): deleting it would fail them.
@@ -100,7 +106,7 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
     return v;
   };
 
-  const activate = db.transaction((id: number): ModelVersion => {
+  const activate = db.transaction((id: number, byJob: number | null = null): ModelVersion => {
     const v = mustGet(id);
     if (v.kind !== 'full') {
       throw new StoreError(
@@ -109,7 +115,7 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
       );
     }
     deactivateAll.run();
-    activateOne.run(nowIso(), id);
+    activateOne.run({ now: nowIso(), byJob, id });
     return mustGet(id);
   });
 
@@ -193,7 +199,8 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
       const row = selectActive.get() as ModelRow | undefined;
       return row ? toVersion(row) : null;
     },
-    activate: (id) => activate.immediate(id),
+    activate: (id, byJob) => activate.immediate(id, byJob ?? null),
+    activeIntent: () => (selectIntent.get() as number | null | undefined) ?? null,
     delete: (id) => remove.immediate(id),
     latestWithSae,
     neurons(id) {

@@ -117,9 +117,15 @@ export interface ModelRepo {
   active(): ModelVersion | null;
   /**
    * Makes `id` the one active version, in one transaction. Throws StoreError('NOT_FOUND') for an
-   * unknown id and StoreError('NOT_ACTIVATABLE') for a recommender-only version.
+   * unknown id and StoreError('NOT_ACTIVATABLE') for a recommender-only version. `byJob`: the job whose
+   * result this is; without it (the API, a rollback) the activation stands over every job enqueued so far.
    */
-  activate(id: number): ModelVersion;
+  activate(id: number, byJob?: number): ModelVersion;
+  /**
+   * The newest job whose request the active version's activation stands over (see migrations/006), or
+   * null when nothing is active: a job with a higher id may take serving over, one at or below it not.
+   */
+  activeIntent(): number | null;
   /**
    * Deletes a version and the artifacts no other version shares, in one transaction. Throws
    * StoreError('NOT_FOUND') for an unknown id and StoreError('CONFLICT') for the active version or one a

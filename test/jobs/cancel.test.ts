@@ -11,6 +11,7 @@ import {
 } from '../../src/jobs/index.ts';
 import type { WorkerOutput } from '../../src/jobs/protocol.ts';
 import { openStore } from '../../src/store/index.ts';
+import { twinVersion } from '../../src/store/twin.ts';
 import type { ModelVersion, Store } from '../../src/store/types.ts';
 import { insertFullVersion } from '../store/fixtures.ts';
 import { artifactCount, finished, reachedStage, SLOW, SMALL } from './helpers.ts';
@@ -196,6 +197,30 @@ describe('cancellation and failure never change what is served', () => {
       expect(late.activated).toBe(false);
       expect(late.job.result?.activated).toBe(false);
       expect(own.models.active()?.id).toBe(first.version?.id);
+    } finally {
+      own.close();
+    }
+  });
+
+  it('a job enqueued before a rollback through the API does not take serving back; one enqueued after does', () => {
+    const own = openStore(':memory:');
+    try {
+      const first = own.jobs.enqueue('pipeline', { data: 'synthetic' });
+      own.jobs.claimNext({ instanceId: 'w1', pid: process.pid });
+      const good = commitJobOutput(own, own.jobs.get(first.id) as never, workerOutput(3)).version;
+      const before = own.jobs.enqueue('pipeline', { data: 'synthetic' });
+      own.jobs.claimNext({ instanceId: 'w2', pid: process.pid });
+      const bad = twinVersion(own, good?.id as number);
+      own.models.activate(bad.id);
+      own.models.activate(good?.id as number); // the operator's rollback, after `before` was enqueued
+      const late = commitJobOutput(own, own.jobs.get(before.id) as never, workerOutput(4));
+      expect(late.activated).toBe(false);
+      expect(own.models.active()?.id).toBe(good?.id);
+      const after = own.jobs.enqueue('pipeline', { data: 'synthetic' });
+      own.jobs.claimNext({ instanceId: 'w3', pid: process.pid });
+      const next = commitJobOutput(own, own.jobs.get(after.id) as never, workerOutput(5));
+      expect(next.activated).toBe(true);
+      expect(own.models.active()?.id).toBe(next.version?.id);
     } finally {
       own.close();
     }

@@ -48,6 +48,24 @@ describe('model versions', () => {
     expect(store.models.report(v2.id)).toEqual({ seed: 1 });
   });
 
+  it("records what an activation stands over: a job's id, or through the API every job so far", () => {
+    const v1 = insertFullVersion(store, 0);
+    const v2 = insertFullVersion(store, 1);
+    expect(store.models.activeIntent()).toBeNull();
+    store.models.activate(v1.id, 7);
+    expect(store.models.activeIntent()).toBe(7);
+    const j = store.jobs.enqueue('pipeline', {});
+    store.models.activate(v2.id);
+    expect(store.models.activeIntent()).toBe(j.id);
+    // A server on schema v5 (rolling upgrade) activates without the column: the deactivation cleared it,
+    // so the version's own job stands in, not a stale id.
+    store.db.prepare('UPDATE models SET is_active = 0 WHERE is_active = 1').run();
+    store.db
+      .prepare("UPDATE models SET is_active = 1, activated_at = 'now', source_job_id = 3 WHERE id = ?")
+      .run(v1.id);
+    expect(store.models.activeIntent()).toBe(3);
+  });
+
   it('keeps exactly one active version; activation is atomic', () => {
     const v1 = insertFullVersion(store, 0);
     const v2 = insertFullVersion(store, 1);
