@@ -103,6 +103,8 @@ export function toErrorBody(err: unknown): ErrorBody {
       ? body(status, 'INTERNAL', 'Internal Server Error')
       : body(status, err.code, err.message, err.field ? `body.${err.field}` : undefined);
   }
+  if (isDiskFull(err))
+    return body(507, 'STORAGE_FULL', "the database's disk is full: nothing was saved; retry once space is freed");
   const fe = err as FastifyError & { validation?: ValidationItem[]; validationContext?: string };
   if (fe?.validation) {
     const first = fe.validation[0];
@@ -112,6 +114,12 @@ export function toErrorBody(err: unknown): ErrorBody {
   const status = typeof fe?.statusCode === 'number' && fe.statusCode >= 400 ? fe.statusCode : 500;
   if (status >= 500) return body(status, 'INTERNAL', 'Internal Server Error');
   return body(status, fe.code ?? 'ERROR', fe.message ?? reasonPhrase(status), frameworkField(fe.code));
+}
+
+/** SQLite's SQLITE_FULL (better-sqlite3's SqliteError): the write's transaction was rolled back. */
+function isDiskFull(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown } | null;
+  return e?.name === 'SqliteError' && e.code === 'SQLITE_FULL';
 }
 
 /**

@@ -28,6 +28,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   415: 'Body is not JSON (Content-Type must be application/json)',
   429: 'Rate limit exceeded',
   503: 'No model is active yet',
+  507: "The database's disk is full: nothing was saved",
 };
 
 /**
@@ -42,13 +43,13 @@ export function errors(...statuses: number[]): Record<number, TSchema> {
 
 /**
  * Errors Fastify itself raises before a handler runs, by route shape: 414 for a route with path
- * parameters, 413 and 415 for any method that may carry a body. Added to every route's documented
+ * parameters, 413 and 415 for any method that may carry a body (and 507, a write the full disk refused). Added to every route's documented
  * responses by `documentFrameworkErrors` (src/server/errors.ts), so no route list can forget them.
  */
 export function frameworkErrorStatuses(method: string, url: string): number[] {
   const out: number[] = [];
   if (url.includes(':')) out.push(414);
-  if (method !== 'GET' && method !== 'HEAD') out.push(413, 415);
+  if (method !== 'GET' && method !== 'HEAD') out.push(413, 415, 507);
   return out;
 }
 
