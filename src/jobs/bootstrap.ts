@@ -1,12 +1,6 @@
 import type { Job, Store } from '../store/types.ts';
 import type { JobRunner } from './runner.ts';
 
-/** The data spec of the first pipeline: PRISM_BOOTSTRAP, default the built-in synthetic dataset. */
-export function bootstrapSpecFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  const spec = env.PRISM_BOOTSTRAP?.trim();
-  return spec ? spec : 'synthetic';
-}
-
 /**
  * When no model version is active, makes sure a pipeline job on `spec` will produce and activate
  * one: returns the pending pipeline job (queued or running, e.g. requeued after a crash) or enqueues

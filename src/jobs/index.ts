@@ -22,18 +22,10 @@
  *     runner.on('model:activated', ({ modelId, version, jobId }: ModelActivatedEvent) => …)
  *
  *   ensureBootstrapModel(runner, store, spec: string): Job | null
- *   bootstrapSpecFromEnv(env?): string               // PRISM_BOOTSTRAP, default 'synthetic'
- *   workersFromEnv(env?): number                     // PRISM_WORKERS, default 1 (throws naming it)
  *
- * Server wiring (src/server):
- *   const store = openStore(process.env.PRISM_DB ?? './var/prism.db');
- *   const runner = createJobRunner({ store, workers: workersFromEnv(), logger: app.log });
- *   runner.on('model:activated', ({ modelId }) => registry.swap(store.models.loadBundle(modelId)));
- *   runner.on('job:finished', ({ job, seconds }) => metrics.jobs.labels(job.type, job.status).observe(seconds ?? 0)); // null: unknown
- *   runner.start();
- *   ensureBootstrapModel(runner, store, bootstrapSpecFromEnv());
- *   const active = store.models.active(); if (active) registry.swap(store.models.loadBundle(active.id));
- *   app.addHook('onClose', async () => { await runner.close(); store.close(); });
+ * The server builds the runner from its validated configuration (src/server/plugins/app/runner.ts:
+ * PRISM_WORKERS, PRISM_JOB_PRIORITY, PRISM_JOB_MEMORY_MB, PRISM_JOB_MAX_SECONDS; `workers` defaults to 1)
+ * and enqueues the bootstrap pipeline (PRISM_BOOTSTRAP) when no version is active.
  *
  * Job types and their params: see JobParams in src/store/types.ts (pipeline activates its version
  * unless activate: false, or a job enqueued after it has activated one already, or an activation through the API came after it was enqueued; train-sae and label only with activate: true; evaluate merges new metrics
@@ -48,7 +40,7 @@
  * write nothing but their own row. Cancellation: a shared flag the ML code's signal checks between
  * steps (cancel-flag.ts), then worker.terminate() after cancelGraceMs. Crash recovery: recovery.ts.
  */
-export { bootstrapSpecFromEnv, ensureBootstrapModel } from './bootstrap.ts';
+export { ensureBootstrapModel } from './bootstrap.ts';
 export { JobParamsError, normaliseJobParams } from './params.ts';
 export { JOB_PRIORITIES, type JobPriority } from './priority.ts';
 export { STAGE_PLANS } from './progress.ts';
@@ -61,5 +53,4 @@ export {
   type JobRunnerEvents,
   type JobRunnerOptions,
   type ModelActivatedEvent,
-  workersFromEnv,
 } from './runner.ts';

@@ -133,17 +133,9 @@ interface Running {
   done: Promise<void>;
 }
 
-export function workersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.PRISM_WORKERS;
-  if (raw === undefined || raw === '') return 1;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`PRISM_WORKERS must be an integer ≥ 1, got "${raw}"`);
-  return n;
-}
-
 export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const { store } = opts;
-  const workers = opts.workers ?? workersFromEnv();
+  const workers = opts.workers ?? 1;
   // host/uuid: process ids mean something only on the host (pid namespace) that issued them (store/jobs.ts).
   const instanceId = opts.instanceId ?? `${hostname()}/${randomUUID()}`;
   const owner = { instanceId, pid: process.pid };
