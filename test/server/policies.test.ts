@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ModelBundle } from '../../src/ml/bundle.ts';
 import type { Store } from '../../src/store/types.ts';
 import { TEMPLATE, testApp } from './fixture.ts';
@@ -368,6 +368,19 @@ describe('POST /v1/policies/preview', () => {
       const used = await app.inject(`/v1/users/${user}/recommendations?policy=by-index`);
       expect(used.statusCode).toBe(400);
       expect(used.json().field).toBe('querystring.policy[0]');
+      // Naming it again is answered from the snapshot, which knows why it does not apply (no re-read of
+      // every stored policy per such request).
+      const reads = vi.spyOn(store.policies, 'list');
+      try {
+        for (const ref of ['by-index', String(created.id), `0${created.id}`]) {
+          const again = await app.inject(`/v1/users/${user}/recommendations?policy=${ref}`);
+          expect(again.json()).toMatchObject({ statusCode: 400, code: 'BAD_POLICY' });
+          expect(again.json().message).toMatch(/by index/);
+        }
+        expect(reads).not.toHaveBeenCalled();
+      } finally {
+        reads.mockRestore();
+      }
       // Saving the body again binds the index to the active version.
       const saved = await app.inject({
         method: 'PATCH',

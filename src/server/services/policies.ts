@@ -24,6 +24,8 @@ export interface Snapshot {
   revision: number;
   enabled: LivePolicy[];
   byRef: Map<string, LivePolicy>;
+  /** Why each stored policy that does not apply to the snapshot's model does not, by policy id. */
+  problems: Map<number, string>;
 }
 
 /** How often the store's revision is re-read, so another instance's edits are picked up too (ms). */
@@ -59,10 +61,11 @@ export class PolicyService {
     const revision = this.store.policies.revision();
     this.revisionCheckedAt = now;
     if (snap && snap.bundle === bundle && snap.revision === revision) return snap;
-    snap = { bundle, revision, enabled: [], byRef: new Map() };
+    snap = { bundle, revision, enabled: [], byRef: new Map(), problems: new Map() };
     for (const record of this.store.policies.list<Policy>()) {
       const check = this.check(record, active);
       if (!check.policy) {
+        snap.problems.set(record.id, check.problem ?? 'does not apply');
         if (record.enabled)
           this.log.warn(
             { policy: record.name, problem: check.problem },
@@ -101,17 +104,20 @@ export class PolicyService {
       const f = `${field}[${r}]`;
       if (!record) throw new ApiError(400, 'UNKNOWN_POLICY', `${f}: unknown policy "${ref}"`, f);
       // Another spelling of its id ("01"), or a policy another process stored since the last poll: look it
-      // up by id, in a fresh snapshot when the current one does not have it.
-      let live = snap.byRef.get(String(record.id));
-      if (!live) {
+      // up by id, in a fresh snapshot only when the current one has not seen it (one it set aside as
+      // inapplicable is answered from there, not by rebuilding the snapshot on every such request).
+      let seen = snap;
+      if (!seen.byRef.has(String(record.id)) && !seen.problems.has(record.id)) {
         this.invalidate();
-        live = this.live(active).byRef.get(String(record.id));
+        seen = this.live(active);
       }
+      const live = seen.byRef.get(String(record.id));
       if (live) return live;
+      const problem = seen.problems.get(record.id) ?? this.check(record, active).problem;
       throw new ApiError(
         400,
         'BAD_POLICY',
-        `${f}: policy "${ref}" does not apply to the active model: ${this.check(record, active).problem}`,
+        `${f}: policy "${ref}" does not apply to the active model: ${problem}`,
         f,
       );
     });
