@@ -314,11 +314,20 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
 
   // ---- Promotion -------------------------------------------------------------------------------------
   const promotion: PromotionRow[] = [];
+  // The audience is read at item-SAE neurons: with one SAE per side, the users as the item SAE encodes
+  // them (their own codes are in another dictionary, whose neuron j means something else).
+  let itemSaeUserCodes: Float32Array | undefined;
+  const audienceCodes = () =>
+    onUserCodes ? userCodes : (itemSaeUserCodes ??= encode(ctx.itemSae, model.params.userEmb, ctx.nUsers));
+  if (!onUserCodes && promoteConcepts.length > 0)
+    choices.push(
+      'One SAE per side: the promotion audience is read from the users as the item SAE encodes them.',
+    );
   for (const concept of promoteConcepts) {
     const mask = conceptMask(bundle, concept);
-    const { neuron, purity20, activeUsers } = promotionNeuronFor(bundle, itemCodes, userCodes, concept);
+    const { neuron, purity20, activeUsers } = promotionNeuronFor(bundle, itemCodes, audienceCodes(), concept);
     const measured = new Set(users);
-    const pool = topUsersBy(userCodes, latents, neuron, o.audienceShare ?? 0.1).filter((u) =>
+    const pool = topUsersBy(audienceCodes(), latents, neuron, o.audienceShare ?? 0.1).filter((u) =>
       measured.has(u),
     );
     const inPool = new Set(pool);

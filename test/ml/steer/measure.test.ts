@@ -161,4 +161,19 @@ describe('measureInterventions with one SAE per side', () => {
     expect(new Set(report.popularity.map((r) => r.on))).toEqual(new Set(['items']));
     expect(report.choices.some((c) => c.startsWith('One SAE per side'))).toBe(true);
   });
+
+  it('reads the promotion audience from the users as the item SAE encodes them, not their own codes', () => {
+    const bundle = tinyBundle({ nUsers: 60, nItems: 50, latents: 10, seed: 3, shared: false });
+    const split = splitHoldout(bundle.dataset.interactions, { perUser: 1, minTrain: 2 });
+    const input = {
+      bundle: { ...bundle, dataset: { ...bundle.dataset, interactions: split.train } },
+      split,
+      options: { filterConcepts: [], promoteConcepts: ['Comedy'], popularityStrengths: [] },
+    };
+    const own = measureInterventions(input);
+    // The user SAE's codes (here: none active) no longer decide who the audience is.
+    const silent = measureInterventions({ ...input, userCodes: new Float32Array(60 * 10) });
+    expect(own.promotion[0].audience).toBeGreaterThan(0);
+    expect(silent.promotion).toEqual(own.promotion);
+  });
 });
