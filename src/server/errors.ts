@@ -104,7 +104,11 @@ export function toErrorBody(err: unknown): ErrorBody {
       : body(status, err.code, err.message, err.field ? `body.${err.field}` : undefined);
   }
   if (isDiskFull(err))
-    return body(507, 'STORAGE_FULL', "the database's disk is full: nothing was saved; retry once space is freed");
+    return body(
+      507,
+      'STORAGE_FULL',
+      "the database's disk is full: nothing was saved; retry once space is freed",
+    );
   const fe = err as FastifyError & { validation?: ValidationItem[]; validationContext?: string };
   if (fe?.validation) {
     const first = fe.validation[0];
