@@ -108,7 +108,7 @@ export function reportMarkdown(
       [
         [
           'SAE',
-          `${s.latents} latents, ${s.k === null ? 'ReLU' : `TopK k = ${s.k} (users ${s.user_k})`}, ${s.shared ? 'shared by users and items' : 'one per side'}, Matryoshka ${s.matryoshka ? s.matryoshka.join('/') : 'off'}`,
+          `${s.latents} latents, ${s.k === null ? 'ReLU' : `TopK k = ${s.k} (users ${s.user_k})${s.coding === 'encoder' ? '' : ' in training (served codes: next row)'}`}, ${s.shared ? 'shared by users and items' : 'one per side'}, Matryoshka ${s.matryoshka ? s.matryoshka.join('/') : 'off'}`,
         ],
         ['codes', s.coding],
         ['weights', `α ${s.alpha}, β ${s.beta}, λ1 ${s.l1}, λ2 ${s.kl}, ρ ${f3(s.rho)}, ${s.epochs} epochs`],

@@ -98,6 +98,15 @@ describe('reportMarkdown', () => {
     expect(rest).toMatch(/\| 51 \| n51 \| popularity \|[^\n]*\n\| 50 \| n50 \| era \|/);
   });
 
+  it("says the SAE row's k is the training one when codes come by pursuit (users may get more atoms)", () => {
+    const r = fullReport([]);
+    expect(reportMarkdown(r, toyDataset)).toMatch(/TopK k = 8 \(users 8\), shared/);
+    r.sae.coding = 'pursuit (items: 8 of encoder top-10; users: 12 of all)';
+    expect(reportMarkdown(r, toyDataset)).toContain(
+      'TopK k = 8 (users 8) in training (served codes: next row)',
+    );
+  });
+
   it('shows fidelity samples with titles', () => {
     const md = reportMarkdown(fullReport([]), toyDataset);
     expect(md).toContain('original: i1 Alpha (1990); i2 Beta (1991)');
