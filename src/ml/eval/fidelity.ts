@@ -42,6 +42,14 @@ export function rbo(a: ArrayLike<number>, b: ArrayLike<number>, p = 0.9, depth =
 }
 
 /**
+ * RBO (p = 0.9) of two served lists, truncated at their own length as the paper's code truncates: identical
+ * lists of n items score 1 − 0.9ⁿ, however many were asked for (a user with fewer unseen items than k).
+ */
+export function listRbo(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return rbo(a, b, 0.9, Math.max(a.length, b.length));
+}
+
+/**
  * Kendall τ-b between two top-`depth` lists over the union of their items; an item missing from a list
  * takes rank depth + 1 there (so missing items tie with each other, which τ-b accounts for):
  *   τ_b = (n_c − n_d) / √((n₀ − n₁)(n₀ − n₂)),

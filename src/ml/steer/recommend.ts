@@ -1,6 +1,6 @@
 import type { ModelBundle } from '../bundle.ts';
 import { MlError } from '../core/errors.ts';
-import { kendallTauB, rbo } from '../eval/fidelity.ts';
+import { kendallTauB, listRbo } from '../eval/fidelity.ts';
 import { topKExcluding } from '../eval/topk.ts';
 import { explainMf } from '../explain/mf.ts';
 import { explainNcf } from '../explain/ncf.ts';
@@ -206,7 +206,7 @@ export function recommend(
     } else baseItems = toItems(bundle, top, full ? full.scores : fast!.scores, !full);
     result.unsteered = {
       items: baseItems,
-      rbo: rbo(top, baseTop, 0.9, k),
+      rbo: listRbo(top, baseTop),
       kendallTau: kendallTauB(top, baseTop, k),
     };
   }

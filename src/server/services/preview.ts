@@ -1,6 +1,6 @@
 import type { ModelBundle } from '../../ml/bundle.ts';
 import { Rng } from '../../ml/core/rng.ts';
-import { kendallTauB, rbo } from '../../ml/eval/fidelity.ts';
+import { kendallTauB, listRbo } from '../../ml/eval/fidelity.ts';
 import type { Policy } from '../../ml/steer/policy.ts';
 import { recommend } from '../../ml/steer/recommend.ts';
 import { ApiError } from '../errors.ts';
@@ -41,7 +41,7 @@ export function previewPolicies(bundle: ModelBundle, input: PreviewInput) {
     const after = r.items.map((x) => x.index);
     const before = now.items.map((x) => x.index);
     const agreement = {
-      rbo: rbo(after, before, 0.9, input.k),
+      rbo: listRbo(after, before),
       kendallTau: kendallTauB(after, before, input.k),
     };
     const afterSet = new Set(after);

@@ -497,7 +497,7 @@ export interface operations {
                             };
                         }[];
                         comparison?: {
-                            /** @description Rank-biased overlap (p = 0.9) truncated at depth k, Σ_{d=1..k} 0.9^(d−1)·0.1·|A∩B|_d / d, as the paper's code computes it (not extrapolated): identical lists of k items score 1 − 0.9^k (0.651 at k = 10), disjoint ones 0. When fewer than k items can be listed (the user has seen nearly the whole catalogue), the sum still runs to k, so identical lists score less (0.767 for 8 items at k = 20) */
+                            /** @description Rank-biased overlap (p = 0.9) truncated at the lists' length n (k, unless fewer unseen items remain), Σ_{d=1..n} 0.9^(d−1)·0.1·|A∩B|_d / d, as the paper's code computes it (not extrapolated): identical lists score 1 − 0.9^n (0.651 for 10 items), disjoint ones 0 */
                             rbo: number;
                             /** @description Kendall τ-b over the union of the two lists, an item missing from a list ranked k + 1 there (−1 to 1) */
                             kendallTau: number;
@@ -1812,7 +1812,7 @@ export interface operations {
                             userId: string;
                             before: string[];
                             after: string[];
-                            /** @description Rank-biased overlap (p = 0.9) truncated at depth k, Σ_{d=1..k} 0.9^(d−1)·0.1·|A∩B|_d / d, as the paper's code computes it (not extrapolated): identical lists of k items score 1 − 0.9^k (0.651 at k = 10), disjoint ones 0. When fewer than k items can be listed (the user has seen nearly the whole catalogue), the sum still runs to k, so identical lists score less (0.767 for 8 items at k = 20) */
+                            /** @description Rank-biased overlap (p = 0.9) truncated at the lists' length n (k, unless fewer unseen items remain), Σ_{d=1..n} 0.9^(d−1)·0.1·|A∩B|_d / d, as the paper's code computes it (not extrapolated): identical lists score 1 − 0.9^n (0.651 for 10 items), disjoint ones 0 */
                             rbo: number;
                             /** @description Kendall τ-b over the union of the two lists, an item missing from a list ranked k + 1 there (−1 to 1) */
                             kendallTau: number;
