@@ -2,8 +2,12 @@ import { StoreError } from '../store/errors.ts';
 import type { Store } from '../store/types.ts';
 import type { BaseModelInput } from './protocol.ts';
 
-/** A stored version's artifacts (verified, copied into their own buffers) for a job to start from. */
-export function readBaseModel(store: Store, id: number): BaseModelInput {
+/**
+ * A stored version's artifacts (verified, copied into their own buffers) for a job to start from.
+ * `withSae` false (a train-sae job, which trains its own): the base's SAE is not read, so a damaged one
+ * does not stop the job that replaces it.
+ */
+export function readBaseModel(store: Store, id: number, withSae = true): BaseModelInput {
   const v = store.models.get(id);
   if (!v) throw new StoreError('NOT_FOUND', `base model version ${id} no longer exists`);
   return {
@@ -14,6 +18,6 @@ export function readBaseModel(store: Store, id: number): BaseModelInput {
     reportJson: store.models.reportJson(id),
     catalog: store.artifacts.get(v.artifacts.catalog).slice(),
     recommender: store.artifacts.get(v.artifacts.recommender).slice(),
-    sae: v.artifacts.sae ? store.artifacts.get(v.artifacts.sae).slice() : null,
+    sae: withSae && v.artifacts.sae ? store.artifacts.get(v.artifacts.sae).slice() : null,
   };
 }

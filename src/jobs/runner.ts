@@ -200,7 +200,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   function baseInput(job: Job): BaseModelInput | null {
     const id = job.params.baseModelId;
     if (id === undefined || workerCommit) return null;
-    return readBaseModel(store, id);
+    return readBaseModel(store, id, job.type !== 'train-sae');
   }
 
   function launch(job: Job): void {

@@ -51,7 +51,7 @@ function withBase(): WorkerInput {
   if (input.base || id === undefined || !commit) return input;
   const store = openStore(commit.dbPath, { migrate: false });
   try {
-    return { ...input, base: readBaseModel(store, id) };
+    return { ...input, base: readBaseModel(store, id, input.type !== 'train-sae') };
   } finally {
     store.close();
   }

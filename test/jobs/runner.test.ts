@@ -91,6 +91,22 @@ describe('job runner on the real pipeline', () => {
     expect(ranking(version?.id as number)).toEqual(ranking(base?.id as number));
   });
 
+  it("train-sae does not read the base's SAE: a corrupt one does not stop the job that replaces it", async () => {
+    const base = store.models.active() as NonNullable<ReturnType<Store['models']['active']>>;
+    const sha = base.artifacts.sae as string;
+    const bytes = store.db.prepare('SELECT bytes FROM artifacts WHERE sha256 = ?').pluck().get(sha) as Buffer;
+    store.db.prepare('UPDATE artifacts SET bytes = ? WHERE sha256 = ?').run(Buffer.from('damaged'), sha);
+    try {
+      expect(() => store.artifacts.get(sha)).toThrow(/hash/);
+      const job = runner.enqueue('train-sae', { sae: { latents: 16, k: 4, epochs: 2 }, activate: false });
+      const { job: done } = await finished(runner, job.id);
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+    } finally {
+      store.db.prepare('UPDATE artifacts SET bytes = ? WHERE sha256 = ?').run(bytes, sha);
+    }
+  });
+
   it('evaluate re-measures a version without changing what is served; label makes a new unactivated version', async () => {
     const active = store.models.active();
     const rankingBefore = (active!.metrics as { ranking: unknown }).ranking;
