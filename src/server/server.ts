@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
+import { closeGracefully } from './shutdown.ts';
 
 /**
  * `npm start`: validates the configuration, builds the app (SQLite store, migrations, job runner, and a
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 30_000);
     force.unref();
-    app.close().then(
+    closeGracefully(app).then(
       () => {
         app.log.info('shut down cleanly');
         process.exit(0);
