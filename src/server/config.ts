@@ -90,6 +90,21 @@ const KNOWN = [
   'PRISM_JOB_MAX_SECONDS',
 ] as const;
 
+/** Variables the server reads besides the settings: the config file's name, and the index the primary gives each cluster process. */
+const INTERNAL = ['PRISM_CONFIG', 'PRISM_PROCESS_INDEX'];
+
+/**
+ * PRISM_* variables that name no setting. A misspelt one (PRISM_API_KEY, PRISM_RATELIMIT) would otherwise
+ * leave its setting at the default — authentication or the rate limit off — without a word; the config
+ * file refuses unknown keys, the environment (shared with other tools) gets a warning.
+ */
+export function unknownVariables(env: Source = process.env): string[] {
+  return Object.keys(env).filter(
+    (name) =>
+      name.startsWith('PRISM_') && !(KNOWN as readonly string[]).includes(name) && !INTERNAL.includes(name),
+  );
+}
+
 /**
  * Reads the configuration. `PRISM_CONFIG` may name a JSON file whose keys are the variable names above
  * (values as strings, numbers or booleans); environment variables override the file.

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { buildApp } from './app.ts';
-import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
+import { ConfigError, loadConfig, type ServerConfig, unknownVariables } from './config.ts';
 import { closeGracefully } from './shutdown.ts';
 
 /**
@@ -32,6 +32,11 @@ async function main(): Promise<void> {
     metricsLabels: cluster.isWorker ? { process: process.env.PRISM_PROCESS_INDEX ?? '?' } : undefined,
     reportsQueue: runsJobs,
   });
+
+  // Once per server, not once per cluster process.
+  if (runsJobs)
+    for (const variable of unknownVariables())
+      app.log.warn({ variable }, 'unknown PRISM_ variable ignored (misspelt?); see docker/README.md');
 
   let closing = false;
   let closingSince = 0;

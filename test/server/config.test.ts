@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '../../src/server/config.ts';
+import { ConfigError, loadConfig, parseConfig, unknownVariables } from '../../src/server/config.ts';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
@@ -87,6 +87,18 @@ describe('configuration', () => {
       expect((err as ConfigError).variable).toBe(name);
       expect((err as Error).message).toContain(name);
     }
+  });
+
+  it('names PRISM_ variables that are no setting (a typo would leave its setting at the default)', () => {
+    const env = {
+      PRISM_API_KEY: 'k', // PRISM_API_KEYS misspelt: authentication would stay off
+      PRISM_RATELIMIT: '100',
+      PRISM_RATE_LIMIT: '100',
+      PRISM_CONFIG: '/etc/prism.json',
+      PRISM_PROCESS_INDEX: '0',
+      PATH: '/usr/bin',
+    };
+    expect(unknownVariables(env)).toEqual(['PRISM_API_KEY', 'PRISM_RATELIMIT']);
   });
 
   it('reads a JSON config file that environment variables override', () => {
