@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.ts';
@@ -58,5 +59,30 @@ describe('health', () => {
     expect(metrics.body).toContain('http_request_duration_seconds_bucket');
     expect(metrics.body).toContain('route="/health/live"');
     expect(metrics.body).toContain('prism_jobs{status="queued"} 0');
+  });
+});
+
+describe('logging of 5xx answers', () => {
+  it('logs a 503 while no model is active as a warning without a stack (it is a state, not a bug)', async () => {
+    const lines: { level: number; msg: string; err?: unknown }[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(JSON.parse(String(chunk)));
+        cb();
+      },
+    });
+    const store = openStore(':memory:');
+    const app = await buildApp({ store, jobs: false, logger: { level: 'info', stream } });
+    try {
+      const res = await app.inject({ url: '/v1/users/u1/recommendations' });
+      expect(res.statusCode).toBe(503);
+      const logged = lines.find((l) => l.msg.includes('no model'));
+      expect(logged?.level).toBe(40);
+      expect(logged?.err).toBeUndefined();
+      expect(lines.some((l) => l.level >= 50)).toBe(false);
+    } finally {
+      await app.close();
+      store.close();
+    }
   });
 });
