@@ -34,6 +34,19 @@ export function finished(runner: JobRunner, jobId: number, timeoutMs = 30_000): 
   });
 }
 
+/** Resolves once the job is running (at once when it already is). */
+export function started(runner: JobRunner, jobId: number): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (j: { id: number }) => {
+      if (j.id !== jobId) return;
+      runner.off('job:started', on);
+      resolve();
+    };
+    runner.on('job:started', on);
+    if (runner.running().includes(jobId)) resolve();
+  });
+}
+
 export function reachedStage(
   runner: JobRunner,
   jobId: number,

@@ -5,8 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import { createJobRunner, type JobFinishedEvent, type JobRunner } from '../../src/jobs/index.ts';
 import { type BuildAppOptions, buildApp } from '../../src/server/app.ts';
 import { openStore } from '../../src/store/index.ts';
-import type { JobParams, Store } from '../../src/store/types.ts';
-import { finished as jobFinished } from '../jobs/helpers.ts';
+import type { Job, JobParams, Store } from '../../src/store/types.ts';
+import { finished as jobFinished, SLOW, started } from '../jobs/helpers.ts';
 
 /** A pipeline small enough to train in a couple of seconds (synthetic data with planted genres). */
 export const SMALL: JobParams = {
@@ -103,4 +103,13 @@ export async function testApp(
       store.close();
     },
   };
+}
+
+/** A server on a copy of the template whose runner is running a slow pipeline job (not activating). */
+export async function appRunningSlowJob(): Promise<{ app: FastifyInstance; store: Store; job: Job }> {
+  const { store } = await copyOfTemplate();
+  const app = await buildApp({ store, jobs: {}, config: { jobPriority: 'normal' } });
+  const job = app.runner.enqueue('pipeline', { ...SLOW, activate: false });
+  await started(app.runner, job.id);
+  return { app, store, job };
 }

@@ -1,9 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/server/app.ts';
 import { closeGracefully } from '../../src/server/shutdown.ts';
-import { SLOW } from '../jobs/helpers.ts';
-import { copyOfTemplate } from './fixture.ts';
+import { appRunningSlowJob } from './fixture.ts';
 
 function openConnection(port: number): Promise<Socket> {
   return new Promise((done) => {
@@ -16,13 +14,7 @@ describe('graceful shutdown', () => {
   it('is not held up by a connection that sent nothing or half a request: it is cut, and the job still requeued', {
     timeout: 30_000,
   }, async () => {
-    const { store } = await copyOfTemplate();
-    const app = await buildApp({ store, jobs: {}, config: { jobPriority: 'normal' } });
-    const job = app.runner.enqueue('pipeline', { ...SLOW, activate: false });
-    await new Promise<void>((resolve) => {
-      app.runner.on('job:started', (j: { id: number }) => j.id === job.id && resolve());
-      if (app.runner.running().includes(job.id)) resolve();
-    });
+    const { app, store, job } = await appRunningSlowJob();
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as { port: number };
     const silent = await openConnection(port);

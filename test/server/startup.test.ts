@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
-import { SLOW } from '../jobs/helpers.ts';
-import { copyOfTemplate, finished, SMALL, TEMPLATE } from './fixture.ts';
+import { SLOW, started } from '../jobs/helpers.ts';
+import { appRunningSlowJob, copyOfTemplate, finished, SMALL, TEMPLATE } from './fixture.ts';
 
 const opened: { app?: FastifyInstance; store?: Store }[] = [];
 afterEach(async () => {
@@ -170,13 +170,7 @@ describe('start-up', () => {
     const job = (
       await app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'pipeline', params: slow } })
     ).json();
-    await new Promise<void>((resolve) => {
-      const on = (j: { id: number }) => {
-        if (j.id === job.id) resolve();
-      };
-      app.runner.on('job:started', on);
-      if (app.runner.running().includes(job.id)) resolve();
-    });
+    await started(app.runner, job.id);
     await app.close();
     const after = store.jobs.get(job.id);
     // The next server shows why the attempt ended, and keeps it once the job runs again.
@@ -190,13 +184,7 @@ describe('start-up', () => {
   });
 
   it('a job whose cancel was requested (by another process) is cancelled at shutdown, not requeued', async () => {
-    const { store } = await copyOfTemplate();
-    const app = await buildApp({ store, jobs: {}, config: { jobPriority: 'normal' } });
-    const job = app.runner.enqueue('pipeline', { ...SLOW, activate: false });
-    await new Promise<void>((resolve) => {
-      app.runner.on('job:started', (j: { id: number }) => j.id === job.id && resolve());
-      if (app.runner.running().includes(job.id)) resolve();
-    });
+    const { app, store, job } = await appRunningSlowJob();
     // The flag as another server process sets it: in the store only, before this one's heartbeat reads it.
     store.jobs.requestCancel(job.id);
     await app.close();
