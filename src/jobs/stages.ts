@@ -539,8 +539,10 @@ function trainingOf(base: BaseModelInput): TrainingParams {
 const labelledCount = (neurons: NeuronInfo[]): number =>
   neurons.filter((n) => n.kind !== 'unlabelled' && n.kind !== 'dead').length;
 
+/** The result's headline numbers; one that could not be measured (NaN: no user to compare) is left out. */
 function headline(metrics: Metrics): Record<string, unknown> {
   const r = metrics.ranking as { hr?: number; ndcg?: number } | undefined;
   const f = metrics.fidelity as { rbo?: number } | undefined;
-  return { hr10: r?.hr, ndcg10: r?.ndcg, fidelityRbo: f?.rbo };
+  const finite = (x: number | undefined) => (Number.isFinite(x) ? x : undefined);
+  return { hr10: finite(r?.hr), ndcg10: finite(r?.ndcg), fidelityRbo: finite(f?.rbo) };
 }

@@ -114,6 +114,20 @@ describe('jobs', () => {
     expect(app.models.current?.version.id).toBe(TEMPLATE.active);
   });
 
+  it('shows a result whose headline number could not be measured (null, as a NaN was stored) instead of a 500', async () => {
+    const store = app.store;
+    const job = store.jobs.enqueue('pipeline', { data: 'synthetic' });
+    store.jobs.finish(job.id, {
+      status: 'succeeded',
+      result: { modelId: 1, activated: false, hr10: 0.5, ndcg10: null, fidelityRbo: Number.NaN },
+    });
+    const one = await app.inject({ url: `/v1/jobs/${job.id}` });
+    expect(one.statusCode).toBe(200);
+    expect(one.json().result).toMatchObject({ hr10: 0.5, ndcg10: null, fidelityRbo: null });
+    expect((await app.inject({ url: '/v1/jobs?status=succeeded' })).statusCode).toBe(200);
+    store.jobs.delete(job.id);
+  });
+
   it('lists with filters', async () => {
     const all = (await app.inject({ url: '/v1/jobs' })).json();
     expect(all.total).toBe(all.jobs.length);

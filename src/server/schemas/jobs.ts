@@ -2,6 +2,12 @@ import { type Static, Type } from 'typebox';
 import { MAX_LATENTS } from '../../ml/sae/options.ts';
 import { MAX_ID, MAX_SEED, NullableTimestamp, Offset, Timestamp } from './common.ts';
 
+/** A headline metric of a job's result: null where it could not be measured (rows stored before it was omitted). */
+const measured = (description: string) =>
+  Type.Optional(
+    Type.Union([Type.Number(), Type.Null()], { description: `${description}; null: not measured` }),
+  );
+
 export const JobType = Type.Enum(['train-recommender', 'train-sae', 'evaluate', 'label', 'pipeline']);
 export const JobStatus = Type.Enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 
@@ -85,13 +91,9 @@ export const JobSchema = Type.Object({
         modelId: Type.Optional(Type.Integer({ description: 'The model version the job created' })),
         baseModelId: Type.Optional(Type.Integer({ description: 'The version it started from' })),
         activated: Type.Optional(Type.Boolean()),
-        hr10: Type.Optional(
-          Type.Number({ description: "HR@10 of the recommender (the version's metrics.ranking.hr)" }),
-        ),
-        ndcg10: Type.Optional(Type.Number({ description: "NDCG@10 (the version's metrics.ranking.ndcg)" })),
-        fidelityRbo: Type.Optional(
-          Type.Number({ description: 'RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo)' }),
-        ),
+        hr10: measured("HR@10 of the recommender (the version's metrics.ranking.hr)"),
+        ndcg10: measured("NDCG@10 (the version's metrics.ranking.ndcg)"),
+        fidelityRbo: measured('RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo)'),
         latents: Type.Optional(Type.Integer({ description: "The SAE's latents" })),
         labelledNeurons: Type.Optional(Type.Integer({ description: 'Neurons given a label' })),
         memory: Type.Optional(

@@ -1965,12 +1965,12 @@ export interface operations {
                                 /** @description The version it started from */
                                 baseModelId?: number;
                                 activated?: boolean;
-                                /** @description HR@10 of the recommender (the version's metrics.ranking.hr) */
-                                hr10?: number;
-                                /** @description NDCG@10 (the version's metrics.ranking.ndcg) */
-                                ndcg10?: number;
-                                /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo) */
-                                fidelityRbo?: number;
+                                /** @description HR@10 of the recommender (the version's metrics.ranking.hr); null: not measured */
+                                hr10?: number | null;
+                                /** @description NDCG@10 (the version's metrics.ranking.ndcg); null: not measured */
+                                ndcg10?: number | null;
+                                /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo); null: not measured */
+                                fidelityRbo?: number | null;
                                 /** @description The SAE's latents */
                                 latents?: number;
                                 /** @description Neurons given a label */
@@ -2104,12 +2104,12 @@ export interface operations {
                             /** @description The version it started from */
                             baseModelId?: number;
                             activated?: boolean;
-                            /** @description HR@10 of the recommender (the version's metrics.ranking.hr) */
-                            hr10?: number;
-                            /** @description NDCG@10 (the version's metrics.ranking.ndcg) */
-                            ndcg10?: number;
-                            /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo) */
-                            fidelityRbo?: number;
+                            /** @description HR@10 of the recommender (the version's metrics.ranking.hr); null: not measured */
+                            hr10?: number | null;
+                            /** @description NDCG@10 (the version's metrics.ranking.ndcg); null: not measured */
+                            ndcg10?: number | null;
+                            /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo); null: not measured */
+                            fidelityRbo?: number | null;
                             /** @description The SAE's latents */
                             latents?: number;
                             /** @description Neurons given a label */
@@ -2248,12 +2248,12 @@ export interface operations {
                             /** @description The version it started from */
                             baseModelId?: number;
                             activated?: boolean;
-                            /** @description HR@10 of the recommender (the version's metrics.ranking.hr) */
-                            hr10?: number;
-                            /** @description NDCG@10 (the version's metrics.ranking.ndcg) */
-                            ndcg10?: number;
-                            /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo) */
-                            fidelityRbo?: number;
+                            /** @description HR@10 of the recommender (the version's metrics.ranking.hr); null: not measured */
+                            hr10?: number | null;
+                            /** @description NDCG@10 (the version's metrics.ranking.ndcg); null: not measured */
+                            ndcg10?: number | null;
+                            /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo); null: not measured */
+                            fidelityRbo?: number | null;
                             /** @description The SAE's latents */
                             latents?: number;
                             /** @description Neurons given a label */
@@ -2484,12 +2484,12 @@ export interface operations {
                             /** @description The version it started from */
                             baseModelId?: number;
                             activated?: boolean;
-                            /** @description HR@10 of the recommender (the version's metrics.ranking.hr) */
-                            hr10?: number;
-                            /** @description NDCG@10 (the version's metrics.ranking.ndcg) */
-                            ndcg10?: number;
-                            /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo) */
-                            fidelityRbo?: number;
+                            /** @description HR@10 of the recommender (the version's metrics.ranking.hr); null: not measured */
+                            hr10?: number | null;
+                            /** @description NDCG@10 (the version's metrics.ranking.ndcg); null: not measured */
+                            ndcg10?: number | null;
+                            /** @description RBO@30 of the reconstructed embeddings (metrics.fidelity.rbo); null: not measured */
+                            fidelityRbo?: number | null;
                             /** @description The SAE's latents */
                             latents?: number;
                             /** @description Neurons given a label */
