@@ -114,6 +114,9 @@ export function createModelRepo(db: Db, artifacts: ArtifactRepo): ModelRepo {
         `model version ${id} is a recommender-only version (no SAE); train an SAE on it first`,
       );
     }
+    // Activating what is active already through the API is a no-op: it keeps the intent it has (an
+    // idempotent "make sure N serves" must not stop every queued job from activating).
+    if (v.active && byJob === null) return v;
     deactivateAll.run();
     activateOne.run({ now: nowIso(), byJob, id });
     return mustGet(id);

@@ -57,6 +57,10 @@ describe('model versions', () => {
     const j = store.jobs.enqueue('pipeline', {});
     store.models.activate(v2.id);
     expect(store.models.activeIntent()).toBe(j.id);
+    // Activating it again (an idempotent "make sure v2 serves") keeps that intent.
+    store.jobs.enqueue('pipeline', {});
+    store.models.activate(v2.id);
+    expect(store.models.activeIntent()).toBe(j.id);
     // A server on schema v5 (rolling upgrade) activates without the column: the deactivation cleared it,
     // so the version's own job stands in, not a stale id.
     store.db.prepare('UPDATE models SET is_active = 0 WHERE is_active = 1').run();

@@ -57,7 +57,7 @@ export const JobParams = Type.Object(
     activate: Type.Optional(
       Type.Boolean({
         description:
-          'Serve the new version once the job succeeds (unless a job enqueued after this one has activated its version already). Default true for pipeline jobs, false for train-sae and label jobs',
+          'Serve the new version once the job succeeds (unless a job enqueued after this one has activated its version already, or a version was activated through the API after this job was enqueued). Default true for pipeline jobs, false for train-sae and label jobs',
       }),
     ),
   },

@@ -291,7 +291,7 @@ export interface paths {
         put?: never;
         /**
          * Serve this version: decoded first, then switched atomically (no restart, no failed requests)
-         * @description 409 `NOT_ACTIVATABLE` for a recommender-only version, `CORRUPT_ARTIFACT` when one of its stored artifacts fails its checksum, `SUPERSEDED` when a later activation overtook this one; the version served before keeps serving in every case.
+         * @description 409 `NOT_ACTIVATABLE` for a recommender-only version, `CORRUPT_ARTIFACT` when one of its stored artifacts fails its checksum, `SUPERSEDED` when a later activation overtook this one; the version served before keeps serving in every case. Jobs enqueued before this activation no longer activate their versions when they finish (a rollback stands); activating the version already active changes nothing.
          */
         post: operations["activateModel"];
         delete?: never;
@@ -2066,7 +2066,7 @@ export interface operations {
                             shared?: boolean;
                         };
                         baseModelId?: number;
-                        /** @description Serve the new version once the job succeeds (unless a job enqueued after this one has activated its version already). Default true for pipeline jobs, false for train-sae and label jobs */
+                        /** @description Serve the new version once the job succeeds (unless a job enqueued after this one has activated its version already, or a version was activated through the API after this job was enqueued). Default true for pipeline jobs, false for train-sae and label jobs */
                         activate?: boolean;
                     };
                     maxAttempts?: number;

@@ -80,7 +80,9 @@ const models: FastifyPluginAsyncTypebox = async (app) => {
         description:
           '409 `NOT_ACTIVATABLE` for a recommender-only version, `CORRUPT_ARTIFACT` when one of its stored ' +
           'artifacts fails its checksum, `SUPERSEDED` when a later activation overtook this one; the ' +
-          'version served before keeps serving in every case.',
+          'version served before keeps serving in every case. Jobs enqueued before this activation no longer ' +
+          'activate their versions when they finish (a rollback stands); activating the version already active ' +
+          'changes nothing.',
         security,
         params: ModelParams,
         response: { 200: ModelVersionSchema, ...errors(400, 401, 403, 404, 409, 429) },
