@@ -161,7 +161,6 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
   const model = bundle.recommender;
   const { dim, latents } = ctx;
   const itemCodes = input.itemCodes ?? ctx.itemCodes();
-  const userCodes = input.userCodes ?? encode(ctx.userSae, model.params.userEmb, ctx.nUsers);
   const train = split.train;
   const choices: string[] = [];
   const progress = (fraction: number, message: string) =>
@@ -316,9 +315,12 @@ export function measureInterventions(input: MeasureInput): InterventionsReport {
   const promotion: PromotionRow[] = [];
   // The audience is read at item-SAE neurons: with one SAE per side, the users as the item SAE encodes
   // them (their own codes are in another dictionary, whose neuron j means something else).
-  let itemSaeUserCodes: Float32Array | undefined;
+  let audience: Float32Array | undefined;
   const audienceCodes = () =>
-    onUserCodes ? userCodes : (itemSaeUserCodes ??= encode(ctx.itemSae, model.params.userEmb, ctx.nUsers));
+    (audience ??=
+      onUserCodes && input.userCodes
+        ? input.userCodes
+        : encode(onUserCodes ? ctx.userSae : ctx.itemSae, model.params.userEmb, ctx.nUsers));
   if (!onUserCodes && promoteConcepts.length > 0)
     choices.push(
       'One SAE per side: the promotion audience is read from the users as the item SAE encodes them.',
