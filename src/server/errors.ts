@@ -224,10 +224,10 @@ function body(statusCode: number, code: string, message: string, field?: string)
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const b = toErrorBody(err);
-    // A 500 is a bug: its stack goes to the log. Other 5xx are states the service reports on purpose
-    // (503 NOT_READY while the first model trains, 507 STORAGE_FULL): a warning, no stack per request.
-    if (b.statusCode === 500) request.log.error({ err }, 'request failed');
-    else if (b.statusCode > 500) request.log.warn({ code: b.code }, b.message);
+    // 503 NOT_READY (while the first model trains) and 507 STORAGE_FULL are states the service reports on
+    // purpose: a warning, no stack per request. Any other 5xx is a bug: its stack goes to the log.
+    if (b.statusCode === 503 || b.statusCode === 507) request.log.warn({ code: b.code }, b.message);
+    else if (b.statusCode >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: b.code, field: b.field }, b.message);
     const headers = (err as { headers?: Record<string, string> }).headers;
     if (headers) reply.headers(headers);

@@ -221,7 +221,8 @@ export function reportMarkdown(
   out.push('');
   out.push('## Fidelity samples');
   out.push('');
-  const titled = (ids: string[]) => ids.map((i) => `${mdCell(i)} ${mdCell(title(i))}`).join('; ');
+  const titled = (ids: string[]) =>
+    ids.map((i) => (title(i) === i ? mdCell(i) : `${mdCell(i)} ${mdCell(title(i))}`)).join('; ');
   for (const smp of r.fidelity.samples.slice(0, 3)) {
     out.push(`- user ${mdCell(smp.user)}, top 5 of 30 (full lists in report.json):`);
     out.push(`  - original: ${titled(smp.original.slice(0, 5))}`);
