@@ -57,8 +57,8 @@ export interface PolicyEffect {
   id: string | null;
   kind: Policy['kind'];
   side: 'user' | 'item';
-  /** Aimed at users: it targeted this user. Global item policy: it edited at least one item. Never for a
-   * policy that edits nothing (strength 0). */
+  /** Aimed at users: it targeted this user. Global item policy: it is in force on the catalogue (whether or
+   * not any item carries its neurons). Never for a policy that edits nothing (strength 0). */
   applied: boolean;
 }
 
