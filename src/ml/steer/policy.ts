@@ -16,6 +16,8 @@ import { MlError } from '../core/errors.ts';
  *              `on: 'users'` the user's own code (the paper's way; shifts the user's whole vector)
  * - boost      (users)  z'_j = z_j + strength·ref_j        ref_j = the neuron's largest activation over users
  * - promote    (items)  z'_j = z_j + strength·ref_j        ref_j = the neuron's largest activation over items
+ *              (with MF the item rises for users whose pull on the neuron, u·W_j, is positive — the ones the
+ *              neuron speaks to — and falls for the others; popularity on items likewise, as in the paper)
  * - popularity (every item, or users) on the popularity neuron(s), σ_j = +1 for a neuron that fires on
  *   popular items, −1 for one labelled "niche" (or whose top-50 items sit above the 50th popularity
  *   percentile; σ_j = +1 for a user-SAE neuron when the SAEs are separate: the labels describe the item
