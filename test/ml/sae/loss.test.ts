@@ -175,3 +175,58 @@ describe('SAE loss gradients (finite differences)', () => {
     }
   }
 });
+
+describe('SAE loss gradients, one shared SAE seen through two side objects (finite differences)', () => {
+  // Training builds a shared pair whose user side is a distinct Sae object over the very same W and bEnc
+  // when users keep their own TopK k (userK) or their own pre-bias (sidePreBias); both sides then
+  // accumulate into one gradient buffer and KL pools both sides' rows. The tests above only use one object.
+  for (const [name, build] of scorers)
+    for (const variant of ['userK', 'sidePreBias', 'userK + sidePreBias'] as const)
+      it(`all terms, ${name}, ${variant}`, () => {
+        const rng = new Rng(21);
+        const [model, scorer] = build(rng);
+        const item = makeSae(rng, 'topk', [3, M]);
+        const ownK = variant !== 'sidePreBias';
+        const ownPre = variant !== 'userK';
+        const user: Sae = {
+          ...item,
+          config: { ...item.config, ...(ownK ? { k: 5 } : {}) },
+          params: { ...item.params, ...(ownPre ? { bPre: fillNormal(new Float32Array(D), rng, 0.3) } : {}) },
+        };
+        expect(user.params.W).toBe(item.params.W);
+        expect(user.params.bEnc).toBe(item.params.bEnc);
+        const pair: SaePair = { shared: true, user, item };
+        const w: LossWeights = {
+          alpha: 1,
+          beta: 0.5,
+          l1: 0.1,
+          kl: 0.2,
+          rho: 0.25,
+          predScale: 0.9,
+          prefixes: [3, M],
+        };
+        const input = { userEmb: model.params.userEmb, itemEmb: model.params.itemEmb, scorer };
+        const g = allocGrads(item);
+        const grads = new Map<Sae, SaeGrads>([
+          [item, g],
+          [user, g],
+        ]);
+        saeLoss(pair, input, batch, w, grads);
+        const analytic = { W: g.W.slice(), bEnc: g.bEnc.slice() };
+        const s = allocGrads(item);
+        const scratch = new Map<Sae, SaeGrads>([
+          [item, s],
+          [user, s],
+        ]);
+        const loss = (): number => saeLoss(pair, input, batch, w, scratch).parts.total;
+        for (const p of ['W', 'bEnc'] as const) {
+          const a = analytic[p];
+          expect(a.some((x) => x !== 0)).toBe(true);
+          const r = gradCheck(item.params[p], a, loss, { eps: 1e-3, kinkEps: 2e-3 });
+          const scale = Math.max(1, ...Array.from(a, Math.abs));
+          expect(r.maxAbsError / scale, `${p} worst index ${r.worstIndex}`).toBeLessThan(2e-3);
+          expect(r.skipped, `${p} elements at a kink`).toBeLessThanOrEqual(Math.floor(a.length / 3));
+          expect(r.kinkViolations, `${p} wrong at a kink`).toBe(0);
+        }
+      });
+});
