@@ -326,6 +326,20 @@ describe('the prediction-aware term (β·L_pred) in training', () => {
     expect(with10).toBeLessThan(0.6 * without);
   });
 
+  it('β warm-up ramps β linearly per epoch, β·e/betaWarmup, then holds it', () => {
+    // lr so small that the SAE stays put: both runs see the same batches, so the epochs' L_pred (β
+    // included) differ only by the warm-up factor.
+    const data = oneAxisScores();
+    const opts = { latents: 16, k: 2, epochs: 6, batchSize: 16, lr: 1e-9, beta: 2, resampleDead: false };
+    const ramp = trainSaeDetailed(data, { ...opts, betaWarmup: 4 }).history;
+    const flat = trainSaeDetailed(data, opts).history;
+    ramp.forEach((h, e) => {
+      expect(flat[e].loss.pred).toBeGreaterThan(0);
+      expect(h.loss.pred / flat[e].loss.pred, `epoch ${e + 1}`).toBeCloseTo(Math.min(1, (e + 1) / 4), 5);
+      expect(h.loss.emb).toBeCloseTo(flat[e].loss.emb, 6);
+    });
+  });
+
   it('predScale is 1 / Var of the frozen scores over (train user, item) pairs', () => {
     const data = oneAxisScores();
     const d = data.dim;
