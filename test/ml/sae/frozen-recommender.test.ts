@@ -6,6 +6,7 @@ import { scorerFor } from '../../../src/ml/models/scorer.ts';
 import type { Recommender } from '../../../src/ml/models/types.ts';
 import { initMlp } from '../../../src/ml/nn/mlp.ts';
 import { trainSaeDetailed } from '../../../src/ml/sae/train.ts';
+import { biasedMf } from '../../helpers/models.ts';
 
 // L_pred back-propagates through the recommender's scorer into the reconstructions only: the recommender
 // is frozen. Every one of its parameter arrays must come out of SAE training bit for bit as it went in.
@@ -28,20 +29,7 @@ function digest(model: Recommender): string {
 function build(kind: 'mf' | 'ncf', rng: Rng): Recommender {
   const userEmb = fillNormal(new Float32Array(NU * D), rng, 1);
   const itemEmb = fillNormal(new Float32Array(NI * D), rng, 1);
-  if (kind === 'mf')
-    return {
-      kind,
-      nUsers: NU,
-      nItems: NI,
-      dim: D,
-      params: {
-        userEmb,
-        itemEmb,
-        userBias: fillNormal(new Float32Array(NU), rng, 0.3),
-        itemBias: fillNormal(new Float32Array(NI), rng, 0.3),
-        globalBias: Float32Array.of(0.2),
-      },
-    };
+  if (kind === 'mf') return biasedMf(userEmb, itemEmb, D, rng);
   const layers = initMlp(2 * D, [16, 8, 4], rng);
   for (const l of layers) fillNormal(l.b, rng, 0.1);
   return { kind, nUsers: NU, nItems: NI, dim: D, hidden: [16, 8, 4], params: { userEmb, itemEmb, layers } };

@@ -6,6 +6,7 @@ import type { PairScorer } from '../../../src/ml/models/types.ts';
 import { initMlp } from '../../../src/ml/nn/mlp.ts';
 import { allocGrads, type LossWeights, saeLoss } from '../../../src/ml/sae/loss.ts';
 import type { Sae } from '../../../src/ml/sae/types.ts';
+import { biasedMf } from '../../helpers/models.ts';
 
 // The loss's gradient test differentiates saeLoss itself, so a mistake made in both its forward and its
 // backward pass (a dropped predScale, a sum where the definition has a mean) passes it. This test pins each
@@ -67,19 +68,7 @@ describe('saeLoss values against the definition (dense float64 reference)', () =
           const itemEmb = fillNormal(new Float32Array(NI * D), rng, 1);
           const scorer: PairScorer =
             kind === 'mf'
-              ? mfScorer({
-                  kind: 'mf',
-                  nUsers: NU,
-                  nItems: NI,
-                  dim: D,
-                  params: {
-                    userEmb,
-                    itemEmb,
-                    userBias: fillNormal(new Float32Array(NU), rng, 0.3),
-                    itemBias: fillNormal(new Float32Array(NI), rng, 0.3),
-                    globalBias: Float32Array.of(0.2),
-                  },
-                })
+              ? mfScorer(biasedMf(userEmb, itemEmb, D, rng))
               : ncfScorer({
                   kind: 'ncf',
                   nUsers: NU,

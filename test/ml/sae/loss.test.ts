@@ -77,6 +77,16 @@ const batch: SaeBatch = {
 };
 
 const none: LossWeights = { alpha: 0, beta: 0, l1: 0, kl: 0, rho: 0.3, predScale: 0.7, prefixes: [M] };
+/** Every term on, two Matryoshka prefixes. */
+const allTerms: LossWeights = {
+  alpha: 1,
+  beta: 0.5,
+  l1: 0.1,
+  kl: 0.2,
+  rho: 0.25,
+  predScale: 0.9,
+  prefixes: [3, M],
+};
 
 /** Checks the analytic gradient of the loss (with only some terms on) against finite differences. */
 function check(pair: SaePair, model: MfModel | NcfModel, scorer: PairScorer, w: LossWeights): void {
@@ -161,15 +171,7 @@ describe('SAE loss gradients (finite differences)', () => {
         });
         it(`all terms together (${tag})`, () => {
           const [pair, model, scorer] = setup(6, [3, M]);
-          check(pair, model, scorer, {
-            alpha: 1,
-            beta: 0.5,
-            l1: 0.1,
-            kl: 0.2,
-            rho: 0.25,
-            predScale: 0.9,
-            prefixes: [3, M],
-          });
+          check(pair, model, scorer, allTerms);
         });
       }
     }
@@ -196,15 +198,7 @@ describe('SAE loss gradients, one shared SAE seen through two side objects (fini
         expect(user.params.W).toBe(item.params.W);
         expect(user.params.bEnc).toBe(item.params.bEnc);
         const pair: SaePair = { shared: true, user, item };
-        const w: LossWeights = {
-          alpha: 1,
-          beta: 0.5,
-          l1: 0.1,
-          kl: 0.2,
-          rho: 0.25,
-          predScale: 0.9,
-          prefixes: [3, M],
-        };
+        const w = allTerms;
         const input = { userEmb: model.params.userEmb, itemEmb: model.params.itemEmb, scorer };
         const g = allocGrads(item);
         const grads = new Map<Sae, SaeGrads>([
