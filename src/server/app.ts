@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fp from 'fastify-plugin';
 import type { Store } from '../store/types.ts';
 import { parseConfig, type ServerConfig } from './config.ts';
-import { installErrorHandler, installNotFoundHandler, toErrorBody } from './errors.ts';
+import { ApiError, installErrorHandler, installNotFoundHandler, toErrorBody } from './errors.ts';
 import authPlugin from './plugins/app/auth.ts';
 import metricsPlugin from './plugins/app/metrics.ts';
 import registryPlugin from './plugins/app/registry.ts';
@@ -139,16 +139,37 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
  * clients often send the header on POSTs that carry nothing (cancel, activate). Routes that need a body
  * still refuse it, naming `body`. Anything else goes through Fastify's own parser (prototype-poisoning
  * checks included). JSON is the only body type: Fastify's default `text/plain` parser is removed, so a
- * body sent as text is a 415 like any other type, not a 400 saying the body "must be object".
+ * body sent as text is a 415 like any other type, not a 400 saying the body "must be object". JSON is
+ * UTF-8 (RFC 8259): a body declared in another charset is a 415 too, not read as UTF-8 regardless.
  */
 function acceptEmptyJsonBodies(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const charset = declaredCharset(req.headers['content-type']);
+    if (charset !== null && !UTF8_CHARSETS.has(charset))
+      return done(
+        new ApiError(
+          415,
+          'UNSUPPORTED_CHARSET',
+          `headers.content-type: JSON bodies are UTF-8, not "${charset.slice(0, 40)}"`,
+          'headers.content-type',
+        ),
+        undefined,
+      );
     if (body === '') return done(null, undefined);
     parse(req, body as string, done);
   });
+}
+
+/** Charset names JSON may be declared in: UTF-8's, and ASCII's (a subset of it). */
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
+
+/** The `charset` parameter of a Content-Type header, lower-cased and unquoted; null when there is none. */
+function declaredCharset(contentType: string | undefined): string | null {
+  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
+  return m ? m[1].toLowerCase() : null;
 }
 
 /**

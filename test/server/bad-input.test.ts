@@ -29,6 +29,25 @@ async function expectRefused(
 }
 
 describe('bad input is refused naming the field', () => {
+  it('a JSON body declared in a charset other than UTF-8 is a 415 naming the header, not read as UTF-8', async () => {
+    const preview = (contentType: string) => ({
+      method: 'POST' as const,
+      url: '/v1/policies/preview',
+      headers: { 'content-type': contentType },
+      payload: Buffer.from('{"policies":[],"sample":2}', 'latin1'),
+    });
+    for (const ct of ['application/json; charset=latin1', 'application/json;charset="UTF-16"']) {
+      const refused = await expectRefused(preview(ct), 415, 'headers.content-type');
+      expect(refused.message).toMatch(/JSON bodies are UTF-8/);
+    }
+    for (const ct of [
+      'application/json; charset=utf-8',
+      'application/json;Charset=UTF-8',
+      'application/json',
+    ])
+      await expectRefused(preview(ct), 400, 'body.policies'); // read, then validated
+  });
+
   it('an unknown parameter or body field is named with the ones that exist there (a typo is one look away)', async () => {
     const user = app.models.require().bundle.dataset.users.ids[0];
     const q = await expectRefused(
