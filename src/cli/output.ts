@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MlError } from '../ml/core/errors.ts';
 
@@ -9,49 +9,29 @@ const outError = (dir: string, err: unknown): MlError => {
       ? 'is empty'
       : code === 'EEXIST' || code === 'ENOTDIR'
         ? 'is a file, or lies under one (it must be a directory)'
-        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOENT'
           ? `cannot be written (${code})`
           : (err as Error).message;
   return new MlError('BAD_CONFIG', `--out ${dir}: ${why}`, 'out');
 };
 
 /**
- * Creates `--out` and proves it writable before any training starts, so a bad path costs nothing.
- * Throws MlError naming --out. Returns an undo for a run that then fails: it removes the directories this
- * call created, if nothing was written into them (a failed run leaves no empty folder behind).
+ * Proves `--out` writable before any training starts, so a bad path costs nothing, without creating it:
+ * the directory appears only when the outputs are written, so a run that fails or is interrupted (Ctrl-C
+ * during training, when no handler could run) leaves no empty folder behind. Probes `dir` itself when it
+ * exists, else its nearest existing ancestor. Throws MlError naming --out.
  */
-export function prepareOutDir(dir: string): () => void {
-  const probe = join(dir, `.prism-probe-${process.pid}`);
-  let created: string | undefined;
+export function checkOutDir(dir: string): void {
   try {
-    created = mkdirSync(dir, { recursive: true });
+    let probeDir = resolve(dir);
+    while (!existsSync(probeDir) && dirname(probeDir) !== probeDir) probeDir = dirname(probeDir);
+    if (!statSync(probeDir).isDirectory())
+      throw Object.assign(new Error(`${probeDir} is not a directory`), { code: 'ENOTDIR' });
+    const probe = join(probeDir, `.prism-probe-${process.pid}`);
     writeFileSync(probe, '');
     rmSync(probe);
   } catch (err) {
     throw outError(dir, err);
-  }
-  return () => {
-    if (created === undefined) return;
-    // From `dir` up to the first directory created, each only while it is empty.
-    for (let d = resolve(dir); ; d = dirname(d)) {
-      try {
-        rmdirSync(d);
-      } catch {
-        return;
-      }
-      if (d === resolve(created)) return;
-    }
-  };
-}
-
-/** Runs a command's work with `--out` prepared; when the work fails, the directories made for it go again. */
-export async function withOutDir<T>(dir: string, work: () => Promise<T>): Promise<T> {
-  const undo = prepareOutDir(dir);
-  try {
-    return await work();
-  } catch (err) {
-    undo();
-    throw err;
   }
 }
 
@@ -64,6 +44,7 @@ export async function withOutDir<T>(dir: string, work: () => Promise<T>): Promis
 export function writeOutputs(dir: string, files: Record<string, string | Uint8Array>): void {
   const staged: [string, string][] = [];
   try {
+    mkdirSync(dir, { recursive: true });
     for (const [name, content] of Object.entries(files)) {
       const path = join(dir, name);
       const tmp = `${path}.tmp-${process.pid}`;

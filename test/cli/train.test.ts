@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from '../../src/cli/args.ts';
 import { run } from '../../src/cli/commands/train.ts';
+import { checkOutDir, writeOutputs } from '../../src/cli/output.ts';
 import { neighbourhoodCoherence } from '../../src/ml/eval/monosemanticity.ts';
 import { loadRecommender } from '../../src/ml/models/serialize.ts';
 
@@ -76,6 +77,18 @@ describe('prism train', () => {
       /not found/,
     );
     expect(existsSync(parent)).toBe(true);
+  });
+
+  it('--out is checked before training without being created (an interrupted run leaves no folder)', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'prism-out-check-'));
+    dirs.push(parent);
+    checkOutDir(join(parent, 'a', 'b'));
+    expect(readdirSync(parent)).toEqual([]);
+    writeFileSync(join(parent, 'file'), '');
+    expect(() => checkOutDir(join(parent, 'file', 'x'))).toThrow(/--out .*: is a file, or lies under one/);
+    expect(() => checkOutDir(join(parent, 'file'))).toThrow(/is a file/);
+    writeOutputs(join(parent, 'a', 'b'), { 'x.json': '{}' }); // made when the outputs are written
+    expect(readdirSync(join(parent, 'a', 'b'))).toEqual(['x.json']);
   });
 });
 

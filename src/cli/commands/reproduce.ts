@@ -17,7 +17,7 @@ import { saveSae } from '../../ml/sae/serialize.ts';
 import type { InterventionsReport } from '../../ml/steer/measure.ts';
 import { renderInterventionsMarkdown } from '../../ml/steer/report-md.ts';
 import { formatHelp, parseArgs } from '../args.ts';
-import { leftoverOutputs, withOutDir, writeOutputs } from '../output.ts';
+import { checkOutDir, leftoverOutputs, writeOutputs } from '../output.ts';
 import { progressBar } from '../progress-bar.ts';
 
 export const summary = 'train recommender → SAE → evaluate → label; write report.json and report.md';
@@ -80,59 +80,58 @@ export async function run(argv: string[]): Promise<void> {
   if (Array.isArray(frontier))
     for (const [r, row] of frontier.entries())
       checkSae(replacingOptions(chosen, row), datasetKind, `frontier[${r}]`);
-  await withOutDir(flags.out, async () => {
-    let bar = progressBar(`reproduce ${model}`);
-    let lastStage = '';
-    const result = await asFlagErrors(
-      runPipeline(
-        flags.data,
-        {
-          model,
-          seed: flags.seed,
-          setting,
-          sae,
-          ablation: flags.ablation ? ABLATION_BETAS : undefined,
-          frontier,
-          interventions: flags.interventions,
-          // Written now and again at the end: the extras take minutes, and an interrupted run kept nothing.
-          onMainResult: (main) => {
-            bar.done();
-            const pending = [
-              ...(flags.ablation ? ['ablation'] : []),
-              ...(frontier ? ['frontier'] : []),
-              ...(flags.interventions ? ['interventions'] : []),
-            ];
-            writeReport(
-              flags.out,
-              { ...main, report: { ...main.report, extras_pending: pending } },
-              flags.weights,
-            );
-            process.stderr.write(`wrote the main report to ${flags.out}; now the extras\n`);
-          },
+  checkOutDir(flags.out);
+  let bar = progressBar(`reproduce ${model}`);
+  let lastStage = '';
+  const result = await asFlagErrors(
+    runPipeline(
+      flags.data,
+      {
+        model,
+        seed: flags.seed,
+        setting,
+        sae,
+        ablation: flags.ablation ? ABLATION_BETAS : undefined,
+        frontier,
+        interventions: flags.interventions,
+        // Written now and again at the end: the extras take minutes, and an interrupted run kept nothing.
+        onMainResult: (main) => {
+          bar.done();
+          const pending = [
+            ...(flags.ablation ? ['ablation'] : []),
+            ...(frontier ? ['frontier'] : []),
+            ...(flags.interventions ? ['interventions'] : []),
+          ];
+          writeReport(
+            flags.out,
+            { ...main, report: { ...main.report, extras_pending: pending } },
+            flags.weights,
+          );
+          process.stderr.write(`wrote the main report to ${flags.out}; now the extras\n`);
         },
-        (e) => {
-          if (e.stage !== lastStage) {
-            bar.done();
-            bar = progressBar(`reproduce ${model} ${e.stage}`); // which stage each line is about
-            lastStage = e.stage;
-          }
-          bar.update({ ...e, message: undefined });
-        },
-      ),
+      },
+      (e) => {
+        if (e.stage !== lastStage) {
+          bar.done();
+          bar = progressBar(`reproduce ${model} ${e.stage}`); // which stage each line is about
+          lastStage = e.stage;
+        }
+        bar.update({ ...e, message: undefined });
+      },
+    ),
+  );
+  bar.done();
+  const { report } = result;
+  writeReport(flags.out, result, flags.weights);
+  const stale = flags.weights ? [] : leftoverOutputs(flags.out, WEIGHT_FILES);
+  if (stale.length > 0)
+    process.stderr.write(
+      `note: ${stale.map((n) => join(flags.out, n)).join(' and ')} ${stale.length > 1 ? 'are' : 'is'} from an earlier run, not this report's (--weights writes this run's)\n`,
     );
-    bar.done();
-    const { report } = result;
-    writeReport(flags.out, result, flags.weights);
-    const stale = flags.weights ? [] : leftoverOutputs(flags.out, WEIGHT_FILES);
-    if (stale.length > 0)
-      process.stderr.write(
-        `note: ${stale.map((n) => join(flags.out, n)).join(' and ')} ${stale.length > 1 ? 'are' : 'is'} from an earlier run, not this report's (--weights writes this run's)\n`,
-      );
-    const f = report.fidelity;
-    process.stdout.write(
-      `${report.dataset.name} ${model}: HR@10 ${report.recommender['hr@10'].toFixed(3)} | SAE ${report.sae.latents} latents, L0 items ${report.sae.l0_items.toFixed(2)} | RBO@30 ${f['rbo@30'].toFixed(3)} Kendall ${f['kendall@30'].toFixed(3)} | MS ${report.ms.embedding.toFixed(3)} | ${report.timings.total_s.toFixed(1)} s wall, ${report.cpu_s.toFixed(1)} s CPU${report.timings.extras_s >= 0.05 ? ` (+ ${report.timings.extras_s.toFixed(1)} s ablation/frontier/interventions)` : ''}\nwrote ${join(flags.out, 'report.json')} and report.md\n`,
-    );
-  });
+  const f = report.fidelity;
+  process.stdout.write(
+    `${report.dataset.name} ${model}: HR@10 ${report.recommender['hr@10'].toFixed(3)} | SAE ${report.sae.latents} latents, L0 items ${report.sae.l0_items.toFixed(2)} | RBO@30 ${f['rbo@30'].toFixed(3)} Kendall ${f['kendall@30'].toFixed(3)} | MS ${report.ms.embedding.toFixed(3)} | ${report.timings.total_s.toFixed(1)} s wall, ${report.cpu_s.toFixed(1)} s CPU${report.timings.extras_s >= 0.05 ? ` (+ ${report.timings.extras_s.toFixed(1)} s ablation/frontier/interventions)` : ''}\nwrote ${join(flags.out, 'report.json')} and report.md\n`,
+  );
 }
 
 /** The weights `--weights` adds to the report. */

@@ -10,7 +10,7 @@ import { userScorer } from '../../ml/models/scorer.ts';
 import { saveRecommender } from '../../ml/models/serialize.ts';
 import { defaultDim, trainRecommender } from '../../ml/models/train.ts';
 import { formatHelp, parseArgs } from '../args.ts';
-import { withOutDir, writeOutputs } from '../output.ts';
+import { checkOutDir, writeOutputs } from '../output.ts';
 import { progressBar } from '../progress-bar.ts';
 
 export const summary = 'train an MF or NCF recommender, evaluate it (full ranking) and save it';
@@ -78,96 +78,95 @@ export async function run(argv: string[]): Promise<void> {
       '--lr: applies to --model ncf or --objective logistic (iALS solves each step exactly, with no learning rate)',
       'lr',
     );
-  await withOutDir(flags.out, async () => {
-    let t = performance.now();
-    let cpu0 = process.cpuUsage();
-    const dataset: Dataset = loadDataset(flags.data);
-    const loadS = (performance.now() - t) / 1000;
-    const loadCpu = cpuSince(cpu0);
-    const { interactions } = dataset;
-    process.stderr.write(
-      `${dataset.name}: ${interactions.rows} users, ${interactions.cols} items, ${interactions.indptr[interactions.rows]} interactions (loaded in ${loadS.toFixed(2)} s)\n`,
+  checkOutDir(flags.out);
+  let t = performance.now();
+  let cpu0 = process.cpuUsage();
+  const dataset: Dataset = loadDataset(flags.data);
+  const loadS = (performance.now() - t) / 1000;
+  const loadCpu = cpuSince(cpu0);
+  const { interactions } = dataset;
+  process.stderr.write(
+    `${dataset.name}: ${interactions.rows} users, ${interactions.cols} items, ${interactions.indptr[interactions.rows]} interactions (loaded in ${loadS.toFixed(2)} s)\n`,
+  );
+  if (flags.k >= interactions.cols)
+    throw new MlError(
+      'BAD_CONFIG',
+      `--k ${flags.k}: must be below the catalogue's ${interactions.cols} items (every held-out item would be a hit)`,
+      'k',
     );
-    if (flags.k >= interactions.cols)
-      throw new MlError(
-        'BAD_CONFIG',
-        `--k ${flags.k}: must be below the catalogue's ${interactions.cols} items (every held-out item would be a hit)`,
-        'k',
-      );
-    const split = splitHoldout(interactions, { perUser: flags.holdout, seed: flags.seed });
-    if (split.testUsers.length === 0)
-      throw new MlError(
-        'BAD_CONFIG',
-        `--holdout ${flags.holdout}: no user has enough positives to hold ${flags.holdout} out`,
-        'holdout',
-      );
-    const dim = flags.dim ?? defaultDim(dataset.name);
-    const bar = progressBar(`${model} d=${dim}`);
-    let epochs = flags.epochs ?? 0;
-    t = performance.now();
-    cpu0 = process.cpuUsage();
-    const recommender = trainRecommender(model, split.train, {
-      dim,
-      epochs: flags.epochs,
-      lr: flags.lr,
-      l2: flags.l2,
-      seed: flags.seed,
-      mf: { objective },
-      onProgress: (e) => {
-        epochs = e.epochs ?? e.epoch ?? epochs;
-        bar.update(e);
-      },
-    });
-    bar.done();
-    const trainCpu = cpuSince(cpu0);
-    const trainS = (performance.now() - t) / 1000;
-    t = performance.now();
-    cpu0 = process.cpuUsage();
-    const m: RankingMetrics = evaluateRanking(userScorer(recommender), split, { k: flags.k });
-    const evalS = (performance.now() - t) / 1000;
-    const evalCpu = cpuSince(cpu0);
-    const k = flags.k;
-    const coherence = neighbourhoodCoherence(recommender.params.itemEmb, recommender.dim);
-    const report: TrainReport = {
-      dataset: {
-        name: dataset.name,
-        users: interactions.rows,
-        items: interactions.cols,
-        interactions: interactions.indptr[interactions.rows],
-      },
-      model,
-      ...(model === 'mf' ? { objective } : {}),
-      dim,
-      epochs,
-      seed: flags.seed,
-      metrics: { [`hr@${k}`]: m.hr, [`ndcg@${k}`]: m.ndcg, [`mrr@${k}`]: m.mrr, test_users: m.users },
-      geometry: {
-        item_coherence: round(coherence.mean, 4),
-        item_coherence_best: round(coherence.best, 4),
-        best_centres: coherence.bestCount,
-      },
-      timings: {
-        load_s: round(loadS),
-        train_s: round(trainS),
-        eval_s: round(evalS),
-        load_cpu_s: round(loadCpu),
-        train_cpu_s: round(trainCpu),
-        eval_cpu_s: round(evalCpu),
-      },
-      peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
-    };
-    writeOutputs(flags.out, {
-      'recommender.prsm': saveRecommender(recommender),
-      'train.json': `${JSON.stringify(report, null, 2)}\n`,
-    });
-    process.stdout.write(
-      `${model} d=${dim}, ${epochs} epochs on ${dataset.name} (${m.users} test users, full ranking, training positives excluded)\n` +
-        `  HR@${k} ${m.hr.toFixed(4)}  NDCG@${k} ${m.ndcg.toFixed(4)}  MRR@${k} ${m.mrr.toFixed(4)}\n` +
-        `  item neighbourhood coherence (MS reference) ${coherence.mean.toFixed(3)}, best ${coherence.bestCount} centres ${coherence.best.toFixed(3)}\n` +
-        `  load ${loadS.toFixed(2)} s, train ${trainS.toFixed(2)} s (CPU ${report.timings.train_cpu_s} s), eval ${evalS.toFixed(2)} s, peak RSS ${report.peak_rss_mb} MB\n` +
-        `  wrote ${join(flags.out, 'recommender.prsm')} and ${join(flags.out, 'train.json')}\n`,
+  const split = splitHoldout(interactions, { perUser: flags.holdout, seed: flags.seed });
+  if (split.testUsers.length === 0)
+    throw new MlError(
+      'BAD_CONFIG',
+      `--holdout ${flags.holdout}: no user has enough positives to hold ${flags.holdout} out`,
+      'holdout',
     );
+  const dim = flags.dim ?? defaultDim(dataset.name);
+  const bar = progressBar(`${model} d=${dim}`);
+  let epochs = flags.epochs ?? 0;
+  t = performance.now();
+  cpu0 = process.cpuUsage();
+  const recommender = trainRecommender(model, split.train, {
+    dim,
+    epochs: flags.epochs,
+    lr: flags.lr,
+    l2: flags.l2,
+    seed: flags.seed,
+    mf: { objective },
+    onProgress: (e) => {
+      epochs = e.epochs ?? e.epoch ?? epochs;
+      bar.update(e);
+    },
   });
+  bar.done();
+  const trainCpu = cpuSince(cpu0);
+  const trainS = (performance.now() - t) / 1000;
+  t = performance.now();
+  cpu0 = process.cpuUsage();
+  const m: RankingMetrics = evaluateRanking(userScorer(recommender), split, { k: flags.k });
+  const evalS = (performance.now() - t) / 1000;
+  const evalCpu = cpuSince(cpu0);
+  const k = flags.k;
+  const coherence = neighbourhoodCoherence(recommender.params.itemEmb, recommender.dim);
+  const report: TrainReport = {
+    dataset: {
+      name: dataset.name,
+      users: interactions.rows,
+      items: interactions.cols,
+      interactions: interactions.indptr[interactions.rows],
+    },
+    model,
+    ...(model === 'mf' ? { objective } : {}),
+    dim,
+    epochs,
+    seed: flags.seed,
+    metrics: { [`hr@${k}`]: m.hr, [`ndcg@${k}`]: m.ndcg, [`mrr@${k}`]: m.mrr, test_users: m.users },
+    geometry: {
+      item_coherence: round(coherence.mean, 4),
+      item_coherence_best: round(coherence.best, 4),
+      best_centres: coherence.bestCount,
+    },
+    timings: {
+      load_s: round(loadS),
+      train_s: round(trainS),
+      eval_s: round(evalS),
+      load_cpu_s: round(loadCpu),
+      train_cpu_s: round(trainCpu),
+      eval_cpu_s: round(evalCpu),
+    },
+    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+  };
+  writeOutputs(flags.out, {
+    'recommender.prsm': saveRecommender(recommender),
+    'train.json': `${JSON.stringify(report, null, 2)}\n`,
+  });
+  process.stdout.write(
+    `${model} d=${dim}, ${epochs} epochs on ${dataset.name} (${m.users} test users, full ranking, training positives excluded)\n` +
+      `  HR@${k} ${m.hr.toFixed(4)}  NDCG@${k} ${m.ndcg.toFixed(4)}  MRR@${k} ${m.mrr.toFixed(4)}\n` +
+      `  item neighbourhood coherence (MS reference) ${coherence.mean.toFixed(3)}, best ${coherence.bestCount} centres ${coherence.best.toFixed(3)}\n` +
+      `  load ${loadS.toFixed(2)} s, train ${trainS.toFixed(2)} s (CPU ${report.timings.train_cpu_s} s), eval ${evalS.toFixed(2)} s, peak RSS ${report.peak_rss_mb} MB\n` +
+      `  wrote ${join(flags.out, 'recommender.prsm')} and ${join(flags.out, 'train.json')}\n`,
+  );
 }
 
 function cpuSince(start: NodeJS.CpuUsage): number {
