@@ -91,7 +91,8 @@ export interface JobRunner {
   /**
    * Validates params (JobParamsError naming the field), stores the job queued, wakes the runner. `admit`,
    * when given, runs once the request is known to be valid and before it is stored (a queue limit: a bad
-   * request is refused for what is wrong with it, whatever the queue holds).
+   * request is refused for what is wrong with it, whatever the queue holds), in the insert's IMMEDIATE
+   * transaction, so processes sharing the database pass it one at a time.
    */
   enqueue(type: JobType, params?: JobParams, opts?: { maxAttempts?: number; admit?: () => void }): Job;
   /** Queued → cancelled at once; running → stops at its next step (terminated after the grace period). */
@@ -445,8 +446,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     enqueue(type, params = {}, enqueueOpts) {
       const normalised = normaliseJobParams(store, type, params);
       checkMemoryAtEnqueue(store, type, normalised, opts.memoryMb ?? null);
-      enqueueOpts?.admit?.();
-      const job = store.jobs.enqueue(type, normalised, { maxAttempts: enqueueOpts?.maxAttempts });
+      const job = store.transaction(() => {
+        enqueueOpts?.admit?.();
+        return store.jobs.enqueue(type, normalised, { maxAttempts: enqueueOpts?.maxAttempts });
+      });
       log?.info({ jobId: job.id, type }, 'job enqueued');
       queueMicrotask(pump);
       return job;

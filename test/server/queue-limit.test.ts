@@ -37,4 +37,15 @@ describe('PRISM_MAX_QUEUED_JOBS', () => {
     expect(cancel.statusCode).toBeLessThan(300);
     expect((await enqueue()).statusCode).toBe(202);
   });
+
+  it('counts the queue in the transaction that inserts, so processes sharing the database pass one at a time', () => {
+    let inTransaction: boolean | null = null;
+    const job = ctx.app.runner.enqueue(
+      'pipeline',
+      { data: 'synthetic:users=50,items=30', activate: false },
+      { admit: () => (inTransaction = ctx.store.db.inTransaction) },
+    );
+    expect(inTransaction).toBe(true);
+    ctx.store.jobs.finish(job.id, { status: 'cancelled', error: 'test' });
+  });
 });
