@@ -7,6 +7,7 @@ import type { Job, JobListFilter, JobParams, JobType, ModelVersion, Store } from
 import { readBaseModel } from './base.ts';
 import { createCancelFlag, raiseCancelFlag } from './cancel-flag.ts';
 import { CommitRefused, commitJobOutput } from './commit.ts';
+import { dataRootProblem } from './data-root.ts';
 import { checkMemoryAtEnqueue } from './memory-check.ts';
 import { normaliseJobParams } from './params.ts';
 import type { JobPriority } from './priority.ts';
@@ -32,7 +33,7 @@ export interface JobLogger {
 
 export interface JobRunnerOptions {
   store: Store;
-  /** Jobs run at once (default PRISM_WORKERS, else 1). */
+  /** Jobs run at once (default 1; the server passes PRISM_WORKERS). */
   workers?: number;
   /** This process's identity in job rows (default a random UUID). */
   instanceId?: string;
@@ -63,6 +64,12 @@ export interface JobRunnerOptions {
   commitInWorker?: boolean;
   /** Test hook: decides whether another process's pid is alive. */
   isPidAlive?: (pid: number) => boolean;
+  /**
+   * The server's data confinement, checked again as each job starts (the files may have changed since
+   * it was enqueued, or the job was queued before PRISM_DATA_ROOT was set): `root` is PRISM_DATA_ROOT
+   * (null: synthetic data only), `exempt` the operator's own spec (PRISM_BOOTSTRAP). Unset: not checked.
+   */
+  dataRoot?: { root: string | null; exempt: string };
 }
 
 export interface JobFinishedEvent {
@@ -205,6 +212,18 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   }
 
   function launch(job: Job): void {
+    const confined = opts.dataRoot;
+    const outside =
+      confined && job.params.data !== confined.exempt
+        ? dataRootProblem(job.params.data, confined.root)
+        : null;
+    if (outside) {
+      settle(job, Date.now(), {
+        kind: 'failed',
+        error: `data: ${outside.message} (checked as the job started)`,
+      });
+      return;
+    }
     let input: WorkerInput;
     try {
       input = { jobId: job.id, type: job.type, params: job.params, base: baseInput(job) };

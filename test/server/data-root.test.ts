@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJobRunner } from '../../src/jobs/index.ts';
 import { ConfigError, parseConfig } from '../../src/server/config.ts';
-import { testApp } from './fixture.ts';
+import { copyOfTemplate, finished, testApp } from './fixture.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'prism-data-root-'));
 const outside = mkdtempSync(join(tmpdir(), 'prism-outside-'));
@@ -89,6 +90,30 @@ describe('PRISM_DATA_ROOT', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'DATA_OUTSIDE_ROOT', field: 'body.params.data' });
     expect(res.json().message).toContain('ratings.dat');
+  });
+
+  it('checks again as the job starts: a file swapped for a link out of the root after enqueue is not read', async () => {
+    const { store } = await copyOfTemplate();
+    const runner = createJobRunner({
+      store,
+      instanceId: 'data-root',
+      dataRoot: { root, exempt: 'synthetic' },
+    });
+    try {
+      const file = join(root, 'swapped.csv');
+      writeFileSync(file, 'user,item\nu1,i1\nu2,i1\n');
+      const job = runner.enqueue('pipeline', { data: `csv:${file}`, activate: false });
+      rmSync(file);
+      symlinkSync(join(outside, 'interactions.csv'), file);
+      const done = finished(runner, job.id);
+      runner.start();
+      const { job: ended } = await done;
+      expect(ended.status).toBe('failed');
+      expect(ended.error).toMatch(/swapped\.csv is outside PRISM_DATA_ROOT \(checked as the job started\)/);
+    } finally {
+      await runner.close();
+      store.close();
+    }
   });
 
   it('must name an existing directory', () => {

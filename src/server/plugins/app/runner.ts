@@ -68,6 +68,7 @@ export default fp(
       priority: opts.config.jobPriority,
       memoryMb: opts.config.jobMemoryMb,
       maxSeconds: opts.config.jobMaxSeconds,
+      dataRoot: { root: opts.config.dataRoot, exempt: opts.config.bootstrap },
       logger: app.log,
       heartbeatMs: jobOpts.heartbeatMs,
       staleMs: jobOpts.staleMs,
