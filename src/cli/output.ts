@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MlError } from '../ml/core/errors.ts';
 
@@ -23,9 +23,12 @@ const outError = (dir: string, err: unknown): MlError => {
  */
 export function checkOutDir(dir: string): void {
   try {
+    if (dir.trim() === '') throw new Error('empty');
+    // lstat, not exists: a dangling link is not a place to create the directory in.
     let probeDir = resolve(dir);
-    while (!existsSync(probeDir) && dirname(probeDir) !== probeDir) probeDir = dirname(probeDir);
-    if (!statSync(probeDir).isDirectory())
+    while (!lstatSync(probeDir, { throwIfNoEntry: false }) && dirname(probeDir) !== probeDir)
+      probeDir = dirname(probeDir);
+    if (!statSync(probeDir, { throwIfNoEntry: false })?.isDirectory())
       throw Object.assign(new Error(`${probeDir} is not a directory`), { code: 'ENOTDIR' });
     const probe = join(probeDir, `.prism-probe-${process.pid}`);
     writeFileSync(probe, '');

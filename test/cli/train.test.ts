@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -87,6 +87,9 @@ describe('prism train', () => {
     writeFileSync(join(parent, 'file'), '');
     expect(() => checkOutDir(join(parent, 'file', 'x'))).toThrow(/--out .*: is a file, or lies under one/);
     expect(() => checkOutDir(join(parent, 'file'))).toThrow(/is a file/);
+    expect(() => checkOutDir('')).toThrow(/--out : is empty/);
+    symlinkSync(join(parent, 'nowhere'), join(parent, 'dangling'));
+    expect(() => checkOutDir(join(parent, 'dangling'))).toThrow(/--out .*dangling/);
     writeOutputs(join(parent, 'a', 'b'), { 'x.json': '{}' }); // made when the outputs are written
     expect(readdirSync(join(parent, 'a', 'b'))).toEqual(['x.json']);
   });
