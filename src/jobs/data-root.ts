@@ -23,14 +23,7 @@ export interface DataRootProblem {
  * (synthetic data only). A spec that does not parse is left to the job-params check.
  */
 export function dataRootProblem(data: unknown, root: string | null): DataRootProblem | null {
-  if (typeof data !== 'string') return null;
-  let spec: DataSpec;
-  try {
-    spec = parseDataSpec(data);
-  } catch {
-    return null;
-  }
-  const paths = dataSpecPaths(spec);
+  const paths = pathsOf(data);
   if (paths.length === 0) return null;
   if (root === null)
     return {
@@ -44,4 +37,32 @@ export function dataRootProblem(data: unknown, root: string | null): DataRootPro
       return { code: 'DATA_OUTSIDE_ROOT', message: `${path} is outside PRISM_DATA_ROOT` };
   }
   return null;
+}
+
+/** Where a job's data may come from: PRISM_DATA_ROOT (`root`), and the operator's own spec (`exempt`, PRISM_BOOTSTRAP). */
+export interface DataConfinement {
+  root: string | null;
+  exempt: string;
+}
+
+/**
+ * `dataRootProblem` for a job about to run, except that files the operator's own spec reads (however the
+ * job's spec spells them) are allowed wherever they are.
+ */
+export function confinementProblem(data: unknown, c: DataConfinement): DataRootProblem | null {
+  const allowed = new Set(pathsOf(c.exempt).map(real));
+  if (pathsOf(data).every((p) => allowed.has(real(p)))) return null;
+  return dataRootProblem(data, c.root);
+}
+
+/** The files and directories a data spec reads; none for synthetic data or a spec that does not parse. */
+function pathsOf(data: unknown): string[] {
+  if (typeof data !== 'string') return [];
+  let spec: DataSpec;
+  try {
+    spec = parseDataSpec(data);
+  } catch {
+    return [];
+  }
+  return dataSpecPaths(spec);
 }

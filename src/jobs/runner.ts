@@ -7,7 +7,7 @@ import type { Job, JobListFilter, JobParams, JobType, ModelVersion, Store } from
 import { readBaseModel } from './base.ts';
 import { createCancelFlag, raiseCancelFlag } from './cancel-flag.ts';
 import { CommitRefused, commitJobOutput } from './commit.ts';
-import { dataRootProblem } from './data-root.ts';
+import { confinementProblem, type DataConfinement } from './data-root.ts';
 import { checkMemoryAtEnqueue } from './memory-check.ts';
 import { normaliseJobParams } from './params.ts';
 import type { JobPriority } from './priority.ts';
@@ -69,7 +69,7 @@ export interface JobRunnerOptions {
    * it was enqueued, or the job was queued before PRISM_DATA_ROOT was set): `root` is PRISM_DATA_ROOT
    * (null: synthetic data only), `exempt` the operator's own spec (PRISM_BOOTSTRAP). Unset: not checked.
    */
-  dataRoot?: { root: string | null; exempt: string };
+  dataRoot?: DataConfinement;
 }
 
 export interface JobFinishedEvent {
@@ -211,16 +211,20 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     return readBaseModel(store, id, job.type !== 'train-sae');
   }
 
+  /** The data spec a job will read files from: its own, or its base version's (train-sae, evaluate). */
+  function dataRead(job: Job): string | undefined {
+    if (job.params.data !== undefined) return job.params.data;
+    const id = job.params.baseModelId;
+    if (id === undefined || (job.type !== 'train-sae' && job.type !== 'evaluate')) return undefined;
+    return store.models.get(id)?.datasetSpec;
+  }
+
   function launch(job: Job): void {
-    const confined = opts.dataRoot;
-    const outside =
-      confined && job.params.data !== confined.exempt
-        ? dataRootProblem(job.params.data, confined.root)
-        : null;
+    const outside = opts.dataRoot ? confinementProblem(dataRead(job), opts.dataRoot) : null;
     if (outside) {
       settle(job, Date.now(), {
         kind: 'failed',
-        error: `data: ${outside.message} (checked as the job started)`,
+        error: `data, checked as the job started: ${outside.message}`,
       });
       return;
     }

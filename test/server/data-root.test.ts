@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobRunner } from '../../src/jobs/index.ts';
 import { ConfigError, parseConfig } from '../../src/server/config.ts';
+import { twinVersion } from '../../src/store/twin.ts';
 import { copyOfTemplate, finished, testApp } from './fixture.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'prism-data-root-'));
@@ -109,7 +110,58 @@ describe('PRISM_DATA_ROOT', () => {
       runner.start();
       const { job: ended } = await done;
       expect(ended.status).toBe('failed');
-      expect(ended.error).toMatch(/swapped\.csv is outside PRISM_DATA_ROOT \(checked as the job started\)/);
+      expect(ended.error).toMatch(
+        /^data, checked as the job started: .*swapped\.csv is outside PRISM_DATA_ROOT$/,
+      );
+    } finally {
+      await runner.close();
+      store.close();
+    }
+  });
+
+  it("checks a train-sae job's base version's data too (it reads that data again)", async () => {
+    const { store } = await copyOfTemplate();
+    const runner = createJobRunner({
+      store,
+      instanceId: 'base-data',
+      dataRoot: { root, exempt: 'synthetic' },
+    });
+    try {
+      const file = join(root, 'based.csv');
+      symlinkSync(join(outside, 'interactions.csv'), file); // swapped after the version was trained
+      const base = twinVersion(store, (store.models.active() as { id: number }).id);
+      store.db.prepare('UPDATE models SET dataset_spec = ? WHERE id = ?').run(`csv:${file}`, base.id);
+      const job = runner.enqueue('train-sae', { baseModelId: base.id, activate: false });
+      const done = finished(runner, job.id);
+      runner.start();
+      const { job: ended } = await done;
+      expect(ended.error).toMatch(
+        /^data, checked as the job started: .*based\.csv is outside PRISM_DATA_ROOT$/,
+      );
+    } finally {
+      await runner.close();
+      store.close();
+    }
+  });
+
+  it("lets a job read the operator's bootstrap files at start, however its spec spells them", async () => {
+    const { store } = await copyOfTemplate();
+    const file = join(outside, 'interactions.csv');
+    const runner = createJobRunner({
+      store,
+      instanceId: 'exempt',
+      dataRoot: { root: null, exempt: `csv:${file}` },
+    });
+    try {
+      // Queued under an earlier spelling of PRISM_BOOTSTRAP: the same file by another path.
+      const job = runner.enqueue('pipeline', {
+        data: `csv:${outside}/../${basename(outside)}/interactions.csv`,
+        activate: false,
+      });
+      const done = finished(runner, job.id);
+      runner.start();
+      const { job: ended } = await done;
+      expect(ended.error ?? '').not.toMatch(/PRISM_DATA_ROOT/); // it ran (and failed on the two-row file itself)
     } finally {
       await runner.close();
       store.close();
