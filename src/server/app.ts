@@ -147,6 +147,7 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
   app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') return done(null, undefined);
     const charset = declaredCharset(req.headers['content-type']);
     if (charset !== null && !UTF8_CHARSETS.has(charset))
       return done(
@@ -158,7 +159,6 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
         ),
         undefined,
       );
-    if (body === '') return done(null, undefined);
     parse(req, body as string, done);
   });
 }
@@ -166,10 +166,22 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
 /** Charset names JSON may be declared in: UTF-8's, and ASCII's (a subset of it). */
 const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
 
-/** The `charset` parameter of a Content-Type header, lower-cased and unquoted; null when there is none. */
+/**
+ * The `charset` parameter of a Content-Type header, lower-cased and unquoted; null when there is none or
+ * it is empty. Parameters are read one by one (RFC 9110: `;`-separated `name=value`, value a token or a
+ * quoted string), so a `charset=` inside another parameter's quoted value is not taken for it.
+ */
 function declaredCharset(contentType: string | undefined): string | null {
-  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
-  return m ? m[1].toLowerCase() : null;
+  // Sticky: each parameter must follow the last, so nothing inside a quoted value is read as one.
+  const params = /;\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)\s*/y;
+  const header = contentType ?? '';
+  params.lastIndex = header.indexOf(';') < 0 ? header.length : header.indexOf(';');
+  for (let m = params.exec(header); m !== null; m = params.exec(header)) {
+    if (m[1].toLowerCase() !== 'charset') continue;
+    const value = m[2].startsWith('"') ? m[2].slice(1, -1).replace(/\\(.)/g, '$1') : m[2];
+    return value === '' ? null : value.toLowerCase();
+  }
+  return null;
 }
 
 /**

@@ -36,11 +36,18 @@ describe('bad input is refused naming the field', () => {
       headers: { 'content-type': contentType },
       payload: Buffer.from('{"policies":[],"sample":2}', 'latin1'),
     });
-    for (const ct of ['application/json; charset=latin1', 'application/json;charset="UTF-16"']) {
+    for (const ct of [
+      'application/json; charset=latin1',
+      'application/json;charset="UTF-16"',
+      'application/json; foo="x\\"y"; charset=latin1',
+    ]) {
       const refused = await expectRefused(preview(ct), 415, 'headers.content-type');
       expect(refused.message).toMatch(/JSON bodies are UTF-8/);
     }
     for (const ct of [
+      // A charset inside another parameter's quoted value, or an empty one, is no charset.
+      'application/json; charset=',
+      'application/json; foo="a;charset=latin1"',
       'application/json; charset=utf-8',
       'application/json;Charset=UTF-8',
       'application/json',
