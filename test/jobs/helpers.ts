@@ -35,15 +35,22 @@ export function finished(runner: JobRunner, jobId: number, timeoutMs = 30_000): 
 }
 
 /** Resolves once the job is running (at once when it already is). */
-export function started(runner: JobRunner, jobId: number): Promise<void> {
-  return new Promise((resolve) => {
-    const on = (j: { id: number }) => {
-      if (j.id !== jobId) return;
+export function started(runner: JobRunner, jobId: number, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
       runner.off('job:started', on);
       resolve();
     };
+    const on = (j: { id: number }) => {
+      if (j.id === jobId) done();
+    };
+    const timer = setTimeout(() => {
+      runner.off('job:started', on);
+      reject(new Error(`job ${jobId} did not start in ${timeoutMs} ms`));
+    }, timeoutMs);
     runner.on('job:started', on);
-    if (runner.running().includes(jobId)) resolve();
+    if (runner.running().includes(jobId)) done();
   });
 }
 
