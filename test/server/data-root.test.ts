@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobRunner } from '../../src/jobs/index.ts';
+import type { DataConfinement } from '../../src/jobs/data-root.ts';
+import { createJobRunner, type JobRunner } from '../../src/jobs/index.ts';
 import { ConfigError, parseConfig } from '../../src/server/config.ts';
 import { twinVersion } from '../../src/store/twin.ts';
+import type { Job, Store } from '../../src/store/types.ts';
 import { copyOfTemplate, finished, testApp } from './fixture.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'prism-data-root-'));
@@ -94,78 +96,41 @@ describe('PRISM_DATA_ROOT', () => {
   });
 
   it('checks again as the job starts: a file swapped for a link out of the root after enqueue is not read', async () => {
-    const { store } = await copyOfTemplate();
-    const runner = createJobRunner({
-      store,
-      instanceId: 'data-root',
-      dataRoot: { root, exempt: 'synthetic' },
-    });
-    try {
-      const file = join(root, 'swapped.csv');
-      writeFileSync(file, 'user,item\nu1,i1\nu2,i1\n');
+    const file = join(root, 'swapped.csv');
+    writeFileSync(file, 'user,item\nu1,i1\nu2,i1\n');
+    const ended = await runOne({ root, exempt: 'synthetic' }, (runner) => {
       const job = runner.enqueue('pipeline', { data: `csv:${file}`, activate: false });
       rmSync(file);
       symlinkSync(join(outside, 'interactions.csv'), file);
-      const done = finished(runner, job.id);
-      runner.start();
-      const { job: ended } = await done;
-      expect(ended.status).toBe('failed');
-      expect(ended.error).toMatch(
-        /^data, checked as the job started: .*swapped\.csv is outside PRISM_DATA_ROOT$/,
-      );
-    } finally {
-      await runner.close();
-      store.close();
-    }
+      return job;
+    });
+    expect(ended.status).toBe('failed');
+    expect(ended.error).toMatch(
+      /^data, checked as the job started: .*swapped\.csv is outside PRISM_DATA_ROOT$/,
+    );
   });
 
   it("checks a train-sae job's base version's data too (it reads that data again)", async () => {
-    const { store } = await copyOfTemplate();
-    const runner = createJobRunner({
-      store,
-      instanceId: 'base-data',
-      dataRoot: { root, exempt: 'synthetic' },
-    });
-    try {
-      const file = join(root, 'based.csv');
-      symlinkSync(join(outside, 'interactions.csv'), file); // swapped after the version was trained
+    const file = join(root, 'based.csv');
+    symlinkSync(join(outside, 'interactions.csv'), file); // swapped after the version was trained
+    const ended = await runOne({ root, exempt: 'synthetic' }, (runner, store) => {
       const base = twinVersion(store, (store.models.active() as { id: number }).id);
       store.db.prepare('UPDATE models SET dataset_spec = ? WHERE id = ?').run(`csv:${file}`, base.id);
-      const job = runner.enqueue('train-sae', { baseModelId: base.id, activate: false });
-      const done = finished(runner, job.id);
-      runner.start();
-      const { job: ended } = await done;
-      expect(ended.error).toMatch(
-        /^data, checked as the job started: .*based\.csv is outside PRISM_DATA_ROOT$/,
-      );
-    } finally {
-      await runner.close();
-      store.close();
-    }
+      return runner.enqueue('train-sae', { baseModelId: base.id, activate: false });
+    });
+    expect(ended.error).toMatch(
+      /^data, checked as the job started: .*based\.csv is outside PRISM_DATA_ROOT$/,
+    );
   });
 
   it("lets a job read the operator's bootstrap files at start, however its spec spells them", async () => {
-    const { store } = await copyOfTemplate();
-    const file = join(outside, 'interactions.csv');
-    const runner = createJobRunner({
-      store,
-      instanceId: 'exempt',
-      dataRoot: { root: null, exempt: `csv:${file}` },
-    });
-    try {
-      // Queued under an earlier spelling of PRISM_BOOTSTRAP: the same file by another path.
-      const job = runner.enqueue('pipeline', {
-        data: `csv:${outside}/../${basename(outside)}/interactions.csv`,
-        activate: false,
-      });
-      const done = finished(runner, job.id);
-      runner.start();
-      const { job: ended } = await done;
-      expect(ended.error ?? '').not.toMatch(/PRISM_DATA_ROOT/); // it ran (and failed on the two-row file itself)
-    } finally {
-      await runner.close();
-      store.close();
-    }
+    const exempt = `csv:${join(outside, 'interactions.csv')}`;
+    // Queued under an earlier spelling of PRISM_BOOTSTRAP: the same file by another path.
+    const other = `csv:${outside}/../${basename(outside)}/interactions.csv`;
+    const ended = await runOne({ root: null, exempt }, (runner) =>
+      runner.enqueue('pipeline', { data: other, activate: false }),
+    );
+    expect(ended.error ?? '').not.toMatch(/PRISM_DATA_ROOT/); // it ran (and failed on the two-row file itself)
   });
 
   it('must name an existing directory', () => {
@@ -174,3 +139,21 @@ describe('PRISM_DATA_ROOT', () => {
     expect(() => parseConfig({ PRISM_DATA_ROOT: join(root, 'interactions.csv') })).toThrow(ConfigError);
   });
 });
+
+/** Runs the one job `enqueue` queues on a fresh runner with the given confinement; the job as it ended. */
+async function runOne(
+  dataRoot: DataConfinement,
+  enqueue: (runner: JobRunner, store: Store) => Job,
+): Promise<Job> {
+  const { store } = await copyOfTemplate();
+  const runner = createJobRunner({ store, instanceId: 'data-root', dataRoot });
+  try {
+    const job = enqueue(runner, store);
+    const done = finished(runner, job.id);
+    runner.start();
+    return (await done).job;
+  } finally {
+    await runner.close();
+    store.close();
+  }
+}
