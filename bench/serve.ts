@@ -325,7 +325,12 @@ async function runMode(
   const old = store.policies.getByName('bench-suppress');
   if (old) store.policies.delete(old.id);
 
-  const app = await buildApp({ store, config: { recCacheSize: cacheSize, logLevel: 'silent' }, jobs: {} });
+  // The bench is the operator here: its own data spec is what a job may read (as PRISM_BOOTSTRAP's would be).
+  const app = await buildApp({
+    store,
+    config: { recCacheSize: cacheSize, logLevel: 'silent', bootstrap: spec },
+    jobs: {},
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   const hello = Fastify({ logger: false });
