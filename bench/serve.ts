@@ -416,15 +416,25 @@ async function runMode(
   // (d): a training job on ML-1M in a worker thread while (a) runs (its hello world before the job starts).
   const helloBeforeTraining = await helloNow();
   const train = app.runner.enqueue('pipeline', { data: spec, model: 'mf', activate: false });
-  await new Promise<void>((res) => {
+  await new Promise<void>((res, rej) => {
+    const stop = () => {
+      app.runner.off('job:started', on);
+      app.runner.off('job:finished', ended);
+    };
     const on = (j: Job) => {
-      if (j.id === train.id) {
-        app.runner.off('job:started', on);
-        res();
-      }
+      if (j.id !== train.id) return;
+      stop();
+      res();
+    };
+    // A job refused as it starts never starts: say why instead of waiting for it.
+    const ended = ({ job }: { job: Job }) => {
+      if (job.id !== train.id) return;
+      stop();
+      rej(new Error(`the (d) training job ended before it ran: ${job.error}`));
     };
     app.runner.on('job:started', on);
-    if (app.runner.running().includes(train.id)) res();
+    app.runner.on('job:finished', ended);
+    if (app.runner.running().includes(train.id)) on(train);
   });
   await new Promise((r) => setTimeout(r, 1500)); // past worker start-up, into data loading/training
   const during = await scenario('d: (a) during a training job', rec(''), base, helloBeforeTraining);
