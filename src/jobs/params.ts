@@ -94,8 +94,7 @@ export function normaliseJobParams(store: Store, type: JobType, params: JobParam
       );
     if (type === 'label' && base.kind !== 'full')
       fail('baseModelId', `names recommender-only version ${base.id}; label needs an SAE`);
-    // Both split the base version's data again (its held-out positives are not stored).
-    if (type === 'train-sae' || type === 'evaluate') {
+    if (rereadsBaseData(type)) {
       const unreadable = dataProblem(base.datasetSpec);
       if (unreadable)
         fail('baseModelId', `names model version ${base.id}, whose data cannot be read again: ${unreadable}`);
@@ -159,6 +158,11 @@ function checkSae(
 }
 
 /** Whether a successful job of this type activates its new version. */
+/** Job types that load and split their base version's data again (its held-out positives are not stored). */
+export function rereadsBaseData(type: JobType): boolean {
+  return type === 'train-sae' || type === 'evaluate';
+}
+
 export function activatesOnSuccess(type: JobType, params: JobParams): boolean {
   if (type === 'pipeline') return params.activate !== false;
   return (type === 'train-sae' || type === 'label') && params.activate === true;

@@ -9,7 +9,7 @@ import { createCancelFlag, raiseCancelFlag } from './cancel-flag.ts';
 import { CommitRefused, commitJobOutput } from './commit.ts';
 import { confinementProblem, type DataConfinement } from './data-root.ts';
 import { checkMemoryAtEnqueue } from './memory-check.ts';
-import { normaliseJobParams } from './params.ts';
+import { normaliseJobParams, rereadsBaseData } from './params.ts';
 import type { JobPriority } from './priority.ts';
 import type {
   BaseModelInput,
@@ -215,7 +215,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   function dataRead(job: Job): string | undefined {
     if (job.params.data !== undefined) return job.params.data;
     const id = job.params.baseModelId;
-    if (id === undefined || (job.type !== 'train-sae' && job.type !== 'evaluate')) return undefined;
+    if (id === undefined || !rereadsBaseData(job.type)) return undefined;
     return store.models.get(id)?.datasetSpec;
   }
 
