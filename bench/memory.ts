@@ -52,6 +52,7 @@ async function child(config: Config): Promise<void> {
     latents: r.sae.sae.item.config.latents,
     saeBatch: r.sae.options.batchSize ?? SAE_DEFAULTS.batchSize,
     saes: r.sae.options.shared === false ? (2 as const) : (1 as const),
+    saeEpochs: r.sae.options.epochs,
   };
   const estimate = estimateJobMemory(shape, { recommender: true, sae: true, codes: true });
   const largest = (['data', 'training', 'sae', 'codes'] as const).reduce((a, c) =>

@@ -62,7 +62,7 @@ export interface MemoryCheck {
 export function checkJobMemory(
   type: JobType,
   sizes: JobSizes,
-  sae: Pick<SaeTrainOptions, 'latents' | 'batchSize' | 'shared'> | null,
+  sae: Pick<SaeTrainOptions, 'latents' | 'batchSize' | 'shared' | 'epochs'> | null,
   budget: MemoryBudget | null,
   loaded: boolean,
 ): MemoryCheck | null {
@@ -74,6 +74,7 @@ export function checkJobMemory(
     latents: sae ? (sae.latents ?? SAE_DEFAULTS.latents) : 0,
     saeBatch: sae?.batchSize ?? SAE_DEFAULTS.batchSize,
     saes: (sae?.shared ?? SAE_DEFAULTS.shared) ? (1 as const) : (2 as const),
+    saeEpochs: sae?.epochs ?? SAE_DEFAULTS.epochs,
   };
   const estimate = estimateJobMemory(shape, stages);
   checkMemoryBudget(shape, estimate, budget, plan.levers, loaded);

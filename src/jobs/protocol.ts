@@ -2,6 +2,8 @@
  * Messages between the job runner (main thread) and a job's worker thread. Artifacts travel as
  * Uint8Arrays whose buffers are transferred, not copied.
  */
+
+import type { ComputeChoice } from '../ml/nn/dense-kernel.ts';
 import type { JobParams, JobTimings, JobType, Metrics, ModelKind, RecommenderKind } from '../store/types.ts';
 import type { JobPriority } from './priority.ts';
 
@@ -64,6 +66,8 @@ export interface WorkerData {
   priority: JobPriority;
   /** PRISM_JOB_MEMORY_MB: the job's memory budget in MiB; null = what is free when it is checked, 0 = unchecked. */
   memoryMb: number | null;
+  /** PRISM_COMPUTE: the kernel the worker loads for SAE training (src/ml/nn/tfjs-kernel.ts). */
+  compute: ComputeChoice;
 }
 
 export type ToWorker = { type: 'cancel' };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import type { ComputeChoice } from '../ml/nn/dense-kernel.ts';
 import { StoreError } from '../store/errors.ts';
 import type { Job, JobListFilter, JobParams, JobType, ModelVersion, Store } from '../store/types.ts';
 import { readBaseModel } from './base.ts';
@@ -39,6 +40,8 @@ export interface JobRunnerOptions {
   instanceId?: string;
   /** CPU priority of job threads (default 'normal'; the server passes PRISM_JOB_PRIORITY, see priority.ts). */
   priority?: JobPriority;
+  /** What computes SAE training's encoder products (default 'auto'; the server passes PRISM_COMPUTE). */
+  compute?: ComputeChoice;
   /** A job's memory budget in MiB (PRISM_JOB_MEMORY_MB); default null, what is free when it is checked; 0 = unchecked. */
   memoryMb?: number | null;
   logger?: JobLogger;
@@ -249,6 +252,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         commit: workerCommit,
         priority: opts.priority ?? 'normal',
         memoryMb: opts.memoryMb ?? null,
+        compute: opts.compute ?? 'auto',
       };
       worker = spawnTsWorker(WORKER_ENTRY, data, transfer);
     } catch (err) {

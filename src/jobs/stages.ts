@@ -15,6 +15,7 @@ import { userScorer } from '../ml/models/scorer.ts';
 import { loadRecommender, saveRecommender } from '../ml/models/serialize.ts';
 import { defaultDim } from '../ml/models/train.ts';
 import type { Recommender } from '../ml/models/types.ts';
+import type { ComputeChoice } from '../ml/nn/dense-kernel.ts';
 import type { MemoryBudget } from '../ml/pipeline/memory.ts';
 import { jobSaeOptions, type SaeSetting } from '../ml/pipeline/options.ts';
 import { buildReport } from '../ml/pipeline/report.ts';
@@ -27,6 +28,7 @@ import {
   makeBundle,
   recommenderStage,
   type SaeEvaluation,
+  saeKernel,
   saeStage,
   type TrainedRecommender,
   type TrainedSae,
@@ -70,6 +72,8 @@ interface Ctx {
   memoryBudget: () => MemoryBudget | null;
   /** The check's figures once it passed, reported in the job's result. */
   memory: MemoryCheck | null;
+  /** What computes SAE training's encoder products (PRISM_COMPUTE). */
+  compute: ComputeChoice;
 }
 
 export async function runJobStages(
@@ -77,6 +81,7 @@ export async function runJobStages(
   signal: AbortSignal,
   onProgress: (p: StageProgress) => void,
   memoryBudget: () => MemoryBudget | null,
+  compute: ComputeChoice = 'auto',
 ): Promise<WorkerOutput> {
   const ctx: Ctx = {
     input,
@@ -85,13 +90,14 @@ export async function runJobStages(
     cpu0: process.cpuUsage(),
     memoryBudget,
     memory: null,
+    compute,
   };
-  const output = runJob(ctx);
+  const output = await runJob(ctx);
   if (ctx.memory) output.summary = { ...output.summary, memory: ctx.memory };
   return output;
 }
 
-function runJob(ctx: Ctx): WorkerOutput {
+function runJob(ctx: Ctx): WorkerOutput | Promise<WorkerOutput> {
   switch (ctx.input.type) {
     case 'pipeline':
       return pipelineJob(ctx);
@@ -108,13 +114,13 @@ function runJob(ctx: Ctx): WorkerOutput {
 
 // ───────────────────────────── job types ─────────────────────────────
 
-function pipelineJob(ctx: Ctx): WorkerOutput {
+async function pipelineJob(ctx: Ctx): Promise<WorkerOutput> {
   const training = trainingFromParams(ctx.input.params);
   const data = load(ctx, training);
   const saeOptions = saeOptionsFor(data, training);
   fitsMemory(ctx, data, training.dim ?? defaultDim(data.dataset.name), saeOptions);
   const rec = trainRecommenderStage(ctx, data, training);
-  const trained = trainSaeStage(ctx, data, rec.recommender, saeOptions, training);
+  const trained = await trainSaeStage(ctx, data, rec.recommender, saeOptions, training);
   const evaluation = evaluate(ctx, data, rec.recommender, trained);
   const labels = label(ctx, data, trained.sae, evaluation);
   return packFull(ctx, {
@@ -162,7 +168,7 @@ function trainRecommenderJob(ctx: Ctx): WorkerOutput {
   };
 }
 
-function trainSaeJob(ctx: Ctx): WorkerOutput {
+async function trainSaeJob(ctx: Ctx): Promise<WorkerOutput> {
   const base = needBase(ctx);
   const baseTraining = trainingOf(base);
   const p = ctx.input.params;
@@ -177,7 +183,7 @@ function trainSaeJob(ctx: Ctx): WorkerOutput {
   const saeOptions = saeOptionsFor(data, training);
   fitsMemory(ctx, data, recommender.dim, saeOptions);
   const rec = rankingOf(ctx, data, recommender);
-  const trained = trainSaeStage(ctx, data, recommender, saeOptions, training);
+  const trained = await trainSaeStage(ctx, data, recommender, saeOptions, training);
   const evaluation = evaluate(ctx, data, recommender, trained);
   const labels = label(ctx, data, trained.sae, evaluation);
   return packFull(ctx, {
@@ -341,7 +347,7 @@ function fitsMemory(
   ctx: Ctx,
   data: LoadedData,
   dim: number,
-  sae: Pick<SaeTrainOptions, 'latents' | 'batchSize' | 'shared'> | null,
+  sae: Pick<SaeTrainOptions, 'latents' | 'batchSize' | 'shared' | 'epochs'> | null,
 ): void {
   const sizes = {
     users: data.dataset.users.ids.length,
@@ -352,18 +358,19 @@ function fitsMemory(
   ctx.memory = checkJobMemory(ctx.input.type, sizes, sae, ctx.memoryBudget(), true);
 }
 
-function trainSaeStage(
+async function trainSaeStage(
   ctx: Ctx,
   data: LoadedData,
   recommender: Recommender,
   options: SaeTrainOptions,
   t: TrainingParams,
-): TrainedSae {
+): Promise<TrainedSae> {
   ctx.tracker.enter('sae');
+  const kernel = await saeKernel(ctx.compute, options, recommender);
   return saeStage(
     data,
     recommender,
-    options,
+    { ...options, kernel },
     FIDELITY_HOLDOUT,
     saeSeedOf(t),
     ctx.tracker.callback(),

@@ -19,7 +19,7 @@ import { failureMessage } from './worker-failure.ts';
 const port = parentPort;
 if (!port) throw new Error('src/jobs/worker.ts must run in a worker thread');
 
-const { input, cancelFlag, commit, priority, memoryMb } = workerData as WorkerData;
+const { input, cancelFlag, commit, priority, memoryMb, compute } = workerData as WorkerData;
 applyThreadPriority(priority);
 const { signal, controller } = signalFromFlag(cancelFlag);
 port.on('message', (msg: ToWorker) => {
@@ -63,6 +63,7 @@ try {
     signal,
     (p) => post({ type: 'progress', ...p }),
     () => jobMemoryBudget(memoryMb),
+    compute,
   );
   if (commit) {
     post(save(output, commit));

@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { JOB_PRIORITIES, type JobPriority } from '../jobs/priority.ts';
 import { parseDataSpec } from '../ml/data/spec.ts';
+import { COMPUTE_CHOICES, type ComputeChoice } from '../ml/nn/dense-kernel.ts';
+import { CUDA_PACKAGE, cudaPackageInstalled } from '../ml/nn/tfjs-kernel.ts';
 
 /** Service configuration: environment variables, optionally added to by a JSON config file. */
 export interface ServerConfig {
@@ -48,6 +50,11 @@ export interface ServerConfig {
   /** Jobs that may wait in the queue at once; an enqueue beyond it is refused (429 QUEUE_FULL). */
   maxQueuedJobs: number;
   /**
+   * What computes SAE training's encoder products in jobs: auto (CUDA through tfjs-node-gpu when
+   * installed, else tfjs's wasm backend, else the Float32Array loops), js, wasm or gpu (src/ml/nn).
+   */
+  compute: ComputeChoice;
+  /**
    * Whose X-Forwarded-For to believe for the client address (rate limiting per address, logs): false
    * (default, the socket's peer), true (any), a number of proxy hops, or addresses/CIDRs.
    */
@@ -88,6 +95,7 @@ const KNOWN = [
   'PRISM_TRUST_PROXY',
   'PRISM_MAX_QUEUED_JOBS',
   'PRISM_JOB_MAX_SECONDS',
+  'PRISM_COMPUTE',
 ] as const;
 
 /** Variables the server reads besides the settings: the config file's name, and the index the primary gives each cluster process. */
@@ -140,6 +148,7 @@ export function parseConfig(src: Source): ServerConfig {
     jobMaxSeconds: optionalInt(src, 'PRISM_JOB_MAX_SECONDS', 1, MAX_TIMER_SECONDS),
     dataRoot: directory(src, 'PRISM_DATA_ROOT'),
     maxQueuedJobs: int(src, 'PRISM_MAX_QUEUED_JOBS', 100, 1, 1_000_000),
+    compute: compute(src),
     trustProxy: trustProxy(src.PRISM_TRUST_PROXY),
     logLevel: oneOf(src, 'PRISM_LOG_LEVEL', 'info', [
       'fatal',
@@ -151,6 +160,17 @@ export function parseConfig(src: Source): ServerConfig {
       'silent',
     ]),
   };
+}
+
+/** PRISM_COMPUTE; 'gpu' without tfjs-node-gpu would fail every job, so it fails the start instead. */
+function compute(src: Source): ComputeChoice {
+  const choice = oneOf(src, 'PRISM_COMPUTE', 'auto', COMPUTE_CHOICES);
+  if (choice === 'gpu' && !cudaPackageInstalled())
+    throw new ConfigError(
+      'PRISM_COMPUTE',
+      `"gpu" needs ${CUDA_PACKAGE} installed (npm install ${CUDA_PACKAGE})`,
+    );
+  return choice;
 }
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/cli/commands/reproduce.ts';
 import { writeOutputs } from '../../src/cli/output.ts';
+import { cudaPackageInstalled } from '../../src/ml/nn/tfjs-kernel.ts';
 import { temporaryDirectories } from '../helpers/temp.ts';
 
 const tempDir = temporaryDirectories();
@@ -39,6 +40,9 @@ describe('prism reproduce refuses bad options before it trains anything', () => 
       ['--setting', 'fidelity', '--frontier', 'standard'],
       /standard frontier explores around the concepts setting/,
     ],
+    ...(cudaPackageInstalled()
+      ? []
+      : ([[['--compute', 'gpu'], /--compute gpu needs @tensorflow\/tfjs-node-gpu installed/]] as const)),
   ] as const)
     it(`${args.join(' ')}`, async () => {
       const out = join(tempDir('prism-reproduce-'), 'out');

@@ -58,7 +58,10 @@ describe('job runner on the real pipeline', () => {
       dataset: { interactions: number };
       catalog: { trainPositives: number; testUsers: number };
       training: { seed: number };
+      sae: { compute: string };
     };
+    // The runner's default compute is 'auto', which keeps the loops for an SAE this small (AUTO_MIN_WORK).
+    expect(report.sae.compute).toBe('js');
     expect(bundle.dataset.interactions.indices.length).toBe(report.catalog.trainPositives);
     expect(report.dataset.interactions - report.catalog.trainPositives).toBe(5 * report.catalog.testUsers);
     expect(report.training.seed).toBe(1);
@@ -192,5 +195,27 @@ describe('job runner on the real pipeline', () => {
     expect(() => runner.enqueue('pipeline', { ...SMALL, setting: 'precise' as 'fidelity' })).toThrow(
       /setting/,
     );
+  });
+});
+
+describe('PRISM_COMPUTE reaches the worker', () => {
+  it("trains a job's SAE with the kernel the runner names, and the report says which", async () => {
+    const own = openStore(':memory:');
+    const wasmRunner = createJobRunner({
+      store: own,
+      instanceId: 'wasm',
+      compute: 'wasm',
+      progressThrottleMs: 0,
+    });
+    wasmRunner.start();
+    try {
+      const { job, version } = await finished(wasmRunner, wasmRunner.enqueue('pipeline', SMALL).id);
+      expect(job.status, job.error ?? '').toBe('succeeded');
+      const report = own.models.report(version?.id as number) as { sae: { compute: string } };
+      expect(report.sae.compute).toBe('wasm');
+    } finally {
+      await wasmRunner.close();
+      own.close();
+    }
   });
 });

@@ -18,6 +18,8 @@ describe('configuration', () => {
       jobMemoryMb: null,
     });
     expect(parseConfig({ PRISM_JOB_PRIORITY: 'low' }).jobPriority).toBe('low');
+    expect(parseConfig({}).compute).toBe('auto');
+    expect(parseConfig({ PRISM_COMPUTE: 'js' }).compute).toBe('js');
     expect(parseConfig({ PRISM_JOB_MEMORY_MB: '2048' }).jobMemoryMb).toBe(2048);
     expect(parseConfig({ PRISM_JOB_MEMORY_MB: '0' }).jobMemoryMb).toBe(0);
     expect(parseConfig({ PRISM_JOB_MEMORY_MB: '' }).jobMemoryMb).toBeNull();
@@ -58,6 +60,9 @@ describe('configuration', () => {
       ['PRISM_BOOTSTRAP', 'imdb:/data'],
       ['PRISM_BOOTSTRAP', 'synthetic:users=many'],
       ['PRISM_JOB_PRIORITY', 'urgent'],
+      ['PRISM_COMPUTE', 'cuda'],
+      // tfjs-node-gpu is not installed here (its install downloads libtensorflow).
+      ['PRISM_COMPUTE', 'gpu'],
       ['PRISM_JOB_MEMORY_MB', '2GB'],
       ['PRISM_JOB_MEMORY_MB', '-1'],
       ['PRISM_JOB_MEMORY_MB', '32'],

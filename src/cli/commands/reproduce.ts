@@ -3,6 +3,8 @@ import { MlError } from '../../ml/core/errors.ts';
 import { DATA_SPEC_HELP, parseDataSpec } from '../../ml/data/spec.ts';
 import { saveRecommender } from '../../ml/models/serialize.ts';
 import { defaultDim } from '../../ml/models/train.ts';
+import type { ComputeChoice } from '../../ml/nn/dense-kernel.ts';
+import { CUDA_PACKAGE, cudaPackageInstalled } from '../../ml/nn/tfjs-kernel.ts';
 import {
   ABLATION_BETAS,
   checkFrontierSetting,
@@ -53,6 +55,12 @@ const FLAGS = {
   },
   sae: { type: 'string', help: 'JSON object of SAE options overriding the chosen setting' },
   weights: { type: 'boolean', default: false, help: 'also write recommender.prsm and sae.prsm' },
+  compute: {
+    type: 'string',
+    default: 'auto',
+    choices: ['auto', 'js', 'wasm', 'gpu'],
+    help: "SAE training's encoder products: auto (CUDA if tfjs-node-gpu is installed, else wasm), js, wasm, gpu",
+  },
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
@@ -81,6 +89,13 @@ export async function run(argv: string[]): Promise<void> {
     for (const [r, row] of frontier.entries())
       checkSae(replacingOptions(chosen, row), datasetKind, `frontier[${r}]`);
   checkOutDir(flags.out);
+  const compute = flags.compute as ComputeChoice;
+  if (compute === 'gpu' && !cudaPackageInstalled())
+    throw new MlError(
+      'BAD_CONFIG',
+      `--compute gpu needs ${CUDA_PACKAGE} installed (npm install ${CUDA_PACKAGE})`,
+      'compute',
+    );
   let bar = progressBar(`reproduce ${model}`);
   let lastStage = '';
   const result = await asFlagErrors(
@@ -94,6 +109,7 @@ export async function run(argv: string[]): Promise<void> {
         ablation: flags.ablation ? ABLATION_BETAS : undefined,
         frontier,
         interventions: flags.interventions,
+        compute,
         // Written now and again at the end: the extras take minutes, and an interrupted run kept nothing.
         onMainResult: (main) => {
           bar.done();

@@ -1,4 +1,6 @@
 import { MlError } from '../core/errors.ts';
+import { AUTO_MIN_WORK, saeEncoderWork } from '../nn/dense-kernel.ts';
+import { SAE_DEFAULTS } from '../sae/options.ts';
 
 /** The sizes a job's memory follows (counts, not bytes). */
 export interface JobShape {
@@ -14,6 +16,8 @@ export interface JobShape {
   saeBatch: number;
   /** SAEs trained: 1 shared by users and items, 2 with one per side (`sae.shared: false`). */
   saes: 1 | 2;
+  /** SAE training epochs (default the SAE's default): with the sizes, whether tfjs is started for it. */
+  saeEpochs?: number;
 }
 
 /** Which stages a job runs after loading its data. */
@@ -26,7 +30,7 @@ export interface JobStages {
   codes: boolean;
 }
 
-/** Bytes by what holds them; the peak is `heap + data + weights + max(training, sae, codes)`. */
+/** Bytes by what holds them; the peak is `heap + data + weights + tfjs + max(training, sae, codes)`. */
 export interface MemoryEstimate {
   /** What a job's heap grows by whatever its size (compiled code, parser and report strings, GC slack). */
   heap: number;
@@ -34,6 +38,8 @@ export interface MemoryEstimate {
   data: number;
   /** The recommender's weights, held from training to the end. */
   weights: number;
+  /** tfjs's wasm backend, when the SAE's training starts it (from then to the end of the job). */
+  tfjs: number;
   /** The recommender's optimiser state and gradients while it trains. */
   training: number;
   /** The SAEs' weights, gradients and optimiser state, and a mini-batch's activations, while they train. */
@@ -56,6 +62,12 @@ export type MemoryLevers = Partial<Record<MemoryCost, string>>;
 const F32 = 4;
 const MiB = 2 ** 20;
 const HEAP_GROWTH = 32 * MiB;
+/**
+ * What starting tfjs's wasm backend adds (its module, the WebAssembly heap it grows for a batch's product):
+ * 52 MiB of RSS measured at ML-1M's batch shapes. Counted where 'auto' would start it (AUTO_MIN_WORK): an
+ * over-count for PRISM_COMPUTE=js, an under-count for wasm forced on a run that small.
+ */
+export const TFJS_WASM_BYTES = 56 * MiB;
 
 /**
  * The memory a job holds at its peak, from the sizes that drive it. Each term follows the arrays the
@@ -71,12 +83,19 @@ export function estimateJobMemory(shape: JobShape, stages: JobStages): MemoryEst
   const data = 40 * shape.interactions + 256 * rows;
   const weights = F32 * rows * (shape.dim + 1);
   const training = stages.recommender ? 4 * weights : 0;
+  const work = saeEncoderWork(
+    { epochs: shape.saeEpochs ?? SAE_DEFAULTS.epochs, latents: shape.latents },
+    shape.dim,
+    rows,
+  );
   const sae = stages.sae
     ? shape.saes * F32 * shape.latents * (4 * shape.dim + 3 * shape.saeBatch) + 2 * F32 * rows * shape.dim
     : 0;
+  // Once started it stays until the job ends, so it adds to the peak whichever stage sets it.
+  const tfjs = stages.sae && work >= AUTO_MIN_WORK ? TFJS_WASM_BYTES : 0;
   const codes = stages.codes ? F32 * shape.latents * (rows + shape.items) : 0;
-  const bytes = HEAP_GROWTH + data + weights + Math.max(training, sae, codes);
-  return { heap: HEAP_GROWTH, data, weights, training, sae, codes, bytes };
+  const bytes = HEAP_GROWTH + data + weights + tfjs + Math.max(training, sae, codes);
+  return { heap: HEAP_GROWTH, data, weights, tfjs, training, sae, codes, bytes };
 }
 
 /** Room left for error in the estimate when comparing it with a budget. */

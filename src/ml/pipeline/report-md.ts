@@ -111,7 +111,10 @@ export function reportMarkdown(
           `${s.latents} latents, ${s.k === null ? 'ReLU' : `TopK k = ${s.k} (users ${s.user_k})${s.coding === 'encoder' ? '' : ' in training (served codes: next row)'}`}, ${s.shared ? 'shared by users and items' : 'one per side'}, Matryoshka ${s.matryoshka ? s.matryoshka.join('/') : 'off'}`,
         ],
         ['codes', s.coding],
-        ['weights', `α ${s.alpha}, β ${s.beta}, λ1 ${s.l1}, λ2 ${s.kl}, ρ ${f3(s.rho)}, ${s.epochs} epochs`],
+        [
+          'weights',
+          `α ${s.alpha}, β ${s.beta}, λ1 ${s.l1}, λ2 ${s.kl}, ρ ${f3(s.rho)}, ${s.epochs} epochs${s.compute ? ` (encoder products on ${s.compute})` : ''}`,
+        ],
         [
           'fidelity (held-out users)',
           `${r.fidelity.users} users: RBO@30 ${f3(r.fidelity['rbo@30'])}, Kendall τ-b ${f3(r.fidelity['kendall@30'])}`,

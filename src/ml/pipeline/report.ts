@@ -48,6 +48,8 @@ export interface ReproduceReport {
     rel_error_items: number;
     /** How codes are found: 'encoder' (the paper's SAE) or a pursuit description (see src/ml/sae/pursuit.ts). */
     coding: string;
+    /** What computed the training batches' encoder products: 'js', 'wasm' or 'tensorflow' (CUDA). */
+    compute: string;
   };
   fidelity: {
     /** Held-out users whose lists were compared. */
@@ -248,6 +250,7 @@ export function buildReport(input: {
       rel_error_users: r4(rc.relErrorUsers),
       rel_error_items: r4(rc.relErrorItems),
       coding: codingOf(o),
+      compute: trained.compute,
     },
     fidelity: {
       users: f.users,

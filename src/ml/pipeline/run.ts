@@ -1,6 +1,7 @@
 import type { ModelBundle } from '../bundle.ts';
 import type { ProgressCallback } from '../core/progress.ts';
 import type { Split } from '../data/types.ts';
+import type { ComputeChoice } from '../nn/dense-kernel.ts';
 import { measureInterventions } from '../steer/measure.ts';
 import {
   checkFrontierSetting,
@@ -28,6 +29,7 @@ import {
   makeBundle,
   recommenderStage,
   type SaeEvaluation,
+  saeKernel,
   saeStage,
   type TrainedRecommender,
   type TrainedSae,
@@ -52,6 +54,8 @@ export interface PipelineHooks {
    * interrupted run would otherwise leave nothing). Synchronous: the report is completed afterwards.
    */
   onMainResult?: (result: PipelineResult) => void;
+  /** What computes SAE training's encoder products (kernelForWork); default 'auto'. */
+  compute?: ComputeChoice;
 }
 
 /**
@@ -100,7 +104,9 @@ export async function runPipeline(
 
   const heldOut = opts.heldOutFraction ?? 0.2;
   stage('sae', 0);
-  const trained = saeStage(data, rec.recommender, saeOpts, heldOut, seed, onProgress, signal);
+  // The extras' SAEs (β ablation, frontier) train with the same kernel.
+  const saeRun = { ...saeOpts, kernel: await saeKernel(opts.compute ?? 'auto', saeOpts, rec.recommender) };
+  const trained = saeStage(data, rec.recommender, saeRun, heldOut, seed, onProgress, signal);
   sampleRss();
   await yieldToEventLoop();
 
@@ -163,7 +169,7 @@ export async function runPipeline(
       const row =
         beta === trained.options.beta
           ? frontierRow(trained, evaluation)
-          : measureSetting(data, rec, { ...saeOpts, beta }, heldOut, evalOpts);
+          : measureSetting(data, rec, { ...saeRun, beta }, heldOut, evalOpts);
       rows.push({
         beta,
         'rbo@30': row['rbo@30'],
@@ -182,7 +188,7 @@ export async function runPipeline(
     const rows: FrontierRow[] = [];
     for (const [n, setting] of frontier.entries()) {
       stage('frontier', n / frontier.length, JSON.stringify(setting));
-      rows.push(measureSetting(data, rec, replacingOptions(saeOpts, setting), heldOut, evalOpts));
+      rows.push(measureSetting(data, rec, replacingOptions(saeRun, setting), heldOut, evalOpts));
       sampleRss();
       await yieldToEventLoop();
     }

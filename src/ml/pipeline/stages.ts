@@ -17,8 +17,10 @@ import { type ReconstructionReport, reconstructionReport } from '../eval/reconst
 import { scorerFor, userScorer } from '../models/scorer.ts';
 import { defaultDim, type RecommenderTrainOptions, trainRecommender } from '../models/train.ts';
 import type { Recommender } from '../models/types.ts';
+import { type ComputeChoice, type DenseKernel, saeEncoderWork } from '../nn/dense-kernel.ts';
+import { kernelForWork } from '../nn/tfjs-kernel.ts';
 import { reconstructAll } from '../sae/codes.ts';
-import type { SaeTrainOptions } from '../sae/options.ts';
+import { resolveSaeOptions, type SaeTrainOptions } from '../sae/options.ts';
 import { type SaeEpochStats, trainSaeDetailed } from '../sae/train.ts';
 import type { SaePair } from '../sae/types.ts';
 
@@ -108,6 +110,18 @@ export interface TrainedSae {
   heldOutUsers: Int32Array;
   trainUsers: Int32Array;
   seconds: number;
+  /** What computed the training batches' encoder products (SaeTrainResult.compute). */
+  compute: string;
+}
+
+/** The kernel for training an SAE with `opts` on `recommender`'s embeddings (kernelForWork decides). */
+export function saeKernel(
+  choice: ComputeChoice,
+  opts: SaeTrainOptions,
+  recommender: Recommender,
+): Promise<DenseKernel> {
+  const o = resolveSaeOptions(opts, recommender.dim);
+  return kernelForWork(choice, saeEncoderWork(o, recommender.dim, recommender.nUsers + recommender.nItems));
 }
 
 export function saeStage(
@@ -147,6 +161,7 @@ export function saeStage(
     heldOutUsers: heldOut,
     trainUsers,
     seconds: seconds(t0),
+    compute: res.compute,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { PairScorer } from '../models/types.ts';
+import type { DenseKernel } from '../nn/dense-kernel.ts';
 import {
   allocSparseCodes,
   decodeSparseRow,
@@ -67,6 +68,8 @@ export interface SaeLossInput {
   userEmb: Float32Array;
   itemEmb: Float32Array;
   scorer: PairScorer;
+  /** Computes the encoder's pre-activations (default: the Float32Array loops). */
+  kernel?: DenseKernel;
 }
 
 /** One side of a batch after the forward pass, plus its gradient buffers. */
@@ -90,13 +93,14 @@ export function forwardSide(
   rows: Int32Array,
   grads: SaeGrads,
   batchK?: number,
+  kernel?: DenseKernel,
 ): SideState {
   const n = rows.length;
   const d = sae.config.inputDim;
   const xh = new Float32Array(n * d);
   normaliseRows(sae, emb, rows, xh);
   const codes = allocSparseCodes(n, sae);
-  encodeSparse(sae, xh, n, codes);
+  encodeSparse(sae, xh, n, codes, kernel);
   if (batchK !== undefined) keepBatchTopK(codes, Math.round(batchK * n));
   return { sae, n, xh, codes, dz: new Float32Array(n * codes.cap), dRecon: new Float32Array(n * d), grads };
 }
@@ -298,8 +302,22 @@ export function saeLoss(
     g.W.fill(0);
     g.bEnc.fill(0);
   }
-  const user = forwardSide(pair.user, input.userEmb, batch.users, grads.get(pair.user)!, w.batchK?.user);
-  const item = forwardSide(pair.item, input.itemEmb, batch.items, grads.get(pair.item)!, w.batchK?.item);
+  const user = forwardSide(
+    pair.user,
+    input.userEmb,
+    batch.users,
+    grads.get(pair.user)!,
+    w.batchK?.user,
+    input.kernel,
+  );
+  const item = forwardSide(
+    pair.item,
+    input.itemEmb,
+    batch.items,
+    grads.get(pair.item)!,
+    w.batchK?.item,
+    input.kernel,
+  );
   const emb = embLoss(user, w.prefixes, w.alpha) + embLoss(item, w.prefixes, w.alpha);
   const pred = predLoss(
     input.scorer,

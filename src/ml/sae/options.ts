@@ -2,6 +2,7 @@ import { MlError } from '../core/errors.ts';
 import type { Cancellation, ProgressCallback } from '../core/progress.ts';
 import type { Csr } from '../data/types.ts';
 import type { PairScorer } from '../models/types.ts';
+import type { DenseKernel } from '../nn/dense-kernel.ts';
 
 /** What the SAE learns from: a frozen recommender's embeddings, its scorer and its training positives. */
 export interface SaeTrainData {
@@ -92,6 +93,11 @@ export interface SaeTrainOptions {
   seed?: number;
   onProgress?: ProgressCallback;
   signal?: Cancellation;
+  /**
+   * Computes the encoder's pre-activations of each batch (default: the Float32Array loops). A run's result
+   * depends on it — float32 sums in another order round differently — so reports name it.
+   */
+  kernel?: DenseKernel;
 }
 
 /**
@@ -122,7 +128,7 @@ export const PURSUIT_DEFAULTS: Required<PursuitOptions> = {
 };
 
 export type ResolvedSaeOptions = Required<
-  Omit<SaeTrainOptions, 'onProgress' | 'signal' | 'matryoshka' | 'pairSampling' | 'pursuit'>
+  Omit<SaeTrainOptions, 'onProgress' | 'signal' | 'kernel' | 'matryoshka' | 'pairSampling' | 'pursuit'>
 > & {
   matryoshka: number[];
   /** Pursuit coding with every default filled in; null = the encoder. */
@@ -173,6 +179,7 @@ const SAE_OPTION_KEYS: ReadonlySet<string> = new Set(
     pursuit: true,
     onProgress: true,
     signal: true,
+    kernel: true,
   } satisfies Record<keyof SaeTrainOptions, unknown>),
 );
 
@@ -261,7 +268,7 @@ export function resolveSaeOptions(opts: SaeTrainOptions, dim: number): ResolvedS
       bad('pursuit.userPool', `must be 0 or ≥ pursuit.userK (${pursuit.userK})`);
     if (o.activation !== 'topk' || o.batchTopK) bad('pursuit', 'needs activation topk without batchTopK');
   }
-  const { pairSampling: _ps, ...rest } = o;
+  const { pairSampling: _ps, kernel: _kernel, ...rest } = o;
   return { ...rest, userK, maxK, rho, matryoshka, pairSources, pursuit } as ResolvedSaeOptions;
 }
 
@@ -308,6 +315,8 @@ function checkTypes(opts: SaeTrainOptions, bad: (field: string, why: string) => 
   if (given('onProgress') && typeof opts.onProgress !== 'function') bad('onProgress', 'must be a function');
   if (given('signal') && (typeof opts.signal !== 'object' || opts.signal === null))
     bad('signal', 'must be a cancellation signal');
+  if (given('kernel') && typeof opts.kernel?.linear !== 'function')
+    bad('kernel', 'must be a dense kernel (loadDenseKernel)');
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

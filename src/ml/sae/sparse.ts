@@ -1,3 +1,4 @@
+import { type DenseKernel, jsKernel } from '../nn/dense-kernel.ts';
 import type { Sae } from './types.ts';
 
 /**
@@ -65,13 +66,26 @@ export function normaliseRows(sae: Sae, emb: Float32Array, rows: ArrayLike<numbe
 
 /**
  * Encodes n normalised rows xh [n × inputDim] into sparse codes; the same activations as `encode` in
- * model.ts (ReLU, then the k largest, ties to the lower index).
+ * model.ts (ReLU, then the k largest, ties to the lower index). A `kernel` other than the loops computes
+ * the pre-activations in one product (training batches; its float32 sums may round differently).
  */
-export function encodeSparse(sae: Sae, xh: Float32Array, n: number, codes: SparseCodes): void {
+export function encodeSparse(
+  sae: Sae,
+  xh: Float32Array,
+  n: number,
+  codes: SparseCodes,
+  kernel: DenseKernel = jsKernel,
+): void {
   const { inputDim: d, latents: m } = sae.config;
   const { W, bEnc } = sae.params;
-  const pre = new Float32Array(4 * m);
   const thr = sae.config.threshold ?? 0;
+  if (kernel !== jsKernel) {
+    if (kernelPre.length < n * m) kernelPre = new Float32Array(n * m);
+    kernel.linear(xh, W, bEnc, n, m, d, kernelPre);
+    for (let r = 0; r < n; r++) selectActive(kernelPre, r * m, m, codes, r, thr);
+    return;
+  }
+  const pre = new Float32Array(4 * m);
   // Four rows at a time: each encoder row is loaded once per block (the hot loop of SAE training).
   for (let r0 = 0; r0 < n; r0 += 4) {
     const rows = Math.min(4, n - r0);
@@ -102,6 +116,9 @@ export function encodeSparse(sae: Sae, xh: Float32Array, n: number, codes: Spars
   }
 }
 
+/** Pre-activations [n × latents] of a kernel's batch, reused (encoding is synchronous). */
+let kernelPre = new Float32Array(0);
+
 /** ReLU, then (TopK) the `cap` largest, strongest first; a later index never displaces an equal value. */
 function selectActive(
   pre: Float32Array,
@@ -124,10 +141,14 @@ function selectActive(
       }
     }
   } else {
+    // One comparison per latent against a running cut — the ReLU threshold, then, once the list is full,
+    // its weakest entry too: almost every latent fails it, a branch the CPU predicts (two tests, one of
+    // them true half the time, cost three times as much).
+    let cut = thr;
     for (let j = 0; j < m; j++) {
       const v = pre[off + j];
-      // !(v > thr), not v <= thr: a NaN pre-activation is inactive here as on the path above.
-      if (!(v > thr) || (cnt === cap && v <= val[co + cnt - 1])) continue;
+      // !(v > cut), not v <= cut: a NaN pre-activation is inactive here as on the path above.
+      if (!(v > cut)) continue;
       let p = cnt < cap ? cnt++ : cap - 1;
       while (p > 0 && val[co + p - 1] < v) {
         val[co + p] = val[co + p - 1];
@@ -136,6 +157,7 @@ function selectActive(
       }
       val[co + p] = v;
       idx[co + p] = j;
+      if (cnt === cap) cut = Math.max(thr, val[co + cap - 1]);
     }
   }
   codes.count[r] = cnt;

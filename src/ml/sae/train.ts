@@ -1,6 +1,7 @@
 import { assertFinite } from '../core/finite.ts';
 import { Rng } from '../core/rng.ts';
 import { topKExcluding } from '../eval/topk.ts';
+import { jsKernel } from '../nn/dense-kernel.ts';
 import { Adam } from '../optim/adam.ts';
 import { atomFromRow, meanAtomNorm } from './atoms.ts';
 import { initSae, inputStats, type RowSource } from './init.ts';
@@ -38,6 +39,8 @@ export interface SaeTrainResult {
   pair: SaePair;
   history: SaeEpochStats[];
   options: ResolvedSaeOptions;
+  /** The kernel that computed the batches' pre-activations ('js', 'wasm', 'tensorflow'). */
+  compute: string;
 }
 
 /** Trains the SAE(s) on a frozen recommender's embeddings (see loss.ts for the objective). */
@@ -117,6 +120,7 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
   const userOrder = trainUsers.slice();
   const itemOrder = allItems.slice();
   let step = 0;
+  const lossInput = opts.kernel ? { ...data, kernel: opts.kernel } : data;
 
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     o.signal?.throwIfAborted();
@@ -130,7 +134,7 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
     let lr = o.lr;
     for (let s = 0; s < stepsPerEpoch; s++) {
       const batch = makeBatch(o, data, topLists, userOrder, itemOrder, s, usersPerStep, rng);
-      const { parts, user, item } = saeLoss(pair, data, batch, weights, grads);
+      const { parts, user, item } = saeLoss(pair, lossInput, batch, weights, grads);
       for (const key of Object.keys(sum) as (keyof LossParts)[]) sum[key] += parts[key] / stepsPerEpoch;
       lr = cosineLr(o, step++, totalSteps);
       saes.forEach((sae, k) => {
@@ -173,7 +177,7 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
       'try a lower learning rate (lr)',
     );
   }
-  return { pair, history, options: o };
+  return { pair, history, options: o, compute: (opts.kernel ?? jsKernel).name };
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   type JobShape,
   MEMORY_MARGIN,
   type MemoryBudget,
+  TFJS_WASM_BYTES,
 } from '../../../src/ml/pipeline/memory.ts';
 
 const ML1M: JobShape = {
@@ -42,12 +43,13 @@ function refusal(
 describe('estimateJobMemory', () => {
   it('adds the heap, the data and the weights to the largest of the stages that run one after another', () => {
     const e = estimateJobMemory(ML1M, ALL);
-    expect(e.bytes).toBe(e.heap + e.data + e.weights + Math.max(e.training, e.sae, e.codes));
+    expect(e.bytes).toBe(e.heap + e.data + e.weights + e.tfjs + Math.max(e.training, e.sae, e.codes));
     // Dense codes of every user and item dominate at 1024 latents: [(6040 + 3706 + 3706) × 1024] float32.
     expect(e.codes).toBe(4 * 1024 * (6040 + 2 * 3706));
     expect(e.codes).toBeGreaterThan(Math.max(e.training, e.sae));
-    expect(e.bytes / MiB).toBeGreaterThan(100);
-    expect(e.bytes / MiB).toBeLessThan(160);
+    expect(e.tfjs).toBe(TFJS_WASM_BYTES); // 30 epochs of this SAE are worth starting tfjs for
+    expect(e.bytes / MiB).toBeGreaterThan(150);
+    expect(e.bytes / MiB).toBeLessThan(210);
   });
 
   it('counts only the stages a job runs, and each SAE of a pair', () => {
@@ -60,6 +62,14 @@ describe('estimateJobMemory', () => {
     const inputs = 2 * 4 * (6040 + 3706) * 1000;
     const pair = estimateJobMemory({ ...wide, saes: 2 }, ALL).sae - inputs;
     expect(pair).toBe(2 * (estimateJobMemory(wide, ALL).sae - inputs));
+  });
+
+  it("counts tfjs's wasm backend where 'auto' would start it for the SAE's training, not below", () => {
+    const at = (saeEpochs: number) => estimateJobMemory({ ...ML1M, saeEpochs }, ALL);
+    // ML-1M's 30 epochs: 30 × 9746 rows × 20 × 1024 = 6.0e9 multiply-adds; 1 epoch: 2.0e8.
+    expect([at(30).tfjs, at(1).tfjs]).toEqual([TFJS_WASM_BYTES, 0]);
+    expect(at(30).bytes - at(1).bytes).toBe(TFJS_WASM_BYTES);
+    expect(estimateJobMemory({ ...ML1M, saeEpochs: 30 }, { ...ALL, sae: false }).tfjs).toBe(0);
   });
 
   it('grows linearly with the dictionary once the codes dominate', () => {

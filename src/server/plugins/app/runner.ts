@@ -66,6 +66,7 @@ export default fp(
       store: app.store,
       workers: opts.config.workers,
       priority: opts.config.jobPriority,
+      compute: opts.config.compute,
       memoryMb: opts.config.jobMemoryMb,
       maxSeconds: opts.config.jobMaxSeconds,
       dataRoot: { root: opts.config.dataRoot, exempt: opts.config.bootstrap },

@@ -1,0 +1,155 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { MlError } from '../../../src/ml/core/errors.ts';
+import { fillNormal, Rng } from '../../../src/ml/core/rng.ts';
+import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
+import { AUTO_MIN_WORK, type DenseKernel, jsKernel } from '../../../src/ml/nn/dense-kernel.ts';
+import { kernelForWork, loadDenseKernel } from '../../../src/ml/nn/tfjs-kernel.ts';
+import { allocSparseCodes, encodeSparse } from '../../../src/ml/sae/sparse.ts';
+import { type SaeTrainData, trainSaeDetailed } from '../../../src/ml/sae/train.ts';
+import type { Sae } from '../../../src/ml/sae/types.ts';
+import { unbiasedMf } from '../../helpers/models.ts';
+
+const rand = (n: number, rng: Rng) => fillNormal(new Float32Array(n), rng, 1);
+
+/** Resolved from the test, independently of `cudaPackageInstalled`. */
+function cudaInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node-gpu');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('loadDenseKernel', () => {
+  it('gives the loops for js, the wasm backend for wasm, and CUDA first for auto', async () => {
+    expect(await loadDenseKernel('js')).toBe(jsKernel);
+    expect((await loadDenseKernel('wasm')).name).toBe('wasm');
+    expect((await loadDenseKernel('auto')).name).toBe(cudaInstalled() ? 'tensorflow' : 'wasm');
+  });
+
+  it("keeps the loops for 'auto' on runs too small to repay starting tfjs, and only for 'auto'", async () => {
+    expect(await kernelForWork('auto', AUTO_MIN_WORK - 1)).toBe(jsKernel);
+    expect((await kernelForWork('auto', AUTO_MIN_WORK)).name).toBe(cudaInstalled() ? 'tensorflow' : 'wasm');
+    expect((await kernelForWork('wasm', 1)).name).toBe('wasm');
+    expect(await kernelForWork('js', 1e15)).toBe(jsKernel);
+  });
+
+  it.skipIf(cudaInstalled())(
+    'refuses gpu, naming the package, where tfjs-node-gpu is not installed',
+    async () => {
+      const err = await loadDenseKernel('gpu').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MlError);
+      expect(err).toMatchObject({ code: 'BAD_CONFIG', field: 'compute' });
+      expect((err as Error).message).toMatch(/@tensorflow\/tfjs-node-gpu/);
+    },
+  );
+});
+
+describe('the wasm kernel', () => {
+  it('computes A·Bᵀ + bias as the loops do, to float32 rounding, on edge and training shapes', async () => {
+    const wasm = await loadDenseKernel('wasm');
+    const rng = new Rng(3);
+    for (const [n, m, k] of [
+      [1, 1, 1],
+      [7, 13, 5],
+      [323, 1024, 20],
+      [64, 96, 100],
+    ]) {
+      const A = rand(n * k, rng);
+      const B = rand(m * k, rng);
+      const bias = rand(m, rng);
+      const want = new Float32Array(n * m);
+      const got = new Float32Array(n * m).fill(Number.NaN);
+      jsKernel.linear(A, B, bias, n, m, k, want);
+      wasm.linear(A, B, bias, n, m, k, got);
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+      expect(worst).toBeLessThan(1e-5 * Math.sqrt(k) * 4); // |terms| ~ 1, k of them
+    }
+  });
+
+  it('encodes the same active latents as the loops (TopK and ReLU)', async () => {
+    const wasm = await loadDenseKernel('wasm');
+    const rng = new Rng(4);
+    for (const activation of ['topk', 'relu'] as const) {
+      const sae: Sae = {
+        kind: 'sae',
+        config: { inputDim: 20, latents: 256, activation, ...(activation === 'topk' ? { k: 8 } : {}) },
+        params: {
+          W: rand(256 * 20, rng),
+          bEnc: rand(256, rng),
+          bPre: new Float32Array(20),
+          inputScale: Float32Array.of(1),
+        },
+      };
+      const n = 50;
+      const xh = rand(n * 20, rng);
+      const viaLoops = allocSparseCodes(n, sae);
+      const viaWasm = allocSparseCodes(n, sae);
+      encodeSparse(sae, xh, n, viaLoops);
+      encodeSparse(sae, xh, n, viaWasm, wasm);
+      expect(Array.from(viaWasm.count)).toEqual(Array.from(viaLoops.count));
+      expect(Array.from(viaWasm.idx)).toEqual(Array.from(viaLoops.idx));
+      for (let a = 0; a < viaLoops.val.length; a++) expect(viaWasm.val[a]).toBeCloseTo(viaLoops.val[a], 5);
+    }
+  });
+});
+
+describe('SAE training with a kernel', () => {
+  function data(): SaeTrainData {
+    const rng = new Rng(9);
+    const nUsers = 40;
+    const nItems = 60;
+    const dim = 8;
+    const model = unbiasedMf(rand(nUsers * dim, rng), rand(nItems * dim, rng), dim);
+    const indptr = Int32Array.from({ length: nUsers + 1 }, (_, u) => u);
+    const indices = Int32Array.from({ length: nUsers }, (_, u) => (u * 7) % nItems);
+    return {
+      userEmb: model.params.userEmb,
+      itemEmb: model.params.itemEmb,
+      nUsers,
+      nItems,
+      dim,
+      scorer: mfScorer(model),
+      train: { rows: nUsers, cols: nItems, indptr, indices },
+    };
+  }
+  const opts = { latents: 32, k: 4, epochs: 4, batchSize: 16, seed: 2 };
+
+  it('is deterministic on wasm, says which kernel computed, and learns as the loops do', async () => {
+    const wasm = await loadDenseKernel('wasm');
+    const a = trainSaeDetailed(data(), { ...opts, kernel: wasm });
+    const b = trainSaeDetailed(data(), { ...opts, kernel: wasm });
+    const loops = trainSaeDetailed(data(), opts);
+    expect(a.compute).toBe('wasm');
+    expect(loops.compute).toBe('js');
+    expect(Array.from(a.pair.item.params.W)).toEqual(Array.from(b.pair.item.params.W));
+    const last = (r: typeof a) => r.history[r.history.length - 1].loss.total;
+    expect(last(a)).toBeCloseTo(last(loops), 3);
+    expect('kernel' in a.options).toBe(false); // a runtime object, never written into a report
+  });
+
+  it("computes every batch's encoder products with the kernel it is given", () => {
+    const shapes: string[] = [];
+    const counting: DenseKernel = {
+      name: 'counting',
+      linear(A, B, bias, n, m, k, out) {
+        shapes.push(`${n}×${k}·${k}×${m}`);
+        jsKernel.linear(A, B, bias, n, m, k, out);
+      },
+    };
+    const r = trainSaeDetailed(data(), { ...opts, kernel: counting });
+    expect(r.compute).toBe('counting');
+    // Two sides per step, 60 items / 16 per batch = 4 steps per epoch, 4 epochs.
+    expect(shapes).toHaveLength(2 * 4 * 4);
+    expect(new Set(shapes.map((s) => s.slice(s.indexOf('×'))))).toEqual(new Set(['×8·8×32']));
+  });
+
+  it('refuses a kernel option that is not a kernel, naming it', () => {
+    expect(() => trainSaeDetailed(data(), { ...opts, kernel: {} as DenseKernel })).toThrow(
+      expect.objectContaining({ code: 'BAD_CONFIG', field: 'kernel' }),
+    );
+  });
+});
