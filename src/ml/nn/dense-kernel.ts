@@ -22,7 +22,10 @@ export interface DenseKernel {
   ): void;
 }
 
-/** The Float32Array loops (gemm.ts): what runs when no other kernel is given. */
+/**
+ * The Float32Array loops: what runs when no other kernel is given. `encodeSparse` keeps its own blocked
+ * loop for it (the codes stay bit-identical to the ones before kernels existed); `linear` is gemm.ts's.
+ */
 export const jsKernel: DenseKernel = {
   name: 'js',
   linear: (A, B, bias, n, m, k, out) => gemmABt(A, B, out, n, m, k, bias),
