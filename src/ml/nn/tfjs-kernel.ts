@@ -86,6 +86,9 @@ async function tfjsKernel(mod: Record<string, unknown>, backend: string): Promis
   return {
     name: backend,
     linear(A, B, bias, n, m, k, out) {
+      // tfjs has one active backend per thread: take this kernel's back if another was chosen since. For a
+      // backend already started, setBackend does its work before its first await, so this is synchronous.
+      if (tf.getBackend() !== backend) void tf.setBackend(backend);
       // Bᵀ laid out [k × m]: wasm's matMul with transposeB is several times slower than without.
       if (bt.length < k * m) bt = new Float32Array(k * m);
       for (let j = 0; j < m; j++) for (let t = 0; t < k; t++) bt[t * m + j] = B[j * k + t];

@@ -70,6 +70,17 @@ describe('the wasm kernel', () => {
     }
   });
 
+  it('computes on wasm even after another tfjs backend was made active', async () => {
+    const wasm = await loadDenseKernel('wasm');
+    const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-cpu');
+    expect(await tf.setBackend('cpu')).toBe(true);
+    const out = new Float32Array(2);
+    wasm.linear(Float32Array.of(1, 2), Float32Array.of(3, 4, 5, 6), Float32Array.of(0.5, 0), 1, 2, 2, out);
+    expect(tf.getBackend()).toBe('wasm');
+    expect(Array.from(out)).toEqual([11.5, 17]);
+  });
+
   it('encodes the same active latents as the loops (TopK and ReLU)', async () => {
     const wasm = await loadDenseKernel('wasm');
     const rng = new Rng(4);
