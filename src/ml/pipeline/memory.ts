@@ -63,20 +63,31 @@ const F32 = 4;
 const MiB = 2 ** 20;
 const HEAP_GROWTH = 32 * MiB;
 /**
- * What starting tfjs's wasm backend adds (its module, the WebAssembly heap it grows for a batch's product):
- * 52 MiB of RSS measured at ML-1M's batch shapes. Counted where 'auto' would start it (AUTO_MIN_WORK): an
- * over-count for PRISM_COMPUTE=js, an under-count for wasm forced on a run that small.
+ * tfjs's wasm backend once started (module, runtime): 52 MiB of RSS measured at ML-1M's batch shapes, of
+ * which ~45 MiB does not depend on them. Counted where 'auto' would start it (AUTO_MIN_WORK): an over-count
+ * for PRISM_COMPUTE=js, an under-count for wasm forced on a run that small.
  */
-export const TFJS_WASM_BYTES = 56 * MiB;
+export const TFJS_WASM_BYTES = 45 * MiB;
+
+/**
+ * What a kernel call holds besides: the dictionary twice (Wᵀ in JS, its upload in the WebAssembly heap) and
+ * a batch's pre-activations three times (the heap's result, its copy out, the encoder's buffer), for batches
+ * of up to 2.5 × the batch size (users per step exceed it), with half again for the heap's growth, which it
+ * never returns. Against `npm run bench:memory` (28 Nov): dim 1000 × 8192 latents 1.06×, 400 × 4096 1.33×.
+ */
+function tfjsBuffers(latents: number, dim: number, saeBatch: number): number {
+  return 1.5 * F32 * latents * (2 * dim + 3 * 2.5 * saeBatch);
+}
 
 /**
  * The memory a job holds at its peak, from the sizes that drive it. Each term follows the arrays the
  * stages allocate: embeddings with at most three more copies while they train (gradients, Adam moments),
  * each SAE's W [latents × dim] with its gradient and moments (4 copies) plus a batch's pre-activations,
  * and the SAE's normalised inputs and their reconstructions [(users + items) × dim], the evaluation's dense codes of all rows, with one more [items × latents] matrix for the concept
- * analysis. Stages run one after the other and free their scratch, so only the data and the recommender's
- * weights add up; the rest is the largest of the three. `npm run bench:memory` sets it beside the measured
- * growth of eleven pipelines (codes, SAE training or data the largest term): 0.98–1.33× (28 Nov).
+ * analysis. Stages run one after the other and free their scratch, so only the data, the recommender's
+ * weights and tfjs (once started, for the SAE's training) add up; the rest is the largest of the three.
+ * `npm run bench:memory` sets it beside the measured growth of eleven pipelines (codes, SAE training or
+ * data the largest term).
  */
 export function estimateJobMemory(shape: JobShape, stages: JobStages): MemoryEstimate {
   const rows = shape.users + shape.items;
@@ -92,7 +103,10 @@ export function estimateJobMemory(shape: JobShape, stages: JobStages): MemoryEst
     ? shape.saes * F32 * shape.latents * (4 * shape.dim + 3 * shape.saeBatch) + 2 * F32 * rows * shape.dim
     : 0;
   // Once started it stays until the job ends, so it adds to the peak whichever stage sets it.
-  const tfjs = stages.sae && work >= AUTO_MIN_WORK ? TFJS_WASM_BYTES : 0;
+  const tfjs =
+    stages.sae && work >= AUTO_MIN_WORK
+      ? TFJS_WASM_BYTES + tfjsBuffers(shape.latents, shape.dim, shape.saeBatch)
+      : 0;
   const codes = stages.codes ? F32 * shape.latents * (rows + shape.items) : 0;
   const bytes = HEAP_GROWTH + data + weights + tfjs + Math.max(training, sae, codes);
   return { heap: HEAP_GROWTH, data, weights, tfjs, training, sae, codes, bytes };

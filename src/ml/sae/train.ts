@@ -1,7 +1,7 @@
 import { assertFinite } from '../core/finite.ts';
 import { Rng } from '../core/rng.ts';
 import { topKExcluding } from '../eval/topk.ts';
-import { jsKernel } from '../nn/dense-kernel.ts';
+import { type DenseKernel, jsKernel } from '../nn/dense-kernel.ts';
 import { Adam } from '../optim/adam.ts';
 import { atomFromRow, meanAtomNorm } from './atoms.ts';
 import { initSae, inputStats, type RowSource } from './init.ts';
@@ -150,8 +150,17 @@ export function trainSaeDetailed(data: SaeTrainData, opts: SaeTrainOptions = {})
     let resampled = 0;
     // Resample until two epochs before the end, so the last epochs settle the new neurons.
     if (o.resampleDead && epoch + 2 < o.epochs) {
-      resampled += resampleDead(pair.item, itemFires[itemSae], data.itemEmb, allItems, rng, o.minItemFires);
-      if (!pair.shared) resampled += resampleDead(pair.user, userFires[0], data.userEmb, trainUsers, rng, 1);
+      resampled += resampleDead(
+        pair.item,
+        itemFires[itemSae],
+        data.itemEmb,
+        allItems,
+        rng,
+        o.minItemFires,
+        opts.kernel,
+      );
+      if (!pair.shared)
+        resampled += resampleDead(pair.user, userFires[0], data.userEmb, trainUsers, rng, 1, opts.kernel);
     }
     history.push({ epoch: epoch + 1, loss: sum, deadItems, deadUsers, resampled, lr });
     o.onProgress?.({
@@ -363,6 +372,7 @@ function resampleDead(
   rows: Int32Array,
   rng: Rng,
   minFires: number,
+  kernel?: DenseKernel,
 ): number {
   const dead: number[] = [];
   for (let j = 0; j < fires.length; j++) if (fires[j] < minFires) dead.push(j);
@@ -381,7 +391,7 @@ function resampleDead(
   const xh = new Float32Array(n * d);
   normaliseRows(sae, emb, sample, xh);
   const codes = allocSparseCodes(n, sae);
-  encodeSparse(sae, xh, n, codes);
+  encodeSparse(sae, xh, n, codes, kernel);
   const err = new Float64Array(n);
   const rec = new Float64Array(d);
   let total = 0;
