@@ -2,6 +2,7 @@ import { MlError } from '../ml/core/errors.ts';
 import { parseDataSpec } from '../ml/data/spec.ts';
 import { SYNTHETIC_DEFAULTS } from '../ml/data/synthetic.ts';
 import { defaultDim } from '../ml/models/train.ts';
+import type { ComputeChoice } from '../ml/nn/dense-kernel.ts';
 import {
   checkMemoryBudget,
   estimateJobMemory,
@@ -65,6 +66,7 @@ export function checkJobMemory(
   sae: Pick<SaeTrainOptions, 'latents' | 'batchSize' | 'shared' | 'epochs'> | null,
   budget: MemoryBudget | null,
   loaded: boolean,
+  compute: ComputeChoice,
 ): MemoryCheck | null {
   if (!budget) return null;
   const plan = PLANS[type];
@@ -75,6 +77,7 @@ export function checkJobMemory(
     saeBatch: sae?.batchSize ?? SAE_DEFAULTS.batchSize,
     saes: (sae?.shared ?? SAE_DEFAULTS.shared) ? (1 as const) : (2 as const),
     saeEpochs: sae?.epochs ?? SAE_DEFAULTS.epochs,
+    compute,
   };
   const estimate = estimateJobMemory(shape, stages);
   checkMemoryBudget(shape, estimate, budget, plan.levers, loaded);
@@ -92,11 +95,12 @@ export function checkMemoryAtEnqueue(
   type: JobType,
   params: JobParams,
   memoryMb: number | null,
+  compute: ComputeChoice,
 ): void {
   const known = knownSizes(store, type, params);
   if (!known) return;
   try {
-    checkJobMemory(type, known.sizes, known.sae, jobMemoryBudget(memoryMb), false);
+    checkJobMemory(type, known.sizes, known.sae, jobMemoryBudget(memoryMb), false, compute);
   } catch (err) {
     if (!(err instanceof MlError) || err.code !== 'OVER_MEMORY_BUDGET') throw err;
     const field = err.field ?? 'data';

@@ -472,7 +472,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     instanceId,
     enqueue(type, params = {}, enqueueOpts) {
       const normalised = normaliseJobParams(store, type, params);
-      checkMemoryAtEnqueue(store, type, normalised, opts.memoryMb ?? null);
+      checkMemoryAtEnqueue(store, type, normalised, opts.memoryMb ?? null, opts.compute ?? 'auto');
       const job = store.transaction(() => {
         enqueueOpts?.admit?.();
         return store.jobs.enqueue(type, normalised, { maxAttempts: enqueueOpts?.maxAttempts });

@@ -355,7 +355,7 @@ function fitsMemory(
     interactions: data.split.train.indices.length,
     dim,
   };
-  ctx.memory = checkJobMemory(ctx.input.type, sizes, sae, ctx.memoryBudget(), true);
+  ctx.memory = checkJobMemory(ctx.input.type, sizes, sae, ctx.memoryBudget(), true, ctx.compute);
 }
 
 async function trainSaeStage(

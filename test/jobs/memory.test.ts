@@ -104,7 +104,7 @@ describe('the check at enqueue on a stored version', () => {
       });
       let refused: JobParamsError | null = null;
       try {
-        checkMemoryAtEnqueue(own, 'evaluate', { baseModelId: version.id }, 64);
+        checkMemoryAtEnqueue(own, 'evaluate', { baseModelId: version.id }, 64, 'auto');
       } catch (err) {
         refused = err as JobParamsError;
       }

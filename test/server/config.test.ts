@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cudaPackageInstalled } from '../../src/ml/nn/tfjs-kernel.ts';
 import { ConfigError, loadConfig, parseConfig, unknownVariables } from '../../src/server/config.ts';
 
 describe('configuration', () => {
@@ -61,8 +62,8 @@ describe('configuration', () => {
       ['PRISM_BOOTSTRAP', 'synthetic:users=many'],
       ['PRISM_JOB_PRIORITY', 'urgent'],
       ['PRISM_COMPUTE', 'cuda'],
-      // tfjs-node-gpu is not installed here (its install downloads libtensorflow).
-      ['PRISM_COMPUTE', 'gpu'],
+      // Where tfjs-node-gpu is not installed (here: its install downloads libtensorflow).
+      ...(cudaPackageInstalled() ? [] : [['PRISM_COMPUTE', 'gpu']]),
       ['PRISM_JOB_MEMORY_MB', '2GB'],
       ['PRISM_JOB_MEMORY_MB', '-1'],
       ['PRISM_JOB_MEMORY_MB', '32'],

@@ -34,31 +34,41 @@ export function cudaPackageInstalled(): boolean {
 }
 
 /**
- * The kernel for a choice. 'js' is the loops; 'wasm' is tfjs's WebAssembly backend (a dependency, so
- * always there); 'gpu' is tfjs-node-gpu's CUDA backend and fails, naming the package, when it is not
- * installed; 'auto' takes CUDA when installed, else wasm, else the loops.
+ * The kernel for a choice. 'js' is the loops; 'wasm' is tfjs's WebAssembly backend (a dependency);
+ * 'gpu' is tfjs-node-gpu's CUDA backend, refused (naming the package) when it is not installed or does not
+ * load; 'auto' takes CUDA when it loads, else wasm, else the loops, warning when an installed backend
+ * fails.
  */
 export async function loadDenseKernel(choice: ComputeChoice): Promise<DenseKernel> {
   if (choice === 'js') return jsKernel;
-  if (choice === 'gpu' || choice === 'auto') {
-    const cuda = await tryImport(CUDA_PACKAGE);
-    if (cuda) return tfjsKernel(cuda, 'tensorflow');
-    if (choice === 'gpu')
-      throw new MlError(
-        'BAD_CONFIG',
-        `compute "gpu" needs ${CUDA_PACKAGE} (npm install ${CUDA_PACKAGE}); it is not installed`,
-        'compute',
-      );
+  const tries: [string, string, () => Promise<DenseKernel>][] = [];
+  if (choice === 'gpu' || choice === 'auto')
+    tries.push([
+      CUDA_PACKAGE,
+      'tensorflow',
+      async () => tfjsKernel(await importOrNull(CUDA_PACKAGE), 'tensorflow'),
+    ]);
+  if (choice === 'wasm' || choice === 'auto')
+    tries.push([
+      '@tensorflow/tfjs-backend-wasm',
+      'wasm',
+      async () => {
+        const core = await importOrNull('@tensorflow/tfjs-core');
+        return tfjsKernel(core && (await importOrNull('@tensorflow/tfjs-backend-wasm')) && core, 'wasm');
+      },
+    ]);
+  for (const [pkg, backend, load] of tries) {
+    try {
+      return await load();
+    } catch (err) {
+      const why =
+        err instanceof NotInstalled
+          ? `needs ${pkg}, which is not installed (npm install ${pkg})`
+          : `could not start tfjs's "${backend}" backend (${pkg}): ${(err as Error).message}`;
+      if (choice !== 'auto') throw new MlError('BAD_CONFIG', `compute "${choice}" ${why}`, 'compute');
+      if (!(err instanceof NotInstalled)) process.emitWarning(`compute "auto" ${why}; trying the next`);
+    }
   }
-  const core = await tryImport('@tensorflow/tfjs-core');
-  const wasm = core && (await tryImport('@tensorflow/tfjs-backend-wasm'));
-  if (core && wasm) return tfjsKernel(core, 'wasm');
-  if (choice === 'wasm')
-    throw new MlError(
-      'BAD_CONFIG',
-      'compute "wasm" needs @tensorflow/tfjs-core and @tensorflow/tfjs-backend-wasm (npm install)',
-      'compute',
-    );
   return jsKernel;
 }
 
@@ -67,20 +77,27 @@ export async function kernelForWork(choice: ComputeChoice, work: number): Promis
   return choice === 'auto' && work < AUTO_MIN_WORK ? jsKernel : loadDenseKernel(choice);
 }
 
-async function tryImport(name: string): Promise<Record<string, unknown> | null> {
+class NotInstalled extends Error {}
+
+/** The module, or null when the package itself is not there; a package that is there but fails to load throws. */
+async function importOrNull(name: string): Promise<Record<string, unknown> | null> {
+  let mod: Record<string, unknown> & { default?: Record<string, unknown> };
   try {
-    const mod = (await import(name)) as Record<string, unknown> & { default?: Record<string, unknown> };
-    // CommonJS packages arrive as a default export under ESM.
-    return typeof mod.tidy === 'function' ? mod : (mod.default ?? mod);
-  } catch {
-    return null;
+    mod = (await import(name)) as typeof mod;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if ((e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && e.message.includes(name))
+      return null;
+    throw err;
   }
+  // CommonJS packages arrive as a default export under ESM.
+  return typeof mod.tidy === 'function' ? mod : (mod.default ?? mod);
 }
 
-async function tfjsKernel(mod: Record<string, unknown>, backend: string): Promise<DenseKernel> {
+async function tfjsKernel(mod: Record<string, unknown> | null, backend: string): Promise<DenseKernel> {
+  if (!mod) throw new NotInstalled();
   const tf = mod as unknown as Tf;
-  if (!(await tf.setBackend(backend)))
-    throw new MlError('BAD_CONFIG', `the tfjs backend "${backend}" could not start`, 'compute');
+  if (!(await tf.setBackend(backend))) throw new Error('setBackend answered false');
   await tf.ready();
   let bt = new Float32Array(0);
   return {
@@ -88,7 +105,11 @@ async function tfjsKernel(mod: Record<string, unknown>, backend: string): Promis
     linear(A, B, bias, n, m, k, out) {
       // tfjs has one active backend per thread: take this kernel's back if another was chosen since. For a
       // backend already started, setBackend does its work before its first await, so this is synchronous.
-      if (tf.getBackend() !== backend) void tf.setBackend(backend);
+      if (tf.getBackend() !== backend) {
+        tf.setBackend(backend).catch(() => undefined); // its failure is the check below
+        if (tf.getBackend() !== backend)
+          throw new Error(`tfjs's "${backend}" backend is no longer available (another one is active)`);
+      }
       // Bᵀ laid out [k × m]: wasm's matMul with transposeB is several times slower than without.
       if (bt.length < k * m) bt = new Float32Array(k * m);
       for (let j = 0; j < m; j++) for (let t = 0; t < k; t++) bt[t * m + j] = B[j * k + t];

@@ -1,6 +1,7 @@
 import { MlError } from '../core/errors.ts';
-import { AUTO_MIN_WORK, saeEncoderWork } from '../nn/dense-kernel.ts';
+import { AUTO_MIN_WORK, type ComputeChoice, saeEncoderWork } from '../nn/dense-kernel.ts';
 import { SAE_DEFAULTS } from '../sae/options.ts';
+import { KERNEL_ROWS } from '../sae/sparse.ts';
 
 /** The sizes a job's memory follows (counts, not bytes). */
 export interface JobShape {
@@ -16,8 +17,10 @@ export interface JobShape {
   saeBatch: number;
   /** SAEs trained: 1 shared by users and items, 2 with one per side (`sae.shared: false`). */
   saes: 1 | 2;
-  /** SAE training epochs (default the SAE's default): with the sizes, whether tfjs is started for it. */
+  /** SAE training epochs (default the SAE's default): with the sizes, whether 'auto' starts tfjs for it. */
   saeEpochs?: number;
+  /** What computes SAE training's encoder products (PRISM_COMPUTE; default 'auto'). */
+  compute?: ComputeChoice;
 }
 
 /** Which stages a job runs after loading its data. */
@@ -64,19 +67,19 @@ const MiB = 2 ** 20;
 const HEAP_GROWTH = 32 * MiB;
 /**
  * tfjs's wasm backend once started (module, runtime): 52 MiB of RSS measured at ML-1M's batch shapes, of
- * which ~45 MiB does not depend on them. Counted where 'auto' would start it (AUTO_MIN_WORK): an over-count
- * for PRISM_COMPUTE=js, an under-count for wasm forced on a run that small.
+ * which ~45 MiB does not depend on them. With PRISM_COMPUTE=gpu, libtensorflow's and CUDA's own host memory
+ * comes on top and is not counted (it could not be measured here).
  */
 export const TFJS_WASM_BYTES = 45 * MiB;
 
 /**
  * What a kernel call holds besides: the dictionary twice (Wᵀ in JS, its upload in the WebAssembly heap) and
- * a batch's pre-activations three times (the heap's result, its copy out, the encoder's buffer), for batches
- * of up to 2.5 × the batch size (users per step exceed it), with half again for the heap's growth, which it
- * never returns. Against `npm run bench:memory` (28 Nov): dim 1000 × 8192 latents 1.06×, 400 × 4096 1.33×.
+ * the pre-activations of up to KERNEL_ROWS rows three times (the heap's result, its copy out, the encoder's
+ * buffer), with half again for the heap's growth, which it never returns. Against `npm run bench:memory`
+ * (28 Nov): dim 1000 × 8192 latents 1.19×, 400 × 4096 1.51×, ML-1M 1.17×.
  */
-function tfjsBuffers(latents: number, dim: number, saeBatch: number): number {
-  return 1.5 * F32 * latents * (2 * dim + 3 * 2.5 * saeBatch);
+function tfjsBuffers(latents: number, dim: number): number {
+  return 1.5 * F32 * latents * (2 * dim + 3 * KERNEL_ROWS);
 }
 
 /**
@@ -103,10 +106,9 @@ export function estimateJobMemory(shape: JobShape, stages: JobStages): MemoryEst
     ? shape.saes * F32 * shape.latents * (4 * shape.dim + 3 * shape.saeBatch) + 2 * F32 * rows * shape.dim
     : 0;
   // Once started it stays until the job ends, so it adds to the peak whichever stage sets it.
-  const tfjs =
-    stages.sae && work >= AUTO_MIN_WORK
-      ? TFJS_WASM_BYTES + tfjsBuffers(shape.latents, shape.dim, shape.saeBatch)
-      : 0;
+  const compute = shape.compute ?? 'auto';
+  const startsTfjs = stages.sae && compute !== 'js' && (compute !== 'auto' || work >= AUTO_MIN_WORK);
+  const tfjs = startsTfjs ? TFJS_WASM_BYTES + tfjsBuffers(shape.latents, shape.dim) : 0;
   const codes = stages.codes ? F32 * shape.latents * (rows + shape.items) : 0;
   const bytes = HEAP_GROWTH + data + weights + tfjs + Math.max(training, sae, codes);
   return { heap: HEAP_GROWTH, data, weights, tfjs, training, sae, codes, bytes };

@@ -48,8 +48,11 @@ export interface ReproduceReport {
     rel_error_items: number;
     /** How codes are found: 'encoder' (the paper's SAE) or a pursuit description (see src/ml/sae/pursuit.ts). */
     coding: string;
-    /** What computed the training batches' encoder products: 'js', 'wasm' or 'tensorflow' (CUDA). */
-    compute: string;
+    /**
+     * What computed the training batches' encoder products: 'js', 'wasm' or 'tensorflow' (CUDA); absent in
+     * reports written before kernels existed (the loops). The β-ablation and frontier SAEs use the same.
+     */
+    compute?: string;
   };
   fidelity: {
     /** Held-out users whose lists were compared. */

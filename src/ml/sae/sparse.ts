@@ -80,9 +80,15 @@ export function encodeSparse(
   const { W, bEnc } = sae.params;
   const thr = sae.config.threshold ?? 0;
   if (kernel !== jsKernel) {
-    if (kernelPre.length < n * m) kernelPre = new Float32Array(n * m);
-    kernel.linear(xh, W, bEnc, n, m, d, kernelPre);
-    for (let r = 0; r < n; r++) selectActive(kernelPre, r * m, m, codes, r, thr);
+    // At most KERNEL_ROWS rows a call: bounds this buffer and the kernel's own (a user-heavy catalogue's
+    // batches have thousands of rows), so the job memory estimate holds.
+    const rows = Math.min(n, KERNEL_ROWS);
+    if (kernelPre.length < rows * m) kernelPre = new Float32Array(rows * m);
+    for (let r0 = 0; r0 < n; r0 += KERNEL_ROWS) {
+      const len = Math.min(KERNEL_ROWS, n - r0);
+      kernel.linear(xh.subarray(r0 * d, (r0 + len) * d), W, bEnc, len, m, d, kernelPre);
+      for (let q = 0; q < len; q++) selectActive(kernelPre, q * m, m, codes, r0 + q, thr);
+    }
     return;
   }
   const pre = new Float32Array(4 * m);
@@ -116,7 +122,9 @@ export function encodeSparse(
   }
 }
 
-/** Pre-activations [n × latents] of a kernel's batch, reused (encoding is synchronous). */
+/** Rows of one kernel call at most (the job memory estimate counts buffers of this many rows). */
+export const KERNEL_ROWS = 1024;
+/** Pre-activations [≤ KERNEL_ROWS × latents] of a kernel call, reused (encoding is synchronous). */
 let kernelPre = new Float32Array(0);
 
 /** ReLU, then (TopK) the `cap` largest, strongest first; a later index never displaces an equal value. */

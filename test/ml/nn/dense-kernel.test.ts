@@ -5,7 +5,7 @@ import { fillNormal, Rng } from '../../../src/ml/core/rng.ts';
 import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
 import { AUTO_MIN_WORK, type DenseKernel, jsKernel } from '../../../src/ml/nn/dense-kernel.ts';
 import { kernelForWork, loadDenseKernel } from '../../../src/ml/nn/tfjs-kernel.ts';
-import { allocSparseCodes, encodeSparse } from '../../../src/ml/sae/sparse.ts';
+import { allocSparseCodes, encodeSparse, KERNEL_ROWS } from '../../../src/ml/sae/sparse.ts';
 import { type SaeTrainData, trainSaeDetailed } from '../../../src/ml/sae/train.ts';
 import type { Sae } from '../../../src/ml/sae/types.ts';
 import { unbiasedMf } from '../../helpers/models.ts';
@@ -81,6 +81,37 @@ describe('the wasm kernel', () => {
     expect(Array.from(out)).toEqual([11.5, 17]);
   });
 
+  it('encodes in calls of at most KERNEL_ROWS rows, the same codes as in one', async () => {
+    const wasm = await loadDenseKernel('wasm');
+    const rng = new Rng(5);
+    const sae: Sae = {
+      kind: 'sae',
+      config: { inputDim: 4, latents: 16, activation: 'topk', k: 3 },
+      params: {
+        W: rand(64, rng),
+        bEnc: rand(16, rng),
+        bPre: new Float32Array(4),
+        inputScale: Float32Array.of(1),
+      },
+    };
+    const n = KERNEL_ROWS * 2 + 5;
+    const xh = rand(n * 4, rng);
+    const calls: number[] = [];
+    const counting: DenseKernel = {
+      name: 'counting',
+      linear(A, B, bias, rows, m, k, out) {
+        calls.push(rows);
+        wasm.linear(A, B, bias, rows, m, k, out);
+      },
+    };
+    const chunked = allocSparseCodes(n, sae);
+    const loops = allocSparseCodes(n, sae);
+    encodeSparse(sae, xh, n, chunked, counting);
+    encodeSparse(sae, xh, n, loops);
+    expect(calls).toEqual([KERNEL_ROWS, KERNEL_ROWS, 5]);
+    expect(Array.from(chunked.idx)).toEqual(Array.from(loops.idx));
+  });
+
   it('encodes the same active latents as the loops (TopK and ReLU)', async () => {
     const wasm = await loadDenseKernel('wasm');
     const rng = new Rng(4);
@@ -153,9 +184,26 @@ describe('SAE training with a kernel', () => {
     };
     const r = trainSaeDetailed(data(), { ...opts, kernel: counting });
     expect(r.compute).toBe('counting');
-    // Two sides per step, 60 items / 16 per batch = 4 steps per epoch, 4 epochs.
-    expect(shapes).toHaveLength(2 * 4 * 4);
+    // Two sides per step, 60 items / 16 per batch = 4 steps per epoch, 4 epochs (dead-neuron resampling
+    // may add its own calls).
+    expect(shapes.length).toBeGreaterThanOrEqual(2 * 4 * 4);
     expect(new Set(shapes.map((s) => s.slice(s.indexOf('×'))))).toEqual(new Set(['×8·8×32']));
+  });
+
+  it('resamples dead neurons through the kernel too', () => {
+    const rows: number[] = [];
+    const counting: DenseKernel = {
+      name: 'counting',
+      linear(A, B, bias, n, m, k, out) {
+        rows.push(n);
+        jsKernel.linear(A, B, bias, n, m, k, out);
+      },
+    };
+    // 256 latents over 60 items: most neurons die, and each epoch's resampling encodes a sample of
+    // min(1024, items) = 60 rows, a size no training batch here has (16 items, 10 users).
+    const r = trainSaeDetailed(data(), { ...opts, latents: 256, kernel: counting });
+    expect(r.history.some((h) => h.resampled > 0)).toBe(true);
+    expect(rows).toContain(60);
   });
 
   it('refuses a kernel option that is not a kernel, naming it', () => {

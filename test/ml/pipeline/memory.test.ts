@@ -67,10 +67,14 @@ describe('estimateJobMemory', () => {
   it("counts tfjs's wasm backend where 'auto' would start it for the SAE's training, not below", () => {
     const at = (saeEpochs: number) => estimateJobMemory({ ...ML1M, saeEpochs }, ALL);
     // ML-1M's 30 epochs: 30 × 9746 rows × 20 × 1024 = 6.0e9 multiply-adds; 1 epoch: 2.0e8.
-    // Its runtime, the dictionary twice and a batch's pre-activations (up to 2.5 batches) three times, ×1.5.
-    const buffers = 1.5 * 4 * 1024 * (2 * 20 + 3 * 2.5 * 256);
+    // Its runtime, the dictionary twice and a kernel call's pre-activations (1024 rows) three times, ×1.5.
+    const buffers = 1.5 * 4 * 1024 * (2 * 20 + 3 * 1024);
     expect([at(30).tfjs, at(1).tfjs]).toEqual([TFJS_WASM_BYTES + buffers, 0]);
     expect(at(30).bytes - at(1).bytes).toBe(at(30).tfjs);
+    // PRISM_COMPUTE: js never starts it; wasm (or gpu) always does, however small the run.
+    const forced = (compute: 'js' | 'wasm' | 'gpu', saeEpochs: number) =>
+      estimateJobMemory({ ...ML1M, saeEpochs, compute }, ALL).tfjs;
+    expect([forced('js', 30), forced('wasm', 1), forced('gpu', 1)]).toEqual([0, at(30).tfjs, at(30).tfjs]);
     expect(estimateJobMemory({ ...ML1M, saeEpochs: 30 }, { ...ALL, sae: false }).tfjs).toBe(0);
   });
 
