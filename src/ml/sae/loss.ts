@@ -302,22 +302,10 @@ export function saeLoss(
     g.W.fill(0);
     g.bEnc.fill(0);
   }
-  const user = forwardSide(
-    pair.user,
-    input.userEmb,
-    batch.users,
-    grads.get(pair.user)!,
-    w.batchK?.user,
-    input.kernel,
-  );
-  const item = forwardSide(
-    pair.item,
-    input.itemEmb,
-    batch.items,
-    grads.get(pair.item)!,
-    w.batchK?.item,
-    input.kernel,
-  );
+  const forward = (sae: Sae, emb: Float32Array, rows: Int32Array, batchK?: number) =>
+    forwardSide(sae, emb, rows, grads.get(sae)!, batchK, input.kernel);
+  const user = forward(pair.user, input.userEmb, batch.users, w.batchK?.user);
+  const item = forward(pair.item, input.itemEmb, batch.items, w.batchK?.item);
   const emb = embLoss(user, w.prefixes, w.alpha) + embLoss(item, w.prefixes, w.alpha);
   const pred = predLoss(
     input.scorer,
