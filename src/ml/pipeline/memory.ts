@@ -76,7 +76,7 @@ export const TFJS_WASM_BYTES = 45 * MiB;
  * What a kernel call holds besides: the dictionary twice (Wᵀ in JS, its upload in the WebAssembly heap) and
  * the pre-activations of up to KERNEL_ROWS rows three times (the heap's result, its copy out, the encoder's
  * buffer), with half again for the heap's growth, which it never returns. Against `npm run bench:memory`
- * (28 Nov): dim 1000 × 8192 latents 1.19×, 400 × 4096 1.51×, ML-1M 1.17×.
+ * (28 Nov): dim 1000 × 8192 latents 1.19×, 400 × 4096 1.50×, ML-1M 1.17×.
  */
 function tfjsBuffers(latents: number, dim: number): number {
   return 1.5 * F32 * latents * (2 * dim + 3 * KERNEL_ROWS);
