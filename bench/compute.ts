@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MlError } from '../src/ml/core/errors.ts';
 import { type DenseKernel, jsKernel } from '../src/ml/nn/dense-kernel.ts';
 import { loadDenseKernel } from '../src/ml/nn/tfjs-kernel.ts';
 import { chosenSaeOptions, sizedForCatalogue } from '../src/ml/pipeline/options.ts';
@@ -35,7 +36,9 @@ const SPECS: Record<string, () => string> = {
   lastfm: () => `lastfm-hetrec:${dataDir(root, 'hetrec2011-lastfm-2k')}?minListeners=5&topTags=4`,
 };
 const names = flags.datasets.split(',').map((s) => s.trim());
-for (const n of names) if (!SPECS[n]) throw new Error(`--datasets: unknown "${n}" (known: ml-1m, lastfm)`);
+for (const n of names)
+  if (!SPECS[n])
+    throw new MlError('BAD_CONFIG', `--datasets: unknown "${n}" (known: ml-1m, lastfm)`, 'datasets');
 const specs = names.map((n) => SPECS[n]()); // every directory checked before any work
 
 // Every kernel this machine has: the loops, wasm, and CUDA when tfjs-node-gpu is installed.

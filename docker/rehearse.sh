@@ -29,6 +29,10 @@ cp -r "$root/bin" "$root/migrations" "$root/src" "$app/"
 rm "$app/package-lock.json"
 mkdir -p "$data" "$app/datasets"
 
+echo "compute: tfjs's wasm backend (SAE training on real data) starts from the production install"
+(cd "$app" && env -i PATH="$PATH" HOME="$app" node --import tsx -e \
+  "import('./src/ml/nn/tfjs-kernel.ts').then((m) => m.loadDenseKernel('wasm')).then((k) => { if (k.name !== 'wasm') process.exit(1); console.log('  kernel:', k.name); })")
+
 echo "CMD: node --import tsx src/server/server.ts (NODE_ENV=production, PRISM_DB=$data/prism.db)"
 (
   cd "$app"
@@ -61,4 +65,4 @@ server=""
 if [ "$status" -ne 0 ]; then echo "exit status $status after SIGTERM:"; tail -20 "$log"; exit 1; fi
 grep -q 'shut down cleanly' "$log" || { echo "no clean-shutdown line in the log"; tail -20 "$log"; exit 1; }
 [ -s "$data/prism.db" ] || { echo "the database is not in the volume path"; exit 1; }
-echo "rehearsal passed: production install, image files only, ready, healthy, clean SIGTERM exit"
+echo "rehearsal passed: production install, image files only, wasm kernel, ready, healthy, clean SIGTERM exit"
