@@ -6,6 +6,9 @@
  *       ratio to the loops, and the held-out fidelity (RBO@30 / Kendall τ) each SAE reaches
  *   (2) the encoder product alone (`encodeSparse`: pre-activations + TopK) at the batch shapes (1) used:
  *       ms per batch and GFLOP/s of the product
+ *   (3) not wired in yet, the next candidate: NCF's MLP hidden layers (64→32→16→1) scoring one user against
+ *       the whole catalogue, as `scoreAll` runs them (blocks of 128 rows on the loops) and in one call a
+ *       layer on each other kernel; freshly initialised weights (the shapes set the time, not the values)
  * JSON to bench/results/compute.json. This is the benchmark that decides where tfjs-wasm is used
  * (src/ml/nn/dense-kernel.ts): only in training's encoder products, where it wins.
  *
@@ -16,7 +19,10 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlError } from '../src/ml/core/errors.ts';
+import { Rng } from '../src/ml/core/rng.ts';
 import { type DenseKernel, jsKernel } from '../src/ml/nn/dense-kernel.ts';
+import { initMlp } from '../src/ml/nn/mlp.ts';
+import { MlpBatch } from '../src/ml/nn/mlp-batch.ts';
 import { loadDenseKernel } from '../src/ml/nn/tfjs-kernel.ts';
 import { chosenSaeOptions, sizedForCatalogue } from '../src/ml/pipeline/options.ts';
 import { evaluateStage, loadStage, recommenderStage, saeStage } from '../src/ml/pipeline/stages.ts';
@@ -65,8 +71,72 @@ interface ProductRow {
   ms_per_batch: number;
   gflops: number;
 }
+interface MlpRow {
+  dataset: string;
+  items: number;
+  kernel: string;
+  ms_per_user: number;
+}
 const training: TrainingRow[] = [];
 const products: ProductRow[] = [];
+const mlp: MlpRow[] = [];
+
+/** Fastest of `repeat` timed calls after one warm-up, in ms. */
+function fastest(repeat: number, fn: () => void): number {
+  fn();
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < repeat; r++) {
+    const t0 = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+// (3) NCF's hidden layers for one user against every item, the first layer's output given (scoreAll
+// computes it from cached halves): ReLU, then each layer's product, ReLU between them.
+const relu = (a: Float32Array) => {
+  for (let t = 0; t < a.length; t++) if (!(a[t] > 0)) a[t] = 0;
+};
+for (const spec of specs) {
+  const data = loadStage(spec);
+  const nItems = data.dataset.items.ids.length;
+  const layers = initMlp(40, [64, 32, 16], new Rng(0));
+  const first = new Rng(1);
+  const h0 = Float32Array.from({ length: nItems * 64 }, () => first.nextFloat() - 0.5);
+  const loops = new MlpBatch(layers, 128);
+  const blocked = () => {
+    for (let i0 = 0; i0 < nItems; i0 += 128) {
+      const rows = Math.min(128, nItems - i0);
+      loops.pre[0].set(h0.subarray(i0 * 64, (i0 + rows) * 64));
+      loops.forward(rows);
+    }
+  };
+  mlp.push({
+    dataset: data.dataset.name,
+    items: nItems,
+    kernel: 'js',
+    ms_per_user: fastest(flags.repeat, blocked),
+  });
+  const hidden = layers.slice(1);
+  const acts = [new Float32Array(nItems * 64), ...hidden.map((l) => new Float32Array(nItems * l.outDim))];
+  for (const kernel of kernels.filter((k) => k !== jsKernel)) {
+    const oneCall = () => {
+      acts[0].set(h0);
+      relu(acts[0]);
+      for (const [x, l] of hidden.entries()) {
+        kernel.linear(acts[x], l.W, l.b, nItems, l.outDim, l.inDim, acts[x + 1]);
+        if (x + 1 < hidden.length) relu(acts[x + 1]);
+      }
+    };
+    mlp.push({
+      dataset: data.dataset.name,
+      items: nItems,
+      kernel: kernel.name,
+      ms_per_user: fastest(flags.repeat, oneCall),
+    });
+  }
+}
 
 for (const spec of specs) {
   const data = loadStage(spec);
@@ -115,13 +185,7 @@ for (const spec of specs) {
     normaliseRows(sae, rec.params.itemEmb, rows, xh);
     const codes = allocSparseCodes(n, sae);
     for (const kernel of kernels) {
-      encodeSparse(sae, xh, n, codes, kernel); // warm-up
-      let best = Number.POSITIVE_INFINITY;
-      for (let r = 0; r < flags.repeat; r++) {
-        const t0 = performance.now();
-        encodeSparse(sae, xh, n, codes, kernel);
-        best = Math.min(best, performance.now() - t0);
-      }
+      const best = fastest(flags.repeat, () => encodeSparse(sae, xh, n, codes, kernel));
       products.push({
         dataset: name,
         shape,
@@ -147,10 +211,18 @@ for (const p of products)
   console.log(
     `${p.dataset.padEnd(16)} ${p.shape.padEnd(21)} ${String(p.batches_per_run).padStart(7)}  ${p.kernel.padEnd(10)} ${f(p.ms_per_batch, 2).padStart(6)} ${f(p.gflops, 1).padStart(8)}`,
   );
+console.log(
+  "\n(3) next candidate, not wired in: NCF's hidden layers, one user × every item (fastest of --repeat)",
+);
+console.log('dataset          items  kernel       ms');
+for (const m of mlp)
+  console.log(
+    `${m.dataset.padEnd(16)} ${String(m.items).padStart(5)}  ${m.kernel.padEnd(10)} ${f(m.ms_per_user, 2).padStart(6)}`,
+  );
 const out = join(ROOT, 'bench/results');
 mkdirSync(out, { recursive: true });
 writeFileSync(
   join(out, 'compute.json'),
-  `${JSON.stringify({ bench: 'compute', date: new Date().toISOString(), cpus: cpus().length, node: process.version, training, products }, null, 2)}\n`,
+  `${JSON.stringify({ bench: 'compute', date: new Date().toISOString(), cpus: cpus().length, node: process.version, training, products, ncf_mlp: mlp }, null, 2)}\n`,
 );
 console.log('\nJSON: bench/results/compute.json');
