@@ -157,12 +157,12 @@ function checkSae(
   mlChecked('sae', () => resolveSaeOptions(options, dim), true);
 }
 
-/** Whether a successful job of this type activates its new version. */
 /** Job types that load and split their base version's data again (its held-out positives are not stored). */
 export function rereadsBaseData(type: JobType): boolean {
   return type === 'train-sae' || type === 'evaluate';
 }
 
+/** Whether a successful job of this type activates its new version. */
 export function activatesOnSuccess(type: JobType, params: JobParams): boolean {
   if (type === 'pipeline') return params.activate !== false;
   return (type === 'train-sae' || type === 'label') && params.activate === true;

@@ -147,6 +147,7 @@ interface Running {
 export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const { store } = opts;
   const workers = opts.workers ?? 1;
+  const compute = opts.compute ?? 'auto';
   // host/uuid: process ids mean something only on the host (pid namespace) that issued them (store/jobs.ts).
   const instanceId = opts.instanceId ?? `${hostname()}/${randomUUID()}`;
   const owner = { instanceId, pid: process.pid };
@@ -252,7 +253,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         commit: workerCommit,
         priority: opts.priority ?? 'normal',
         memoryMb: opts.memoryMb ?? null,
-        compute: opts.compute ?? 'auto',
+        compute,
       };
       worker = spawnTsWorker(WORKER_ENTRY, data, transfer);
     } catch (err) {
@@ -472,7 +473,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     instanceId,
     enqueue(type, params = {}, enqueueOpts) {
       const normalised = normaliseJobParams(store, type, params);
-      checkMemoryAtEnqueue(store, type, normalised, opts.memoryMb ?? null, opts.compute ?? 'auto');
+      checkMemoryAtEnqueue(store, type, normalised, opts.memoryMb ?? null, compute);
       const job = store.transaction(() => {
         enqueueOpts?.admit?.();
         return store.jobs.enqueue(type, normalised, { maxAttempts: enqueueOpts?.maxAttempts });
