@@ -1,16 +1,17 @@
 /**
- * Compute backends for SAE training, measured in one run: the Float32Array loops against tfjs's wasm
- * backend (and CUDA through tfjs-node-gpu where it is installed), on ML-1M and Last.FM MF with the
- * pipeline's default SAE setting:
+ * Compute backends, measured in one run: the Float32Array loops against tfjs's wasm backend (and CUDA
+ * through tfjs-node-gpu where it is installed), on ML-1M and Last.FM, for SAE training on MF with the
+ * pipeline's default SAE setting and for NCF's MLP:
  *   (1) SAE training end to end on the same recommender's embeddings, once per kernel: wall seconds, the
  *       ratio to the loops, and the held-out fidelity (RBO@30 / Kendall τ) each SAE reaches
  *   (2) the encoder product alone (`encodeSparse`: pre-activations + TopK) at the batch shapes (1) used:
  *       ms per batch and GFLOP/s of the product
- *   (3) not wired in yet, the next candidate: NCF's MLP hidden layers (64→32→16→1) scoring one user against
- *       the whole catalogue, as `scoreAll` runs them (blocks of 128 rows on the loops) and in one call a
- *       layer on each other kernel; freshly initialised weights (the shapes set the time, not the values)
+ *   (3) NCF's MLP (hidden layers 64→32→16→1): one user scored against the whole catalogue (`scoreAll`) and
+ *       one ~4096-sample training batch's forward and backward (`BatchKernel.run`, layer-1 halves
+ *       included), each kernel on the same freshly initialised weights
  * JSON to bench/results/compute.json. This is the benchmark that decides where tfjs-wasm is used
- * (src/ml/nn/dense-kernel.ts): only in training's encoder products, where it wins.
+ * (src/ml/pipeline/compute.ts): SAE training's encoder products and NCF's MLP, where it wins; serving
+ * stays on the loops.
  *
  *   npm run bench:compute -- --data-root ../shared/data [--datasets ml-1m,lastfm] [--repeat 20]
  */
@@ -20,9 +21,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlError } from '../src/ml/core/errors.ts';
 import { Rng } from '../src/ml/core/rng.ts';
+import { BatchKernel } from '../src/ml/models/ncf/batch.ts';
+import { NCF_HIDDEN, ncfScorer } from '../src/ml/models/ncf/scorer.ts';
+import { defaultDim } from '../src/ml/models/train.ts';
+import type { NcfModel } from '../src/ml/models/types.ts';
 import { type DenseKernel, jsKernel } from '../src/ml/nn/dense-kernel.ts';
 import { initMlp } from '../src/ml/nn/mlp.ts';
-import { MlpBatch } from '../src/ml/nn/mlp-batch.ts';
 import { loadDenseKernel } from '../src/ml/nn/tfjs-kernel.ts';
 import { chosenSaeOptions, sizedForCatalogue } from '../src/ml/pipeline/options.ts';
 import { evaluateStage, loadStage, recommenderStage, saeStage } from '../src/ml/pipeline/stages.ts';
@@ -76,6 +80,8 @@ interface MlpRow {
   items: number;
   kernel: string;
   ms_per_user: number;
+  ms_per_batch: number;
+  batch_samples: number;
 }
 const training: TrainingRow[] = [];
 const products: ProductRow[] = [];
@@ -93,49 +99,40 @@ function fastest(repeat: number, fn: () => void): number {
   return best;
 }
 
-// (3) NCF's hidden layers for one user against every item, the first layer's output given (scoreAll
-// computes it from cached halves): ReLU, then each layer's product, ReLU between them.
-const relu = (a: Float32Array) => {
-  for (let t = 0; t < a.length; t++) if (!(a[t] > 0)) a[t] = 0;
-};
+// (3) NCF's MLP on each kernel, with freshly initialised weights of the dataset's shape (the shapes set the
+// time, not the values): one user scored against every item (`scoreAll`), and one training batch's forward
+// and backward (`BatchKernel.run`, whole users up to ~4096 samples, as trainNcf batches them).
 for (const spec of specs) {
   const data = loadStage(spec);
-  const nItems = data.dataset.items.ids.length;
-  const layers = initMlp(40, [64, 32, 16], new Rng(0));
-  const first = new Rng(1);
-  const h0 = Float32Array.from({ length: nItems * 64 }, () => first.nextFloat() - 0.5);
-  const loops = new MlpBatch(layers, 128);
-  const blocked = () => {
-    for (let i0 = 0; i0 < nItems; i0 += 128) {
-      const rows = Math.min(128, nItems - i0);
-      loops.pre[0].set(h0.subarray(i0 * 64, (i0 + rows) * 64));
-      loops.forward(rows);
-    }
-  };
-  mlp.push({
-    dataset: data.dataset.name,
-    items: nItems,
-    kernel: 'js',
-    ms_per_user: fastest(flags.repeat, blocked),
-  });
-  const hidden = layers.slice(1);
-  const acts = [new Float32Array(nItems * 64), ...hidden.map((l) => new Float32Array(nItems * l.outDim))];
-  for (const kernel of kernels.filter((k) => k !== jsKernel)) {
-    const oneCall = () => {
-      acts[0].set(h0);
-      relu(acts[0]);
-      for (const [x, l] of hidden.entries()) {
-        kernel.linear(acts[x], l.W, l.b, nItems, l.outDim, l.inDim, acts[x + 1]);
-        if (x + 1 < hidden.length) relu(acts[x + 1]);
-      }
+  const { train } = data.split;
+  const model = randomNcf(train.rows, train.cols, defaultDim(data.dataset.name));
+  const user = model.params.userEmb.subarray(0, model.dim);
+  const scores = new Float32Array(train.cols);
+  for (const kernel of kernels) {
+    const scorer = ncfScorer(model, kernel);
+    const batch = new BatchKernel(model, kernel);
+    const sampleRng = new Rng(2);
+    const oneBatch = () => {
+      batch.begin();
+      for (let u = 0; u < train.rows && batch.nSamples < 4096; u++) batch.addUser(train, u, 2, sampleRng);
+      batch.run();
     };
     mlp.push({
       dataset: data.dataset.name,
-      items: nItems,
+      items: train.cols,
       kernel: kernel.name,
-      ms_per_user: fastest(flags.repeat, oneCall),
+      ms_per_user: fastest(flags.repeat, () => scorer.scoreAll(0, user, model.params.itemEmb, scores)),
+      ms_per_batch: fastest(flags.repeat, oneBatch),
+      batch_samples: batch.nSamples,
     });
   }
+}
+
+function randomNcf(nUsers: number, nItems: number, dim: number): NcfModel {
+  const rng = new Rng(1);
+  const emb = (rows: number) => Float32Array.from({ length: rows * dim }, () => 0.1 * rng.normal());
+  const params = { userEmb: emb(nUsers), itemEmb: emb(nItems), layers: initMlp(2 * dim, NCF_HIDDEN, rng) };
+  return { kind: 'ncf', nUsers, nItems, dim, hidden: [...NCF_HIDDEN], params };
 }
 
 for (const spec of specs) {
@@ -211,13 +208,11 @@ for (const p of products)
   console.log(
     `${p.dataset.padEnd(16)} ${p.shape.padEnd(21)} ${String(p.batches_per_run).padStart(7)}  ${p.kernel.padEnd(10)} ${f(p.ms_per_batch, 2).padStart(6)} ${f(p.gflops, 1).padStart(8)}`,
   );
-console.log(
-  "\n(3) next candidate, not wired in: NCF's hidden layers, one user × every item (fastest of --repeat)",
-);
-console.log('dataset          items  kernel       ms');
+console.log("\n(3) NCF's MLP: one user × every item, one training batch (fastest of --repeat)");
+console.log('dataset          items  kernel     ms/user  batch  ms/batch');
 for (const m of mlp)
   console.log(
-    `${m.dataset.padEnd(16)} ${String(m.items).padStart(5)}  ${m.kernel.padEnd(10)} ${f(m.ms_per_user, 2).padStart(6)}`,
+    `${m.dataset.padEnd(16)} ${String(m.items).padStart(5)}  ${m.kernel.padEnd(10)} ${f(m.ms_per_user, 2).padStart(7)} ${String(m.batch_samples).padStart(6)} ${f(m.ms_per_batch, 2).padStart(9)}`,
   );
 const out = join(ROOT, 'bench/results');
 mkdirSync(out, { recursive: true });

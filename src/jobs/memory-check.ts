@@ -22,28 +22,29 @@ export interface JobSizes {
   items: number;
   interactions: number;
   dim: number;
+  model: 'mf' | 'ncf';
 }
 
 /** What each job type runs after loading its data, and the parameter that lowers each cost it has. */
 const PLANS: Record<JobType, { stages: JobStages; levers: MemoryLevers }> = {
   pipeline: {
-    stages: { recommender: true, sae: true, codes: true },
+    stages: { recommender: true, sae: true, codes: true, scores: true },
     levers: { data: 'data', training: 'dim', sae: 'sae.latents', codes: 'sae.latents' },
   },
   'train-recommender': {
-    stages: { recommender: true, sae: false, codes: false },
+    stages: { recommender: true, sae: false, codes: false, scores: true },
     levers: { data: 'data', training: 'dim' },
   },
   'train-sae': {
-    stages: { recommender: false, sae: true, codes: true },
+    stages: { recommender: false, sae: true, codes: true, scores: true },
     levers: { data: 'baseModelId', sae: 'sae.latents', codes: 'sae.latents' },
   },
   evaluate: {
-    stages: { recommender: false, sae: false, codes: true },
+    stages: { recommender: false, sae: false, codes: true, scores: true },
     levers: { data: 'baseModelId', codes: 'baseModelId' },
   },
   label: {
-    stages: { recommender: false, sae: false, codes: true },
+    stages: { recommender: false, sae: false, codes: true, scores: false },
     levers: { data: 'baseModelId', codes: 'baseModelId' },
   },
 };
@@ -133,6 +134,7 @@ function knownSizes(store: Store, type: JobType, p: JobParams): KnownSizes | nul
       items,
       interactions: users * Math.min(perUser, items),
       dim: p.dim ?? defaultDim('synthetic'),
+      model: p.model ?? 'mf',
     };
     if (type === 'train-recommender') return { sizes, sae: null };
     return { sizes, sae: jobSaeOptions(p.model ?? 'mf', 'synthetic', p.setting, p.sae, items) };
@@ -145,6 +147,7 @@ function knownSizes(store: Store, type: JobType, p: JobParams): KnownSizes | nul
     items: base.nItems,
     interactions: report.catalog?.trainPositives ?? report.dataset?.trainPositives ?? 0,
     dim: base.dim,
+    model: base.recommenderKind,
   };
   if (type === 'train-sae') {
     const training = report.training;

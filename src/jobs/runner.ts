@@ -40,7 +40,7 @@ export interface JobRunnerOptions {
   instanceId?: string;
   /** CPU priority of job threads (default 'normal'; the server passes PRISM_JOB_PRIORITY, see priority.ts). */
   priority?: JobPriority;
-  /** What computes SAE training's encoder products (default 'auto'; the server passes PRISM_COMPUTE). */
+  /** What computes jobs' dense products (the SAE's, NCF's MLP; default 'auto'; the server passes PRISM_COMPUTE). */
   compute?: ComputeChoice;
   /** A job's memory budget in MiB (PRISM_JOB_MEMORY_MB); default null, what is free when it is checked; 0 = unchecked. */
   memoryMb?: number | null;

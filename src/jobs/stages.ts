@@ -15,7 +15,8 @@ import { userScorer } from '../ml/models/scorer.ts';
 import { loadRecommender, saveRecommender } from '../ml/models/serialize.ts';
 import { defaultDim } from '../ml/models/train.ts';
 import type { Recommender } from '../ml/models/types.ts';
-import type { ComputeChoice } from '../ml/nn/dense-kernel.ts';
+import { type ComputeChoice, type DenseKernel, jsKernel } from '../ml/nn/dense-kernel.ts';
+import { mlpCompute, runKernel } from '../ml/pipeline/compute.ts';
 import type { MemoryBudget } from '../ml/pipeline/memory.ts';
 import { jobSaeOptions, type SaeSetting } from '../ml/pipeline/options.ts';
 import { buildReport } from '../ml/pipeline/report.ts';
@@ -28,7 +29,6 @@ import {
   makeBundle,
   recommenderStage,
   type SaeEvaluation,
-  saeKernel,
   saeStage,
   type TrainedRecommender,
   type TrainedSae,
@@ -36,7 +36,7 @@ import {
 import { encodeAll } from '../ml/sae/codes.ts';
 import type { SaeTrainOptions } from '../ml/sae/options.ts';
 import { loadSae, saveSae } from '../ml/sae/serialize.ts';
-import type { SaePair } from '../ml/sae/types.ts';
+import type { SaeConfig, SaePair } from '../ml/sae/types.ts';
 import type { JobParams, Metrics } from '../store/types.ts';
 import { checkJobMemory, type MemoryCheck } from './memory-check.ts';
 import { type StageProgress, StageTracker } from './progress.ts';
@@ -72,8 +72,10 @@ interface Ctx {
   memoryBudget: () => MemoryBudget | null;
   /** The check's figures once it passed, reported in the job's result. */
   memory: MemoryCheck | null;
-  /** What computes SAE training's encoder products (PRISM_COMPUTE). */
+  /** What computes the job's dense products (PRISM_COMPUTE). */
   compute: ComputeChoice;
+  /** The kernel `sizeJob` picked for this job's work (the loops until then). */
+  kernel: DenseKernel;
 }
 
 export async function runJobStages(
@@ -91,6 +93,7 @@ export async function runJobStages(
     memoryBudget,
     memory: null,
     compute,
+    kernel: jsKernel,
   };
   const output = await runJob(ctx);
   if (ctx.memory) output.summary = { ...output.summary, memory: ctx.memory };
@@ -118,7 +121,9 @@ async function pipelineJob(ctx: Ctx): Promise<WorkerOutput> {
   const training = trainingFromParams(ctx.input.params);
   const data = load(ctx, training);
   const saeOptions = saeOptionsFor(data, training);
-  fitsMemory(ctx, data, training.dim ?? defaultDim(data.dataset.name), saeOptions);
+  await sizeJob(ctx, data, training.dim ?? defaultDim(data.dataset.name), training.model, {
+    trains: saeOptions,
+  });
   const rec = trainRecommenderStage(ctx, data, training);
   const trained = await trainSaeStage(ctx, data, rec.recommender, saeOptions, training);
   const evaluation = evaluate(ctx, data, rec.recommender, trained);
@@ -134,10 +139,10 @@ async function pipelineJob(ctx: Ctx): Promise<WorkerOutput> {
   });
 }
 
-function trainRecommenderJob(ctx: Ctx): WorkerOutput {
+async function trainRecommenderJob(ctx: Ctx): Promise<WorkerOutput> {
   const training = trainingFromParams(ctx.input.params);
   const data = load(ctx, training);
-  fitsMemory(ctx, data, training.dim ?? defaultDim(data.dataset.name), null);
+  await sizeJob(ctx, data, training.dim ?? defaultDim(data.dataset.name), training.model, { stored: null });
   const rec = trainRecommenderStage(ctx, data, training);
   ctx.tracker.enter('evaluate'); // the ranking metrics were measured by the recommender stage
   const metrics: Metrics = { ranking: rec.ranking };
@@ -181,7 +186,7 @@ async function trainSaeJob(ctx: Ctx): Promise<WorkerOutput> {
   };
   const { data, recommender } = loadBase(ctx, base, baseTraining, true);
   const saeOptions = saeOptionsFor(data, training);
-  fitsMemory(ctx, data, recommender.dim, saeOptions);
+  await sizeJob(ctx, data, recommender.dim, recommender.kind, { trains: saeOptions });
   const rec = rankingOf(ctx, data, recommender);
   const trained = await trainSaeStage(ctx, data, recommender, saeOptions, training);
   const evaluation = evaluate(ctx, data, recommender, trained);
@@ -198,13 +203,13 @@ async function trainSaeJob(ctx: Ctx): Promise<WorkerOutput> {
   });
 }
 
-function evaluateJob(ctx: Ctx): WorkerOutput {
+async function evaluateJob(ctx: Ctx): Promise<WorkerOutput> {
   const base = needBase(ctx);
   const training = trainingOf(base);
   const { data, recommender, sae } = loadBase(ctx, base, training, true);
-  fitsMemory(ctx, data, recommender.dim, sae ? sae.item.config : null);
+  await sizeJob(ctx, data, recommender.dim, recommender.kind, { stored: sae ? sae.item.config : null });
   ctx.tracker.enter('evaluate');
-  const ranking = evaluateRanking(userScorer(recommender), data.split, { k: 10, signal: ctx.signal });
+  const ranking = rankingOf(ctx, data, recommender).ranking;
   let metrics: Metrics = { ranking };
   if (sae) {
     ctx.tracker.report(0.3);
@@ -213,7 +218,7 @@ function evaluateJob(ctx: Ctx): WorkerOutput {
       data,
       recommender,
       { sae, heldOutUsers: heldOut },
-      { samples: 0, signal: ctx.signal },
+      { samples: 0, signal: ctx.signal, kernel: ctx.kernel },
     );
     metrics = { ...metrics, ...saeMetrics(e) };
   }
@@ -231,7 +236,7 @@ function labelJob(ctx: Ctx): WorkerOutput {
   const training = trainingOf(base);
   const { data, recommender, sae } = loadBase(ctx, base, training, false);
   if (!sae) throw new MlError('BAD_CONFIG', `model version ${base.id} has no SAE to label`, 'baseModelId');
-  fitsMemory(ctx, data, recommender.dim, sae.item.config);
+  fitsMemory(ctx, data, recommender.dim, recommender.kind, sae.item.config);
   ctx.tracker.enter('label');
   const codes = encodeAll(
     sae,
@@ -317,6 +322,7 @@ function trainRecommenderStage(ctx: Ctx, data: LoadedData, t: TrainingParams): T
       seed: t.seed,
       ...(t.dim !== null ? { dim: t.dim } : {}),
       ...(t.epochs !== null ? { epochs: t.epochs } : {}),
+      kernel: ctx.kernel,
     },
     ctx.tracker.callback(),
     ctx.signal,
@@ -325,8 +331,11 @@ function trainRecommenderStage(ctx: Ctx, data: LoadedData, t: TrainingParams): T
 
 /** The recommender part of the report for a version that reuses a stored recommender. */
 function rankingOf(ctx: Ctx, data: LoadedData, recommender: Recommender): TrainedRecommender {
-  const ranking = evaluateRanking(userScorer(recommender), data.split, { k: 10, signal: ctx.signal });
-  return { recommender, ranking, seconds: 0 };
+  const ranking = evaluateRanking(userScorer(recommender, ctx.kernel), data.split, {
+    k: 10,
+    signal: ctx.signal,
+  });
+  return { recommender, ranking, seconds: 0, compute: mlpCompute(recommender, ctx.kernel) };
 }
 
 function saeOptionsFor(data: LoadedData, t: TrainingParams): SaeTrainOptions {
@@ -347,6 +356,7 @@ function fitsMemory(
   ctx: Ctx,
   data: LoadedData,
   dim: number,
+  model: 'mf' | 'ncf',
   sae: Pick<SaeTrainOptions, 'latents' | 'batchSize' | 'shared' | 'epochs'> | null,
 ): void {
   const sizes = {
@@ -354,8 +364,37 @@ function fitsMemory(
     items: data.dataset.items.ids.length,
     interactions: data.split.train.indices.length,
     dim,
+    model,
   };
   ctx.memory = checkJobMemory(ctx.input.type, sizes, sae, ctx.memoryBudget(), true, ctx.compute);
+}
+
+/**
+ * `fitsMemory`, then the kernel for the job's dense products (`ctx.kernel`): the SAE it trains, if any, and
+ * for NCF its full-catalogue scoring — the work the memory estimate counted. `sae`: the options of the SAE
+ * the job trains, or the stored SAE it evaluates (null: none).
+ */
+async function sizeJob(
+  ctx: Ctx,
+  data: LoadedData,
+  dim: number,
+  model: 'mf' | 'ncf',
+  sae: { trains: SaeTrainOptions } | { stored: SaeConfig | null },
+): Promise<void> {
+  fitsMemory(ctx, data, dim, model, 'trains' in sae ? sae.trains : sae.stored);
+  const nUsers = data.dataset.users.ids.length;
+  const nItems = data.dataset.items.ids.length;
+  const trains = 'trains' in sae ? sae.trains : null;
+  const trainsOn = ctx.input.type === 'pipeline' || ctx.input.type === 'train-recommender';
+  ctx.kernel = await runKernel(ctx.compute, {
+    model,
+    nUsers,
+    nItems,
+    dim,
+    trainsOn: trainsOn ? data.split.train.indices.length : null,
+    scores: true,
+    sae: trains,
+  });
 }
 
 async function trainSaeStage(
@@ -366,11 +405,10 @@ async function trainSaeStage(
   t: TrainingParams,
 ): Promise<TrainedSae> {
   ctx.tracker.enter('sae');
-  const kernel = await saeKernel(ctx.compute, options, recommender);
   return saeStage(
     data,
     recommender,
-    { ...options, kernel },
+    { ...options, kernel: ctx.kernel },
     FIDELITY_HOLDOUT,
     saeSeedOf(t),
     ctx.tracker.callback(),
@@ -380,7 +418,11 @@ async function trainSaeStage(
 
 function evaluate(ctx: Ctx, data: LoadedData, recommender: Recommender, trained: TrainedSae): SaeEvaluation {
   ctx.tracker.enter('evaluate');
-  return evaluateStage(data, recommender, trained, { samples: FIDELITY_SAMPLES, signal: ctx.signal });
+  return evaluateStage(data, recommender, trained, {
+    samples: FIDELITY_SAMPLES,
+    signal: ctx.signal,
+    kernel: ctx.kernel,
+  });
 }
 
 function label(ctx: Ctx, data: LoadedData, sae: SaePair, evaluation: SaeEvaluation): Labelled {

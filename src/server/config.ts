@@ -50,8 +50,9 @@ export interface ServerConfig {
   /** Jobs that may wait in the queue at once; an enqueue beyond it is refused (429 QUEUE_FULL). */
   maxQueuedJobs: number;
   /**
-   * What computes SAE training's encoder products in jobs: auto (the Float32Array loops for small runs,
-   * else CUDA through tfjs-node-gpu when installed, else tfjs's wasm backend), js, wasm or gpu (src/ml/nn).
+   * What computes jobs' dense products (SAE training's encoder, NCF's MLP): auto (the Float32Array loops
+   * for small runs, else CUDA through tfjs-node-gpu when installed, else tfjs's wasm backend), js, wasm or
+   * gpu (src/ml/pipeline/compute.ts).
    */
   compute: ComputeChoice;
   /**

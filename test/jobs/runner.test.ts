@@ -199,7 +199,7 @@ describe('job runner on the real pipeline', () => {
 });
 
 describe('PRISM_COMPUTE reaches the worker', () => {
-  it("trains a job's SAE with the kernel the runner names, and the report says which", async () => {
+  it("trains a job's SAE and scores NCF with the kernel the runner names, and the report says which", async () => {
     const own = openStore(':memory:');
     const wasmRunner = createJobRunner({
       store: own,
@@ -209,10 +209,18 @@ describe('PRISM_COMPUTE reaches the worker', () => {
     });
     wasmRunner.start();
     try {
-      const { job, version } = await finished(wasmRunner, wasmRunner.enqueue('pipeline', SMALL).id);
-      expect(job.status, job.error ?? '').toBe('succeeded');
-      const report = own.models.report(version?.id as number) as { sae: { compute: string } };
-      expect(report.sae.compute).toBe('wasm');
+      const computes = async (params: typeof SMALL) => {
+        const { job, version } = await finished(wasmRunner, wasmRunner.enqueue('pipeline', params).id);
+        expect(job.status, job.error ?? '').toBe('succeeded');
+        const report = own.models.report(version?.id as number) as {
+          sae: { compute: string };
+          recommender: { compute: string };
+        };
+        return { sae: report.sae.compute, scores: report.recommender.compute };
+      };
+      // NCF's full-catalogue scores go to the kernel too; MF's dot products stay on the loops.
+      expect(await computes(SMALL)).toEqual({ sae: 'wasm', scores: 'js' });
+      expect(await computes({ ...SMALL, model: 'ncf' })).toEqual({ sae: 'wasm', scores: 'wasm' });
     } finally {
       await wasmRunner.close();
       own.close();

@@ -59,7 +59,7 @@ const FLAGS = {
     type: 'string',
     default: 'auto',
     choices: ['auto', 'js', 'wasm', 'gpu'],
-    help: "SAE training's encoder products: auto (the loops for small runs, else CUDA if tfjs-node-gpu is installed, else wasm), js, wasm, gpu",
+    help: "the dense products (SAE training's encoder, NCF's MLP): auto (the loops for small runs, else CUDA if tfjs-node-gpu is installed, else wasm), js, wasm, gpu",
   },
 } as const;
 

@@ -1,6 +1,7 @@
 import { assertFinite } from '../core/finite.ts';
 import type { ProgressCallback } from '../core/progress.ts';
 import type { Csr } from '../data/types.ts';
+import type { DenseKernel } from '../nn/dense-kernel.ts';
 import { type MfTrainOptions, trainMf } from './mf/train.ts';
 import { type NcfTrainOptions, trainNcf } from './ncf/train.ts';
 import type { Recommender } from './types.ts';
@@ -14,6 +15,8 @@ export interface RecommenderTrainOptions {
   seed?: number;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
+  /** What runs NCF's hidden layers (MF's training stays on the loops). */
+  kernel?: DenseKernel;
   mf?: Partial<MfTrainOptions>;
   ncf?: Partial<NcfTrainOptions>;
 }

@@ -1,6 +1,13 @@
 import { createRequire } from 'node:module';
 import { MlError } from '../core/errors.ts';
-import { AUTO_MIN_WORK, type ComputeChoice, type DenseKernel, jsKernel } from './dense-kernel.ts';
+import type { DenseLayer } from '../models/types.ts';
+import {
+  AUTO_MIN_WORK,
+  type ComputeChoice,
+  type DenseKernel,
+  jsKernel,
+  type ReluMlpTrainer,
+} from './dense-kernel.ts';
 
 /**
  * The slice of the tfjs API a kernel uses. Typed by hand so that the CUDA package, which this project
@@ -9,7 +16,17 @@ import { AUTO_MIN_WORK, type ComputeChoice, type DenseKernel, jsKernel } from '.
 interface Tf {
   tensor2d(values: Float32Array, shape: [number, number]): TfTensor;
   tensor1d(values: Float32Array): TfTensor;
-  fused: { matMul(args: { a: TfTensor; b: TfTensor; bias: TfTensor }): TfTensor };
+  fused: {
+    matMul(args: { a: TfTensor; b: TfTensor; bias: TfTensor; activation?: 'linear' | 'relu' }): TfTensor;
+  };
+  matMul(a: TfTensor, b: TfTensor): TfTensor;
+  transpose(x: TfTensor): TfTensor;
+  relu(x: TfTensor): TfTensor;
+  step(x: TfTensor): TfTensor;
+  mul(a: TfTensor, b: TfTensor): TfTensor;
+  sum(x: TfTensor, axis: number): TfTensor;
+  keep<T extends TfTensor>(x: T): T;
+  dispose(x: TfTensor | TfTensor[]): void;
   tidy<T>(fn: () => T): T;
   setBackend(name: string): Promise<boolean>;
   ready(): Promise<void>;
@@ -100,28 +117,117 @@ async function tfjsKernel(mod: Record<string, unknown> | null, backend: string):
   if (!(await tf.setBackend(backend))) throw new Error('setBackend answered false');
   await tf.ready();
   let bt = new Float32Array(0);
+  // tfjs has one active backend per thread: take this kernel's back if another was chosen since. For a
+  // backend already started, setBackend does its work before its first await, so this is synchronous.
+  const takeBackend = (): void => {
+    if (tf.getBackend() === backend) return;
+    tf.setBackend(backend).catch(() => undefined); // its failure is the check below
+    if (tf.getBackend() !== backend)
+      throw new Error(`tfjs's "${backend}" backend is no longer available (another one is active)`);
+  };
+  // Bᵀ [k × m] of B [m × k] as a tensor: wasm's matMul with transposeB (or transposeA) is several times slower
+  // than without. One buffer serves every call: the tensor copies it into the backend's memory as it is made.
+  const transposed = (B: Float32Array, m: number, k: number): TfTensor => {
+    if (bt.length < k * m) bt = new Float32Array(k * m);
+    for (let j = 0; j < m; j++) for (let t = 0; t < k; t++) bt[t * m + j] = B[j * k + t];
+    return tf.tensor2d(bt.subarray(0, k * m), [k, m]);
+  };
+  const readInto = (result: TfTensor, out: Float32Array, len: number): void => {
+    out.set(result.dataSync().subarray(0, len));
+    result.dispose();
+  };
   return {
     name: backend,
     linear(A, B, bias, n, m, k, out) {
-      // tfjs has one active backend per thread: take this kernel's back if another was chosen since. For a
-      // backend already started, setBackend does its work before its first await, so this is synchronous.
-      if (tf.getBackend() !== backend) {
-        tf.setBackend(backend).catch(() => undefined); // its failure is the check below
-        if (tf.getBackend() !== backend)
-          throw new Error(`tfjs's "${backend}" backend is no longer available (another one is active)`);
-      }
-      // Bᵀ laid out [k × m]: wasm's matMul with transposeB is several times slower than without.
-      if (bt.length < k * m) bt = new Float32Array(k * m);
-      for (let j = 0; j < m; j++) for (let t = 0; t < k; t++) bt[t * m + j] = B[j * k + t];
+      takeBackend();
       const result = tf.tidy(() =>
         tf.fused.matMul({
           a: tf.tensor2d(A.subarray(0, n * k), [n, k]),
-          b: tf.tensor2d(bt.subarray(0, k * m), [k, m]),
+          b: transposed(B, m, k),
           bias: tf.tensor1d(bias.subarray(0, m)),
         }),
       );
-      out.set(result.dataSync().subarray(0, n * m));
-      result.dispose();
+      readInto(result, out, n * m);
+    },
+    reluMlp(X, layers, n, out) {
+      takeBackend();
+      const last = layers.length - 1;
+      const result = tf.tidy(() => {
+        let x = tf.tensor2d(X.subarray(0, n * layers[0].inDim), [n, layers[0].inDim]);
+        for (let l = 0; l <= last; l++) {
+          const { W, b, inDim, outDim } = layers[l];
+          const activation = l < last ? 'relu' : 'linear';
+          x = tf.fused.matMul({ a: x, b: transposed(W, outDim, inDim), bias: tf.tensor1d(b), activation });
+        }
+        return x;
+      });
+      readInto(result, out, n);
+    },
+    reluMlpTrainer(layers) {
+      return tfjsTrainer(tf, layers, takeBackend, transposed);
     },
   };
+}
+
+/**
+ * `ReluMlpTrainer` on tfjs: the forward keeps each layer's input activations in the backend (ReLU applied)
+ * until the backward, which turns them into gradients: ∂W_l = δ_lᵀ·a_l, ∂b_l = Σ_rows δ_l, δ_{l−1} =
+ * (δ_l·W_l) ⊙ [a_l > 0].
+ */
+function tfjsTrainer(
+  tf: Tf,
+  layers: readonly DenseLayer[],
+  takeBackend: () => void,
+  transposed: (B: Float32Array, m: number, k: number) => TfTensor,
+): ReluMlpTrainer {
+  const last = layers.length - 1;
+  let inputs: TfTensor[] = []; // [l]: layer l's input activations of the last forward
+  const release = (): void => {
+    tf.dispose(inputs);
+    inputs = [];
+  };
+  return {
+    forward(X, n, logits) {
+      takeBackend();
+      release();
+      const result = tf.tidy(() => {
+        let x = tf.relu(tf.tensor2d(X.subarray(0, n * layers[0].inDim), [n, layers[0].inDim]));
+        for (let l = 0; l <= last; l++) {
+          inputs.push(tf.keep(x));
+          const { W, b, inDim, outDim } = layers[l];
+          const activation = l < last ? 'relu' : 'linear';
+          x = tf.fused.matMul({ a: x, b: transposed(W, outDim, inDim), bias: tf.tensor1d(b), activation });
+        }
+        return x;
+      });
+      logits.set(result.dataSync().subarray(0, n));
+      result.dispose();
+    },
+    backward(dLogits, n, grads, dX) {
+      takeBackend();
+      if (inputs.length !== layers.length) throw new Error('backward without a forward');
+      const results = tf.tidy(() => {
+        let delta = tf.tensor2d(dLogits.subarray(0, n), [n, 1]);
+        const out: TfTensor[] = [];
+        for (let l = last; l >= 0; l--) {
+          const { W, inDim, outDim } = layers[l];
+          const a = inputs[l];
+          out.push(tf.matMul(tf.transpose(delta), a), tf.sum(delta, 0));
+          delta = tf.mul(tf.matMul(delta, tf.tensor2d(W, [outDim, inDim])), tf.step(a));
+        }
+        return [delta, ...out];
+      });
+      dX.set(results[0].dataSync().subarray(0, n * layers[0].inDim));
+      for (let l = last, r = 1; l >= 0; l--, r += 2) {
+        addInto(grads[l].W, results[r].dataSync());
+        addInto(grads[l].b, results[r + 1].dataSync());
+      }
+      tf.dispose(results);
+      release();
+    },
+  };
+}
+
+function addInto(acc: Float32Array, add: Float32Array): void {
+  for (let i = 0; i < acc.length; i++) acc[i] += add[i];
 }

@@ -1,7 +1,7 @@
 import { MlError } from '../core/errors.ts';
-import { AUTO_MIN_WORK, type ComputeChoice, saeEncoderWork } from '../nn/dense-kernel.ts';
+import { AUTO_MIN_WORK, type ComputeChoice, KERNEL_ROWS } from '../nn/dense-kernel.ts';
 import { SAE_DEFAULTS } from '../sae/options.ts';
-import { KERNEL_ROWS } from '../sae/sparse.ts';
+import { computeWork } from './compute.ts';
 
 /** The sizes a job's memory follows (counts, not bytes). */
 export interface JobShape {
@@ -11,6 +11,8 @@ export interface JobShape {
   interactions: number;
   /** Embedding size of the recommender. */
   dim: number;
+  /** The recommender's kind (default 'mf'): NCF's full-catalogue scoring may start tfjs too. */
+  model?: 'mf' | 'ncf';
   /** SAE dictionary size; 0 when the job trains no SAE. */
   latents: number;
   /** SAE rows per mini-batch. */
@@ -19,7 +21,7 @@ export interface JobShape {
   saes: 1 | 2;
   /** SAE training epochs (default the SAE's default): with the sizes, whether 'auto' starts tfjs for it. */
   saeEpochs?: number;
-  /** What computes SAE training's encoder products (PRISM_COMPUTE; default 'auto'). */
+  /** What computes the job's dense products (PRISM_COMPUTE; default 'auto'). */
   compute?: ComputeChoice;
 }
 
@@ -31,6 +33,8 @@ export interface JobStages {
   sae: boolean;
   /** Encodes every user and item (evaluation, labelling). */
   codes: boolean;
+  /** Scores users against the whole catalogue (ranking evaluation, fidelity, the SAE's top pairs). */
+  scores?: boolean;
 }
 
 /** Bytes by what holds them; the peak is `heap + data + weights + tfjs + max(training, sae, codes)`. */
@@ -41,7 +45,7 @@ export interface MemoryEstimate {
   data: number;
   /** The recommender's weights, held from training to the end. */
   weights: number;
-  /** tfjs's wasm backend, when the SAE's training starts it (from then to the end of the job). */
+  /** tfjs's wasm backend, when the job's kernel is tfjs (from its start to its end; `runKernel`). */
   tfjs: number;
   /** The recommender's optimiser state and gradients while it trains. */
   training: number;
@@ -88,7 +92,7 @@ function tfjsBuffers(latents: number, dim: number): number {
  * each SAE's W [latents × dim] with its gradient and moments (4 copies) plus a batch's pre-activations,
  * and the SAE's normalised inputs and their reconstructions [(users + items) × dim], the evaluation's dense codes of all rows, with one more [items × latents] matrix for the concept
  * analysis. Stages run one after the other and free their scratch, so only the data, the recommender's
- * weights and tfjs (once started, for the SAE's training) add up; the rest is the largest of the three.
+ * weights and tfjs (once started) add up; the rest is the largest of the three.
  * `npm run bench:memory` sets it beside the measured growth of eleven pipelines (codes, SAE training or
  * data the largest term).
  */
@@ -97,18 +101,24 @@ export function estimateJobMemory(shape: JobShape, stages: JobStages): MemoryEst
   const data = 40 * shape.interactions + 256 * rows;
   const weights = F32 * rows * (shape.dim + 1);
   const training = stages.recommender ? 4 * weights : 0;
-  const work = saeEncoderWork(
-    { epochs: shape.saeEpochs ?? SAE_DEFAULTS.epochs, latents: shape.latents },
-    shape.dim,
-    rows,
-  );
+  // What the job hands a kernel, counted as the job counts it when it picks one (runKernel).
+  const work = computeWork({
+    model: shape.model ?? 'mf',
+    nUsers: shape.users,
+    nItems: shape.items,
+    dim: shape.dim,
+    trainsOn: stages.recommender ? shape.interactions : null,
+    scores: stages.scores ?? false,
+    sae: stages.sae ? { epochs: shape.saeEpochs ?? SAE_DEFAULTS.epochs, latents: shape.latents } : null,
+  });
   const sae = stages.sae
     ? shape.saes * F32 * shape.latents * (4 * shape.dim + 3 * shape.saeBatch) + 2 * F32 * rows * shape.dim
     : 0;
-  // Once started it stays until the job ends, so it adds to the peak whichever stage sets it.
+  // Once started it stays until the job ends, so it adds to the peak whichever stage sets it. NCF's
+  // calls hold a few MB (TRAIN_ROWS × the hidden widths, a few matrices), inside the runtime's figure.
   const compute = shape.compute ?? 'auto';
-  const startsTfjs = stages.sae && compute !== 'js' && (compute !== 'auto' || work >= AUTO_MIN_WORK);
-  const tfjs = startsTfjs ? TFJS_WASM_BYTES + tfjsBuffers(shape.latents, shape.dim) : 0;
+  const startsTfjs = work > 0 && compute !== 'js' && (compute !== 'auto' || work >= AUTO_MIN_WORK);
+  const tfjs = startsTfjs ? TFJS_WASM_BYTES + (stages.sae ? tfjsBuffers(shape.latents, shape.dim) : 0) : 0;
   const codes = stages.codes ? F32 * shape.latents * (rows + shape.items) : 0;
   const bytes = HEAP_GROWTH + data + weights + tfjs + Math.max(training, sae, codes);
   return { heap: HEAP_GROWTH, data, weights, tfjs, training, sae, codes, bytes };

@@ -16,6 +16,12 @@ export interface ReproduceReport {
     train_s: number;
     /** Test users HR/NDCG were averaged over (a seeded sample for NCF). */
     eval_users: number;
+    /**
+     * What ran NCF's hidden layers — its training, and the full-catalogue scores of evaluation's rankings,
+     * fidelity and the SAE's top-scored pairs: the run's kernel ('wasm', 'tensorflow') or the loops ('js',
+     * always for MF). Absent in reports written before NCF had kernels (the loops).
+     */
+    compute?: string;
   };
   sae: {
     latents: number;
@@ -228,6 +234,7 @@ export function buildReport(input: {
       'ndcg@10': r4(rec.ranking.ndcg),
       train_s: r4(rec.seconds),
       eval_users: rec.ranking.users,
+      compute: rec.compute,
     },
     sae: {
       latents: o.latents,

@@ -1,8 +1,10 @@
 import type { ModelBundle } from '../bundle.ts';
 import type { ProgressCallback } from '../core/progress.ts';
 import type { Split } from '../data/types.ts';
+import { defaultDim } from '../models/train.ts';
 import type { ComputeChoice } from '../nn/dense-kernel.ts';
 import { measureInterventions } from '../steer/measure.ts';
+import { runKernel } from './compute.ts';
 import {
   checkFrontierSetting,
   checkSizedSae,
@@ -29,7 +31,6 @@ import {
   makeBundle,
   recommenderStage,
   type SaeEvaluation,
-  saeKernel,
   saeStage,
   type TrainedRecommender,
   type TrainedSae,
@@ -54,7 +55,7 @@ export interface PipelineHooks {
    * interrupted run would otherwise leave nothing). Synchronous: the report is completed afterwards.
    */
   onMainResult?: (result: PipelineResult) => void;
-  /** What computes SAE training's encoder products (kernelForWork); default 'auto'. */
+  /** What computes the run's dense products (runKernel: the SAE's, NCF's MLP); default 'auto'. */
   compute?: ComputeChoice;
 }
 
@@ -90,12 +91,24 @@ export async function runPipeline(
     opts.frontier === 'standard' ? standardFrontier(opts.model, data.dataset.name) : opts.frontier;
   checkSizedSae(saeOpts, chosenSae, frontier ?? [], nItems);
 
+  // One kernel for the run's dense products: SAE training's, and NCF's full-catalogue scoring (the
+  // extras' SAEs, β ablation and frontier, use it too).
+  const kernel = await runKernel(opts.compute ?? 'auto', {
+    model: opts.model,
+    nUsers: data.dataset.users.ids.length,
+    nItems,
+    dim: opts.dim ?? defaultDim(data.dataset.name),
+    trainsOn: data.split.train.indices.length,
+    scores: true,
+    sae: saeOpts,
+  });
+
   stage('recommender', 0);
   const caps = evaluationCaps(opts);
   const rec = recommenderStage(
     data,
     opts.model,
-    { seed, ...opts.recommender, dim: opts.dim, maxEvalUsers: caps.evalUsers },
+    { seed, ...opts.recommender, dim: opts.dim, maxEvalUsers: caps.evalUsers, kernel },
     onProgress,
     signal,
   );
@@ -104,14 +117,13 @@ export async function runPipeline(
 
   const heldOut = opts.heldOutFraction ?? 0.2;
   stage('sae', 0);
-  // The extras' SAEs (β ablation, frontier) train with the same kernel.
-  const saeRun = { ...saeOpts, kernel: await saeKernel(opts.compute ?? 'auto', saeOpts, rec.recommender) };
+  const saeRun = { ...saeOpts, kernel };
   const trained = saeStage(data, rec.recommender, saeRun, heldOut, seed, onProgress, signal);
   sampleRss();
   await yieldToEventLoop();
 
   stage('eval', 0);
-  const evalOpts = { maxUsers: caps.fidelityUsers, maxEvalUsers: caps.evalUsers, seed, signal };
+  const evalOpts = { maxUsers: caps.fidelityUsers, maxEvalUsers: caps.evalUsers, seed, signal, kernel };
   const evaluation = evaluateStage(data, rec.recommender, trained, {
     ...evalOpts,
     samples: opts.fidelitySamples ?? 200,
@@ -218,7 +230,7 @@ function measureSetting(
   rec: TrainedRecommender,
   opts: Parameters<typeof saeStage>[2],
   heldOut: number,
-  evalOpts: { maxUsers?: number; maxEvalUsers?: number; seed: number; signal?: AbortSignal },
+  evalOpts: Parameters<typeof evaluateStage>[3] & { seed: number },
 ): FrontierRow {
   const t = saeStage(data, rec.recommender, opts, heldOut, evalOpts.seed, undefined, evalOpts.signal);
   const e = evaluateStage(data, rec.recommender, t, { ...evalOpts, samples: 0 });

@@ -17,12 +17,12 @@ import { type ReconstructionReport, reconstructionReport } from '../eval/reconst
 import { scorerFor, userScorer } from '../models/scorer.ts';
 import { defaultDim, type RecommenderTrainOptions, trainRecommender } from '../models/train.ts';
 import type { Recommender } from '../models/types.ts';
-import { type ComputeChoice, type DenseKernel, saeEncoderWork } from '../nn/dense-kernel.ts';
-import { kernelForWork } from '../nn/tfjs-kernel.ts';
+import type { DenseKernel } from '../nn/dense-kernel.ts';
 import { reconstructAll } from '../sae/codes.ts';
-import { resolveSaeOptions, type SaeTrainOptions } from '../sae/options.ts';
+import type { SaeTrainOptions } from '../sae/options.ts';
 import { type SaeEpochStats, trainSaeDetailed } from '../sae/train.ts';
 import type { SaePair } from '../sae/types.ts';
+import { mlpCompute } from './compute.ts';
 
 /**
  * The pipeline's stages, each a pure function of its inputs (no file writes): the CLI, the benchmarks and
@@ -62,6 +62,8 @@ export interface TrainedRecommender {
   /** Full-ranking HR@10/NDCG@10 on the held-out positives. */
   ranking: RankingMetrics;
   seconds: number;
+  /** What ran NCF's hidden layers in this run (`mlpCompute`); 'js' for MF. */
+  compute: string;
 }
 
 /**
@@ -84,18 +86,30 @@ export function onlyTestUsers(split: Split, users: Int32Array): Split {
 export function recommenderStage(
   data: LoadedData,
   kind: 'mf' | 'ncf',
-  opts: Partial<RecommenderTrainOptions> & { seed?: number; dim?: number; maxEvalUsers?: number } = {},
+  opts: Partial<RecommenderTrainOptions> & {
+    seed?: number;
+    dim?: number;
+    maxEvalUsers?: number;
+    /** What runs NCF's hidden layers, in training and in the evaluation's rankings; the loops by default. */
+    kernel?: DenseKernel;
+  } = {},
   onProgress?: ProgressCallback,
   signal?: AbortSignal,
 ): TrainedRecommender {
   const t0 = performance.now();
   const dim = opts.dim ?? defaultDim(data.dataset.name);
-  const { maxEvalUsers, ...trainOpts } = opts;
-  const recommender = trainRecommender(kind, data.split.train, { ...trainOpts, dim, onProgress, signal });
+  const { maxEvalUsers, kernel, ...trainOpts } = opts;
+  const recommender = trainRecommender(kind, data.split.train, {
+    ...trainOpts,
+    dim,
+    kernel,
+    onProgress,
+    signal,
+  });
   const trainSeconds = seconds(t0);
   const evalSplit = sampleTestUsers(data.split, maxEvalUsers, opts.seed);
-  const ranking = evaluateRanking(userScorer(recommender), evalSplit, { k: 10, signal });
-  return { recommender, ranking, seconds: trainSeconds };
+  const ranking = evaluateRanking(userScorer(recommender, kernel), evalSplit, { k: 10, signal });
+  return { recommender, ranking, seconds: trainSeconds, compute: mlpCompute(recommender, kernel) };
 }
 
 export interface TrainedSae {
@@ -112,16 +126,6 @@ export interface TrainedSae {
   seconds: number;
   /** What computed the training batches' encoder products (SaeTrainResult.compute). */
   compute: string;
-}
-
-/** The kernel for training an SAE with `opts` on `recommender`'s embeddings (kernelForWork decides). */
-export function saeKernel(
-  choice: ComputeChoice,
-  opts: SaeTrainOptions,
-  recommender: Recommender,
-): Promise<DenseKernel> {
-  const o = resolveSaeOptions(opts, recommender.dim);
-  return kernelForWork(choice, saeEncoderWork(o, recommender.dim, recommender.nUsers + recommender.nItems));
 }
 
 export function saeStage(
@@ -142,7 +146,7 @@ export function saeStage(
       nUsers: recommender.nUsers,
       nItems: recommender.nItems,
       dim: recommender.dim,
-      scorer: scorerFor(recommender),
+      scorer: scorerFor(recommender, opts.kernel),
       train: data.split.train,
       trainUsers,
     },
@@ -185,6 +189,8 @@ export function evaluateStage(
     maxEvalUsers?: number;
     seed?: number;
     signal?: AbortSignal;
+    /** What scores the full rankings (NCF's hidden layers); the loops by default. */
+    kernel?: DenseKernel;
   } = {},
 ): SaeEvaluation {
   const t0 = performance.now();
@@ -203,8 +209,8 @@ export function evaluateStage(
   );
   const reconstruction = reconstructionReport({ userEmb, itemEmb, ...r, nUsers, nItems, dim, latents });
   const fidelity = measureFidelity({
-    scorer: scorerFor(recommender),
-    reconScorer: scorerFor(recommender),
+    scorer: scorerFor(recommender, opts.kernel),
+    reconScorer: scorerFor(recommender, opts.kernel),
     userEmb,
     itemEmb,
     userRecon: r.userRecon,

@@ -1,4 +1,4 @@
-import { type DenseKernel, jsKernel } from '../nn/dense-kernel.ts';
+import { type DenseKernel, jsKernel, KERNEL_ROWS } from '../nn/dense-kernel.ts';
 import type { Sae } from './types.ts';
 
 /**
@@ -122,8 +122,6 @@ export function encodeSparse(
   }
 }
 
-/** Rows of one kernel call at most (the job memory estimate counts buffers of this many rows). */
-export const KERNEL_ROWS = 1024;
 /** Pre-activations [≤ KERNEL_ROWS × latents] of a kernel call, reused (encoding is synchronous). */
 let kernelPre = new Float32Array(0);
 

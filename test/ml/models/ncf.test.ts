@@ -9,7 +9,10 @@ import { ncfScorer } from '../../../src/ml/models/ncf/scorer.ts';
 import { defaultEpochs, trainNcf } from '../../../src/ml/models/ncf/train.ts';
 import { trainRecommender } from '../../../src/ml/models/train.ts';
 import type { NcfModel } from '../../../src/ml/models/types.ts';
+import { type DenseKernel, KERNEL_ROWS, TRAIN_ROWS } from '../../../src/ml/nn/dense-kernel.ts';
 import { initMlp } from '../../../src/ml/nn/mlp.ts';
+import { loadDenseKernel } from '../../../src/ml/nn/tfjs-kernel.ts';
+import { mlpCompute } from '../../../src/ml/pipeline/compute.ts';
 
 function randomModel(seed: number, nUsers = 4, nItems = 6, dim = 3, hidden = [8, 5, 4]): NcfModel {
   const rng = new Rng(seed);
@@ -120,6 +123,65 @@ describe('ncfScorer', () => {
   });
 });
 
+describe('ncfScorer on a kernel that chains the hidden layers (wasm)', () => {
+  /** The wasm kernel, noting the rows of each chained call. */
+  async function recordingWasm() {
+    const wasm = await loadDenseKernel('wasm');
+    const rows: number[] = [];
+    const kernel: DenseKernel = {
+      ...wasm,
+      reluMlp(X, layers, n, out) {
+        rows.push(n);
+        wasm.reluMlp?.(X, layers, n, out);
+      },
+    };
+    return { kernel, rows };
+  }
+
+  const scores = (m: NcfModel, kernel: DenseKernel | undefined, items: Float32Array, u = 0) => {
+    const out = new Float32Array(items.length / m.dim);
+    ncfScorer(m, kernel).scoreAll(u, row(m.params.userEmb, u, m.dim), items, out);
+    return out;
+  };
+
+  it('scores every item as the loops do, in calls of at most KERNEL_ROWS items', async () => {
+    const { kernel, rows } = await recordingWasm();
+    const m = randomModel(11, 2, 2 * KERNEL_ROWS + 7, 5, [16, 8, 4]);
+    const got = scores(m, kernel, m.params.itemEmb);
+    const want = scores(m, undefined, m.params.itemEmb);
+    expect(rows).toEqual([KERNEL_ROWS, KERNEL_ROWS, 7]);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+    expect(worst).toBeLessThan(1e-5);
+    expect(mlpCompute(m, kernel)).toBe('wasm');
+    expect(mlpCompute(m)).toBe('js');
+  });
+
+  it('scores items with a non-finite pre-activation on the loops, so NaN stays NaN (wasm ReLU gives 0)', async () => {
+    const { kernel } = await recordingWasm();
+    const m = randomModel(12, 2, 40, 3);
+    const items = Float32Array.from(m.params.itemEmb);
+    items[5 * m.dim] = Number.NaN;
+    items.fill(Number.POSITIVE_INFINITY, 9 * m.dim, 10 * m.dim); // layer 1: ±Infinity or NaN
+    const got = scores(m, kernel, items);
+    const want = scores(m, undefined, items);
+    expect(Number.isNaN(got[5])).toBe(true);
+    expect([got[5], got[9]]).toEqual([want[5], want[9]]);
+    expect(Number.isFinite(want[9])).toBe(false);
+    for (const i of [0, 1, 8, 39]) expect(got[i]).toBeCloseTo(want[i], 5);
+  });
+
+  it('leaves the whole catalogue to the loops when a hidden weight is not finite', async () => {
+    const { kernel, rows } = await recordingWasm();
+    const m = randomModel(13, 2, 30, 3);
+    m.params.layers[1].W[0] = Number.NaN;
+    const got = scores(m, kernel, m.params.itemEmb);
+    expect(rows).toEqual([]);
+    expect(Array.from(got)).toEqual(Array.from(scores(m, undefined, m.params.itemEmb)));
+    expect(got.every(Number.isNaN)).toBe(true);
+  });
+});
+
 describe('NCF batch gradients', () => {
   const rng = new Rng(11);
   const many = Array.from({ length: 300 }, () => [rng.nextInt(4), rng.nextInt(6), rng.nextInt(2)]);
@@ -137,49 +199,100 @@ describe('NCF batch gradients', () => {
         [1, 3, 0],
       ],
     ],
-    ['300 samples (three 128-sample chunks)', many],
+    ['300 samples (three 128-sample chunks on the loops)', many],
   ] as const)
-    it(`every parameter (all layers W and b, both embedding tables) matches finite differences of the mean BCE: ${name}`, () => {
-      const m = randomModel(4, 4, 6, 3, [8, 5, 4]);
-      const users = samples.map((s) => s[0]);
-      const items = samples.map((s) => s[1]);
-      const labels = samples.map((s) => s[2]);
-      const kernel = new BatchKernel(m);
+    it.each(['js', 'wasm'] as const)(
+      `every parameter (all layers W and b, both embedding tables) matches finite differences of the mean BCE: ${name}, hidden layers on %s`,
+      async (compute) => {
+        const m = randomModel(4, 4, 6, 3, [8, 5, 4]);
+        const users = samples.map((s) => s[0]);
+        const items = samples.map((s) => s[1]);
+        const labels = samples.map((s) => s[2]);
+        const kernel = new BatchKernel(m, await loadDenseKernel(compute));
+        kernel.begin();
+        kernel.addSamples(users, items, labels);
+        const lossSum = kernel.run();
+        const loss = () => {
+          let s = 0;
+          for (let k = 0; k < users.length; k++) {
+            const z = refLogit(
+              m,
+              row(m.params.userEmb, users[k], m.dim),
+              row(m.params.itemEmb, items[k], m.dim),
+            );
+            s += bce(z, labels[k]);
+          }
+          return s / users.length;
+        };
+        expect(lossSum / users.length).toBeCloseTo(loss(), 5);
+        // Relative to the gradient's own size: with 300 samples the mean BCE's gradients are ~2e-3, so an
+        // absolute 1e-3 let a chunk that dropped a few samples' deltas (25 % off) pass.
+        const matches = (param: Float32Array, grad: Float32Array, name: string) => {
+          const scale = Math.max(...Array.from(grad, Math.abs));
+          expect(scale, `${name} is all zero`).toBeGreaterThan(0);
+          expect(gradCheck(param, grad, loss).maxAbsError / scale, name).toBeLessThan(1e-3);
+        };
+        const { layers } = m.params;
+        for (let l = 0; l < layers.length; l++) {
+          matches(layers[l].W, kernel.grads[l].W, `W${l}`);
+          matches(layers[l].b, kernel.grads[l].b, `b${l}`);
+        }
+        matches(m.params.userEmb, kernel.gUser, 'userEmb');
+        matches(m.params.itemEmb, kernel.gItem, 'itemEmb');
+      },
+    );
+
+  it('on a kernel, a batch over TRAIN_ROWS samples gives the loops’ loss and gradients', async () => {
+    const m = randomModel(5, 4, 6, 3, [8, 5, 4]);
+    const r = new Rng(12);
+    const n = TRAIN_ROWS + 37;
+    const users = Array.from({ length: n }, () => r.nextInt(4));
+    const items = Array.from({ length: n }, () => r.nextInt(6));
+    const labels = Array.from({ length: n }, () => r.nextInt(2));
+    const run = (kernel: BatchKernel) => {
       kernel.begin();
       kernel.addSamples(users, items, labels);
-      const lossSum = kernel.run();
-      const loss = () => {
-        let s = 0;
-        for (let k = 0; k < users.length; k++) {
-          const z = refLogit(
-            m,
-            row(m.params.userEmb, users[k], m.dim),
-            row(m.params.itemEmb, items[k], m.dim),
-          );
-          s += bce(z, labels[k]);
-        }
-        return s / users.length;
-      };
-      expect(lossSum / users.length).toBeCloseTo(loss(), 5);
-      // Relative to the gradient's own size: with 300 samples the mean BCE's gradients are ~2e-3, so an
-      // absolute 1e-3 let a chunk that dropped a few samples' deltas (25 % off) pass.
-      const matches = (param: Float32Array, grad: Float32Array, name: string) => {
-        const scale = Math.max(...Array.from(grad, Math.abs));
-        expect(scale, `${name} is all zero`).toBeGreaterThan(0);
-        expect(gradCheck(param, grad, loss).maxAbsError / scale, name).toBeLessThan(1e-3);
-      };
-      const { layers } = m.params;
-      for (let l = 0; l < layers.length; l++) {
-        matches(layers[l].W, kernel.grads[l].W, `W${l}`);
-        matches(layers[l].b, kernel.grads[l].b, `b${l}`);
-      }
-      matches(m.params.userEmb, kernel.gUser, 'userEmb');
-      matches(m.params.itemEmb, kernel.gItem, 'itemEmb');
-    });
+      return kernel.run();
+    };
+    const loops = new BatchKernel(m);
+    const wasm = new BatchKernel(m, await loadDenseKernel('wasm'));
+    expect(run(wasm) / n).toBeCloseTo(run(loops) / n, 5);
+    const close = (got: Float32Array, want: Float32Array) => {
+      const scale = Math.max(...Array.from(want, Math.abs));
+      for (let k = 0; k < want.length; k++) expect(Math.abs(got[k] - want[k])).toBeLessThan(1e-4 * scale);
+    };
+    for (let l = 0; l < m.params.layers.length; l++) {
+      close(wasm.grads[l].W, loops.grads[l].W);
+      close(wasm.grads[l].b, loops.grads[l].b);
+    }
+    close(wasm.gUser, loops.gUser);
+    close(wasm.gItem, loops.gItem);
+  });
 });
 
 describe('trainNcf', () => {
   const train = blockCsr(40, 30);
+
+  it('trains its hidden layers on a kernel deterministically, to the loops’ loss', async () => {
+    const wasm = await loadDenseKernel('wasm');
+    const opts = {
+      dim: 8,
+      hidden: [16, 8, 4],
+      epochs: 10,
+      batchSize: 256,
+      seed: 1,
+      pretrain: 'none' as const,
+    };
+    const lossOf = (kernel?: DenseKernel) => {
+      let last = 0;
+      const m = trainNcf(train, { ...opts, kernel, onProgress: (e) => (last = e.loss ?? Number.NaN) });
+      return { m, last };
+    };
+    const [a, b, loops] = [lossOf(wasm), lossOf(wasm), lossOf()];
+    expect(Array.from(a.m.params.layers[1].W)).toEqual(Array.from(b.m.params.layers[1].W));
+    expect(Array.from(a.m.params.itemEmb)).toEqual(Array.from(b.m.params.itemEmb));
+    expect(a.last).toBeCloseTo(loops.last, 3);
+  });
 
   it('learns the block structure: held-in positives outscore the other half', () => {
     for (const optimizer of ['adam', 'sgd'] as const) {

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { gradCheck } from '../../../src/ml/core/gradcheck.ts';
 import { Rng } from '../../../src/ml/core/rng.ts';
 import type { DenseLayer } from '../../../src/ml/models/types.ts';
-import { backwardToFirst, forwardFromFirst, initMlp, MlpTape, zeroGrads } from '../../../src/ml/nn/mlp.ts';
+import {
+  backwardToFirst,
+  forwardFromFirst,
+  initMlp,
+  MlpTape,
+  relu,
+  zeroGrads,
+} from '../../../src/ml/nn/mlp.ts';
 
 /** Slow float64 reference: logit of the MLP given the first layer's pre-activation. */
 function refLogit(layers: DenseLayer[], pre0: ArrayLike<number>): number {
@@ -28,6 +35,16 @@ function setup(seed: number, hidden = [9, 6, 5]) {
   for (let k = 0; k < pre0.length; k++) pre0[k] = rng.normal();
   return { layers, pre0, tape: new MlpTape(layers) };
 }
+
+describe('relu', () => {
+  it('is max(v, 0) exactly, +0 for every v ≤ 0, and NaN for NaN and −Infinity (a diverged input)', () => {
+    const vs = [2.5, 1e-45, 3.4e38, 1 / 3, Math.fround(0.1), Number.POSITIVE_INFINITY];
+    for (const v of vs) expect(relu(v)).toBe(v);
+    for (const v of [-2.5, -1e-45, -0, 0]) expect(Object.is(relu(v), 0)).toBe(true);
+    expect(relu(Number.NaN)).toBeNaN();
+    expect(relu(Number.NEGATIVE_INFINITY)).toBeNaN();
+  });
+});
 
 describe('ReLU MLP kernels', () => {
   it('forward matches a slow reference, for several widths (including non-multiples of 4)', () => {

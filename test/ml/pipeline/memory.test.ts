@@ -78,6 +78,26 @@ describe('estimateJobMemory', () => {
     expect(estimateJobMemory({ ...ML1M, saeEpochs: 30 }, { ...ALL, sae: false }).tfjs).toBe(0);
   });
 
+  it("counts tfjs's runtime for NCF's MLP (training, full-catalogue scoring) where 'auto' would start it", () => {
+    const ncf: JobShape = { ...ML1M, model: 'ncf' };
+    const trainAndRank = { recommender: true, sae: false, codes: false, scores: true };
+    const evaluate = { recommender: false, sae: false, codes: true, scores: true };
+    const label = { ...evaluate, scores: false };
+    // Scoring alone: 6040 users × 3706 items × (64·32 + 32·16 + 16) = 5.8e10 multiply-adds.
+    expect(estimateJobMemory(ncf, evaluate).tfjs).toBe(TFJS_WASM_BYTES);
+    expect(estimateJobMemory(ncf, trainAndRank).tfjs).toBe(TFJS_WASM_BYTES);
+    // MF's products stay on the loops; PRISM_COMPUTE=js keeps NCF's there; labelling has none.
+    expect(estimateJobMemory(ML1M, trainAndRank).tfjs).toBe(0);
+    expect(estimateJobMemory({ ...ncf, compute: 'js' }, trainAndRank).tfjs).toBe(0);
+    expect(estimateJobMemory(ncf, label).tfjs).toBe(0);
+    expect(estimateJobMemory({ ...ncf, compute: 'wasm' }, label).tfjs).toBe(0);
+    // A tiny catalogue stays on the loops under 'auto' (4 epochs × 6000 samples × 3 × 2576 = 1.9e8), not
+    // under 'wasm'.
+    const tiny: JobShape = { ...ncf, users: 100, items: 100, interactions: 2000 };
+    expect(estimateJobMemory(tiny, trainAndRank).tfjs).toBe(0);
+    expect(estimateJobMemory({ ...tiny, compute: 'wasm' }, trainAndRank).tfjs).toBe(TFJS_WASM_BYTES);
+  });
+
   it('grows linearly with the dictionary once the codes dominate', () => {
     const at = (latents: number) => estimateJobMemory({ ...ML1M, latents }, ALL).bytes;
     expect(at(32_768) - at(16_384)).toBe(2 * (at(16_384) - at(8_192)));

@@ -3,11 +3,13 @@
  *
  * Layer 1 is split as W₁ᵤ·u + W₁ᵢ·i: each half is computed once per distinct user / item of the batch
  * (one blocked product over the gathered rows), a sample adds its two halves and runs only the hidden
- * layers (blocked, `CHUNK` samples at a time), and the per-sample layer-1 deltas are summed per distinct
- * row, then turned into W₁/b₁ and embedding-row gradients with two more blocked products.
+ * layers (blocked, `CHUNK` samples at a time on the loops; on a kernel that trains them, `TRAIN_ROWS`
+ * samples a call), and the per-sample layer-1 deltas are summed per distinct row, then turned into W₁/b₁
+ * and embedding-row gradients with two more blocked products.
  */
 import type { Rng } from '../../core/rng.ts';
 import type { Csr } from '../../data/types.ts';
+import { type DenseKernel, jsKernel, type ReluMlpTrainer, TRAIN_ROWS } from '../../nn/dense-kernel.ts';
 import { gemmAB, gemmABt, gemmAtBAdd } from '../../nn/gemm.ts';
 import { type LayerGrads, zeroGrads } from '../../nn/mlp.ts';
 import { MlpBatch } from '../../nn/mlp-batch.ts';
@@ -88,7 +90,13 @@ export class BatchKernel {
   private readonly H: number;
   private readonly layers: DenseLayer[];
   private readonly mlp: MlpBatch;
-  private readonly dLogits = new Float32Array(CHUNK);
+  /** The hidden layers on the kernel, when it trains them; else `mlp` (the loops). */
+  private readonly trainer: ReluMlpTrainer | null;
+  private readonly chunk: number; // samples a forward/backward
+  private readonly pre: Float32Array; // [chunk × H] a chunk's layer-1 pre-activations
+  private readonly logits: Float32Array; // [chunk] (trainer)
+  private readonly dPre: Float32Array; // [chunk × H] ∂loss/∂pre (trainer)
+  private readonly dLogits: Float32Array; // [chunk]
   private readonly userSide: Side;
   private readonly itemSide: Side;
   readonly grads: LayerGrads[];
@@ -101,11 +109,20 @@ export class BatchKernel {
   nSamples = 0;
   private batchNo = 0;
 
-  constructor(private readonly model: NcfModel) {
+  constructor(
+    private readonly model: NcfModel,
+    dense: DenseKernel = jsKernel,
+  ) {
     const { dim, nUsers, nItems } = model;
     this.layers = model.params.layers;
     this.H = this.layers[0].outDim;
     this.mlp = new MlpBatch(this.layers, CHUNK);
+    this.trainer = dense.reluMlpTrainer?.(this.layers.slice(1)) ?? null;
+    this.chunk = this.trainer ? TRAIN_ROWS : CHUNK;
+    this.pre = this.trainer ? new Float32Array(this.chunk * this.H) : this.mlp.pre[0];
+    this.logits = new Float32Array(this.trainer ? this.chunk : 0);
+    this.dPre = new Float32Array(this.trainer ? this.chunk * this.H : 0);
+    this.dLogits = new Float32Array(this.chunk);
     this.grads = zeroGrads(this.layers);
     this.gUser = new Float32Array(nUsers * dim);
     this.gItem = new Float32Array(nItems * dim);
@@ -173,7 +190,7 @@ export class BatchKernel {
 
   /** Forward/backward over the batch's samples (gradients of the mean BCE); returns the summed loss. */
   run(): number {
-    const { H, mlp, grads, userSide, itemSide, dLogits } = this;
+    const { H, grads, userSide, itemSide, dLogits, pre, chunk } = this;
     const first = this.layers[0];
     const n = this.nSamples;
     const scale = 1 / Math.max(1, n);
@@ -187,17 +204,16 @@ export class BatchKernel {
     const iHalf = itemSide.half;
     const uDelta = userSide.delta;
     const iDelta = itemSide.delta;
-    const pre = mlp.pre[0];
     let loss = 0;
-    for (let c0 = 0; c0 < n; c0 += CHUNK) {
-      const rows = Math.min(CHUNK, n - c0);
+    for (let c0 = 0; c0 < n; c0 += chunk) {
+      const rows = Math.min(chunk, n - c0);
       for (let r = 0; r < rows; r++) {
         const uo = userSide.slot[this.sampleUser[c0 + r]] * H;
         const io = itemSide.slot[this.sampleItem[c0 + r]] * H;
         const po = r * H;
         for (let o = 0; o < H; o++) pre[po + o] = uHalf[uo + o] + iHalf[io + o];
       }
-      const z = mlp.forward(rows);
+      const z = this.forward(rows);
       for (let r = 0; r < rows; r++) {
         const y = this.sampleLabel[c0 + r];
         const zr = z[r];
@@ -207,7 +223,7 @@ export class BatchKernel {
         const sig = zr >= 0 ? 1 / (1 + ez) : ez / (1 + ez);
         dLogits[r] = (sig - y) * scale;
       }
-      const d0 = mlp.backward(rows, dLogits, grads);
+      const d0 = this.backward(rows);
       for (let r = 0; r < rows; r++) {
         const uo = userSide.slot[this.sampleUser[c0 + r]] * H;
         const io = itemSide.slot[this.sampleItem[c0 + r]] * H;
@@ -222,5 +238,19 @@ export class BatchKernel {
     userSide.backward(grads[0], first, true, this.gUser);
     itemSide.backward(grads[0], first, false, this.gItem);
     return loss;
+  }
+
+  /** The hidden layers on `pre`'s first `rows` rows: their logits. */
+  private forward(rows: number): Float32Array {
+    if (!this.trainer) return this.mlp.forward(rows);
+    this.trainer.forward(this.pre, rows, this.logits);
+    return this.logits;
+  }
+
+  /** From `dLogits`: the hidden layers' gradients into `grads`, and ∂loss/∂pre per row (returned). */
+  private backward(rows: number): Float32Array {
+    if (!this.trainer) return this.mlp.backward(rows, this.dLogits, this.grads);
+    this.trainer.backward(this.dLogits, rows, this.grads.slice(1), this.dPre);
+    return this.dPre;
   }
 }

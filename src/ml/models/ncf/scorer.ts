@@ -3,14 +3,19 @@
  *
  * The first layer splits as W₁·[u; i] = W₁ᵤ·u + W₁ᵢ·i, so `scoreAll` computes the item half for every
  * item once (cached, keyed on the itemEmb array and a fingerprint of its contents, so in-place edits
- * are noticed) and each (user, item) pair then costs only the hidden layers.
+ * are noticed) and each (user, item) pair then costs only the hidden layers. Those products go through
+ * `kernel` (the loops unless given): scoring every item for every user is most of an NCF pipeline's CPU.
  */
-import { backwardToFirst, forwardFromFirst, MlpTape } from '../../nn/mlp.ts';
+import { type DenseKernel, jsKernel, KERNEL_ROWS } from '../../nn/dense-kernel.ts';
+import { backwardToFirst, forwardFromFirst, MlpTape, relu } from '../../nn/mlp.ts';
 import { MlpBatch } from '../../nn/mlp-batch.ts';
-import type { NcfModel, PairScorer } from '../types.ts';
+import type { DenseLayer, NcfModel, PairScorer } from '../types.ts';
 
-/** Items scored per blocked forward in `scoreAll`. */
-const BLOCK = 128;
+/** NCF's hidden layer widths unless told otherwise (the paper's 64→32→16). */
+export const NCF_HIDDEN: readonly number[] = [64, 32, 16];
+
+/** Items scored per blocked forward of the loops in `scoreAll` (a block's activations stay in cache). */
+const LOOP_BLOCK = 128;
 
 /** Item half of layer 1 for every item: out[i·H + o] = Σⱼ W₁[o, dim + j]·itemEmb[i·dim + j]. */
 export function itemHalfOfFirstLayer(
@@ -50,7 +55,7 @@ function fingerprint(a: Float32Array): number {
   return s * 1.000001 + t;
 }
 
-export function ncfScorer(model: NcfModel): PairScorer {
+export function ncfScorer(model: NcfModel, kernel: DenseKernel = jsKernel): PairScorer {
   const { dim } = model;
   const layers = model.params.layers;
   const first = layers[0];
@@ -59,7 +64,8 @@ export function ncfScorer(model: NcfModel): PairScorer {
   const b0 = first.b;
   const in0 = first.inDim;
   const tape = new MlpTape(layers);
-  const block = new MlpBatch(layers, BLOCK);
+  const block = new MlpBatch(layers, LOOP_BLOCK);
+  const chained = kernel.reluMlp ? chainedHiddenLayers(kernel, layers) : null;
   const userHalf = new Float32Array(H);
   let cachedItems: Float32Array | null = null;
   let cachedPrint = 0;
@@ -73,6 +79,11 @@ export function ncfScorer(model: NcfModel): PairScorer {
       for (let j = 0; j < dim; j++) s += W0[row + j] * uVec[j] + W0[row + dim + j] * iVec[j];
       pre[o] = s;
     }
+  };
+
+  const loopRow = (pre0: Float32Array): number => {
+    tape.pre[0].set(pre0);
+    return forwardFromFirst(layers, tape);
   };
 
   const itemHalf = (itemEmb: Float32Array): Float32Array => {
@@ -116,10 +127,11 @@ export function ncfScorer(model: NcfModel): PairScorer {
         for (let j = 0; j < dim; j++) s += W0[row + j] * uVec[j];
         userHalf[o] = s;
       }
-      const pre = block.pre[0];
       const n = itemEmb.length / dim;
-      for (let i0 = 0; i0 < n; i0 += BLOCK) {
-        const rows = Math.min(BLOCK, n - i0);
+      if (chained?.(userHalf, q, n, out, loopRow)) return;
+      const pre = block.pre[0];
+      for (let i0 = 0; i0 < n; i0 += LOOP_BLOCK) {
+        const rows = Math.min(LOOP_BLOCK, n - i0);
         for (let r = 0; r < rows; r++) {
           const y = (i0 + r) * H;
           const po = r * H;
@@ -130,4 +142,56 @@ export function ncfScorer(model: NcfModel): PairScorer {
       }
     },
   };
+}
+
+/**
+ * `scoreAll`'s hidden layers on a kernel that chains them (`DenseKernel.reluMlp`), KERNEL_ROWS items a
+ * call: fills each block's first-layer activations (user half + item half, ReLU), hands the block over and
+ * reads back its logits. Backends' ReLU may map NaN to 0, so a row with a non-finite pre-activation is
+ * scored again on the loops (`loopRow`, given the row's pre-activations), where NaN stays NaN; with
+ * non-finite weights the whole call is left to the loops (returns false).
+ */
+function chainedHiddenLayers(kernel: DenseKernel, layers: DenseLayer[]) {
+  const hidden = layers.slice(1);
+  const H = layers[0].outDim;
+  let act = new Float32Array(0); // [≤ KERNEL_ROWS × H]
+  const rowPre = new Float32Array(H);
+  return (
+    userHalf: Float32Array, // [H] the user's half of layer 1, bias included
+    itemHalf: Float32Array, // [n × H]
+    n: number,
+    out: Float32Array, // [n]
+    loopRow: (pre0: Float32Array) => number,
+  ): boolean => {
+    if (!hidden.every((l) => allFinite(l.W) && allFinite(l.b))) return false;
+    if (act.length === 0) act = new Float32Array(Math.min(n, KERNEL_ROWS) * H);
+    const rowsPerCall = act.length / H;
+    const nonFinite: number[] = [];
+    for (let i0 = 0; i0 < n; i0 += rowsPerCall) {
+      const rows = Math.min(rowsPerCall, n - i0);
+      nonFinite.length = 0;
+      for (let r = 0; r < rows; r++) {
+        const y = (i0 + r) * H;
+        const a = r * H;
+        let finite = true;
+        for (let o = 0; o < H; o++) {
+          const v = userHalf[o] + itemHalf[y + o];
+          act[a + o] = relu(v);
+          if (!(v - v === 0)) finite = false; // NaN or ±Infinity
+        }
+        if (!finite) nonFinite.push(r);
+      }
+      kernel.reluMlp?.(act, hidden, rows, out.subarray(i0, i0 + rows));
+      for (const r of nonFinite) {
+        for (let o = 0; o < H; o++) rowPre[o] = userHalf[o] + itemHalf[(i0 + r) * H + o];
+        out[i0 + r] = loopRow(rowPre);
+      }
+    }
+    return true;
+  };
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
 }

@@ -17,11 +17,13 @@ import { MlError } from '../../core/errors.ts';
 import type { ProgressCallback } from '../../core/progress.ts';
 import { Rng } from '../../core/rng.ts';
 import type { Csr } from '../../data/types.ts';
+import type { DenseKernel } from '../../nn/dense-kernel.ts';
 import { initMlp } from '../../nn/mlp.ts';
 import { Adam } from '../../optim/adam.ts';
 import { type MfTrainOptions, trainMf } from '../mf/train.ts';
 import type { NcfModel } from '../types.ts';
 import { BatchKernel } from './batch.ts';
+import { NCF_HIDDEN } from './scorer.ts';
 
 /** With Adam and pre-trained embeddings, the default embedding learning rate is lr / this. */
 const PRETRAINED_EMB_LR_DIVISOR = 10;
@@ -29,7 +31,7 @@ const PRETRAINED_EMB_LR_DIVISOR = 10;
 export interface NcfTrainOptions {
   dim: number;
   /** Hidden layer widths, default [64, 32, 16]. */
-  hidden?: number[];
+  hidden?: readonly number[];
   /**
    * Default: a budget of about 6M samples (positives plus their negatives) — an MLP step costs the same
    * on any dataset, so large datasets get few epochs and small ones more — clamped to [2, 4]. With MF
@@ -71,11 +73,13 @@ export interface NcfTrainOptions {
   /** Called after each epoch with the model being trained (e.g. to validate); must not modify it. */
   onEpochEnd?: (model: NcfModel, epoch: number) => void;
   signal?: AbortSignal;
+  /** What runs the hidden layers' forward and backward (default the loops; a kernel that trains them). */
+  kernel?: DenseKernel;
 }
 
 export function trainNcf(train: Csr, opts: NcfTrainOptions): NcfModel {
   const dim = opts.dim;
-  const hidden = opts.hidden ?? [64, 32, 16];
+  const hidden = opts.hidden ?? NCF_HIDDEN;
   const optimizer = opts.optimizer ?? 'adam';
   const lr = opts.lr ?? (optimizer === 'adam' ? 6e-3 : 0.05);
   const pretrained = opts.init !== undefined || (opts.pretrain ?? 'mf') === 'mf';
@@ -141,7 +145,7 @@ export function trainNcf(train: Csr, opts: NcfTrainOptions): NcfModel {
   };
 
   const step = makeStepper(model, optimizer, lr, embLr, l2);
-  const kernel = new BatchKernel(model);
+  const kernel = new BatchKernel(model, opts.kernel);
   const users = new Int32Array(nU);
   let nActive = 0;
   for (let u = 0; u < nU; u++) if (train.indptr[u + 1] > train.indptr[u]) users[nActive++] = u;
