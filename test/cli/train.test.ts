@@ -15,6 +15,7 @@ import { run } from '../../src/cli/commands/train.ts';
 import { checkOutDir, writeOutputs } from '../../src/cli/output.ts';
 import { neighbourhoodCoherence } from '../../src/ml/eval/monosemanticity.ts';
 import { loadRecommender } from '../../src/ml/models/serialize.ts';
+import { cudaPackageInstalled } from '../../src/ml/nn/tfjs-kernel.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -32,7 +33,7 @@ describe('prism train', () => {
     const report = JSON.parse(readFileSync(join(out, 'train.json'), 'utf8'));
     expect(report.dataset).toMatchObject({ name: 'synthetic', users: 150, items: 60 });
     expect(report.dataset.interactions).toBeGreaterThan(150);
-    expect(report).toMatchObject({ model: 'mf', dim: 8, epochs: 3 });
+    expect(report).toMatchObject({ model: 'mf', dim: 8, epochs: 3, compute: 'js' });
     for (const key of ['hr@10', 'ndcg@10', 'mrr@10']) {
       expect(report.metrics[key]).toBeGreaterThan(0);
       expect(report.metrics[key]).toBeLessThanOrEqual(1);
@@ -46,6 +47,20 @@ describe('prism train', () => {
     expect(report.geometry.item_coherence_best).toBeCloseTo(coherence.best, 4);
     expect(report.geometry.best_centres).toBe(60);
     expect(String(stdout.mock.calls.map((c) => c[0]).join(''))).toMatch(/HR@10 [01]\.\d{4}/);
+  });
+
+  it("runs NCF's MLP on the kernel --compute names, and says so", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'prism-train-'));
+    dirs.push(out);
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const args = ['--data', 'synthetic:users=60,items=40,seed=2', '--model', 'ncf', '--dim', '4'];
+    await run([...args, '--epochs', '1', '--compute', 'wasm', '--out', out]);
+    expect(JSON.parse(readFileSync(join(out, 'train.json'), 'utf8')).compute).toBe('wasm');
+    if (!cudaPackageInstalled())
+      await expect(run([...args, '--compute', 'gpu', '--out', join(out, 'gpu')])).rejects.toThrow(
+        /--compute gpu needs @tensorflow\/tfjs-node-gpu installed/,
+      );
   });
 
   it('names the flag in argument errors', async () => {

@@ -3,8 +3,6 @@ import { MlError } from '../../ml/core/errors.ts';
 import { DATA_SPEC_HELP, parseDataSpec } from '../../ml/data/spec.ts';
 import { saveRecommender } from '../../ml/models/serialize.ts';
 import { defaultDim } from '../../ml/models/train.ts';
-import type { ComputeChoice } from '../../ml/nn/dense-kernel.ts';
-import { CUDA_PACKAGE, cudaPackageInstalled } from '../../ml/nn/tfjs-kernel.ts';
 import {
   ABLATION_BETAS,
   checkFrontierSetting,
@@ -19,6 +17,7 @@ import { saveSae } from '../../ml/sae/serialize.ts';
 import type { InterventionsReport } from '../../ml/steer/measure.ts';
 import { renderInterventionsMarkdown } from '../../ml/steer/report-md.ts';
 import { formatHelp, parseArgs } from '../args.ts';
+import { COMPUTE_FLAG, computeChoice } from '../compute-flag.ts';
 import { checkOutDir, leftoverOutputs, writeOutputs } from '../output.ts';
 import { progressBar } from '../progress-bar.ts';
 
@@ -55,12 +54,7 @@ const FLAGS = {
   },
   sae: { type: 'string', help: 'JSON object of SAE options overriding the chosen setting' },
   weights: { type: 'boolean', default: false, help: 'also write recommender.prsm and sae.prsm' },
-  compute: {
-    type: 'string',
-    default: 'auto',
-    choices: ['auto', 'js', 'wasm', 'gpu'],
-    help: "the dense products (SAE training's encoder, NCF's MLP): auto (the loops for small runs, else CUDA if tfjs-node-gpu is installed, else wasm), js, wasm, gpu",
-  },
+  compute: COMPUTE_FLAG,
 } as const;
 
 export async function run(argv: string[]): Promise<void> {
@@ -89,13 +83,7 @@ export async function run(argv: string[]): Promise<void> {
     for (const [r, row] of frontier.entries())
       checkSae(replacingOptions(chosen, row), datasetKind, `frontier[${r}]`);
   checkOutDir(flags.out);
-  const compute = flags.compute as ComputeChoice;
-  if (compute === 'gpu' && !cudaPackageInstalled())
-    throw new MlError(
-      'BAD_CONFIG',
-      `--compute gpu needs ${CUDA_PACKAGE} installed (npm install ${CUDA_PACKAGE})`,
-      'compute',
-    );
+  const compute = computeChoice(flags.compute);
   let bar = progressBar(`reproduce ${model}`);
   let lastStage = '';
   const result = await asFlagErrors(

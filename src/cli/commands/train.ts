@@ -9,7 +9,9 @@ import { evaluateRanking, type RankingMetrics } from '../../ml/eval/ranking.ts';
 import { userScorer } from '../../ml/models/scorer.ts';
 import { saveRecommender } from '../../ml/models/serialize.ts';
 import { defaultDim, trainRecommender } from '../../ml/models/train.ts';
+import { mlpCompute, runKernel } from '../../ml/pipeline/compute.ts';
 import { formatHelp, parseArgs } from '../args.ts';
+import { COMPUTE_FLAG, computeChoice } from '../compute-flag.ts';
 import { checkOutDir, writeOutputs } from '../output.ts';
 import { progressBar } from '../progress-bar.ts';
 
@@ -31,6 +33,7 @@ const FLAGS = {
   holdout: { type: 'integer', default: 5, min: 1, help: 'held-out positives per user' },
   k: { type: 'integer', default: 10, min: 1, help: 'cut-off of HR/NDCG/MRR' },
   out: { type: 'string', default: 'runs/train', help: 'output directory' },
+  compute: COMPUTE_FLAG,
 } as const;
 
 export interface TrainReport {
@@ -40,6 +43,8 @@ export interface TrainReport {
   dim: number;
   epochs: number;
   seed: number;
+  /** What ran NCF's MLP, in training and evaluation ('js': the loops, always for MF). */
+  compute: string;
   metrics: Record<string, number>;
   /**
    * Neighbourhood coherence of the item embeddings (`neighbourhoodCoherence`, 30 items): how much
@@ -65,6 +70,7 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const model = flags.model as 'mf' | 'ncf';
+  const compute = computeChoice(flags.compute);
   if (model !== 'mf' && flags.objective !== undefined)
     throw new MlError(
       'BAD_CONFIG',
@@ -102,6 +108,15 @@ export async function run(argv: string[]): Promise<void> {
       'holdout',
     );
   const dim = flags.dim ?? defaultDim(dataset.name);
+  const kernel = await runKernel(compute, {
+    model,
+    nUsers: interactions.rows,
+    nItems: interactions.cols,
+    dim,
+    trainsOn: split.train.indices.length,
+    scores: true,
+    sae: null,
+  });
   const bar = progressBar(`${model} d=${dim}`);
   let epochs = flags.epochs ?? 0;
   t = performance.now();
@@ -113,6 +128,7 @@ export async function run(argv: string[]): Promise<void> {
     l2: flags.l2,
     seed: flags.seed,
     mf: { objective },
+    kernel,
     onProgress: (e) => {
       epochs = e.epochs ?? e.epoch ?? epochs;
       bar.update(e);
@@ -123,7 +139,7 @@ export async function run(argv: string[]): Promise<void> {
   const trainS = (performance.now() - t) / 1000;
   t = performance.now();
   cpu0 = process.cpuUsage();
-  const m: RankingMetrics = evaluateRanking(userScorer(recommender), split, { k: flags.k });
+  const m: RankingMetrics = evaluateRanking(userScorer(recommender, kernel), split, { k: flags.k });
   const evalS = (performance.now() - t) / 1000;
   const evalCpu = cpuSince(cpu0);
   const k = flags.k;
@@ -140,6 +156,7 @@ export async function run(argv: string[]): Promise<void> {
     dim,
     epochs,
     seed: flags.seed,
+    compute: mlpCompute(recommender, kernel),
     metrics: { [`hr@${k}`]: m.hr, [`ndcg@${k}`]: m.ndcg, [`mrr@${k}`]: m.mrr, test_users: m.users },
     geometry: {
       item_coherence: round(coherence.mean, 4),
