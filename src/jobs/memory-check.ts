@@ -25,7 +25,11 @@ export interface JobSizes {
   model: 'mf' | 'ncf';
 }
 
-/** What each job type runs after loading its data, and the parameter that lowers each cost it has. */
+/**
+ * What each job type runs after loading its data, and the parameter that lowers each cost it has. The
+ * worker picks each job's kernel from the same stages (`jobStages`), so the estimate counts tfjs exactly
+ * when the job starts it.
+ */
 const PLANS: Record<JobType, { stages: JobStages; levers: MemoryLevers }> = {
   pipeline: {
     stages: { recommender: true, sae: true, codes: true, scores: true },
@@ -48,6 +52,11 @@ const PLANS: Record<JobType, { stages: JobStages; levers: MemoryLevers }> = {
     levers: { data: 'baseModelId', codes: 'baseModelId' },
   },
 };
+
+/** The stages a job of `type` runs after loading its data. */
+export function jobStages(type: JobType): JobStages {
+  return PLANS[type].stages;
+}
 
 /** What a job that passed its check was estimated to need and allowed, for its result (ops sizing budgets). */
 export interface MemoryCheck {

@@ -38,7 +38,7 @@ import type { SaeTrainOptions } from '../ml/sae/options.ts';
 import { loadSae, saveSae } from '../ml/sae/serialize.ts';
 import type { SaeConfig, SaePair } from '../ml/sae/types.ts';
 import type { JobParams, Metrics } from '../store/types.ts';
-import { checkJobMemory, type MemoryCheck } from './memory-check.ts';
+import { checkJobMemory, jobStages, type MemoryCheck } from './memory-check.ts';
 import { type StageProgress, StageTracker } from './progress.ts';
 import type { BaseModelInput, WorkerInput, WorkerOutput } from './protocol.ts';
 
@@ -162,7 +162,7 @@ async function trainRecommenderJob(ctx: Ctx): Promise<WorkerOutput> {
       reportJson: JSON.stringify({
         training,
         dataset: datasetSummary(data),
-        recommender: { ranking: rec.ranking, train_s: rec.seconds },
+        recommender: { ranking: rec.ranking, train_s: rec.seconds, compute: rec.compute },
         timings,
       }),
     },
@@ -382,18 +382,15 @@ async function sizeJob(
   sae: { trains: SaeTrainOptions } | { stored: SaeConfig | null },
 ): Promise<void> {
   fitsMemory(ctx, data, dim, model, 'trains' in sae ? sae.trains : sae.stored);
-  const nUsers = data.dataset.users.ids.length;
-  const nItems = data.dataset.items.ids.length;
-  const trains = 'trains' in sae ? sae.trains : null;
-  const trainsOn = ctx.input.type === 'pipeline' || ctx.input.type === 'train-recommender';
+  const stages = jobStages(ctx.input.type); // what the memory check counted
   ctx.kernel = await runKernel(ctx.compute, {
     model,
-    nUsers,
-    nItems,
+    nUsers: data.dataset.users.ids.length,
+    nItems: data.dataset.items.ids.length,
     dim,
-    trainsOn: trainsOn ? data.split.train.indices.length : null,
-    scores: true,
-    sae: trains,
+    trainsOn: stages.recommender ? data.split.train.indices.length : null,
+    scores: stages.scores ?? false,
+    sae: stages.sae && 'trains' in sae ? sae.trains : null,
   });
 }
 

@@ -62,7 +62,7 @@ export const jsKernel: DenseKernel = {
   linear: (A, B, bias, n, m, k, out) => gemmABt(A, B, out, n, m, k, bias),
 };
 
-/** Rows of one kernel call at most (the job memory estimate counts buffers of this many rows). */
+/** Rows of one inference call at most (the job memory estimate counts buffers of this many rows); training batches take TRAIN_ROWS. */
 export const KERNEL_ROWS = 1024;
 
 /** Which kernel to use: 'auto' takes CUDA, then wasm, whichever is installed, else the loops. */

@@ -126,7 +126,8 @@ async function tfjsKernel(mod: Record<string, unknown> | null, backend: string):
       throw new Error(`tfjs's "${backend}" backend is no longer available (another one is active)`);
   };
   // Bᵀ [k × m] of B [m × k] as a tensor: wasm's matMul with transposeB (or transposeA) is several times slower
-  // than without. One buffer serves every call: the tensor copies it into the backend's memory as it is made.
+  // than without. One buffer serves every call: wasm copies it into its memory as the tensor is made, and
+  // every such tensor is consumed by the op it is made for before the next one overwrites the buffer.
   const transposed = (B: Float32Array, m: number, k: number): TfTensor => {
     if (bt.length < k * m) bt = new Float32Array(k * m);
     for (let j = 0; j < m; j++) for (let t = 0; t < k; t++) bt[t * m + j] = B[j * k + t];
@@ -172,7 +173,8 @@ async function tfjsKernel(mod: Record<string, unknown> | null, backend: string):
 /**
  * `ReluMlpTrainer` on tfjs: the forward keeps each layer's input activations in the backend (ReLU applied)
  * until the backward, which turns them into gradients: ∂W_l = δ_lᵀ·a_l, ∂b_l = Σ_rows δ_l, δ_{l−1} =
- * (δ_l·W_l) ⊙ [a_l > 0].
+ * (δ_l·W_l) ⊙ [a_l > 0]. The backend's ReLU maps NaN to 0, so a NaN input row gives a finite loss here
+ * where the loops give NaN; its gradients still turn NaN, and training's finiteness check refuses the model.
  */
 function tfjsTrainer(
   tf: Tf,

@@ -3,7 +3,7 @@ import { defaultEpochs } from '../models/ncf/train.ts';
 import type { Recommender } from '../models/types.ts';
 import { type ComputeChoice, type DenseKernel, jsKernel, saeEncoderWork } from '../nn/dense-kernel.ts';
 import { kernelForWork } from '../nn/tfjs-kernel.ts';
-import { resolveSaeOptions, type SaeTrainOptions } from '../sae/options.ts';
+import { SAE_DEFAULTS, type SaeTrainOptions } from '../sae/options.ts';
 
 /**
  * Which kernel a run's dense products go to, from how many there are: a run (a pipeline, a job) picks one
@@ -21,8 +21,8 @@ export interface ComputeShape {
   trainsOn: number | null;
   /** Whether it scores users against the whole catalogue (ranking evaluation, fidelity, the SAE's top pairs). */
   scores: boolean;
-  /** The SAE it trains, if any. */
-  sae: SaeTrainOptions | null;
+  /** The SAE it trains, if any (its epochs and latents count; unset ones take the defaults). */
+  sae: Pick<SaeTrainOptions, 'epochs' | 'latents'> | null;
 }
 
 /** Multiply-adds per (user, item) pair through NCF's hidden layers (the first is split into cached halves). */
@@ -39,7 +39,12 @@ function hiddenMacs(hidden: readonly number[] = NCF_HIDDEN): number {
  */
 export function computeWork(shape: ComputeShape): number {
   const { model, nUsers, nItems, dim, trainsOn, scores, sae } = shape;
-  let work = sae ? saeEncoderWork(resolveSaeOptions(sae, dim), dim, nUsers + nItems) : 0;
+  // Not resolveSaeOptions: a partial SAE configuration (the memory check's) must not be validated here.
+  const sized = sae && {
+    epochs: sae.epochs ?? SAE_DEFAULTS.epochs,
+    latents: sae.latents ?? SAE_DEFAULTS.latents,
+  };
+  let work = sized ? saeEncoderWork(sized, dim, nUsers + nItems) : 0;
   if (model === 'ncf') {
     if (scores) work += nUsers * nItems * hiddenMacs();
     if (trainsOn !== null) {
@@ -59,7 +64,10 @@ export async function runKernel(choice: ComputeChoice, shape: ComputeShape): Pro
   return work === 0 ? jsKernel : kernelForWork(choice, work);
 }
 
-/** What runs `model`'s MLP given `kernel` (training and full-catalogue scoring): the kernel if it can, else the loops. */
+/**
+ * What runs `model`'s MLP given `kernel` (training and full-catalogue scoring): the kernel if it can,
+ * else the loops. The name reported for a run: the stages pass that same kernel on (test/ml/pipeline).
+ */
 export function mlpCompute(model: Recommender, kernel: DenseKernel = jsKernel): string {
   return model.kind === 'ncf' && kernel.reluMlp && kernel.reluMlpTrainer ? kernel.name : jsKernel.name;
 }

@@ -17,9 +17,10 @@ export interface ReproduceReport {
     /** Test users HR/NDCG were averaged over (a seeded sample for NCF). */
     eval_users: number;
     /**
-     * What ran NCF's hidden layers — its training, and the full-catalogue scores of evaluation's rankings,
-     * fidelity and the SAE's top-scored pairs: the run's kernel ('wasm', 'tensorflow') or the loops ('js',
-     * always for MF). Absent in reports written before NCF had kernels (the loops).
+     * What ran NCF's hidden layers in this run — its training when the run trained it (a train-sae job
+     * reuses a stored one), and the full-catalogue scores of evaluation's rankings, fidelity and the SAE's
+     * top-scored pairs: the run's kernel ('wasm', 'tensorflow') or the loops ('js', always for MF). Absent
+     * in reports written before NCF had kernels (the loops).
      */
     compute?: string;
   };

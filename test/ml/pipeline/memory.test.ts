@@ -98,6 +98,11 @@ describe('estimateJobMemory', () => {
     expect(estimateJobMemory({ ...tiny, compute: 'wasm' }, trainAndRank).tfjs).toBe(TFJS_WASM_BYTES);
   });
 
+  it('estimates SAEs narrower than the default k (a partial configuration is not validated)', () => {
+    const narrow = { ...ML1M, users: 60, items: 30, interactions: 900, latents: 4 };
+    expect(estimateJobMemory(narrow, ALL).bytes).toBeGreaterThan(0);
+  });
+
   it('grows linearly with the dictionary once the codes dominate', () => {
     const at = (latents: number) => estimateJobMemory({ ...ML1M, latents }, ALL).bytes;
     expect(at(32_768) - at(16_384)).toBe(2 * (at(16_384) - at(8_192)));

@@ -149,7 +149,9 @@ export function ncfScorer(model: NcfModel, kernel: DenseKernel = jsKernel): Pair
  * call: fills each block's first-layer activations (user half + item half, ReLU), hands the block over and
  * reads back its logits. Backends' ReLU may map NaN to 0, so a row with a non-finite pre-activation is
  * scored again on the loops (`loopRow`, given the row's pre-activations), where NaN stays NaN; with
- * non-finite weights the whole call is left to the loops (returns false).
+ * non-finite weights the whole call is left to the loops (returns false). Not covered: finite inputs and
+ * weights whose products overflow float32 inside a hidden layer, which a backend may score finite where
+ * the loops give NaN (a model that far gone fails training's own finiteness check).
  */
 function chainedHiddenLayers(kernel: DenseKernel, layers: DenseLayer[]) {
   const hidden = layers.slice(1);
@@ -164,7 +166,7 @@ function chainedHiddenLayers(kernel: DenseKernel, layers: DenseLayer[]) {
     loopRow: (pre0: Float32Array) => number,
   ): boolean => {
     if (!hidden.every((l) => allFinite(l.W) && allFinite(l.b))) return false;
-    if (act.length === 0) act = new Float32Array(Math.min(n, KERNEL_ROWS) * H);
+    if (act.length < Math.min(n, KERNEL_ROWS) * H) act = new Float32Array(Math.min(n, KERNEL_ROWS) * H);
     const rowsPerCall = act.length / H;
     const nonFinite: number[] = [];
     for (let i0 = 0; i0 < n; i0 += rowsPerCall) {
@@ -177,7 +179,7 @@ function chainedHiddenLayers(kernel: DenseKernel, layers: DenseLayer[]) {
         for (let o = 0; o < H; o++) {
           const v = userHalf[o] + itemHalf[y + o];
           act[a + o] = relu(v);
-          if (!(v - v === 0)) finite = false; // NaN or ±Infinity
+          if (!(Math.abs(v) <= FLOAT32_MAX)) finite = false; // NaN, or ±Infinity once stored as float32
         }
         if (!finite) nonFinite.push(r);
       }
@@ -190,6 +192,8 @@ function chainedHiddenLayers(kernel: DenseKernel, layers: DenseLayer[]) {
     return true;
   };
 }
+
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 function allFinite(a: Float32Array): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
