@@ -23,12 +23,19 @@ export interface DenseKernel {
     out: Float32Array,
   ): void;
   /**
-   * out [n] = ReLU layers run on rows X [n × layers[0].inDim]: each layer's product plus bias, ReLU
-   * between layers, none after the last (one output per row) — chained inside the backend, so the
-   * activations between layers never come back to JS. Offered by backends that can chain; the loops do
-   * not (`MlpBatch` is theirs). A backend's ReLU may turn NaN into 0: callers keep non-finite rows away.
+   * out [n] = ReLU layers run on rows ReLU(X + shift) (X [n × layers[0].inDim] pre-activations, `shift`
+   * [layers[0].inDim] added to every row, none when absent): each layer's product plus bias, ReLU between
+   * layers, none after the last (one output per row) — chained inside the backend, so the activations
+   * between layers never come back to JS. Offered by backends that can chain; the loops do not (`MlpBatch`
+   * is theirs). A backend's ReLU may turn NaN into 0: callers keep non-finite rows away.
    */
-  reluMlp?(X: Float32Array, layers: readonly DenseLayer[], n: number, out: Float32Array): void;
+  reluMlp?(
+    X: Float32Array,
+    layers: readonly DenseLayer[],
+    n: number,
+    out: Float32Array,
+    shift?: Float32Array,
+  ): void;
   /** Training for the same layers, a batch of rows at a time (offered by the backends with `reluMlp`). */
   reluMlpTrainer?(layers: readonly DenseLayer[]): ReluMlpTrainer;
 }

@@ -22,6 +22,7 @@ interface Tf {
   matMul(a: TfTensor, b: TfTensor): TfTensor;
   transpose(x: TfTensor): TfTensor;
   relu(x: TfTensor): TfTensor;
+  add(a: TfTensor, b: TfTensor): TfTensor;
   step(x: TfTensor): TfTensor;
   mul(a: TfTensor, b: TfTensor): TfTensor;
   sum(x: TfTensor, axis: number): TfTensor;
@@ -150,11 +151,12 @@ async function tfjsKernel(mod: Record<string, unknown> | null, backend: string):
       );
       readInto(result, out, n * m);
     },
-    reluMlp(X, layers, n, out) {
+    reluMlp(X, layers, n, out, shift) {
       takeBackend();
       const last = layers.length - 1;
       const result = tf.tidy(() => {
-        let x = tf.tensor2d(X.subarray(0, n * layers[0].inDim), [n, layers[0].inDim]);
+        const pre = tf.tensor2d(X.subarray(0, n * layers[0].inDim), [n, layers[0].inDim]);
+        let x = tf.relu(shift ? tf.add(pre, tf.tensor1d(shift)) : pre);
         for (let l = 0; l <= last; l++) {
           const { W, b, inDim, outDim } = layers[l];
           const activation = l < last ? 'relu' : 'linear';

@@ -130,9 +130,9 @@ describe('ncfScorer on a kernel that chains the hidden layers (wasm)', () => {
     const rows: number[] = [];
     const kernel: DenseKernel = {
       ...wasm,
-      reluMlp(X, layers, n, out) {
+      reluMlp(X, layers, n, out, shift) {
         rows.push(n);
-        wasm.reluMlp?.(X, layers, n, out);
+        wasm.reluMlp?.(X, layers, n, out, shift);
       },
     };
     return { kernel, rows };
@@ -169,6 +169,23 @@ describe('ncfScorer on a kernel that chains the hidden layers (wasm)', () => {
     expect([got[5], got[9]]).toEqual([want[5], want[9]]);
     expect(Number.isFinite(want[9])).toBe(false);
     for (const i of [0, 1, 8, 39]) expect(got[i]).toBeCloseTo(want[i], 5);
+  });
+
+  it('finds the non-finite items again when the item table is edited in place, and a NaN user is NaN', async () => {
+    const { kernel } = await recordingWasm();
+    const m = randomModel(14, 2, 20, 3);
+    const items = Float32Array.from(m.params.itemEmb);
+    const scorer = ncfScorer(m, kernel);
+    const u = row(m.params.userEmb, 0, m.dim);
+    const out = new Float32Array(20);
+    scorer.scoreAll(0, u, items, out);
+    expect(out.every(Number.isFinite)).toBe(true);
+    items[7 * m.dim] = Number.NaN; // same array: the scorer's fingerprint notices, and so must the kernel path
+    scorer.scoreAll(0, u, items, out);
+    expect(Number.isNaN(out[7])).toBe(true);
+    expect(out.filter(Number.isNaN).length).toBe(1);
+    scorer.scoreAll(0, Float32Array.from(u).fill(Number.NaN, 0, 1), items, out);
+    expect(out.every(Number.isNaN)).toBe(true);
   });
 
   it('leaves the whole catalogue to the loops when a hidden weight is not finite', async () => {

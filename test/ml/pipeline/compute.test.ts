@@ -48,9 +48,9 @@ describe('the run kernel reaches every NCF stage', () => {
     const calls = { scored: 0, trained: 0 };
     const kernel: DenseKernel = {
       ...wasm,
-      reluMlp(X, layers, n, out) {
+      reluMlp(X, layers, n, out, shift) {
         calls.scored++;
-        wasm.reluMlp?.(X, layers, n, out);
+        wasm.reluMlp?.(X, layers, n, out, shift);
       },
       reluMlpTrainer(layers) {
         const inner = wasm.reluMlpTrainer?.(layers) as ReluMlpTrainer;

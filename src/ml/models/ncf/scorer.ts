@@ -7,7 +7,7 @@
  * `kernel` (the loops unless given): scoring every item for every user is most of an NCF pipeline's CPU.
  */
 import { type DenseKernel, jsKernel, KERNEL_ROWS } from '../../nn/dense-kernel.ts';
-import { backwardToFirst, forwardFromFirst, MlpTape, relu } from '../../nn/mlp.ts';
+import { backwardToFirst, forwardFromFirst, MlpTape } from '../../nn/mlp.ts';
 import { MlpBatch } from '../../nn/mlp-batch.ts';
 import type { DenseLayer, NcfModel, PairScorer } from '../types.ts';
 
@@ -70,6 +70,7 @@ export function ncfScorer(model: NcfModel, kernel: DenseKernel = jsKernel): Pair
   let cachedItems: Float32Array | null = null;
   let cachedPrint = 0;
   let cachedHalf = new Float32Array(0);
+  let halfVersion = 0; // bumped whenever cachedHalf is recomputed
 
   const firstLayer = (uVec: Float32Array, iVec: Float32Array): void => {
     const pre = tape.pre[0];
@@ -94,6 +95,7 @@ export function ncfScorer(model: NcfModel, kernel: DenseKernel = jsKernel): Pair
       itemHalfOfFirstLayer(model, itemEmb, cachedHalf);
       cachedItems = itemEmb;
       cachedPrint = print;
+      halfVersion++;
     }
     return cachedHalf;
   };
@@ -128,7 +130,7 @@ export function ncfScorer(model: NcfModel, kernel: DenseKernel = jsKernel): Pair
         userHalf[o] = s;
       }
       const n = itemEmb.length / dim;
-      if (chained?.(userHalf, q, n, out, loopRow)) return;
+      if (chained?.(userHalf, q, halfVersion, n, out, loopRow)) return;
       const pre = block.pre[0];
       for (let i0 = 0; i0 < n; i0 += LOOP_BLOCK) {
         const rows = Math.min(LOOP_BLOCK, n - i0);
@@ -146,54 +148,56 @@ export function ncfScorer(model: NcfModel, kernel: DenseKernel = jsKernel): Pair
 
 /**
  * `scoreAll`'s hidden layers on a kernel that chains them (`DenseKernel.reluMlp`), KERNEL_ROWS items a
- * call: fills each block's first-layer activations (user half + item half, ReLU), hands the block over and
- * reads back its logits. Backends' ReLU may map NaN to 0, so a row with a non-finite pre-activation is
- * scored again on the loops (`loopRow`, given the row's pre-activations), where NaN stays NaN; with
- * non-finite weights the whole call is left to the loops (returns false). Not covered: finite inputs and
- * weights whose products overflow float32 inside a hidden layer, which a backend may score finite where
- * the loops give NaN (a model that far gone fails training's own finiteness check).
+ * call: each call takes a block of the item halves as they are, with the user's half added (and ReLU
+ * applied) inside the backend, and reads back the logits. Backends' ReLU may map NaN to 0, so items whose
+ * half is not finite (found once per item table, `halfVersion` telling a recomputed table) are scored
+ * again on the loops (`loopRow`, given the row's pre-activations), where NaN stays NaN; a non-finite user
+ * half or weight leaves the whole call to the loops (returns false). Not covered: finite values whose sums
+ * or products overflow float32, which a backend may score finite where the loops give NaN (a model that
+ * far gone fails training's own finiteness check).
  */
 function chainedHiddenLayers(kernel: DenseKernel, layers: DenseLayer[]) {
   const hidden = layers.slice(1);
   const H = layers[0].outDim;
-  let act = new Float32Array(0); // [≤ KERNEL_ROWS × H]
   const rowPre = new Float32Array(H);
+  let badVersion = -1;
+  let badItems: Int32Array = new Int32Array(0); // items whose half has a non-finite entry, ascending
   return (
     userHalf: Float32Array, // [H] the user's half of layer 1, bias included
     itemHalf: Float32Array, // [n × H]
+    halfVersion: number,
     n: number,
     out: Float32Array, // [n]
     loopRow: (pre0: Float32Array) => number,
   ): boolean => {
-    if (!hidden.every((l) => allFinite(l.W) && allFinite(l.b))) return false;
-    if (act.length < Math.min(n, KERNEL_ROWS) * H) act = new Float32Array(Math.min(n, KERNEL_ROWS) * H);
-    const rowsPerCall = act.length / H;
-    const nonFinite: number[] = [];
-    for (let i0 = 0; i0 < n; i0 += rowsPerCall) {
-      const rows = Math.min(rowsPerCall, n - i0);
-      nonFinite.length = 0;
-      for (let r = 0; r < rows; r++) {
-        const y = (i0 + r) * H;
-        const a = r * H;
-        let finite = true;
-        for (let o = 0; o < H; o++) {
-          const v = userHalf[o] + itemHalf[y + o];
-          act[a + o] = relu(v);
-          if (!(Math.abs(v) <= FLOAT32_MAX)) finite = false; // NaN, or ±Infinity once stored as float32
-        }
-        if (!finite) nonFinite.push(r);
-      }
-      kernel.reluMlp?.(act, hidden, rows, out.subarray(i0, i0 + rows));
-      for (const r of nonFinite) {
-        for (let o = 0; o < H; o++) rowPre[o] = userHalf[o] + itemHalf[(i0 + r) * H + o];
-        out[i0 + r] = loopRow(rowPre);
-      }
+    if (!allFinite(userHalf) || !hidden.every((l) => allFinite(l.W) && allFinite(l.b))) return false;
+    if (halfVersion !== badVersion) {
+      badItems = nonFiniteRows(itemHalf, n, H);
+      badVersion = halfVersion;
+    }
+    for (let i0 = 0; i0 < n; i0 += KERNEL_ROWS) {
+      const rows = Math.min(KERNEL_ROWS, n - i0);
+      const block = itemHalf.subarray(i0 * H, (i0 + rows) * H);
+      kernel.reluMlp?.(block, hidden, rows, out.subarray(i0, i0 + rows), userHalf);
+    }
+    for (const i of badItems) {
+      for (let o = 0; o < H; o++) rowPre[o] = userHalf[o] + itemHalf[i * H + o];
+      out[i] = loopRow(rowPre);
     }
     return true;
   };
 }
 
-const FLOAT32_MAX = 3.4028234663852886e38;
+/** The rows of `a` [n × width] with a NaN or ±Infinity. */
+function nonFiniteRows(a: Float32Array, n: number, width: number): Int32Array {
+  const rows: number[] = [];
+  for (let r = 0; r < n; r++) {
+    let sum = 0;
+    for (let c = r * width; c < (r + 1) * width; c++) sum += a[c] - a[c]; // 0, or NaN for NaN and ±Infinity
+    if (sum !== 0) rows.push(r);
+  }
+  return Int32Array.from(rows);
+}
 
 function allFinite(a: Float32Array): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
