@@ -38,6 +38,10 @@ export interface DenseKernel {
   ): void;
   /** Training for the same layers, a batch of rows at a time (offered by the backends with `reluMlp`). */
   reluMlpTrainer?(layers: readonly DenseLayer[]): ReluMlpTrainer;
+  /** C [n × k] = A [n × m] · B [m × k] (input gradients: Δ·W), as gemm.ts's `gemmAB`. */
+  ab?(A: Float32Array, B: Float32Array, C: Float32Array, n: number, m: number, k: number): void;
+  /** C [m × k] += Aᵀ · B, A [n × m], B [n × k] (weight gradients: Δᵀ·X), as gemm.ts's `gemmAtBAdd`. */
+  atbAdd?(A: Float32Array, B: Float32Array, C: Float32Array, n: number, m: number, k: number): void;
 }
 
 /**

@@ -169,6 +169,24 @@ async function tfjsKernel(mod: Record<string, unknown> | null, backend: string):
     reluMlpTrainer(layers) {
       return tfjsTrainer(tf, layers, takeBackend, transposed);
     },
+    ab(A, B, C, n, m, k) {
+      takeBackend();
+      const result = tf.tidy(() =>
+        tf.matMul(tf.tensor2d(A.subarray(0, n * m), [n, m]), tf.tensor2d(B.subarray(0, m * k), [m, k])),
+      );
+      readInto(result, C, n * k);
+    },
+    atbAdd(A, B, C, n, m, k) {
+      takeBackend();
+      const result = tf.tidy(() =>
+        tf.matMul(
+          tf.transpose(tf.tensor2d(A.subarray(0, n * m), [n, m])),
+          tf.tensor2d(B.subarray(0, n * k), [n, k]),
+        ),
+      );
+      addInto(C, result.dataSync());
+      result.dispose();
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import { MlError } from '../../../src/ml/core/errors.ts';
 import { fillNormal, Rng } from '../../../src/ml/core/rng.ts';
 import { mfScorer } from '../../../src/ml/models/mf/scorer.ts';
 import { AUTO_MIN_WORK, type DenseKernel, jsKernel, KERNEL_ROWS } from '../../../src/ml/nn/dense-kernel.ts';
+import { gemmAB, gemmAtBAdd } from '../../../src/ml/nn/gemm.ts';
 import { kernelForWork, loadDenseKernel } from '../../../src/ml/nn/tfjs-kernel.ts';
 import { allocSparseCodes, encodeSparse } from '../../../src/ml/sae/sparse.ts';
 import { type SaeTrainData, trainSaeDetailed } from '../../../src/ml/sae/train.ts';
@@ -83,6 +84,34 @@ describe('the wasm kernel', () => {
       let worst = 0;
       for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
       expect(worst).toBeLessThan(1e-5 * Math.sqrt(k) * 4); // |terms| ~ 1, k of them
+    }
+  });
+
+  it('computes A·B and adds Aᵀ·B as the loops do (the backward products)', async () => {
+    const wasm = await loadDenseKernel('wasm');
+    const rng = new Rng(8);
+    for (const [n, m, k] of [
+      [1, 1, 1],
+      [7, 13, 5],
+      [2500, 64, 100],
+    ]) {
+      const A = rand(n * m, rng);
+      const close = (got: Float32Array, want: Float32Array, terms: number) => {
+        let worst = 0;
+        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+        expect(worst).toBeLessThan(1e-5 * Math.sqrt(terms) * 4);
+      };
+      const B = rand(m * k, rng);
+      const [want, got] = [new Float32Array(n * k), new Float32Array(n * k).fill(Number.NaN)];
+      gemmAB(A, B, want, n, m, k);
+      wasm.ab?.(A, B, got, n, m, k);
+      close(got, want, m);
+      const X = rand(n * k, rng);
+      const start = rand(m * k, rng); // accumulated into, not overwritten
+      const [sum, viaWasm] = [Float32Array.from(start), Float32Array.from(start)];
+      gemmAtBAdd(A, X, sum, n, m, k);
+      wasm.atbAdd?.(A, X, viaWasm, n, m, k);
+      close(viaWasm, sum, n);
     }
   });
 

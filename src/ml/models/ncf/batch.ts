@@ -5,7 +5,8 @@
  * (one blocked product over the gathered rows), a sample adds its two halves and runs only the hidden
  * layers (blocked, `CHUNK` samples at a time on the loops; on a kernel that trains them, `TRAIN_ROWS`
  * samples a call), and the per-sample layer-1 deltas are summed per distinct row, then turned into W₁/b₁
- * and embedding-row gradients with two more blocked products.
+ * and embedding-row gradients with two more blocked products. The three layer-1 products go to the kernel
+ * too when it offers them (`DenseKernel.ab`, `atbAdd`).
  */
 import type { Rng } from '../../core/rng.ts';
 import type { Csr } from '../../data/types.ts';
@@ -33,11 +34,15 @@ class Side {
   private readonly gw: Float32Array; // [H × dim]
   private readonly gEmb: Float32Array; // [n × dim]
 
+  private zeros: Float32Array | undefined; // [H] the item side's bias for a kernel's `linear`
+
   constructor(
     n: number,
     private readonly dim: number,
     private readonly H: number,
     private readonly col: number,
+    /** Computes the three layer-1 products (gemm.ts's loops for jsKernel, bit for bit). */
+    private readonly dense: DenseKernel,
   ) {
     this.slot = new Int32Array(n);
     this.stamp = new Int32Array(n).fill(-1);
@@ -58,12 +63,13 @@ class Side {
 
   /** half = gathered rows · W-blockᵀ (+ bias), delta = 0. */
   forward(table: Float32Array, first: DenseLayer, bias: Float32Array | undefined): void {
-    const { dim, H, col, rows, emb, w } = this;
+    const { dim, H, col, rows, emb, w, dense } = this;
     const n = rows.length;
     for (let s = 0; s < n; s++) emb.set(table.subarray(rows[s] * dim, (rows[s] + 1) * dim), s * dim);
     for (let o = 0; o < H; o++)
       w.set(first.W.subarray(o * first.inDim + col, o * first.inDim + col + dim), o * dim);
-    gemmABt(emb, w, this.half, n, H, dim, bias);
+    if (dense === jsKernel) gemmABt(emb, w, this.half, n, H, dim, bias);
+    else dense.linear(emb, w, bias ?? (this.zeros ??= new Float32Array(H)), n, H, dim, this.half);
     this.delta.fill(0, 0, n * H);
   }
 
@@ -72,13 +78,13 @@ class Side {
     const { dim, H, col, rows, emb, w, gw, gEmb, delta } = this;
     const n = rows.length;
     gw.fill(0);
-    gemmAtBAdd(delta, emb, gw, n, H, dim);
+    (this.dense.atbAdd ?? gemmAtBAdd)(delta, emb, gw, n, H, dim);
     for (let o = 0; o < H; o++) {
       const row = o * first.inDim + col;
       for (let j = 0; j < dim; j++) g0.W[row + j] += gw[o * dim + j];
     }
     if (withBias) for (let s = 0; s < n; s++) for (let o = 0; o < H; o++) g0.b[o] += delta[s * H + o];
-    gemmAB(delta, w, gEmb, n, H, dim);
+    (this.dense.ab ?? gemmAB)(delta, w, gEmb, n, H, dim);
     for (let s = 0; s < n; s++) {
       const t = rows[s] * dim;
       for (let j = 0; j < dim; j++) gTable[t + j] += gEmb[s * dim + j];
@@ -126,8 +132,8 @@ export class BatchKernel {
     this.grads = zeroGrads(this.layers);
     this.gUser = new Float32Array(nUsers * dim);
     this.gItem = new Float32Array(nItems * dim);
-    this.userSide = new Side(nUsers, dim, this.H, 0);
-    this.itemSide = new Side(nItems, dim, this.H, dim);
+    this.userSide = new Side(nUsers, dim, this.H, 0, dense);
+    this.itemSide = new Side(nItems, dim, this.H, dim, dense);
     this.posStamp = new Int32Array(nItems);
   }
 
