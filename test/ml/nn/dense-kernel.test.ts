@@ -13,6 +13,13 @@ import { unbiasedMf } from '../../helpers/models.ts';
 
 const rand = (n: number, rng: Rng) => fillNormal(new Float32Array(n), rng, 1);
 
+/** Equal to float32 rounding: products of `terms` standard-normal pairs each (|terms| ~ 1). */
+function expectRounded(got: Float32Array, want: Float32Array, terms: number): void {
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  expect(worst).toBeLessThan(1e-5 * Math.sqrt(terms) * 4);
+}
+
 /** A kernel that computes with `inner` and notes each call's shape (rows n, latents m, input k). */
 function recording(inner: DenseKernel): {
   kernel: DenseKernel;
@@ -81,9 +88,7 @@ describe('the wasm kernel', () => {
       const got = new Float32Array(n * m).fill(Number.NaN);
       jsKernel.linear(A, B, bias, n, m, k, want);
       wasm.linear(A, B, bias, n, m, k, got);
-      let worst = 0;
-      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-      expect(worst).toBeLessThan(1e-5 * Math.sqrt(k) * 4); // |terms| ~ 1, k of them
+      expectRounded(got, want, k);
     }
   });
 
@@ -96,22 +101,17 @@ describe('the wasm kernel', () => {
       [2500, 64, 100],
     ]) {
       const A = rand(n * m, rng);
-      const close = (got: Float32Array, want: Float32Array, terms: number) => {
-        let worst = 0;
-        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-        expect(worst).toBeLessThan(1e-5 * Math.sqrt(terms) * 4);
-      };
       const B = rand(m * k, rng);
       const [want, got] = [new Float32Array(n * k), new Float32Array(n * k).fill(Number.NaN)];
       gemmAB(A, B, want, n, m, k);
       wasm.ab?.(A, B, got, n, m, k);
-      close(got, want, m);
+      expectRounded(got, want, m);
       const X = rand(n * k, rng);
       const start = rand(m * k, rng); // accumulated into, not overwritten
       const [sum, viaWasm] = [Float32Array.from(start), Float32Array.from(start)];
       gemmAtBAdd(A, X, sum, n, m, k);
       wasm.atbAdd?.(A, X, viaWasm, n, m, k);
-      close(viaWasm, sum, n);
+      expectRounded(viaWasm, sum, n);
     }
   });
 
