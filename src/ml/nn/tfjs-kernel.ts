@@ -134,10 +134,6 @@ async function tfjsKernel(mod: Record<string, unknown> | null, backend: string):
     for (let j = 0; j < m; j++) for (let t = 0; t < k; t++) bt[t * m + j] = B[j * k + t];
     return tf.tensor2d(bt.subarray(0, k * m), [k, m]);
   };
-  const readInto = (result: TfTensor, out: Float32Array, len: number): void => {
-    out.set(result.dataSync().subarray(0, len));
-    result.dispose();
-  };
   return {
     name: backend,
     linear(A, B, bias, n, m, k, out) {
@@ -153,16 +149,9 @@ async function tfjsKernel(mod: Record<string, unknown> | null, backend: string):
     },
     reluMlp(X, layers, n, out, shift) {
       takeBackend();
-      const last = layers.length - 1;
       const result = tf.tidy(() => {
         const pre = tf.tensor2d(X.subarray(0, n * layers[0].inDim), [n, layers[0].inDim]);
-        let x = tf.relu(shift ? tf.add(pre, tf.tensor1d(shift)) : pre);
-        for (let l = 0; l <= last; l++) {
-          const { W, b, inDim, outDim } = layers[l];
-          const activation = l < last ? 'relu' : 'linear';
-          x = tf.fused.matMul({ a: x, b: transposed(W, outDim, inDim), bias: tf.tensor1d(b), activation });
-        }
-        return x;
+        return chainLayers(tf, tf.relu(shift ? tf.add(pre, tf.tensor1d(shift)) : pre), layers, transposed);
       });
       readInto(result, out, n);
     },
@@ -213,17 +202,10 @@ function tfjsTrainer(
       takeBackend();
       release();
       const result = tf.tidy(() => {
-        let x = tf.relu(tf.tensor2d(X.subarray(0, n * layers[0].inDim), [n, layers[0].inDim]));
-        for (let l = 0; l <= last; l++) {
-          inputs.push(tf.keep(x));
-          const { W, b, inDim, outDim } = layers[l];
-          const activation = l < last ? 'relu' : 'linear';
-          x = tf.fused.matMul({ a: x, b: transposed(W, outDim, inDim), bias: tf.tensor1d(b), activation });
-        }
-        return x;
+        const x = tf.relu(tf.tensor2d(X.subarray(0, n * layers[0].inDim), [n, layers[0].inDim]));
+        return chainLayers(tf, x, layers, transposed, (input) => inputs.push(tf.keep(input)));
       });
-      logits.set(result.dataSync().subarray(0, n));
-      result.dispose();
+      readInto(result, logits, n);
     },
     backward(dLogits, n, grads, dX) {
       takeBackend();
@@ -248,6 +230,33 @@ function tfjsTrainer(
       release();
     },
   };
+}
+
+/**
+ * `layers` on activations x [rows × layers[0].inDim] inside the backend: each layer's product plus bias,
+ * ReLU fused in but after the last; `onInput` sees each layer's input (the trainer keeps them).
+ */
+function chainLayers(
+  tf: Tf,
+  x: TfTensor,
+  layers: readonly DenseLayer[],
+  transposed: (B: Float32Array, m: number, k: number) => TfTensor,
+  onInput?: (input: TfTensor) => void,
+): TfTensor {
+  const last = layers.length - 1;
+  for (let l = 0; l <= last; l++) {
+    onInput?.(x);
+    const { W, b, inDim, outDim } = layers[l];
+    const activation = l < last ? 'relu' : 'linear';
+    x = tf.fused.matMul({ a: x, b: transposed(W, outDim, inDim), bias: tf.tensor1d(b), activation });
+  }
+  return x;
+}
+
+/** A result's first `len` values into `out`, then the result freed. */
+function readInto(result: TfTensor, out: Float32Array, len: number): void {
+  out.set(result.dataSync().subarray(0, len));
+  result.dispose();
 }
 
 function addInto(acc: Float32Array, add: Float32Array): void {
