@@ -1,6 +1,6 @@
 import { MlError } from '../ml/core/errors.ts';
 import { COMPUTE_CHOICES, type ComputeChoice } from '../ml/nn/dense-kernel.ts';
-import { CUDA_PACKAGE, cudaPackageInstalled } from '../ml/nn/tfjs-kernel.ts';
+import { unavailableChoice } from '../ml/nn/tfjs-kernel.ts';
 
 /** `--compute`, as `prism reproduce` and `prism train` take it. */
 export const COMPUTE_FLAG = {
@@ -13,11 +13,7 @@ export const COMPUTE_FLAG = {
 /** The flag's choice; `gpu` without the CUDA package is refused before any work, naming the package. */
 export function computeChoice(flag: string): ComputeChoice {
   const compute = flag as ComputeChoice;
-  if (compute === 'gpu' && !cudaPackageInstalled())
-    throw new MlError(
-      'BAD_CONFIG',
-      `--compute gpu needs ${CUDA_PACKAGE} installed (npm install ${CUDA_PACKAGE})`,
-      'compute',
-    );
+  const why = unavailableChoice(compute);
+  if (why) throw new MlError('BAD_CONFIG', `--compute ${compute} ${why}`, 'compute');
   return compute;
 }

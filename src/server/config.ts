@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { JOB_PRIORITIES, type JobPriority } from '../jobs/priority.ts';
 import { parseDataSpec } from '../ml/data/spec.ts';
 import { COMPUTE_CHOICES, type ComputeChoice } from '../ml/nn/dense-kernel.ts';
-import { CUDA_PACKAGE, cudaPackageInstalled } from '../ml/nn/tfjs-kernel.ts';
+import { unavailableChoice } from '../ml/nn/tfjs-kernel.ts';
 
 /** Service configuration: environment variables, optionally added to by a JSON config file. */
 export interface ServerConfig {
@@ -166,11 +166,8 @@ export function parseConfig(src: Source): ServerConfig {
 /** PRISM_COMPUTE; 'gpu' without tfjs-node-gpu would fail every job, so it fails the start instead. */
 function compute(src: Source): ComputeChoice {
   const choice = oneOf(src, 'PRISM_COMPUTE', 'auto', COMPUTE_CHOICES);
-  if (choice === 'gpu' && !cudaPackageInstalled())
-    throw new ConfigError(
-      'PRISM_COMPUTE',
-      `"gpu" needs ${CUDA_PACKAGE} installed (npm install ${CUDA_PACKAGE})`,
-    );
+  const why = unavailableChoice(choice);
+  if (why) throw new ConfigError('PRISM_COMPUTE', `"${choice}" ${why}`);
   return choice;
 }
 

@@ -52,6 +52,16 @@ export function cudaPackageInstalled(): boolean {
 }
 
 /**
+ * Why `choice` cannot run here, for a check before any work ("needs … installed (npm install …)"): 'gpu'
+ * without the CUDA package; null when it can be tried (loadDenseKernel still reports a failed start).
+ */
+export function unavailableChoice(choice: ComputeChoice): string | null {
+  return choice === 'gpu' && !cudaPackageInstalled()
+    ? `needs ${CUDA_PACKAGE} installed (npm install ${CUDA_PACKAGE})`
+    : null;
+}
+
+/**
  * The kernel for a choice. 'js' is the loops; 'wasm' is tfjs's WebAssembly backend (a dependency);
  * 'gpu' is tfjs-node-gpu's CUDA backend, refused (naming the package) when it is not installed or does not
  * load; 'auto' takes CUDA when it loads, else wasm, else the loops, warning when an installed backend
