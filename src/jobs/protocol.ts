@@ -66,7 +66,7 @@ export interface WorkerData {
   priority: JobPriority;
   /** PRISM_JOB_MEMORY_MB: the job's memory budget in MiB; null = what is free when it is checked, 0 = unchecked. */
   memoryMb: number | null;
-  /** PRISM_COMPUTE: the kernel the worker loads for SAE training (src/ml/nn/tfjs-kernel.ts). */
+  /** PRISM_COMPUTE: what the worker's kernel is chosen from (src/ml/pipeline/compute.ts). */
   compute: ComputeChoice;
 }
 

@@ -125,7 +125,7 @@ async function pipelineJob(ctx: Ctx): Promise<WorkerOutput> {
     trains: saeOptions,
   });
   const rec = trainRecommenderStage(ctx, data, training);
-  const trained = await trainSaeStage(ctx, data, rec.recommender, saeOptions, training);
+  const trained = trainSaeStage(ctx, data, rec.recommender, saeOptions, training);
   const evaluation = evaluate(ctx, data, rec.recommender, trained);
   const labels = label(ctx, data, trained.sae, evaluation);
   return packFull(ctx, {
@@ -188,7 +188,7 @@ async function trainSaeJob(ctx: Ctx): Promise<WorkerOutput> {
   const saeOptions = saeOptionsFor(data, training);
   await sizeJob(ctx, data, recommender.dim, recommender.kind, { trains: saeOptions });
   const rec = rankingOf(ctx, data, recommender);
-  const trained = await trainSaeStage(ctx, data, recommender, saeOptions, training);
+  const trained = trainSaeStage(ctx, data, recommender, saeOptions, training);
   const evaluation = evaluate(ctx, data, recommender, trained);
   const labels = label(ctx, data, trained.sae, evaluation);
   return packFull(ctx, {
@@ -394,13 +394,13 @@ async function sizeJob(
   });
 }
 
-async function trainSaeStage(
+function trainSaeStage(
   ctx: Ctx,
   data: LoadedData,
   recommender: Recommender,
   options: SaeTrainOptions,
   t: TrainingParams,
-): Promise<TrainedSae> {
+): TrainedSae {
   ctx.tracker.enter('sae');
   return saeStage(
     data,

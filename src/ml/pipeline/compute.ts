@@ -26,11 +26,7 @@ export interface ComputeShape {
 }
 
 /** Multiply-adds per (user, item) pair through NCF's hidden layers (the first is split into cached halves). */
-function hiddenMacs(hidden: readonly number[] = NCF_HIDDEN): number {
-  let macs = 0;
-  for (let l = 0; l < hidden.length; l++) macs += hidden[l] * (hidden[l + 1] ?? 1);
-  return macs;
-}
+const HIDDEN_MACS = NCF_HIDDEN.reduce((macs, width, l) => macs + width * (NCF_HIDDEN[l + 1] ?? 1), 0);
 
 /**
  * Multiply-adds a run hands its kernel: the SAE's encoder products; for NCF, every user scored against
@@ -46,10 +42,10 @@ export function computeWork(shape: ComputeShape): number {
   };
   let work = sized ? saeEncoderWork(sized, dim, nUsers + nItems) : 0;
   if (model === 'ncf') {
-    if (scores) work += nUsers * nItems * hiddenMacs();
+    if (scores) work += nUsers * nItems * HIDDEN_MACS;
     if (trainsOn !== null) {
       const samples = 3 * trainsOn;
-      work += defaultEpochs(samples) * samples * 3 * hiddenMacs();
+      work += defaultEpochs(samples) * samples * 3 * HIDDEN_MACS;
     }
   }
   return work;

@@ -97,7 +97,7 @@ export function reportMarkdown(
     out.push('');
   }
   out.push(
-    `${r.dataset.users} users, ${r.dataset.items} items, ${r.dataset.interactions} interactions. Recommender d = ${r.recommender.dim}: HR@10 ${f3(r.recommender['hr@10'])}, NDCG@10 ${f3(r.recommender['ndcg@10'])} (full ranking, 5 held-out positives per test user: HR@10 = share of them with at least one in their top 10, NDCG@10 with binary gains).${r.recommender.model === 'ncf' && r.recommender.compute ? ` NCF's full-catalogue scores computed on ${r.recommender.compute}.` : ''}`,
+    `${r.dataset.users} users, ${r.dataset.items} items, ${r.dataset.interactions} interactions. Recommender d = ${r.recommender.dim}: HR@10 ${f3(r.recommender['hr@10'])}, NDCG@10 ${f3(r.recommender['ndcg@10'])} (full ranking, 5 held-out positives per test user: HR@10 = share of them with at least one in their top 10, NDCG@10 with binary gains).${r.recommender.model === 'ncf' && r.recommender.compute ? ` NCF's MLP (training, full-catalogue scores) computed on ${r.recommender.compute}.` : ''}`,
   );
   out.push('');
   out.push('## Headline');

@@ -91,8 +91,8 @@ export async function runPipeline(
     opts.frontier === 'standard' ? standardFrontier(opts.model, data.dataset.name) : opts.frontier;
   checkSizedSae(saeOpts, chosenSae, frontier ?? [], nItems);
 
-  // One kernel for the run's dense products: SAE training's, and NCF's full-catalogue scoring (the
-  // extras' SAEs, β ablation and frontier, use it too).
+  // One kernel for the run's dense products: SAE training's, and NCF's training and full-catalogue scoring
+  // (the extras' SAEs, β ablation and frontier, use it too).
   const kernel = await runKernel(opts.compute ?? 'auto', {
     model: opts.model,
     nUsers: data.dataset.users.ids.length,

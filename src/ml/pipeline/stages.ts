@@ -86,30 +86,19 @@ export function onlyTestUsers(split: Split, users: Int32Array): Split {
 export function recommenderStage(
   data: LoadedData,
   kind: 'mf' | 'ncf',
-  opts: Partial<RecommenderTrainOptions> & {
-    seed?: number;
-    dim?: number;
-    maxEvalUsers?: number;
-    /** What runs NCF's hidden layers, in training and in the evaluation's rankings; the loops by default. */
-    kernel?: DenseKernel;
-  } = {},
+  // `kernel` runs NCF's hidden layers in training and in the evaluation's rankings (the loops by default).
+  opts: Partial<RecommenderTrainOptions> & { seed?: number; dim?: number; maxEvalUsers?: number } = {},
   onProgress?: ProgressCallback,
   signal?: AbortSignal,
 ): TrainedRecommender {
   const t0 = performance.now();
   const dim = opts.dim ?? defaultDim(data.dataset.name);
-  const { maxEvalUsers, kernel, ...trainOpts } = opts;
-  const recommender = trainRecommender(kind, data.split.train, {
-    ...trainOpts,
-    dim,
-    kernel,
-    onProgress,
-    signal,
-  });
+  const { maxEvalUsers, ...trainOpts } = opts;
+  const recommender = trainRecommender(kind, data.split.train, { ...trainOpts, dim, onProgress, signal });
   const trainSeconds = seconds(t0);
   const evalSplit = sampleTestUsers(data.split, maxEvalUsers, opts.seed);
-  const ranking = evaluateRanking(userScorer(recommender, kernel), evalSplit, { k: 10, signal });
-  return { recommender, ranking, seconds: trainSeconds, compute: mlpCompute(recommender, kernel) };
+  const ranking = evaluateRanking(userScorer(recommender, opts.kernel), evalSplit, { k: 10, signal });
+  return { recommender, ranking, seconds: trainSeconds, compute: mlpCompute(recommender, opts.kernel) };
 }
 
 export interface TrainedSae {
